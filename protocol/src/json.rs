@@ -145,9 +145,8 @@ impl<'de> Deserialize<'de> for Binary {
     }
 }
 
-/// Appends `args` to `out` as JSON (each element of a tuple or sequence becomes one
-/// argument when the caller writes them one by one) and returns the attachments of every
-/// [`Binary`] inside, in placeholder order.
+/// Appends `value` to `out` as JSON and returns the attachments of every [`Binary`] inside,
+/// in placeholder order.
 ///
 /// ```
 /// use bytes::{Bytes, BytesMut};
@@ -159,12 +158,27 @@ impl<'de> Deserialize<'de> for Binary {
 /// ```
 pub fn encode_args<T: Serialize + ?Sized>(
     out: &mut BytesMut,
-    args: &T,
+    value: &T,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    let previous = OUTGOING.with(|o| o.borrow_mut().replace(Vec::new()));
-    let result = serde_json::to_writer(out.writer(), args);
+    let mut attachments = Vec::new();
+    encode_value(out, value, &mut attachments)?;
+    Ok(attachments)
+}
+
+/// Appends `value` to `out` as JSON, adding the attachments of every [`Binary`] inside to
+/// `attachments`; placeholders are numbered after the attachments already there, so
+/// several arguments of one packet share one numbering.
+pub fn encode_value<T: Serialize + ?Sized>(
+    out: &mut BytesMut,
+    value: &T,
+    attachments: &mut Vec<Bytes>,
+) -> Result<(), serde_json::Error> {
+    let lent = std::mem::take(attachments);
+    let previous = OUTGOING.with(|o| o.borrow_mut().replace(lent));
+    let result = serde_json::to_writer(out.writer(), value);
     let parts = OUTGOING.with(|o| std::mem::replace(&mut *o.borrow_mut(), previous));
-    result.map(|()| parts.unwrap_or_default())
+    *attachments = parts.unwrap_or_default();
+    result
 }
 
 /// Deserializes one argument's raw JSON, resolving placeholders against `attachments`.
@@ -172,22 +186,22 @@ pub fn encode_args<T: Serialize + ?Sized>(
 /// ```
 /// use bytes::Bytes;
 /// use sio_protocol::json::{decode_arg, Binary};
-/// let mut atts = vec![Bytes::from_static(b"abc")];
+/// let atts = [Bytes::from_static(b"abc")];
 /// let (name, bin): (String, Binary) =
-///     decode_arg(r#"["f",{"_placeholder":true,"num":0}]"#, &mut atts).unwrap();
+///     decode_arg(r#"["f",{"_placeholder":true,"num":0}]"#, &atts).unwrap();
 /// assert_eq!((name.as_str(), &bin.0[..]), ("f", &b"abc"[..]));
 /// ```
 pub fn decode_arg<T: DeserializeOwned>(
     raw: &str,
-    attachments: &mut Vec<Bytes>,
+    attachments: &[Bytes],
 ) -> Result<T, serde_json::Error> {
     if attachments.is_empty() {
         return serde_json::from_str(raw);
     }
-    // Lend the attachments to the thread for the duration of the call, without copying.
-    INCOMING.with(|i| std::mem::swap(&mut *i.borrow_mut(), attachments));
+    // Lend the attachments to this thread for the call (cloning `Bytes` only bumps counts).
+    let previous = INCOMING.with(|i| std::mem::replace(&mut *i.borrow_mut(), attachments.to_vec()));
     let result = serde_json::from_str(raw);
-    INCOMING.with(|i| std::mem::swap(&mut *i.borrow_mut(), attachments));
+    INCOMING.with(|i| *i.borrow_mut() = previous);
     result
 }
 
@@ -219,26 +233,25 @@ mod tests {
             })),
         };
         let mut out = BytesMut::new();
-        let mut atts = encode_args(&mut out, &msg).unwrap();
+        let atts = encode_args(&mut out, &msg).unwrap();
         assert_eq!(atts.len(), 3);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             v["inner"]["files"][0],
             json!({"_placeholder": true, "num": 2})
         );
-        let back: Msg = decode_arg(std::str::from_utf8(&out).unwrap(), &mut atts).unwrap();
+        let back: Msg = decode_arg(std::str::from_utf8(&out).unwrap(), &atts).unwrap();
         assert_eq!(back, msg);
-        assert_eq!(atts.len(), 3, "attachments are given back");
     }
 
     #[test]
     fn bad_placeholders() {
-        let mut atts = vec![Bytes::new()];
-        assert!(decode_arg::<Binary>(r#"{"_placeholder":true,"num":1}"#, &mut atts).is_err());
-        assert!(decode_arg::<Binary>(r#"{"_placeholder":false,"num":0}"#, &mut atts).is_err());
-        assert!(decode_arg::<Binary>(r#"{"num":0}"#, &mut atts).is_err());
-        assert!(decode_arg::<Binary>(r#"{"_placeholder":true,"num":-1}"#, &mut atts).is_err());
-        assert!(decode_arg::<Binary>("[1,2]", &mut Vec::new()).is_ok());
+        let atts = vec![Bytes::new()];
+        assert!(decode_arg::<Binary>(r#"{"_placeholder":true,"num":1}"#, &atts).is_err());
+        assert!(decode_arg::<Binary>(r#"{"_placeholder":false,"num":0}"#, &atts).is_err());
+        assert!(decode_arg::<Binary>(r#"{"num":0}"#, &atts).is_err());
+        assert!(decode_arg::<Binary>(r#"{"_placeholder":true,"num":-1}"#, &atts).is_err());
+        assert!(decode_arg::<Binary>("[1,2]", &[]).is_ok());
     }
 
     #[test]

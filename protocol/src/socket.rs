@@ -112,6 +112,10 @@ pub fn decode(text: &str) -> Result<Packet<'_>, DecodeError> {
         attachments = text[i..i + digits]
             .parse()
             .map_err(|_| DecodeError::IllegalAttachments)?;
+        // A binary packet without attachments is refused, as the reference parser does.
+        if attachments == 0 {
+            return Err(DecodeError::IllegalAttachments);
+        }
         i += digits + 1;
     }
 
@@ -122,6 +126,10 @@ pub fn decode(text: &str) -> Result<Packet<'_>, DecodeError> {
             .position(|&b| b == b',')
             .map_or(bytes.len(), |p| i + p);
         nsp = &text[i..end];
+        // Control characters (the polling record separator among them) never name a namespace.
+        if nsp.bytes().any(|b| b < 0x20) {
+            return Err(DecodeError::IllegalNamespace);
+        }
         i = (end + 1).min(bytes.len());
     }
 

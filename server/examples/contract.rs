@@ -1,0 +1,205 @@
+//! The contract server: the handlers of `shared/CONTRACT.md`, exactly, for outside test
+//! suites and load generators.
+//!
+//! ```sh
+//! PORT=3000 cargo run --release -p sio-server --example contract
+//! ```
+//!
+//! Listens on 127.0.0.1:$PORT; settings from `PING_INTERVAL_MS`, `PING_TIMEOUT_MS`,
+//! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`; logs to stderr (`RUST_LOG` to raise).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::serve::ListenerExt;
+use serde::Deserialize;
+use serde_json::json;
+use sio_server::{ConnectError, CorsLayer, Event, Socket, SocketIo};
+
+fn env_ms(name: &str, default: u64) -> Duration {
+    Duration::from_millis(env_num(name, default))
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[derive(Deserialize)]
+struct Room {
+    room: String,
+}
+
+fn handlers(io: &SocketIo, socket: &Socket) {
+    socket.on("echo", |_, mut ev| {
+        let args = ev.args().to_raw();
+        let _ = ev.ack(args);
+    });
+    socket.on("emit-as", |socket, ev| {
+        if let Ok(name) = ev.arg::<String>(0) {
+            let _ = socket.emit(&name, ev.args().slice(1..).to_raw());
+        }
+    });
+    {
+        let io = io.clone();
+        socket.on("broadcast", move |socket, ev| {
+            if let Some(ns) = io.of(socket.ns()) {
+                let _ = ns.emit("bcast", ev.args().slice(..1).to_raw());
+            }
+        });
+    }
+    socket.on("broadcast-others", |socket, ev| {
+        let _ = socket
+            .broadcast()
+            .emit("bcast", ev.args().slice(..1).to_raw());
+    });
+    socket.on("join", |socket, mut ev| {
+        if let Ok(room) = ev.arg::<String>(0) {
+            socket.join(room);
+            let _ = ev.ack(&true);
+        }
+    });
+    socket.on("leave", |socket, mut ev| {
+        if let Ok(room) = ev.arg::<String>(0) {
+            socket.leave(room);
+            let _ = ev.ack(&true);
+        }
+    });
+    {
+        let io = io.clone();
+        socket.on("to-room", move |socket, ev| {
+            let (Ok(Room { room }), Some(ns)) = (ev.arg::<Room>(0), io.of(socket.ns())) else {
+                return;
+            };
+            let _ = ns.to(room).emit("bcast", ev.args().slice(..1).to_raw());
+        });
+    }
+    socket.on("rooms-of", |socket, mut ev| {
+        let rooms = socket.rooms();
+        let names: Vec<&str> = rooms.iter().map(|r| &**r).collect();
+        let _ = ev.ack(&names);
+    });
+    socket.on("server-ack", |socket, ev| {
+        let reply = socket.emit_with_ack("ping-client", ev.args().slice(..1).to_raw());
+        tokio::spawn(async move {
+            if let Ok(args) = reply.await {
+                let _ = socket.emit("client-acked", args.to_raw());
+            }
+        });
+    });
+    {
+        let io = io.clone();
+        socket.on("server-info", move |socket, mut ev| {
+            let info = json!({
+                "id": socket.id().as_str(),
+                "nsp": socket.ns(),
+                "connId": socket.conn_id().as_str(),
+                "transport": socket.transport().as_str(),
+                "initialTransport": socket.initial_transport().as_str(),
+                "engineCount": io.engine_count(),
+            });
+            let _ = ev.ack(&info);
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on("conn-count", move |_, mut ev| {
+            let Ok(token) = ev.arg::<String>(0) else {
+                return;
+            };
+            let count = io
+                .connections()
+                .iter()
+                .filter(|c| c.query("mux") == Some(token.as_str()))
+                .count();
+            let _ = ev.ack(&count);
+        });
+    }
+    let retries: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+    socket.on("ack-on-retry", move |_, mut ev: Event| {
+        let Ok(key) = ev.arg::<String>(0) else { return };
+        let count = {
+            let mut seen = retries.lock().unwrap_or_else(|e| e.into_inner());
+            let n = seen.entry(key.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if count >= 2 {
+            let _ = ev.ack((true, key, count));
+        }
+    });
+    socket.on("flood", |socket, ev| {
+        let n = ev.arg::<u64>(0).unwrap_or(0);
+        for i in 0..n {
+            if socket
+                .emit("tp", &json!({ "i": i, "p": "xxxxxxxx" }))
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = socket.emit("flood-done", &n);
+    });
+    socket.on("disconnect-me", |socket, _| socket.disconnect());
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let port = env_num("PORT", 3000);
+    let (layer, io) = SocketIo::builder()
+        .ping_interval(env_ms("PING_INTERVAL_MS", 25_000))
+        .ping_timeout(env_ms("PING_TIMEOUT_MS", 20_000))
+        .connect_timeout(env_ms("CONNECT_TIMEOUT_MS", 45_000))
+        .max_payload(env_num("MAX_PAYLOAD", 1_000_000) as usize)
+        .cors(CorsLayer::very_permissive())
+        .build_layer();
+
+    for nsp in ["/", "/custom", "/auth"] {
+        let io2 = io.clone();
+        io.ns(nsp, move |socket| handlers(&io2, &socket));
+    }
+    io.of("/auth")
+        .expect("registered above")
+        .middleware(|socket| async move {
+            let auth: serde_json::Value = socket.handshake().auth().unwrap_or_default();
+            if auth.get("token").and_then(|t| t.as_str()) == Some("secret") {
+                Ok(())
+            } else {
+                Err(ConnectError::new("unauthorized")
+                    .with_data(json!({ "code": 4001, "reason": "token rejected" })))
+            }
+        });
+
+    let app = Router::new().layer(layer);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port as u16))
+        .await?
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+    tracing::info!("contract server listening on 127.0.0.1:{port}");
+    let shutdown = async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        io.close();
+    };
+    // Open connections would hold a graceful axum shutdown; the sockets are closed above.
+    tokio::select! {
+        r = axum::serve(listener, app) => r,
+        () = shutdown => Ok(()),
+    }
+}

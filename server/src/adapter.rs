@@ -1,0 +1,187 @@
+//! Adapters: who is in which room, and how a broadcast reaches its sockets.
+//!
+//! Every room and broadcast operation of a namespace goes through its [`Adapter`]. The
+//! default [`MemoryAdapter`] keeps rooms in this process; a cluster adapter (Redis) wraps it
+//! and forwards broadcasts to other nodes, without handlers noticing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use smallvec::SmallVec;
+
+use crate::sid::{Sid, SidMap, SidSet};
+
+/// A room name. Every socket is also in the room named by its id.
+pub type Room = Arc<str>;
+
+/// Which sockets a broadcast targets.
+#[derive(Debug, Clone, Default)]
+pub struct BroadcastOptions {
+    /// Only sockets in one of these rooms (all sockets when empty).
+    pub rooms: SmallVec<[Room; 1]>,
+    /// Not the sockets in any of these rooms.
+    pub except: SmallVec<[Room; 1]>,
+    /// Only this node, even in a cluster.
+    pub local: bool,
+    /// Drop the packet for sockets whose transport is busy.
+    pub volatile: bool,
+}
+
+/// The room registry and broadcast router of one namespace.
+pub trait Adapter: Send + Sync + 'static {
+    /// Adds socket `sid` to `rooms`.
+    fn add_all(&self, sid: Sid, rooms: &[Room]);
+    /// Removes socket `sid` from `room`.
+    fn del(&self, sid: Sid, room: &str);
+    /// Removes socket `sid` from every room.
+    fn del_all(&self, sid: Sid);
+    /// The rooms socket `sid` joined (its own-id room not included).
+    fn rooms_of(&self, sid: Sid) -> Vec<Room>;
+    /// Every room with at least one member.
+    fn rooms(&self) -> Vec<Room>;
+    /// Calls `f` once for every socket of `all` (this node's sockets of the namespace)
+    /// that the options select.
+    fn select(&self, opts: &BroadcastOptions, all: &SidMap<crate::Socket>, f: &mut dyn FnMut(Sid));
+}
+
+/// The in-memory adapter: rooms of this process only.
+#[derive(Default)]
+pub struct MemoryAdapter {
+    state: RwLock<State>,
+}
+
+#[derive(Default)]
+struct State {
+    rooms: HashMap<Room, SidSet>,
+    sids: SidMap<SmallVec<[Room; 2]>>,
+}
+
+impl MemoryAdapter {
+    /// An empty adapter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// Whether `sid` is in `room`, own-id room included.
+    fn is_in(&self, sid: Sid, room: &str) -> bool {
+        room == sid.as_str() || self.rooms.get(room).is_some_and(|m| m.contains(&sid))
+    }
+
+    fn excluded(&self, sid: Sid, except: &[Room]) -> bool {
+        except.iter().any(|r| self.is_in(sid, r))
+    }
+}
+
+impl Adapter for MemoryAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[Room]) {
+        let mut st = self.write();
+        for room in rooms {
+            // The own-id room is implicit: no entry, no memory.
+            if &**room == sid.as_str() {
+                continue;
+            }
+            if st.rooms.entry(room.clone()).or_default().insert(sid) {
+                st.sids.entry(sid).or_default().push(room.clone());
+            }
+        }
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        let mut st = self.write();
+        let emptied = match st.rooms.get_mut(room) {
+            Some(members) => {
+                if !members.remove(&sid) {
+                    return;
+                }
+                members.is_empty()
+            }
+            None => return,
+        };
+        if emptied {
+            st.rooms.remove(room);
+        }
+        if let Some(list) = st.sids.get_mut(&sid) {
+            list.retain(|r| &**r != room);
+            if list.is_empty() {
+                st.sids.remove(&sid);
+            }
+        }
+    }
+
+    fn del_all(&self, sid: Sid) {
+        let mut st = self.write();
+        let Some(list) = st.sids.remove(&sid) else {
+            return;
+        };
+        for room in list {
+            if let Some(members) = st.rooms.get_mut(&room) {
+                members.remove(&sid);
+                if members.is_empty() {
+                    st.rooms.remove(&room);
+                }
+            }
+        }
+    }
+
+    fn rooms_of(&self, sid: Sid) -> Vec<Room> {
+        self.read()
+            .sids
+            .get(&sid)
+            .map(|l| l.to_vec())
+            .unwrap_or_default()
+    }
+
+    fn rooms(&self) -> Vec<Room> {
+        self.read().rooms.keys().cloned().collect()
+    }
+
+    fn select(&self, opts: &BroadcastOptions, all: &SidMap<crate::Socket>, f: &mut dyn FnMut(Sid)) {
+        let st = self.read();
+        if opts.rooms.is_empty() {
+            for &sid in all.keys() {
+                if !st.excluded(sid, &opts.except) {
+                    f(sid);
+                }
+            }
+            return;
+        }
+        // With several rooms a socket in two of them must get the packet once.
+        let mut seen = (opts.rooms.len() > 1).then(SidSet::default);
+        let mut visit = |sid: Sid, f: &mut dyn FnMut(Sid)| {
+            if st.excluded(sid, &opts.except) {
+                return;
+            }
+            if let Some(seen) = seen.as_mut() {
+                if !seen.insert(sid) {
+                    return;
+                }
+            }
+            f(sid);
+        };
+        for room in &opts.rooms {
+            if let Some(members) = st.rooms.get(&**room) {
+                for &sid in members {
+                    visit(sid, f);
+                }
+            }
+            // A socket's own-id room.
+            if let Some(sid) = Sid::parse(room) {
+                if all.contains_key(&sid)
+                    && !st.rooms.get(&**room).is_some_and(|m| m.contains(&sid))
+                {
+                    visit(sid, f);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Broadcasting: `io.to("room").except("other").emit(…)` and the server-side operations on
+//! any selection of sockets (`fetch_sockets`, `sockets_join`, `disconnect_sockets`, …).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use crate::ack::AckFuture;
+use crate::adapter::{BroadcastOptions, Room};
+use crate::args::{Args, EmitArgs};
+use crate::error::{AckError, EmitError};
+use crate::namespace::NamespaceInner;
+use crate::packet;
+use crate::sid::Sid;
+use crate::socket::Socket;
+
+/// Room names: a `&str`, a `String`, a [`Sid`], or a list (array, slice, `Vec`) of them.
+pub trait IntoRooms {
+    /// The rooms.
+    fn into_rooms(self) -> Vec<Room>;
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self)]
+    }
+}
+
+impl IntoRooms for String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self)]
+    }
+}
+
+impl IntoRooms for &String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self.as_str())]
+    }
+}
+
+impl IntoRooms for Room {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self]
+    }
+}
+
+impl IntoRooms for Sid {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self.as_str())]
+    }
+}
+
+impl<T: IntoRooms> IntoRooms for Vec<T> {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().flat_map(IntoRooms::into_rooms).collect()
+    }
+}
+
+impl<T: IntoRooms + Clone> IntoRooms for &[T] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.iter()
+            .cloned()
+            .flat_map(IntoRooms::into_rooms)
+            .collect()
+    }
+}
+
+impl<T: IntoRooms, const N: usize> IntoRooms for [T; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().flat_map(IntoRooms::into_rooms).collect()
+    }
+}
+
+/// A selection of sockets of one namespace, and what to do with them. Chain `to`, `except`,
+/// `local`, `volatile` and `timeout`, then act.
+///
+/// ```no_run
+/// # fn f(io: sio_server::SocketIo) {
+/// io.to("room1").to("room2").except("muted").emit("news", &"hello").ok();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct BroadcastOperator {
+    ns: Arc<NamespaceInner>,
+    opts: BroadcastOptions,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastOperator")
+            .field("nsp", &&*self.ns.name)
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
+/// Each receiver's answer to a broadcast with acks.
+#[derive(Debug)]
+pub struct AckResponse {
+    /// The socket that answered (or failed to).
+    pub socket: Sid,
+    /// Its ack arguments, or why there are none.
+    pub result: Result<Args, AckError>,
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(ns: Arc<NamespaceInner>) -> Self {
+        Self {
+            ns,
+            opts: BroadcastOptions::default(),
+            timeout: None,
+        }
+    }
+
+    /// Targets the sockets in `rooms` too (sockets in several rooms get one copy).
+    pub fn to(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.rooms.extend(rooms.into_rooms());
+        self
+    }
+
+    /// The same as [`to`](Self::to).
+    pub fn within(self, rooms: impl IntoRooms) -> Self {
+        self.to(rooms)
+    }
+
+    /// Excludes the sockets in `rooms`.
+    pub fn except(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.except.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Only this node's sockets, even with a cluster adapter.
+    pub fn local(mut self) -> Self {
+        self.opts.local = true;
+        self
+    }
+
+    /// Drops the packet for sockets whose transport is not ready to write.
+    pub fn volatile(mut self) -> Self {
+        self.opts.volatile = true;
+        self
+    }
+
+    /// Sets the ack timeout of [`emit_with_ack`](Self::emit_with_ack).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Calls `f` on each selected socket of this node.
+    fn for_each(&self, mut f: impl FnMut(&Socket)) {
+        let sockets = self.ns.sockets();
+        self.ns.adapter.select(&self.opts, &sockets, &mut |sid| {
+            if let Some(s) = sockets.get(&sid) {
+                f(s);
+            }
+        });
+    }
+
+    /// Emits `event` to every selected socket. The packet is encoded once; a socket whose
+    /// queue is full is disconnected as too slow without failing the others.
+    pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
+        let packet = packet::encode(&self.ns.name, Some(event), None, &args)?;
+        let volatile = self.opts.volatile;
+        self.for_each(|s| {
+            let _ = s.send_packet(&packet, volatile);
+        });
+        Ok(())
+    }
+
+    /// Emits `event` to every selected socket asking each for an ack, and collects every
+    /// answer (or its timeout).
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        args: impl EmitArgs,
+    ) -> AckFuture<Result<Vec<AckResponse>, EmitError>> {
+        let id = self.ns.next_ack_id();
+        let encoded = packet::encode(&self.ns.name, Some(event), Some(id), &args);
+        let mut waits = Vec::new();
+        if let Ok(packet) = &encoded {
+            self.for_each(|s| {
+                let rx = s.register_ack(id);
+                if s.send_packet(packet, self.opts.volatile).is_ok() {
+                    let socket = s.clone();
+                    let sid = s.id();
+                    let wait = crate::ack::wait(rx, self.timeout, move || socket.forget_ack(id));
+                    waits.push(async move {
+                        AckResponse {
+                            socket: sid,
+                            result: wait.await,
+                        }
+                    });
+                } else {
+                    s.forget_ack(id);
+                }
+            });
+        }
+        AckFuture::new(async move {
+            encoded?;
+            Ok(join_all(waits).await)
+        })
+    }
+
+    /// The selected sockets of this node.
+    pub fn sockets(&self) -> Vec<Socket> {
+        let mut out = Vec::new();
+        self.for_each(|s| out.push(s.clone()));
+        out
+    }
+
+    /// The selected sockets (Node's `fetchSockets`); a cluster adapter adds remote ones.
+    pub async fn fetch_sockets(&self) -> Vec<Socket> {
+        self.sockets()
+    }
+
+    /// Makes the selected sockets join `rooms`.
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        let rooms = rooms.into_rooms();
+        for s in self.sockets() {
+            s.join(rooms.clone());
+        }
+    }
+
+    /// Makes the selected sockets leave `rooms`.
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        let rooms = rooms.into_rooms();
+        for s in self.sockets() {
+            s.leave(rooms.clone());
+        }
+    }
+
+    /// Disconnects the selected sockets; with `close`, their connections too.
+    pub fn disconnect_sockets(&self, close: bool) {
+        for s in self.sockets() {
+            if close {
+                s.disconnect_and_close();
+            } else {
+                s.disconnect();
+            }
+        }
+    }
+}

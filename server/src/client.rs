@@ -1,0 +1,358 @@
+//! The Socket.IO side of one Engine.IO session: decodes packets, reassembles binary ones,
+//! connects namespaces (middlewares included) and routes packets to sockets.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use sio_protocol::binary::Reassembler;
+use sio_protocol::socket::{self, PacketType};
+use smallvec::SmallVec;
+use tracing::debug;
+
+use crate::args::Args;
+use crate::engine::{CloseReason, EngineHandler, Message, Session};
+use crate::handshake::{Handshake, Request};
+use crate::io::ServerInner;
+use crate::namespace::NamespaceInner;
+use crate::packet;
+use crate::sid::Sid;
+use crate::socket::{AckSender, Event, Socket};
+
+/// Per-session Socket.IO state.
+pub(crate) struct Client {
+    request: Arc<Request>,
+    state: Mutex<ClientState>,
+}
+
+#[derive(Default)]
+struct ClientState {
+    sockets: SmallVec<[(Arc<str>, Socket); 1]>,
+    /// Namespaces whose CONNECT waits for middlewares.
+    connecting: SmallVec<[Arc<str>; 1]>,
+    /// Created on the first binary packet.
+    reassembler: Option<Box<Reassembler<Bytes>>>,
+}
+
+impl Client {
+    fn state(&self) -> std::sync::MutexGuard<'_, ClientState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The connected sockets of this session.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.state()
+            .sockets
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    fn socket(&self, nsp: &str) -> Option<Socket> {
+        self.state()
+            .sockets
+            .iter()
+            .find(|(n, _)| &**n == nsp)
+            .map(|(_, s)| s.clone())
+    }
+
+    pub fn remove_socket(&self, nsp: &str) {
+        self.state().sockets.retain(|(n, _)| &**n != nsp);
+    }
+
+    /// The handshake query, percent-decoded.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        let q = self.request.uri.query().unwrap_or("");
+        form_urlencoded::parse(q.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+}
+
+/// Plugs the Socket.IO layer into the engine.
+pub(crate) struct SioHandler {
+    pub server: Arc<ServerInner>,
+}
+
+type Sess = Arc<Session<Client>>;
+
+impl SioHandler {
+    fn protocol_error(&self, session: &Sess, what: &str) {
+        debug!(sid = %session.sid, "socket.io protocol error: {what}");
+        session.close(CloseReason::ParseError);
+    }
+
+    fn on_packet(&self, session: &Sess, text: &str, owner: &Bytes, attachments: Vec<Bytes>) {
+        let packet = match socket::decode(text) {
+            Ok(p) => p,
+            Err(err) => return self.protocol_error(session, &err.to_string()),
+        };
+        let client = &session.data;
+        match packet.kind {
+            PacketType::Connect => {
+                let busy = {
+                    let st = client.state();
+                    st.sockets.iter().any(|(n, _)| &**n == packet.nsp)
+                        || st.connecting.iter().any(|n| &**n == packet.nsp)
+                };
+                if busy {
+                    return self.protocol_error(session, "CONNECT to a connected namespace");
+                }
+                let auth = if packet.data.is_empty() {
+                    Bytes::from_static(b"{}")
+                } else if serde_json::from_str::<&serde_json::value::RawValue>(packet.data).is_ok()
+                {
+                    owner.slice_ref(packet.data.as_bytes())
+                } else {
+                    return self.protocol_error(session, "malformed CONNECT payload");
+                };
+                self.connect(session, packet.nsp, auth);
+            }
+            PacketType::Disconnect => match client.socket(packet.nsp) {
+                Some(s) => s.on_close(crate::DisconnectReason::ClientNamespaceDisconnect),
+                None => self.protocol_error(session, "DISCONNECT from an unknown namespace"),
+            },
+            PacketType::Event | PacketType::BinaryEvent => {
+                let Some(socket) = client.socket(packet.nsp) else {
+                    return self.protocol_error(session, "EVENT for a namespace not connected");
+                };
+                let name = match socket::event_name(packet.data) {
+                    Ok((name, _)) => name,
+                    Err(err) => return self.protocol_error(session, &err.to_string()),
+                };
+                let Some(args) = self.args(session, packet.data, owner, attachments, true) else {
+                    return;
+                };
+                let ack = packet.id.map(|id| AckSender::new(socket.clone(), id));
+                let event = Event::new(name, owner, args, ack);
+                socket.dispatch(event);
+            }
+            PacketType::Ack | PacketType::BinaryAck => {
+                let Some(socket) = client.socket(packet.nsp) else {
+                    return self.protocol_error(session, "ACK for a namespace not connected");
+                };
+                let Some(args) = self.args(session, packet.data, owner, attachments, false) else {
+                    return;
+                };
+                match packet.id {
+                    Some(id) => socket.on_ack(id, args),
+                    None => debug!(sid = %session.sid, "ack without id ignored"),
+                }
+            }
+            PacketType::ConnectError => self.protocol_error(session, "CONNECT_ERROR from a client"),
+        }
+    }
+
+    /// Checks the body and its placeholders; `skip_name` drops the event name.
+    fn args(
+        &self,
+        session: &Sess,
+        data: &str,
+        owner: &Bytes,
+        attachments: Vec<Bytes>,
+        skip_name: bool,
+    ) -> Option<Args> {
+        let mut spans = match sio_protocol::json::split_args(data) {
+            Ok(s) => s,
+            Err(err) => {
+                self.protocol_error(session, &err.to_string());
+                return None;
+            }
+        };
+        if !attachments.is_empty() && !placeholders_valid(data, attachments.len()) {
+            self.protocol_error(session, "illegal attachments");
+            return None;
+        }
+        let body = owner.slice_ref(data.as_bytes());
+        if skip_name && !spans.is_empty() {
+            spans.remove(0);
+        }
+        Some(Args::new(body, spans, attachments))
+    }
+
+    fn connect(&self, session: &Sess, nsp: &str, auth: Bytes) {
+        let Some(ns) = self.server.namespace_for(nsp) else {
+            debug!(sid = %session.sid, nsp, "CONNECT to an unknown namespace");
+            let _ = session.send(packet::connect_error(nsp, "Invalid namespace", None));
+            return;
+        };
+        let client = &session.data;
+        {
+            let mut st = client.state();
+            if st.sockets.len() + st.connecting.len()
+                >= self.server.config.max_namespaces_per_session
+            {
+                drop(st);
+                let _ = session.send(packet::connect_error(nsp, "Too many namespaces", None));
+                return;
+            }
+            st.connecting.push(ns.name.clone());
+        }
+        let handshake = Handshake {
+            request: client.request.clone(),
+            auth,
+        };
+        let socket = Socket::new(ns.clone(), session.clone(), handshake);
+        let middlewares = ns.behaviour.middlewares();
+        if middlewares.is_empty() {
+            finish_connect(&ns, socket, Ok(()));
+            return;
+        }
+        crate::run::start(Box::pin(async move {
+            let mut result = Ok(());
+            for m in middlewares {
+                result = m(socket.clone()).await;
+                if result.is_err() {
+                    break;
+                }
+            }
+            finish_connect(&ns, socket, result);
+        }));
+    }
+}
+
+fn finish_connect(
+    ns: &Arc<NamespaceInner>,
+    socket: Socket,
+    result: Result<(), crate::ConnectError>,
+) {
+    let session = socket.0.session.clone();
+    session.data.state().connecting.retain(|n| **n != *ns.name);
+    if session.is_closed() {
+        return;
+    }
+    if let Err(err) = result {
+        debug!(sid = %session.sid, nsp = %ns.name, %err, "connection refused by a middleware");
+        let data = err.data.as_ref().map(|d| d.to_string());
+        let _ = session.send(packet::connect_error(
+            &ns.name,
+            &err.message,
+            data.as_deref(),
+        ));
+        return;
+    }
+    socket.set_connected();
+    ns.add_socket(&socket);
+    session
+        .data
+        .state()
+        .sockets
+        .push((ns.name.clone(), socket.clone()));
+    let _ = session.send(packet::connect_ok(&ns.name, socket.id().as_str()));
+    session.clear_first_use_deadline();
+    debug!(sid = %session.sid, socket = %socket.id(), nsp = %ns.name, "socket connected");
+    let on_connect = ns.behaviour.on_connect();
+    on_connect(socket);
+}
+
+/// Whether every placeholder in `data` refers to one of `count` attachments, as the
+/// reference parser demands.
+fn placeholders_valid(data: &str, count: usize) -> bool {
+    fn walk(v: &serde_json::Value, count: usize) -> bool {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.get("_placeholder") == Some(&serde_json::Value::Bool(true)) {
+                    return m
+                        .get("num")
+                        .and_then(serde_json::Value::as_u64)
+                        .is_some_and(|n| (n as usize) < count);
+                }
+                m.values().all(|v| walk(v, count))
+            }
+            serde_json::Value::Array(a) => a.iter().all(|v| walk(v, count)),
+            _ => true,
+        }
+    }
+    serde_json::from_str::<serde_json::Value>(data).is_ok_and(|v| walk(&v, count))
+}
+
+impl EngineHandler for SioHandler {
+    type Data = Client;
+
+    fn create(&self, _sid: Sid, req: &http::request::Parts) -> Client {
+        Client {
+            request: Arc::new(Request {
+                headers: req.headers.clone(),
+                uri: req.uri.clone(),
+                issued: SystemTime::now(),
+            }),
+            state: Mutex::new(ClientState::default()),
+        }
+    }
+
+    fn on_open(&self, _session: &Sess) {}
+
+    fn on_message(&self, session: &Sess, message: Message<'_>) {
+        match message {
+            Message::Text(text, owner) => {
+                let header = match socket::decode(text) {
+                    Ok(p) => p,
+                    Err(err) => return self.protocol_error(session, &err.to_string()),
+                };
+                let mut st = session.data.state();
+                let pending = st.reassembler.as_ref().is_some_and(|r| r.is_pending());
+                if header.attachments == 0 && !pending {
+                    drop(st);
+                    return self.on_packet(session, text, owner, Vec::new());
+                }
+                let max = self.server.config.max_attachments;
+                let r = st
+                    .reassembler
+                    .get_or_insert_with(|| Box::new(Reassembler::new(max)));
+                let result = r.on_header(owner.slice_ref(text.as_bytes()), header.attachments);
+                drop(st);
+                match result {
+                    Ok(Some((text, atts))) => self.complete(session, text, atts),
+                    Ok(None) => {}
+                    Err(err) => self.protocol_error(session, &err.to_string()),
+                }
+            }
+            Message::Binary(data) => {
+                let result = {
+                    let mut st = session.data.state();
+                    match st.reassembler.as_mut() {
+                        Some(r) => r.on_binary(data),
+                        None => Err(sio_protocol::DecodeError::UnexpectedFrame("binary")),
+                    }
+                };
+                match result {
+                    Ok(Some((text, atts))) => self.complete(session, text, atts),
+                    Ok(None) => {}
+                    Err(err) => self.protocol_error(session, &err.to_string()),
+                }
+            }
+        }
+    }
+
+    fn on_first_use_due(&self, session: &Sess) {
+        let idle = {
+            let st = session.data.state();
+            st.sockets.is_empty() && st.connecting.is_empty()
+        };
+        if idle {
+            debug!(sid = %session.sid, "no namespace connected in time: closing");
+            session.close(CloseReason::ForcedClose);
+        }
+    }
+
+    fn on_close(&self, session: &Sess, reason: CloseReason) {
+        let sockets = {
+            let mut st = session.data.state();
+            st.connecting.clear();
+            st.reassembler = None;
+            std::mem::take(&mut st.sockets)
+        };
+        for (_, socket) in sockets {
+            socket.on_close(reason.into());
+        }
+    }
+}
+
+impl SioHandler {
+    fn complete(&self, session: &Sess, text: Bytes, attachments: Vec<Bytes>) {
+        match std::str::from_utf8(&text) {
+            Ok(t) => self.on_packet(session, t, &text, attachments),
+            Err(_) => self.protocol_error(session, "binary packet header is not UTF-8"),
+        }
+    }
+}

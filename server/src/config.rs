@@ -1,0 +1,73 @@
+//! Server settings, with Node `socket.io`'s defaults.
+
+use std::time::Duration;
+
+/// Which transports the server offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transports {
+    /// HTTP long-polling.
+    pub polling: bool,
+    /// WebSocket.
+    pub websocket: bool,
+}
+
+impl Default for Transports {
+    fn default() -> Self {
+        Self {
+            polling: true,
+            websocket: true,
+        }
+    }
+}
+
+/// Every limit and timing of the server. Build it through
+/// [`SocketIoBuilder`](crate::SocketIoBuilder); the defaults are Node's.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The path the server answers on, with leading and trailing `/` (default `/socket.io/`).
+    pub path: String,
+    /// Time between two pings (`pingInterval`, default 25 s).
+    pub ping_interval: Duration,
+    /// Time to wait for a pong before closing (`pingTimeout`, default 20 s).
+    pub ping_timeout: Duration,
+    /// Time a session may stay without any namespace connected (`connectTimeout`, 45 s).
+    pub connect_timeout: Duration,
+    /// Time a WebSocket probe may take to complete the upgrade (`upgradeTimeout`, 10 s).
+    pub upgrade_timeout: Duration,
+    /// Largest polling body or WebSocket message accepted (`maxHttpBufferSize`, 1 MB).
+    pub max_payload: usize,
+    /// Transports offered (both by default).
+    pub transports: Transports,
+    /// Whether polling sessions may upgrade to WebSocket (default true).
+    pub allow_upgrades: bool,
+    /// Packets queued for one session before it is closed as too slow (default 10 000).
+    pub max_buffered_packets: usize,
+    /// Binary attachments accepted in one packet (default 10, as socket.io-parser).
+    pub max_attachments: usize,
+    /// Namespaces one session may join at once (default 64).
+    pub max_namespaces_per_session: usize,
+    /// WebSocket read buffer per connection, in bytes (default 4 KiB).
+    pub ws_read_buffer: usize,
+    /// WebSocket write buffer per connection before a flush is forced (default 64 KiB).
+    pub ws_write_buffer: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            path: "/socket.io/".into(),
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            connect_timeout: Duration::from_millis(45_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_payload: 1_000_000,
+            transports: Transports::default(),
+            allow_upgrades: true,
+            max_buffered_packets: 10_000,
+            max_attachments: 10,
+            max_namespaces_per_session: 64,
+            ws_read_buffer: 4096,
+            ws_write_buffer: 64 * 1024,
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The Engine.IO v4 server: sessions over HTTP long-polling and WebSocket, the upgrade from
+//! one to the other, and the heartbeat. It knows nothing of Socket.IO: the layer above
+//! plugs in through [`EngineHandler`].
+
+mod errors;
+mod polling;
+mod session;
+mod websocket;
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::Full;
+use tracing::debug;
+
+pub use errors::EngineError;
+pub use session::{CloseReason, SendError, Session, Transport};
+pub(crate) use session::{Drain, Limits, Tick};
+
+use crate::config::Config;
+use crate::sid::{Sid, SidMap};
+
+/// A message received from a peer.
+#[derive(Debug)]
+pub enum Message<'a> {
+    /// A text message, and the buffer it lives in (so the upper layer can keep a zero-copy
+    /// slice of it with [`Bytes::slice_ref`]).
+    Text(&'a str, &'a Bytes),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+/// The layer above the engine (Socket.IO), told about every session event.
+///
+/// Calls for one session never overlap: they come from its transport's reader, in order.
+pub trait EngineHandler: Send + Sync + 'static {
+    /// The upper layer's per-session data, stored in the [`Session`].
+    type Data: Send + Sync + 'static;
+
+    /// Makes the data of a new session from its handshake request.
+    fn create(&self, sid: Sid, req: &http::request::Parts) -> Self::Data;
+
+    /// The session is open (its open packet is queued).
+    fn on_open(&self, session: &Arc<Session<Self::Data>>);
+
+    /// A message arrived.
+    fn on_message(&self, session: &Arc<Session<Self::Data>>, message: Message<'_>);
+
+    /// The first-use deadline set at creation passed (Socket.IO's connect timeout).
+    fn on_first_use_due(&self, session: &Arc<Session<Self::Data>>);
+
+    /// The session closed; called once, then the session is forgotten.
+    fn on_close(&self, session: &Arc<Session<Self::Data>>, reason: CloseReason);
+}
+
+/// The Engine.IO server: the session table and the request entry point.
+pub struct Engine<H: EngineHandler> {
+    pub(crate) config: Arc<Config>,
+    pub(crate) handler: H,
+    sessions: Mutex<SidMap<Arc<Session<H::Data>>>>,
+}
+
+/// The query parameters the engine reads.
+#[derive(Default, Debug)]
+pub(crate) struct EngineQuery<'a> {
+    pub eio: Option<&'a str>,
+    pub transport: Option<&'a str>,
+    pub sid: Option<&'a str>,
+}
+
+impl<'a> EngineQuery<'a> {
+    fn parse(query: &'a str) -> Self {
+        let mut q = EngineQuery::default();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "EIO" => q.eio = Some(v),
+                "transport" => q.transport = Some(v),
+                "sid" => q.sid = Some(v),
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+impl<H: EngineHandler> Engine<H> {
+    /// An engine with `config`, handing sessions to `handler`.
+    pub fn new(config: Arc<Config>, handler: H) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            handler,
+            sessions: Mutex::new(SidMap::default()),
+        })
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, SidMap<Arc<Session<H::Data>>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The number of open sessions (Node's `clientsCount`).
+    pub fn session_count(&self) -> usize {
+        self.sessions().len()
+    }
+
+    /// Every open session.
+    pub fn all_sessions(&self) -> Vec<Arc<Session<H::Data>>> {
+        self.sessions().values().cloned().collect()
+    }
+
+    pub(crate) fn get(&self, sid: &str) -> Option<Arc<Session<H::Data>>> {
+        let sid = Sid::parse(sid)?;
+        self.sessions().get(&sid).cloned()
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            ping_interval: self.config.ping_interval,
+            ping_timeout: self.config.ping_timeout,
+            max_buffered: self.config.max_buffered_packets,
+        }
+    }
+
+    /// Creates and registers a session.
+    pub(crate) fn open_session(
+        self: &Arc<Self>,
+        parts: &http::request::Parts,
+        transport: Transport,
+    ) -> Arc<Session<H::Data>> {
+        let sid = Sid::new();
+        let data = self.handler.create(sid, parts);
+        let session = Arc::new(Session::new(
+            sid,
+            transport,
+            data,
+            self.limits(),
+            Some(self.config.connect_timeout),
+        ));
+        self.sessions().insert(sid, session.clone());
+        debug!(sid = %sid, transport = transport.as_str(), "engine session opened");
+        session
+    }
+
+    /// Forgets a finished session.
+    pub(crate) fn remove(&self, session: &Session<H::Data>) {
+        self.sessions().remove(&session.sid);
+        debug!(sid = %session.sid, "engine session removed");
+    }
+
+    /// Handles one request under the engine's path.
+    pub async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let query = req.uri().query().unwrap_or("").to_owned();
+        let q = EngineQuery::parse(&query);
+        let transport = match q.transport {
+            Some("polling") if self.config.transports.polling => Transport::Polling,
+            Some("websocket") if self.config.transports.websocket => Transport::Websocket,
+            _ => return EngineError::UnknownTransport.response(),
+        };
+        let is_upgrade = websocket::is_upgrade_request(&req);
+        match q.sid {
+            None => {
+                if req.method() != Method::GET {
+                    return EngineError::BadHandshakeMethod.response();
+                }
+                if q.eio != Some("4") {
+                    return EngineError::UnsupportedProtocolVersion.response();
+                }
+                match transport {
+                    Transport::Polling => polling::handshake(self, req),
+                    Transport::Websocket if is_upgrade => websocket::accept(self, req, None),
+                    Transport::Websocket => EngineError::BadRequest.response(),
+                }
+            }
+            Some(sid) => {
+                let Some(session) = self.get(sid) else {
+                    return EngineError::UnknownSid.response();
+                };
+                match transport {
+                    Transport::Websocket if is_upgrade => {
+                        if !self.config.allow_upgrades || session.transport() != Transport::Polling
+                        {
+                            return EngineError::BadRequest.response();
+                        }
+                        websocket::accept(self, req, Some(session))
+                    }
+                    Transport::Websocket => EngineError::BadRequest.response(),
+                    Transport::Polling => {
+                        if session.transport() != Transport::Polling {
+                            return EngineError::BadRequest.response();
+                        }
+                        match *req.method() {
+                            Method::GET => polling::poll(self, session).await,
+                            Method::POST => polling::post(self, session, req).await,
+                            _ => EngineError::BadRequest.response(),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dispatches one packet from the peer. Returns false if the session was closed
+    /// because of it.
+    pub(crate) fn on_packet(
+        &self,
+        session: &Arc<Session<H::Data>>,
+        packet: Result<sio_protocol::engine::Packet<'_>, sio_protocol::DecodeError>,
+        owner: &Bytes,
+    ) -> bool {
+        use sio_protocol::engine::Packet;
+        match packet {
+            Ok(Packet::Message(data)) => {
+                self.handler.on_message(session, Message::Text(data, owner));
+            }
+            Ok(Packet::Binary(data)) => {
+                self.handler
+                    .on_message(session, Message::Binary(owner.slice_ref(data)));
+            }
+            Ok(Packet::Pong(_)) => session.on_pong(),
+            Ok(Packet::Close) => {
+                session.close(CloseReason::TransportClose);
+                return false;
+            }
+            // Clients of protocol 4 don't ping; probes and upgrades are the transports' business.
+            Ok(Packet::Ping(_) | Packet::Noop | Packet::Upgrade | Packet::Open(_)) => {}
+            Err(err) => {
+                debug!(sid = %session.sid, %err, "malformed engine.io packet");
+                session.close(CloseReason::ParseError);
+                return false;
+            }
+        }
+        !session.is_closed()
+    }
+
+    /// Runs the driver's step and acts on it; returns the next deadline, or `None` when the
+    /// driver must stop (the session moved to another transport, or is finished).
+    pub(crate) fn drive(
+        &self,
+        session: &Arc<Session<H::Data>>,
+        cx: &mut std::task::Context<'_>,
+        transport: Transport,
+    ) -> Option<tokio::time::Instant> {
+        loop {
+            match session.tick(cx, transport) {
+                Tick::Sleep(at) => return Some(at),
+                Tick::FirstUseDue => self.handler.on_first_use_due(session),
+                Tick::Closed(reason) => {
+                    debug!(sid = %session.sid, reason = reason.as_str(), "engine session closed");
+                    self.handler.on_close(session, reason);
+                }
+                Tick::Finish => {
+                    self.remove(session);
+                    return None;
+                }
+                Tick::Stop => return None,
+            }
+        }
+    }
+
+    /// Closes every session (server shutdown): queued packets are flushed first.
+    pub fn close_all(&self) {
+        for s in self.all_sessions() {
+            s.close(CloseReason::ForcedClose);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! HTTP long-polling: the handshake GET, pending GETs that carry queued packets to the
+//! client, and POSTs that carry the client's packets in.
+
+use std::future::poll_fn;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use bytes::{Bytes, BytesMut};
+use http::{Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use sio_protocol::engine::{Frame, PacketType};
+use sio_protocol::handshake::OpenPacket;
+use sio_protocol::payload::{self, Record};
+use tracing::debug;
+
+use super::errors::status;
+use super::{CloseReason, Drain, Engine, EngineHandler, Session, Transport};
+
+/// A handshake over polling: opens the session and answers with its open packet.
+pub(super) fn handshake<H: EngineHandler, B>(
+    engine: Arc<Engine<H>>,
+    req: Request<B>,
+) -> Response<Full<Bytes>> {
+    let (parts, _body) = req.into_parts();
+    let session = engine.open_session(&parts, Transport::Polling);
+    let mut body = BytesMut::with_capacity(128);
+    let upgrades: &[&str] = if engine.config.transports.websocket && engine.config.allow_upgrades {
+        &["websocket"]
+    } else {
+        &[]
+    };
+    open_packet(&engine, &session, upgrades).write(&mut body);
+    engine.handler.on_open(&session);
+    spawn_driver(engine, session);
+    payload_response(body.freeze())
+}
+
+pub(super) fn open_packet<'a, H: EngineHandler>(
+    engine: &Engine<H>,
+    session: &'a Session<H::Data>,
+    upgrades: &'a [&'a str],
+) -> OpenPacket<'a> {
+    OpenPacket {
+        sid: session.sid.as_str(),
+        upgrades,
+        ping_interval: engine.config.ping_interval.as_millis() as u64,
+        ping_timeout: engine.config.ping_timeout.as_millis() as u64,
+        max_payload: engine.config.max_payload as u64,
+    }
+}
+
+/// The heartbeat of a polling session lives in its own small task; it ends when the
+/// session upgrades (the WebSocket driver takes over) or finishes.
+fn spawn_driver<H: EngineHandler>(engine: Arc<Engine<H>>, session: Arc<Session<H::Data>>) {
+    tokio::spawn(async move {
+        let mut sleep = pin!(tokio::time::sleep(engine.config.ping_interval));
+        poll_fn(|cx| {
+            loop {
+                let Some(at) = engine.drive(&session, cx, Transport::Polling) else {
+                    return Poll::Ready(());
+                };
+                sleep.as_mut().reset(at);
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await;
+    });
+}
+
+/// Resets the session's "GET pending" mark however the request ends.
+struct PollGuard<'a, D>(&'a Session<D>);
+
+impl<D> Drop for PollGuard<'_, D> {
+    fn drop(&mut self) {
+        self.0.lock().poll_active = false;
+        self.0.clear_writer();
+    }
+}
+
+/// A GET: waits for packets and returns them all as one payload.
+pub(super) async fn poll<H: EngineHandler>(
+    _engine: Arc<Engine<H>>,
+    session: Arc<Session<H::Data>>,
+) -> Response<Full<Bytes>> {
+    {
+        let mut st = session.lock();
+        if st.poll_active {
+            drop(st);
+            debug!(sid = %session.sid, "overlapping polling GET: closing the session");
+            session.close(CloseReason::TransportError);
+            return status(StatusCode::BAD_REQUEST);
+        }
+        st.poll_active = true;
+    }
+    let _guard = PollGuard(&session);
+    let drained = poll_fn(|cx| match session.drain(cx, Transport::Polling) {
+        Drain::Idle => Poll::Pending,
+        other => Poll::Ready(other),
+    })
+    .await;
+    let mut body = BytesMut::new();
+    match drained {
+        Drain::Frames(frames) => {
+            body.reserve(frames.iter().map(|f| payload::record_len(f) + 1).sum());
+            payload::encode(&frames, &mut body);
+            session.recycle(frames);
+        }
+        Drain::Close(frames) => {
+            payload::encode(
+                frames.iter().chain([&Frame::bare(PacketType::Close)]),
+                &mut body,
+            );
+            session.finish();
+        }
+        Drain::Noop => payload::write_record(&Frame::bare(PacketType::Noop), &mut body),
+        Drain::Gone if session.is_closed() => {
+            payload::write_record(&Frame::bare(PacketType::Close), &mut body);
+        }
+        Drain::Gone | Drain::Idle => {
+            payload::write_record(&Frame::bare(PacketType::Noop), &mut body);
+        }
+    }
+    payload_response(body.freeze())
+}
+
+/// Resets the session's "POST pending" mark however the request ends.
+struct PostGuard<'a, D>(&'a Session<D>);
+
+impl<D> Drop for PostGuard<'_, D> {
+    fn drop(&mut self) {
+        self.0.lock().post_active = false;
+    }
+}
+
+/// A POST: decodes the payload and hands each packet to the engine.
+pub(super) async fn post<H: EngineHandler, B>(
+    engine: Arc<Engine<H>>,
+    session: Arc<Session<H::Data>>,
+    req: Request<B>,
+) -> Response<Full<Bytes>>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    {
+        let mut st = session.lock();
+        if st.post_active {
+            drop(st);
+            debug!(sid = %session.sid, "overlapping polling POST: closing the session");
+            session.close(CloseReason::TransportError);
+            return status(StatusCode::BAD_REQUEST);
+        }
+        st.post_active = true;
+    }
+    let _guard = PostGuard(&session);
+    let binary = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
+    if binary {
+        debug!(sid = %session.sid, "binary polling body refused (protocol 4 sends text)");
+        session.close(CloseReason::TransportError);
+        return status(StatusCode::BAD_REQUEST);
+    }
+    let body = match Limited::new(req.into_body(), engine.config.max_payload)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) => {
+            if err.is::<http_body_util::LengthLimitError>() {
+                debug!(sid = %session.sid, "polling body over maxHttpBufferSize");
+                return status(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            debug!(sid = %session.sid, %err, "polling body failed");
+            session.close(CloseReason::TransportError);
+            return status(StatusCode::BAD_REQUEST);
+        }
+    };
+    match std::str::from_utf8(&body) {
+        Ok(text) => {
+            for record in payload::decode(text) {
+                let alive = match record {
+                    Ok(Record::Packet(packet)) => engine.on_packet(&session, Ok(packet), &body),
+                    Ok(Record::Binary(bin)) => engine.on_packet(
+                        &session,
+                        Ok(sio_protocol::engine::Packet::Binary(&bin)),
+                        &bin,
+                    ),
+                    Err(err) => engine.on_packet(&session, Err(err), &body),
+                };
+                if !alive {
+                    break;
+                }
+            }
+        }
+        Err(_) => {
+            debug!(sid = %session.sid, "polling body is not UTF-8");
+            session.close(CloseReason::ParseError);
+        }
+    }
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/html")
+        .body(Full::new(Bytes::from_static(b"ok")))
+        .unwrap_or_default()
+}
+
+fn payload_response(body: Bytes) -> Response<Full<Bytes>> {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
+        .body(Full::new(body))
+        .unwrap_or_default()
+}

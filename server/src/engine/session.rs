@@ -1,0 +1,444 @@
+//! One Engine.IO session: its outgoing queue, its transport and its heartbeat.
+//!
+//! Everything mutable sits behind one short-lived mutex. Writers (a WebSocket driver or a
+//! pending polling GET) register a waker and are woken only when the queue goes from empty
+//! to non-empty, so a burst of sends costs one wake-up.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::task::{Context, Waker};
+use std::time::Duration;
+
+use sio_protocol::engine::{Frame, PacketType};
+use tokio::time::Instant;
+
+use crate::sid::Sid;
+
+/// The transport a session currently uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+impl Transport {
+    /// The name used on the wire and by Node (`"polling"`, `"websocket"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Polling => "polling",
+            Transport::Websocket => "websocket",
+        }
+    }
+}
+
+/// Why a session closed, with Node's reason strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed the connection or sent a close packet.
+    TransportClose,
+    /// The connection failed, or the peer misbehaved at the transport level.
+    TransportError,
+    /// No pong arrived in time.
+    PingTimeout,
+    /// The peer sent a packet that could not be decoded.
+    ParseError,
+    /// The server closed the session.
+    ForcedClose,
+    /// The peer read too slowly: its queue reached the configured limit.
+    BufferFull,
+}
+
+impl CloseReason {
+    /// The reason string Node reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError | CloseReason::BufferFull => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ParseError => "parse error",
+            CloseReason::ForcedClose => "forced close",
+        }
+    }
+
+    /// Whether queued packets are still delivered before the transport closes.
+    fn flushes(self) -> bool {
+        matches!(self, CloseReason::ForcedClose)
+    }
+}
+
+/// Why a frame could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The session is closed.
+    #[error("the connection is closed")]
+    Closed,
+    /// The queue is full: the session has been closed as too slow.
+    #[error("the peer reads too slowly: its send queue is full")]
+    Full,
+    /// A volatile frame was dropped because the transport was busy.
+    #[error("volatile packet dropped")]
+    Dropped,
+}
+
+/// What a writer should do next.
+pub(crate) enum Drain {
+    /// Nothing to write yet; the waker is registered.
+    Idle,
+    /// Write these frames.
+    Frames(VecDeque<Frame>),
+    /// Write these frames, then close the transport (graceful close).
+    Close(VecDeque<Frame>),
+    /// An upgrade is under way: release the pending poll with a noop.
+    Noop,
+    /// The session is gone: stop without writing.
+    Gone,
+}
+
+pub(crate) struct State {
+    queue: VecDeque<Frame>,
+    transport: Transport,
+    /// A WebSocket probe answered `3probe`: pending polls are released with a noop.
+    pub(crate) upgrading: bool,
+    writer: Option<Waker>,
+    driver: Option<Waker>,
+    pub(crate) poll_active: bool,
+    pub(crate) post_active: bool,
+    closed: Option<CloseReason>,
+    /// Set once the closing writer has finished; the session is then removed.
+    pub(crate) finished: bool,
+    /// Whether the driver has told the upper layer about the close.
+    close_notified: bool,
+    heartbeat: Heartbeat,
+}
+
+#[derive(Clone, Copy)]
+struct Heartbeat {
+    awaiting_pong: bool,
+    /// When the next ping is due, or (awaiting a pong) when the pong is overdue.
+    due: Instant,
+    /// Until when the upper layer must have made use of the session (connect timeout).
+    first_use_due: Option<Instant>,
+    /// Until when a graceful close may wait for a writer.
+    close_due: Option<Instant>,
+}
+
+/// What the driver of a session must do next.
+pub(crate) enum Tick {
+    /// Wait until this instant (or a wake-up).
+    Sleep(Instant),
+    /// The upper layer's first-use deadline passed.
+    FirstUseDue,
+    /// The session just closed: tell the upper layer.
+    Closed(CloseReason),
+    /// The session is closed and its transport done: forget it.
+    Finish,
+    /// The session is driven by another transport now; stop without touching it.
+    Stop,
+}
+
+/// An Engine.IO session shared between its transports and the upper layer.
+pub struct Session<D> {
+    /// The session id (`sid` of the handshake).
+    pub sid: Sid,
+    /// The transport of the handshake request.
+    pub initial_transport: Transport,
+    /// The upper layer's data for this session.
+    pub data: D,
+    pub(crate) state: Mutex<State>,
+    limits: Limits,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub max_buffered: usize,
+}
+
+impl<D> Session<D> {
+    pub(crate) fn new(
+        sid: Sid,
+        transport: Transport,
+        data: D,
+        limits: Limits,
+        first_use: Option<Duration>,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            sid,
+            initial_transport: transport,
+            data,
+            limits,
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                transport,
+                upgrading: false,
+                writer: None,
+                driver: None,
+                poll_active: false,
+                post_active: false,
+                closed: None,
+                finished: false,
+                close_notified: false,
+                heartbeat: Heartbeat {
+                    awaiting_pong: false,
+                    due: now + limits.ping_interval,
+                    first_use_due: first_use.map(|d| now + d),
+                    close_due: None,
+                },
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock would be a bug in this module; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The transport in use now.
+    pub fn transport(&self) -> Transport {
+        self.lock().transport
+    }
+
+    /// Whether the session has closed.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed.is_some()
+    }
+
+    /// Queues a frame for the peer.
+    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+        let waker = {
+            let mut st = self.lock();
+            if st.closed.is_some() {
+                return Err(SendError::Closed);
+            }
+            if st.queue.len() >= self.limits.max_buffered {
+                drop(st);
+                self.close(CloseReason::BufferFull);
+                return Err(SendError::Full);
+            }
+            st.queue.push_back(frame);
+            st.writer.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues several frames that must stay together (a binary packet and its attachments).
+    pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        let waker = {
+            let mut st = self.lock();
+            if st.closed.is_some() {
+                return Err(SendError::Closed);
+            }
+            if st.queue.len() >= self.limits.max_buffered {
+                drop(st);
+                self.close(CloseReason::BufferFull);
+                return Err(SendError::Full);
+            }
+            st.queue.extend(frames);
+            st.writer.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues a frame only if the transport can write it at once (volatile emits).
+    pub fn send_volatile(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        let waker = {
+            let mut st = self.lock();
+            if st.closed.is_some() {
+                return Err(SendError::Closed);
+            }
+            let writable = st.queue.is_empty()
+                && (st.transport == Transport::Websocket || st.writer.is_some());
+            if !writable {
+                return Err(SendError::Dropped);
+            }
+            st.queue.extend(frames);
+            st.writer.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Closes the session. Returns false if it already was closed. Queued frames are still
+    /// written when the server closes it ([`CloseReason::ForcedClose`]); the engine tells
+    /// the upper layer and forgets the session once the transport is done.
+    pub fn close(&self, reason: CloseReason) -> bool {
+        let wakers = {
+            let mut st = self.lock();
+            if st.closed.is_some() {
+                return false;
+            }
+            st.closed = Some(reason);
+            if !reason.flushes() {
+                st.queue.clear();
+                st.queue.shrink_to_fit();
+            }
+            st.heartbeat.close_due = Some(Instant::now() + self.limits.ping_timeout);
+            (st.writer.take(), st.driver.take())
+        };
+        for w in [wakers.0, wakers.1].into_iter().flatten() {
+            w.wake();
+        }
+        true
+    }
+
+    /// Called by the active writer: takes what there is to write, or registers its waker.
+    pub(crate) fn drain(&self, cx: &mut Context<'_>, transport: Transport) -> Drain {
+        let mut st = self.lock();
+        if st.finished {
+            return Drain::Gone;
+        }
+        if let Some(reason) = st.closed {
+            if !reason.flushes() {
+                return Drain::Gone;
+            }
+            let frames = std::mem::take(&mut st.queue);
+            return Drain::Close(frames);
+        }
+        if st.transport != transport {
+            // An upgrade happened; the old transport hands over.
+            return Drain::Gone;
+        }
+        if st.queue.is_empty() && st.upgrading && transport == Transport::Polling {
+            return Drain::Noop;
+        }
+        if st.queue.is_empty() {
+            match &st.writer {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => st.writer = Some(cx.waker().clone()),
+            }
+            return Drain::Idle;
+        }
+        let frames = std::mem::take(&mut st.queue);
+        Drain::Frames(frames)
+    }
+
+    /// Gives back an emptied batch buffer so its capacity is reused, unless it grew large.
+    pub(crate) fn recycle(&self, mut batch: VecDeque<Frame>) {
+        batch.clear();
+        if batch.capacity() > 64 {
+            return;
+        }
+        let mut st = self.lock();
+        if st.queue.is_empty() && st.queue.capacity() < batch.capacity() {
+            st.queue = batch;
+        }
+    }
+
+    /// Forgets the writer's waker (a polling GET that ended).
+    pub(crate) fn clear_writer(&self) {
+        self.lock().writer = None;
+    }
+
+    /// Wakes whoever waits to write (used to release a pending poll with a noop).
+    pub(crate) fn wake_writer(&self) {
+        let w = self.lock().writer.take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Records a pong: the next ping is due one interval from now.
+    pub(crate) fn on_pong(&self) {
+        let mut st = self.lock();
+        if st.heartbeat.awaiting_pong {
+            st.heartbeat.awaiting_pong = false;
+            st.heartbeat.due = Instant::now() + self.limits.ping_interval;
+        }
+    }
+
+    /// The upper layer made use of the session: its first-use deadline no longer applies.
+    pub fn clear_first_use_deadline(&self) {
+        self.lock().heartbeat.first_use_due = None;
+    }
+
+    /// Switches the session to `transport` after a completed upgrade.
+    pub(crate) fn set_transport(&self, transport: Transport) {
+        let (writer, driver) = {
+            let mut st = self.lock();
+            st.transport = transport;
+            st.upgrading = false;
+            (st.writer.take(), st.driver.take())
+        };
+        for w in [writer, driver].into_iter().flatten() {
+            w.wake();
+        }
+    }
+
+    /// Marks the closing writer done: the driver may forget the session.
+    pub(crate) fn finish(&self) {
+        let driver = {
+            let mut st = self.lock();
+            st.finished = true;
+            st.driver.take()
+        };
+        if let Some(w) = driver {
+            w.wake();
+        }
+    }
+
+    /// The driver's step, when woken or at its deadline: runs the heartbeat (queueing pings
+    /// itself, closing on a missed pong) and says what to do next.
+    pub(crate) fn tick(&self, cx: &mut Context<'_>, transport: Transport) -> Tick {
+        let now = Instant::now();
+        let mut ping = false;
+        let tick = {
+            let mut st = self.lock();
+            match &st.driver {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => st.driver = Some(cx.waker().clone()),
+            }
+            if st.transport != transport && st.closed.is_none() {
+                st.driver = None;
+                return Tick::Stop;
+            }
+            if let Some(reason) = st.closed {
+                if !st.close_notified {
+                    st.close_notified = true;
+                    return Tick::Closed(reason);
+                }
+                let overdue = st.heartbeat.close_due.is_none_or(|d| now >= d);
+                if st.finished || !reason.flushes() || overdue {
+                    return Tick::Finish;
+                }
+                return Tick::Sleep(st.heartbeat.close_due.unwrap_or(now));
+            }
+            let hb = &mut st.heartbeat;
+            if hb.first_use_due.is_some_and(|d| now >= d) {
+                hb.first_use_due = None;
+                return Tick::FirstUseDue;
+            }
+            if now >= hb.due {
+                if hb.awaiting_pong {
+                    drop(st);
+                    self.close(CloseReason::PingTimeout);
+                    return self.tick(cx, transport);
+                }
+                hb.awaiting_pong = true;
+                hb.due = now + self.limits.ping_timeout;
+                ping = true;
+            }
+            Tick::Sleep(earliest(hb.due, hb.first_use_due))
+        };
+        if ping {
+            // A full queue closes the session; the next tick reports it.
+            let _ = self.send(Frame::bare(PacketType::Ping));
+        }
+        tick
+    }
+}
+
+fn earliest(a: Instant, b: Option<Instant>) -> Instant {
+    b.map_or(a, |b| a.min(b))
+}

@@ -1,0 +1,322 @@
+//! The WebSocket transport: direct sessions, the upgrade of a polling session (probe, then
+//! switch), and the driver that reads, writes and runs the heartbeat in one task.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use http::{Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use sio_protocol::engine::{self, Frame, Packet};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+use tracing::debug;
+
+use super::errors::EngineError;
+use super::{CloseReason, Drain, Engine, EngineHandler, Session, Transport};
+
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Whether the request asks for a WebSocket upgrade.
+pub(super) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
+    let has = |name: header::HeaderName, token: &str| {
+        req.headers().get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    has(header::UPGRADE, "websocket") && has(header::CONNECTION, "upgrade")
+}
+
+/// Answers the upgrade with 101 and serves the WebSocket in a task: a new session when
+/// `session` is `None`, else a probe that may take over the polling session.
+pub(super) fn accept<H: EngineHandler, B>(
+    engine: Arc<Engine<H>>,
+    mut req: Request<B>,
+    session: Option<Arc<Session<H::Data>>>,
+) -> Response<Full<Bytes>>
+where
+    B: Send + 'static,
+{
+    let version_ok = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v == "13");
+    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned() else {
+        return EngineError::BadRequest.response();
+    };
+    if !version_ok {
+        return EngineError::BadRequest.response();
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, _body) = req.into_parts();
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(err) => {
+                debug!(%err, "websocket upgrade failed");
+                return;
+            }
+        };
+        let config = WebSocketConfig::default()
+            .read_buffer_size(engine.config.ws_read_buffer)
+            .write_buffer_size(engine.config.ws_write_buffer)
+            .max_write_buffer_size(engine.config.ws_write_buffer.max(engine.config.max_payload) * 2)
+            .max_message_size(Some(engine.config.max_payload))
+            .max_frame_size(Some(engine.config.max_payload));
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        match session {
+            None => {
+                let session = engine.open_session(&parts, Transport::Websocket);
+                drop(parts);
+                let mut open = BytesMut::with_capacity(128);
+                super::polling::open_packet(&engine, &session, &[]).write(&mut open);
+                let _ = session.send(Frame::Text(open.freeze()));
+                engine.handler.on_open(&session);
+                drive(&engine, ws, &session).await;
+            }
+            Some(session) => {
+                drop(parts);
+                if let Some(ws) = probe(&engine, ws, &session).await {
+                    drive(&engine, ws, &session).await;
+                }
+            }
+        }
+    });
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Full::default())
+        .unwrap_or_default()
+}
+
+/// The upgrade of a polling session: `2probe` → `3probe`, pending polls get a noop, then
+/// `5` switches the session to this WebSocket. Returns the socket once upgraded.
+async fn probe<H: EngineHandler>(
+    engine: &Arc<Engine<H>>,
+    mut ws: Ws,
+    session: &Arc<Session<H::Data>>,
+) -> Option<Ws> {
+    let deadline = tokio::time::sleep(engine.config.upgrade_timeout);
+    let mut deadline = pin!(deadline);
+    loop {
+        let msg = tokio::select! {
+            msg = ws.next() => msg,
+            () = &mut deadline => {
+                debug!(sid = %session.sid, "upgrade timed out");
+                return None;
+            }
+        };
+        let text = match msg {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            _ => {
+                debug!(sid = %session.sid, "upgrade aborted by the client");
+                return None;
+            }
+        };
+        if session.is_closed() {
+            return None;
+        }
+        match engine::decode_text(&text) {
+            Ok(Packet::Ping("probe")) => {
+                if ws.send(Message::text("3probe")).await.is_err() {
+                    return None;
+                }
+                session.lock().upgrading = true;
+                session.wake_writer();
+            }
+            Ok(Packet::Upgrade) if session.lock().upgrading => {
+                session.set_transport(Transport::Websocket);
+                debug!(sid = %session.sid, "upgraded to websocket");
+                return Some(ws);
+            }
+            _ => {
+                debug!(sid = %session.sid, "unexpected packet during upgrade");
+                session.lock().upgrading = false;
+                return None;
+            }
+        }
+    }
+}
+
+fn to_message(frame: Frame) -> Option<Message> {
+    match frame {
+        Frame::Text(b) => Utf8Bytes::try_from(b).ok().map(Message::Text),
+        Frame::Binary(b) => Some(Message::Binary(b)),
+    }
+}
+
+/// Most messages read in one go before writes and timers get their turn.
+const READ_BUDGET: usize = 32;
+
+/// Serves a WebSocket session until it finishes: reads and dispatches messages, writes
+/// queued frames in batches (one flush per batch), and runs the heartbeat.
+async fn drive<H: EngineHandler>(
+    engine: &Arc<Engine<H>>,
+    mut ws: Ws,
+    session: &Arc<Session<H::Data>>,
+) {
+    let mut sleep = pin!(tokio::time::sleep(engine.config.ping_interval));
+    let mut batch: VecDeque<Frame> = VecDeque::new();
+    let mut need_flush = false;
+    let mut closing = false;
+    let mut read_open = true;
+    poll_fn(|cx| {
+        loop {
+            let mut progressed = false;
+
+            // Read.
+            let mut budget = READ_BUDGET;
+            while read_open && budget > 0 {
+                budget -= 1;
+                match ws.poll_next_unpin(cx) {
+                    Poll::Ready(Some(Ok(msg))) => match msg {
+                        Message::Text(text) => {
+                            let owner = Bytes::from(text);
+                            let text = std::str::from_utf8(&owner).unwrap_or_default();
+                            engine.on_packet(session, engine::decode_text(text), &owner);
+                        }
+                        Message::Binary(bin) => {
+                            engine.on_packet(session, Ok(Packet::Binary(&bin)), &bin);
+                        }
+                        // tungstenite queues the pong; a flush sends it.
+                        Message::Ping(_) => need_flush = true,
+                        Message::Pong(_) | Message::Frame(_) => {}
+                        Message::Close(_) => {
+                            read_open = false;
+                            session.close(CloseReason::TransportClose);
+                        }
+                    },
+                    Poll::Ready(Some(Err(err))) => {
+                        debug!(sid = %session.sid, %err, "websocket read failed");
+                        read_open = false;
+                        let reason = match err {
+                            tungstenite::Error::Capacity(_) => CloseReason::TransportError,
+                            tungstenite::Error::ConnectionClosed
+                            | tungstenite::Error::AlreadyClosed => CloseReason::TransportClose,
+                            _ => CloseReason::TransportError,
+                        };
+                        session.close(reason);
+                    }
+                    Poll::Ready(None) => {
+                        read_open = false;
+                        session.close(CloseReason::TransportClose);
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            if budget == 0 {
+                progressed = true;
+            }
+
+            // Heartbeat, close notification and the end of the session.
+            let Some(at) = engine.drive(session, cx, Transport::Websocket) else {
+                return Poll::Ready(());
+            };
+            if sleep.deadline() != at {
+                sleep.as_mut().reset(at);
+            }
+
+            // Write.
+            loop {
+                if batch.is_empty() && !closing {
+                    match session.drain(cx, Transport::Websocket) {
+                        Drain::Frames(frames) => batch = frames,
+                        Drain::Close(frames) => {
+                            batch = frames;
+                            closing = true;
+                        }
+                        Drain::Idle | Drain::Noop => break,
+                        Drain::Gone => {
+                            session.finish();
+                            progressed = true;
+                            break;
+                        }
+                    }
+                }
+                let mut blocked = false;
+                while let Some(frame) = batch.front() {
+                    match ws.poll_ready_unpin(cx) {
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(err)) => {
+                            debug!(sid = %session.sid, %err, "websocket write failed");
+                            session.close(CloseReason::TransportError);
+                            return Poll::Ready(finish_now(engine, session));
+                        }
+                        Poll::Pending => {
+                            blocked = true;
+                            break;
+                        }
+                    }
+                    let frame = frame.clone();
+                    batch.pop_front();
+                    if let Some(msg) = to_message(frame) {
+                        if ws.start_send_unpin(msg).is_err() {
+                            session.close(CloseReason::TransportError);
+                            return Poll::Ready(finish_now(engine, session));
+                        }
+                        need_flush = true;
+                    }
+                }
+                if blocked || closing {
+                    break;
+                }
+                session.recycle(std::mem::take(&mut batch));
+            }
+            if need_flush {
+                match ws.poll_flush_unpin(cx) {
+                    Poll::Ready(Ok(())) => need_flush = false,
+                    Poll::Ready(Err(err)) => {
+                        debug!(sid = %session.sid, %err, "websocket flush failed");
+                        session.close(CloseReason::TransportError);
+                        return Poll::Ready(finish_now(engine, session));
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if closing && batch.is_empty() && !need_flush {
+                match ws.poll_close_unpin(cx) {
+                    Poll::Ready(_) => {
+                        session.finish();
+                        closing = false;
+                        progressed = true;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+
+            // Timers.
+            if sleep.as_mut().poll(cx).is_ready() {
+                progressed = true;
+            }
+            if !progressed {
+                return Poll::Pending;
+            }
+        }
+    })
+    .await;
+}
+
+/// Ends a session whose socket failed: tells the upper layer and forgets the session.
+fn finish_now<H: EngineHandler>(engine: &Arc<Engine<H>>, session: &Arc<Session<H::Data>>) {
+    session.finish();
+    let waker = futures_util::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    while engine
+        .drive(session, &mut cx, Transport::Websocket)
+        .is_some()
+    {}
+}

@@ -1,0 +1,463 @@
+//! The server handle: configuration, namespaces, and the operations Node offers on `io`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::time::Duration;
+
+use crate::EmitArgs;
+use crate::adapter::{Adapter, MemoryAdapter};
+use crate::broadcast::{BroadcastOperator, IntoRooms};
+use crate::client::SioHandler;
+use crate::config::{Config, Transports};
+use crate::engine::{Engine, Transport};
+use crate::error::{ConnectError, EmitError};
+use crate::namespace::{Behaviour, Namespace, NamespaceInner};
+use crate::service::SocketIoLayer;
+use crate::sid::Sid;
+use crate::socket::{DisconnectReason, Socket};
+
+type AdapterFactory = Arc<dyn Fn(&str) -> Box<dyn Adapter> + Send + Sync>;
+type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+pub(crate) struct ServerInner {
+    pub config: Arc<Config>,
+    nsps: RwLock<HashMap<Arc<str>, Arc<NamespaceInner>>>,
+    dynamic: RwLock<Vec<(Matcher, Arc<Behaviour>)>>,
+    adapter: AdapterFactory,
+    engine: OnceLock<Weak<Engine<SioHandler>>>,
+}
+
+impl ServerInner {
+    fn new_namespace(&self, name: &str, behaviour: Arc<Behaviour>) -> Arc<NamespaceInner> {
+        Arc::new(NamespaceInner::new(
+            Arc::from(name),
+            behaviour,
+            (self.adapter)(name),
+        ))
+    }
+
+    /// The namespace a CONNECT to `name` reaches: a registered one, or a new child of the
+    /// first dynamic namespace whose matcher accepts the name.
+    pub fn namespace_for(&self, name: &str) -> Option<Arc<NamespaceInner>> {
+        if let Some(ns) = self
+            .nsps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Some(ns.clone());
+        }
+        let behaviour = self
+            .dynamic
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(matches, _)| matches(name))
+            .map(|(_, b)| b.clone())?;
+        let mut nsps = self.nsps.write().unwrap_or_else(|e| e.into_inner());
+        let ns = nsps
+            .entry(Arc::from(name))
+            .or_insert_with(|| self.new_namespace(name, behaviour))
+            .clone();
+        Some(ns)
+    }
+
+    fn engine(&self) -> Option<Arc<Engine<SioHandler>>> {
+        self.engine.get().and_then(Weak::upgrade)
+    }
+}
+
+/// Builds a [`SocketIo`] server; every setting defaults to Node's.
+///
+/// ```
+/// use std::time::Duration;
+/// let (layer, io) = sio_server::SocketIo::builder()
+///     .ping_interval(Duration::from_secs(10))
+///     .max_payload(64 * 1024)
+///     .build_layer();
+/// # let _ = (layer, io);
+/// ```
+pub struct SocketIoBuilder {
+    config: Config,
+    cors: Option<tower_http::cors::CorsLayer>,
+    adapter: AdapterFactory,
+}
+
+impl Default for SocketIoBuilder {
+    fn default() -> Self {
+        Self {
+            config: Config::default(),
+            cors: None,
+            adapter: Arc::new(|_| Box::new(MemoryAdapter::new())),
+        }
+    }
+}
+
+impl SocketIoBuilder {
+    /// The path to answer on (default `/socket.io/`); a trailing `/` is added if missing.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        self.config.path = path;
+        self
+    }
+
+    /// Time between pings (default 25 s).
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.config.ping_interval = d;
+        self
+    }
+
+    /// Time to wait for a pong (default 20 s).
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.config.ping_timeout = d;
+        self
+    }
+
+    /// Time a connection may stay without joining a namespace (default 45 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.config.connect_timeout = d;
+        self
+    }
+
+    /// Time an upgrade to WebSocket may take (default 10 s).
+    pub fn upgrade_timeout(mut self, d: Duration) -> Self {
+        self.config.upgrade_timeout = d;
+        self
+    }
+
+    /// Largest polling body or WebSocket message, in bytes (`maxHttpBufferSize`, 1 MB).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.config.max_payload = bytes;
+        self
+    }
+
+    /// Which transports to offer (both by default).
+    pub fn transports(mut self, transports: Transports) -> Self {
+        self.config.transports = transports;
+        self
+    }
+
+    /// Whether polling connections may upgrade to WebSocket (default true).
+    pub fn allow_upgrades(mut self, allow: bool) -> Self {
+        self.config.allow_upgrades = allow;
+        self
+    }
+
+    /// Packets queued for one connection before it is closed as too slow (default 10 000).
+    pub fn max_buffered_packets(mut self, n: usize) -> Self {
+        self.config.max_buffered_packets = n.max(1);
+        self
+    }
+
+    /// Binary attachments accepted in one packet (default 10).
+    pub fn max_attachments(mut self, n: usize) -> Self {
+        self.config.max_attachments = n;
+        self
+    }
+
+    /// Namespaces one connection may join at once (default 64).
+    pub fn max_namespaces_per_connection(mut self, n: usize) -> Self {
+        self.config.max_namespaces_per_session = n.max(1);
+        self
+    }
+
+    /// WebSocket read buffer per connection (default 4 KiB).
+    pub fn ws_read_buffer(mut self, bytes: usize) -> Self {
+        self.config.ws_read_buffer = bytes.max(256);
+        self
+    }
+
+    /// CORS for the Socket.IO endpoint (tower-http's layer; none by default).
+    pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// The adapter each namespace gets, made from its name (in-memory by default).
+    pub fn adapter<F, A>(mut self, make: F) -> Self
+    where
+        F: Fn(&str) -> A + Send + Sync + 'static,
+        A: Adapter,
+    {
+        self.adapter = Arc::new(move |name| Box::new(make(name)));
+        self
+    }
+
+    /// Builds the server: a tower layer to mount, and the handle to use it.
+    pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
+        let config = Arc::new(self.config);
+        let inner = Arc::new(ServerInner {
+            config: config.clone(),
+            nsps: RwLock::new(HashMap::new()),
+            dynamic: RwLock::new(Vec::new()),
+            adapter: self.adapter,
+            engine: OnceLock::new(),
+        });
+        let root = inner.new_namespace("/", Arc::new(Behaviour::new(Arc::new(|_| {}))));
+        inner
+            .nsps
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(Arc::from("/"), root);
+        let engine = Engine::new(
+            config,
+            SioHandler {
+                server: inner.clone(),
+            },
+        );
+        let _ = inner.engine.set(Arc::downgrade(&engine));
+        (SocketIoLayer::new(engine, self.cors), SocketIo(inner))
+    }
+}
+
+/// A Socket.IO server: register namespaces, broadcast, inspect connections.
+///
+/// Mount its layer on an axum `Router` (or any tower stack); requests outside its path
+/// go through to the app.
+///
+/// ```no_run
+/// use axum::Router;
+/// use sio_server::SocketIo;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let (layer, io) = SocketIo::builder().build_layer();
+/// io.ns("/", |socket| {
+///     socket.on("chat message", |socket, ev| {
+///         if let Ok(msg) = ev.arg::<String>(0) {
+///             let _ = socket.broadcast().emit("chat message", &msg);
+///         }
+///     });
+/// });
+/// let app = Router::new().layer(layer);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, app).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo(pub(crate) Arc<ServerInner>);
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("path", &self.0.config.path)
+            .finish()
+    }
+}
+
+/// A dynamic namespace: every name its matcher accepts becomes a namespace of its own,
+/// sharing this one's connection handler and middlewares.
+#[derive(Clone)]
+pub struct DynNamespace(Arc<Behaviour>);
+
+impl DynNamespace {
+    /// Adds a middleware for every namespace this one creates.
+    pub fn middleware<F, Fut>(&self, f: F) -> &Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.0.add_middleware(f);
+        self
+    }
+}
+
+/// One open connection (Engine.IO session).
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// The session id.
+    pub id: Sid,
+    /// The transport in use.
+    pub transport: Transport,
+    /// The transport of the handshake.
+    pub initial_transport: Transport,
+    query: Vec<(String, String)>,
+}
+
+impl ConnectionInfo {
+    /// The handshake query parameter `key`.
+    pub fn query(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl SocketIo {
+    /// A builder with Node's defaults.
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder::default()
+    }
+
+    /// A server with Node's defaults.
+    pub fn new_layer() -> (SocketIoLayer, SocketIo) {
+        Self::builder().build_layer()
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// Registers namespace `path` (or replaces its connection handler): `on_connect` runs
+    /// for each socket once it is connected; register its event handlers there.
+    pub fn ns<F>(&self, path: impl AsRef<str>, on_connect: F) -> Namespace
+    where
+        F: Fn(Socket) + Send + Sync + 'static,
+    {
+        let path = path.as_ref();
+        let mut nsps = self.0.nsps.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(ns) = nsps.get(path) {
+            ns.behaviour.set_on_connect(Arc::new(on_connect));
+            return Namespace(ns.clone());
+        }
+        let ns = self
+            .0
+            .new_namespace(path, Arc::new(Behaviour::new(Arc::new(on_connect))));
+        nsps.insert(ns.name.clone(), ns.clone());
+        Namespace(ns)
+    }
+
+    /// Registers a dynamic namespace: a CONNECT to any name `matches` accepts creates
+    /// that namespace, handled by `on_connect`.
+    ///
+    /// ```no_run
+    /// # fn f(io: sio_server::SocketIo) {
+    /// io.dyn_ns(|name| name.starts_with("/room-"), |socket| {
+    ///     println!("{} joined {}", socket.id(), socket.ns());
+    /// });
+    /// # }
+    /// ```
+    pub fn dyn_ns<M, F>(&self, matches: M, on_connect: F) -> DynNamespace
+    where
+        M: Fn(&str) -> bool + Send + Sync + 'static,
+        F: Fn(Socket) + Send + Sync + 'static,
+    {
+        let behaviour = Arc::new(Behaviour::new(Arc::new(on_connect)));
+        self.0
+            .dynamic
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((Arc::new(matches), behaviour.clone()));
+        DynNamespace(behaviour)
+    }
+
+    /// The namespace `path`, if it exists.
+    pub fn of(&self, path: &str) -> Option<Namespace> {
+        let nsps = self.0.nsps.read().unwrap_or_else(|e| e.into_inner());
+        nsps.get(path).map(|ns| Namespace(ns.clone()))
+    }
+
+    fn root(&self) -> Namespace {
+        match self.of("/") {
+            Some(ns) => ns,
+            None => self.ns("/", |_| {}),
+        }
+    }
+
+    /// Emits to every socket of `/`.
+    pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
+        self.root().emit(event, args)
+    }
+
+    /// Targets the sockets of `/` in `rooms` (a socket id is a room too).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.root().to(rooms)
+    }
+
+    /// The same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.root().to(rooms)
+    }
+
+    /// Targets every socket of `/` except those in `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.root().except(rooms)
+    }
+
+    /// Every socket of `/`, this node only.
+    pub fn local(&self) -> BroadcastOperator {
+        self.root().broadcast().local()
+    }
+
+    /// Every socket of `/`, volatile.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.root().broadcast().volatile()
+    }
+
+    /// Every socket of `/`, with an ack timeout.
+    pub fn timeout(&self, d: Duration) -> BroadcastOperator {
+        self.root().broadcast().timeout(d)
+    }
+
+    /// Every socket of `/` on this node.
+    pub async fn fetch_sockets(&self) -> Vec<Socket> {
+        self.root().broadcast().fetch_sockets().await
+    }
+
+    /// Makes every socket of `/` join `rooms`.
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        self.root().broadcast().sockets_join(rooms)
+    }
+
+    /// Makes every socket of `/` leave `rooms`.
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        self.root().broadcast().sockets_leave(rooms)
+    }
+
+    /// Disconnects every socket of `/`; with `close`, their connections too.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.root().broadcast().disconnect_sockets(close)
+    }
+
+    /// The number of open connections (Node's `io.engine.clientsCount`).
+    pub fn engine_count(&self) -> usize {
+        self.0.engine().map_or(0, |e| e.session_count())
+    }
+
+    /// Every open connection.
+    pub fn connections(&self) -> Vec<ConnectionInfo> {
+        let Some(engine) = self.0.engine() else {
+            return Vec::new();
+        };
+        engine
+            .all_sessions()
+            .into_iter()
+            .filter(|s| !s.is_closed())
+            .map(|s| ConnectionInfo {
+                id: s.sid,
+                transport: s.transport(),
+                initial_transport: s.initial_transport,
+                query: s.data.query_pairs(),
+            })
+            .collect()
+    }
+
+    /// Closes the server's connections: every socket leaves with reason
+    /// "server shutting down", then every connection closes after flushing its queue.
+    pub fn close(&self) {
+        let nsps: Vec<_> = self
+            .0
+            .nsps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for ns in nsps {
+            let sockets: Vec<Socket> = ns.sockets().values().cloned().collect();
+            for s in sockets {
+                s.on_close(DisconnectReason::ServerShuttingDown);
+            }
+        }
+        if let Some(engine) = self.0.engine() {
+            engine.close_all();
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Socket.IO packets encoded for the wire, once, shared by every receiver.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use sio_protocol::engine::{self, Frame};
+use sio_protocol::socket::{self, PacketType};
+
+use crate::args::{ArgError, EmitArgs};
+
+/// An encoded packet: the text frame and its binary attachments. Cloning it for another
+/// receiver copies no bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Packet {
+    pub text: Frame,
+    pub attachments: Vec<Bytes>,
+}
+
+impl Packet {
+    /// The frames to queue, in order.
+    pub fn frames(&self) -> impl Iterator<Item = Frame> + '_ {
+        std::iter::once(self.text.clone())
+            .chain(self.attachments.iter().cloned().map(Frame::Binary))
+    }
+}
+
+/// Encodes an event (`name` set) or an ack (`name` None).
+pub(crate) fn encode(
+    nsp: &str,
+    name: Option<&str>,
+    id: Option<u64>,
+    args: &(impl EmitArgs + ?Sized),
+) -> Result<Packet, ArgError> {
+    let kind = if name.is_some() {
+        PacketType::Event
+    } else {
+        PacketType::Ack
+    };
+    let mut out = BytesMut::with_capacity(64);
+    engine::begin_message(&mut out);
+    socket::write_header(&mut out, kind, nsp, id, 0);
+    let body_start = out.len();
+    let mut attachments = Vec::new();
+    match name {
+        Some(name) => {
+            socket::write_event_start(&mut out, name);
+            let mark = out.len();
+            out.put_u8(b',');
+            if args.write_args(&mut out, &mut attachments)? == 0 {
+                out.truncate(mark);
+            }
+        }
+        None => {
+            out.put_u8(b'[');
+            args.write_args(&mut out, &mut attachments)?;
+        }
+    }
+    out.put_u8(b']');
+    if attachments.is_empty() {
+        return Ok(Packet {
+            text: Frame::Text(out.freeze()),
+            attachments,
+        });
+    }
+    // Binary arguments were found while writing: the header must announce them.
+    let kind = if name.is_some() {
+        PacketType::BinaryEvent
+    } else {
+        PacketType::BinaryAck
+    };
+    let mut bin = BytesMut::with_capacity(out.len() + 8);
+    engine::begin_message(&mut bin);
+    socket::write_header(&mut bin, kind, nsp, id, attachments.len());
+    bin.put_slice(&out[body_start..]);
+    Ok(Packet {
+        text: Frame::Text(bin.freeze()),
+        attachments,
+    })
+}
+
+/// `40/nsp,{"sid":"…"}`: the namespace accepted the socket.
+pub(crate) fn connect_ok(nsp: &str, sid: &str) -> Frame {
+    let mut out = BytesMut::with_capacity(40 + nsp.len());
+    engine::begin_message(&mut out);
+    socket::write_header(&mut out, PacketType::Connect, nsp, None, 0);
+    socket::write_connect_ok(&mut out, sid);
+    Frame::Text(out.freeze())
+}
+
+/// `44/nsp,{"message":…,"data":…}`: the connection to the namespace is refused.
+pub(crate) fn connect_error(nsp: &str, message: &str, data: Option<&str>) -> Frame {
+    let mut out = BytesMut::with_capacity(40 + nsp.len() + message.len());
+    engine::begin_message(&mut out);
+    socket::write_header(&mut out, PacketType::ConnectError, nsp, None, 0);
+    socket::write_connect_error(&mut out, message, data);
+    Frame::Text(out.freeze())
+}
+
+/// `41/nsp,`: the server disconnects the socket from the namespace.
+pub(crate) fn disconnect(nsp: &str) -> Frame {
+    let mut out = BytesMut::with_capacity(4 + nsp.len());
+    engine::begin_message(&mut out);
+    socket::write_header(&mut out, PacketType::Disconnect, nsp, None, 0);
+    Frame::Text(out.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Binary;
+
+    fn text(p: &Packet) -> &str {
+        p.text.as_text().unwrap_or_default()
+    }
+
+    #[test]
+    fn events_and_acks() -> Result<(), ArgError> {
+        assert_eq!(text(&encode("/", Some("a"), None, &())?), "42[\"a\"]");
+        assert_eq!(
+            text(&encode("/x", Some("a"), Some(3), &(1, "b"))?),
+            "42/x,3[\"a\",1,\"b\"]"
+        );
+        assert_eq!(text(&encode("/", None, Some(7), &())?), "437[]");
+        assert_eq!(text(&encode("/", None, Some(7), &&true)?), "437[true]");
+        let p = encode("/", Some("f"), None, &(Binary::from(vec![1u8]), 2))?;
+        assert_eq!(text(&p), "451-[\"f\",{\"_placeholder\":true,\"num\":0},2]");
+        assert_eq!(p.attachments.len(), 1);
+        let p = encode(
+            "/n",
+            None,
+            Some(1),
+            &(Binary::from(vec![1u8]), Binary::from(vec![2u8])),
+        )?;
+        assert_eq!(
+            text(&p),
+            "462-/n,1[{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn control_packets() {
+        assert_eq!(
+            connect_ok("/", "abc").as_text(),
+            Some("40{\"sid\":\"abc\"}")
+        );
+        assert_eq!(disconnect("/chat").as_text(), Some("41/chat,"));
+        assert_eq!(
+            connect_error("/x", "Invalid namespace", None).as_text(),
+            Some("44/x,{\"message\":\"Invalid namespace\"}")
+        );
+    }
+}
