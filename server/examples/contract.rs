@@ -165,21 +165,20 @@ async fn main() -> std::io::Result<()> {
         .cors(CorsLayer::very_permissive())
         .build_layer();
 
-    for nsp in ["/", "/custom", "/auth"] {
+    let namespaces = ["/", "/custom", "/auth"].map(|nsp| {
         let io2 = io.clone();
-        io.ns(nsp, move |socket| handlers(&io2, &socket));
-    }
-    io.of("/auth")
-        .expect("registered above")
-        .middleware(|socket| async move {
-            let auth: serde_json::Value = socket.handshake().auth().unwrap_or_default();
-            if auth.get("token").and_then(|t| t.as_str()) == Some("secret") {
-                Ok(())
-            } else {
-                Err(ConnectError::new("unauthorized")
-                    .with_data(json!({ "code": 4001, "reason": "token rejected" })))
-            }
-        });
+        io.ns(nsp, move |socket| handlers(&io2, &socket))
+    });
+    let [_, _, auth] = &namespaces;
+    auth.middleware(|socket| async move {
+        let auth: serde_json::Value = socket.handshake().auth().unwrap_or_default();
+        if auth.get("token").and_then(|t| t.as_str()) == Some("secret") {
+            Ok(())
+        } else {
+            Err(ConnectError::new("unauthorized")
+                .with_data(json!({ "code": 4001, "reason": "token rejected" })))
+        }
+    });
 
     let app = Router::new().layer(layer);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port as u16))
@@ -188,9 +187,8 @@ async fn main() -> std::io::Result<()> {
             let _ = tcp.set_nodelay(true);
         });
     tracing::info!("contract server listening on 127.0.0.1:{port}");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let shutdown = async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}

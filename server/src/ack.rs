@@ -44,24 +44,22 @@ impl AckMap {
 }
 
 /// Waits for an ack, up to `timeout`; `on_timeout` forgets the pending entry.
-pub(crate) fn wait(
+pub(crate) async fn wait(
     rx: oneshot::Receiver<AckResult>,
     timeout: Option<Duration>,
     on_timeout: impl FnOnce() + Send + 'static,
-) -> impl Future<Output = AckResult> + Send + 'static {
-    async move {
-        let result = match timeout {
-            Some(t) => match tokio::time::timeout(t, rx).await {
-                Ok(r) => r,
-                Err(_) => {
-                    on_timeout();
-                    return Err(AckError::Timeout);
-                }
-            },
-            None => rx.await,
-        };
-        result.unwrap_or(Err(AckError::Disconnected))
-    }
+) -> AckResult {
+    let result = match timeout {
+        Some(t) => match tokio::time::timeout(t, rx).await {
+            Ok(r) => r,
+            Err(_) => {
+                on_timeout();
+                return Err(AckError::Timeout);
+            }
+        },
+        None => rx.await,
+    };
+    result.unwrap_or(Err(AckError::Disconnected))
 }
 
 /// The answer to an emit with ack: resolves to the client's ack arguments, or why there

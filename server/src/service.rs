@@ -51,7 +51,7 @@ where
 #[derive(Clone)]
 enum Endpoint {
     Plain(EngineService),
-    Cors(Cors<EngineService>),
+    Cors(Box<Cors<EngineService>>),
 }
 
 /// A tower layer that adds the Socket.IO endpoint to a service; from
@@ -67,7 +67,7 @@ impl SocketIoLayer {
         let path: Arc<str> = Arc::from(engine.config.path.as_str());
         let svc = EngineService { engine };
         let endpoint = match cors {
-            Some(cors) => Endpoint::Cors(cors.layer(svc)),
+            Some(cors) => Endpoint::Cors(Box::new(cors.layer(svc))),
             None => Endpoint::Plain(svc),
         };
         Self { endpoint, path }
@@ -129,77 +129,86 @@ where
     }
 }
 
-pin_project! {
-    /// The response future of [`SocketIoService`].
-    #[project = ResponseFutureProj]
-    pub enum ResponseFuture<F> {
-        /// The wrapped service's response.
-        Inner { #[pin] fut: F },
-        /// A Socket.IO response.
-        Sio { fut: BoxFuture<Response<Full<Bytes>>> },
-    }
-}
+pub use self::types::{ResponseFuture, SioBody};
 
-impl<F, ResBody, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-{
-    type Output = Result<Response<SioBody<ResBody>>, E>;
+mod types {
+    // pin-project-lite cannot document the fields of enum variants.
+    #![allow(missing_docs)]
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Inner { fut } => fut
-                .poll(cx)
-                .map(|r| r.map(|res| res.map(|body| SioBody::Inner { body }))),
-            ResponseFutureProj::Sio { fut } => fut
-                .as_mut()
-                .poll(cx)
-                .map(|res| Ok(res.map(|body| SioBody::Sio { body }))),
-        }
-    }
-}
+    use super::*;
 
-pin_project! {
-    /// The response body of [`SocketIoService`]: the app's, or a Socket.IO one.
-    #[project = SioBodyProj]
-    pub enum SioBody<B> {
-        /// The wrapped service's body.
-        Inner { #[pin] body: B },
-        /// A Socket.IO body.
-        Sio { #[pin] body: Full<Bytes> },
-    }
-}
-
-impl<B> Body for SioBody<B>
-where
-    B: Body<Data = Bytes>,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project() {
-            SioBodyProj::Inner { body } => body.poll_frame(cx),
-            SioBodyProj::Sio { body } => body
-                .poll_frame(cx)
-                .map(|f| f.map(|r| r.map_err(|never| match never {}))),
+    pin_project! {
+        /// The response future of [`SocketIoService`].
+        #[project = ResponseFutureProj]
+        pub enum ResponseFuture<F> {
+            /// The wrapped service's response.
+            Inner { #[pin] fut: F },
+            /// A Socket.IO response.
+            Sio { fut: BoxFuture<Response<Full<Bytes>>> },
         }
     }
 
-    fn is_end_stream(&self) -> bool {
-        match self {
-            SioBody::Inner { body } => body.is_end_stream(),
-            SioBody::Sio { body } => body.is_end_stream(),
+    pin_project! {
+        /// The response body of [`SocketIoService`]: the app's, or a Socket.IO one.
+        #[project = SioBodyProj]
+        pub enum SioBody<B> {
+            /// The wrapped service's body.
+            Inner { #[pin] body: B },
+            /// A Socket.IO body.
+            Sio { #[pin] body: Full<Bytes> },
         }
     }
 
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            SioBody::Inner { body } => body.size_hint(),
-            SioBody::Sio { body } => body.size_hint(),
+    impl<F, ResBody, E> Future for ResponseFuture<F>
+    where
+        F: Future<Output = Result<Response<ResBody>, E>>,
+    {
+        type Output = Result<Response<SioBody<ResBody>>, E>;
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            match self.project() {
+                ResponseFutureProj::Inner { fut } => fut
+                    .poll(cx)
+                    .map(|r| r.map(|res| res.map(|body| SioBody::Inner { body }))),
+                ResponseFutureProj::Sio { fut } => fut
+                    .as_mut()
+                    .poll(cx)
+                    .map(|res| Ok(res.map(|body| SioBody::Sio { body }))),
+            }
+        }
+    }
+
+    impl<B> Body for SioBody<B>
+    where
+        B: Body<Data = Bytes>,
+    {
+        type Data = Bytes;
+        type Error = B::Error;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+            match self.project() {
+                SioBodyProj::Inner { body } => body.poll_frame(cx),
+                SioBodyProj::Sio { body } => body
+                    .poll_frame(cx)
+                    .map(|f| f.map(|r| r.map_err(|never| match never {}))),
+            }
+        }
+
+        fn is_end_stream(&self) -> bool {
+            match self {
+                SioBody::Inner { body } => body.is_end_stream(),
+                SioBody::Sio { body } => body.is_end_stream(),
+            }
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            match self {
+                SioBody::Inner { body } => body.size_hint(),
+                SioBody::Sio { body } => body.size_hint(),
+            }
         }
     }
 }

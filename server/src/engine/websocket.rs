@@ -254,7 +254,8 @@ async fn drive<H: EngineHandler>(
                         Poll::Ready(Err(err)) => {
                             debug!(sid = %session.sid, %err, "websocket write failed");
                             session.close(CloseReason::TransportError);
-                            return Poll::Ready(finish_now(engine, session));
+                            finish_now(engine, session);
+                            return Poll::Ready(());
                         }
                         Poll::Pending => {
                             blocked = true;
@@ -266,7 +267,8 @@ async fn drive<H: EngineHandler>(
                     if let Some(msg) = to_message(frame) {
                         if ws.start_send_unpin(msg).is_err() {
                             session.close(CloseReason::TransportError);
-                            return Poll::Ready(finish_now(engine, session));
+                            finish_now(engine, session);
+                            return Poll::Ready(());
                         }
                         need_flush = true;
                     }
@@ -282,7 +284,8 @@ async fn drive<H: EngineHandler>(
                     Poll::Ready(Err(err)) => {
                         debug!(sid = %session.sid, %err, "websocket flush failed");
                         session.close(CloseReason::TransportError);
-                        return Poll::Ready(finish_now(engine, session));
+                        finish_now(engine, session);
+                        return Poll::Ready(());
                     }
                     Poll::Pending => {}
                 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: formatting and lints, the Rust unit, property
+# and doc tests, then the interop suite (official socket.io-client against our server).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+"$ROOT/scripts/setup.sh"
+
+step() { echo; echo "=== $* ==="; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (native, all targets)"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+step "Rust tests (unit, property, doc)"
+cargo test --workspace --all-features --locked
+
+step "build the contract server (release)"
+cargo build --release --locked -p sio-server --example contract
+
+step "interop: official socket.io-client against the contract server"
+(cd tests && SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract" npm test)
+
+echo
+echo "all test suites passed"
