@@ -1,0 +1,359 @@
+//! The features server: every server feature that the contract server does not reach,
+//! for the interop suite in `tests/` (which also runs it against its Node twin,
+//! `tests/reference/features-server.mjs`).
+//!
+//! ```sh
+//! PORT=3000 cargo run --release -p sio-server --example features
+//! ```
+//!
+//! Namespaces: `/` and every `/dyn-…` (dynamic). A middleware (async) refuses a client
+//! whose auth has `reject: "msg"` with that message and data `{"from":"middleware"}`,
+//! and joins the room named by the query parameter `room` if there is one.
+//!
+//! | event + args | the server |
+//! | --- | --- |
+//! | `whoami` + ack | acks `{id, nsp, name: auth.name, q: query "q", header: header "x-test"}` |
+//! | `join` ROOM or [ROOMS] + ack | joins, acks its rooms (own id excluded), sorted |
+//! | `leave` ROOM + ack | leaves, acks its rooms, sorted |
+//! | `dm` {to, msg} | `io.to(to).emit("dm", {from, msg})` (`to` is a socket id) |
+//! | `send` {to?, except?, others?, volatile?, msg} + ack | emits `msg` MSG to the selection (`others`: the sender excluded), acks `true` |
+//! | `fetch` {room?} + ack | acks `[{id, rooms}]` of the selected sockets, sorted by id |
+//! | `sockets-join` {room?, join} + ack | makes the selection join `join`, acks `true` |
+//! | `sockets-leave` {room?, leave} + ack | makes the selection leave `leave`, acks `true` |
+//! | `disconnect-all` {room?, close} | disconnects the selection (closing connections if `close`) |
+//! | `ask` {timeout, q} + ack | `socket.timeout(t).emit_with_ack("question", q)`, acks `{answer: [args]}` or `{error: "timeout"}` |
+//! | `ask-all` {room?, timeout, q} + ack | the same to the selection; acks `[{id, answer} or {id, error}]` sorted by id |
+//! | `typed` NAME, N, BIN, {list: [u8]} + ack | acks `NAME.len()`, `N * 2`, BIN reversed (binary), `{list: reversed, bin: BIN}` |
+//! | `disconnect-me` {close} | `socket.disconnect()`, or `disconnect_and_close()` when `close` |
+//! | `last-disconnect` + ack | acks `{id, reason, rooms}` of the last socket that left (rooms seen in `disconnecting`) |
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::serve::ListenerExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sio_server::{Binary, BroadcastOperator, ConnectError, CorsLayer, Namespace, Socket, SocketIo};
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Selection {
+    room: Option<String>,
+    to: Vec<String>,
+    except: Vec<String>,
+    others: bool,
+    volatile: bool,
+    timeout: Option<u64>,
+    close: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Rooms {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Rooms {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Rooms::One(r) => vec![r],
+            Rooms::Many(r) => r,
+        }
+    }
+}
+
+type LastDisconnect = Arc<Mutex<Value>>;
+
+fn namespace_of(io: &SocketIo, socket: &Socket) -> Option<Namespace> {
+    io.of(socket.ns())
+}
+
+fn select(ns: &Namespace, socket: &Socket, sel: &Selection) -> BroadcastOperator {
+    let mut op = if sel.others {
+        socket.broadcast()
+    } else {
+        ns.broadcast()
+    };
+    if let Some(room) = &sel.room {
+        op = op.to(room.as_str());
+    }
+    op = op.to(sel.to.clone()).except(sel.except.clone());
+    if sel.volatile {
+        op = op.volatile();
+    }
+    if let Some(ms) = sel.timeout {
+        op = op.timeout(Duration::from_millis(ms));
+    }
+    op
+}
+
+fn sorted_rooms(socket: &Socket) -> Vec<String> {
+    let own = socket.id();
+    let mut rooms: Vec<String> = socket
+        .rooms()
+        .iter()
+        .filter(|r| ***r != *own.as_str())
+        .map(|r| r.to_string())
+        .collect();
+    rooms.sort();
+    rooms
+}
+
+fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
+    socket.on("whoami", |socket, mut ev| {
+        let auth: Value = socket.handshake().auth().unwrap_or_default();
+        let header = socket
+            .handshake()
+            .headers()
+            .get("x-test")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let _ = ev.ack(&json!({
+            "id": socket.id().as_str(),
+            "nsp": socket.ns(),
+            "name": auth.get("name"),
+            "q": socket.handshake().query("q"),
+            "header": header,
+        }));
+    });
+    socket.on("join", |socket, mut ev| {
+        if let Ok(rooms) = ev.arg::<Rooms>(0) {
+            socket.join(rooms.into_vec());
+        }
+        let _ = ev.ack(&sorted_rooms(&socket));
+    });
+    socket.on("leave", |socket, mut ev| {
+        if let Ok(room) = ev.arg::<String>(0) {
+            socket.leave(room);
+        }
+        let _ = ev.ack(&sorted_rooms(&socket));
+    });
+    {
+        let io = io.clone();
+        socket.on("dm", move |socket, ev| {
+            let Ok(Value::Object(m)) = ev.arg::<Value>(0) else {
+                return;
+            };
+            let (Some(Value::String(to)), Some(ns)) = (m.get("to"), namespace_of(&io, &socket))
+            else {
+                return;
+            };
+            let msg = m.get("msg").cloned().unwrap_or(Value::Null);
+            let _ = ns
+                .to(to.as_str())
+                .emit("dm", &json!({ "from": socket.id().as_str(), "msg": msg }));
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on("send", move |socket, mut ev| {
+            let sel: Selection = ev.arg(0).unwrap_or_default();
+            let msg: Value = ev
+                .arg::<Value>(0)
+                .ok()
+                .and_then(|v| v.get("msg").cloned())
+                .unwrap_or_default();
+            if let Some(ns) = namespace_of(&io, &socket) {
+                let _ = select(&ns, &socket, &sel).emit("msg", &msg);
+            }
+            let _ = ev.ack(&true);
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on_async("fetch", move |socket, mut ev| {
+            let io = io.clone();
+            async move {
+                let sel: Selection = ev.arg(0).unwrap_or_default();
+                let Some(ns) = namespace_of(&io, &socket) else {
+                    return;
+                };
+                let mut found: Vec<Value> = select(&ns, &socket, &sel)
+                    .fetch_sockets()
+                    .await
+                    .iter()
+                    .map(|s| json!({ "id": s.id().as_str(), "rooms": sorted_rooms(s) }))
+                    .collect();
+                found.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+                let _ = ev.ack(&found);
+            }
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on("sockets-join", move |socket, mut ev| {
+            let sel: Selection = ev.arg(0).unwrap_or_default();
+            let join = ev
+                .arg::<Value>(0)
+                .ok()
+                .and_then(|v| v.get("join").and_then(Value::as_str).map(String::from));
+            if let (Some(ns), Some(join)) = (namespace_of(&io, &socket), join) {
+                select(&ns, &socket, &sel).sockets_join(join);
+            }
+            let _ = ev.ack(&true);
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on("sockets-leave", move |socket, mut ev| {
+            let sel: Selection = ev.arg(0).unwrap_or_default();
+            let leave = ev
+                .arg::<Value>(0)
+                .ok()
+                .and_then(|v| v.get("leave").and_then(Value::as_str).map(String::from));
+            if let (Some(ns), Some(leave)) = (namespace_of(&io, &socket), leave) {
+                select(&ns, &socket, &sel).sockets_leave(leave);
+            }
+            let _ = ev.ack(&true);
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on("disconnect-all", move |socket, ev| {
+            let sel: Selection = ev.arg(0).unwrap_or_default();
+            if let Some(ns) = namespace_of(&io, &socket) {
+                select(&ns, &socket, &sel).disconnect_sockets(sel.close);
+            }
+        });
+    }
+    socket.on_async("ask", |socket, mut ev| async move {
+        let sel: Selection = ev.arg(0).unwrap_or_default();
+        let q = ev.arg::<Value>(0).ok().and_then(|v| v.get("q").cloned()).unwrap_or_default();
+        let timeout = Duration::from_millis(sel.timeout.unwrap_or(5000));
+        let reply = match socket.timeout(timeout).emit_with_ack("question", &q).await {
+            Ok(args) => json!({ "answer": args.values().unwrap_or_default() }),
+            Err(err) => json!({ "error": if matches!(err, sio_server::AckError::Timeout) { "timeout".to_string() } else { err.to_string() } }),
+        };
+        let _ = ev.ack(&reply);
+    });
+    {
+        let io = io.clone();
+        socket.on_async("ask-all", move |socket, mut ev| {
+            let io = io.clone();
+            async move {
+                let mut sel: Selection = ev.arg(0).unwrap_or_default();
+                sel.timeout = sel.timeout.or(Some(5000));
+                let q = ev.arg::<Value>(0).ok().and_then(|v| v.get("q").cloned()).unwrap_or_default();
+                let Some(ns) = namespace_of(&io, &socket) else { return };
+                let Ok(responses) = select(&ns, &socket, &sel).emit_with_ack("question", &q).await else {
+                    return;
+                };
+                let mut out: Vec<Value> = responses
+                    .into_iter()
+                    .map(|r| match r.result {
+                        Ok(args) => json!({ "id": r.socket.as_str(), "answer": args.values().unwrap_or_default() }),
+                        Err(_) => json!({ "id": r.socket.as_str(), "error": "timeout" }),
+                    })
+                    .collect();
+                out.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+                let _ = ev.ack(&out);
+            }
+        });
+    }
+    socket.on("typed", |_, mut ev| {
+        #[derive(Deserialize)]
+        struct Obj {
+            list: Vec<u8>,
+        }
+        let Ok((name, n, bin, obj)) = ev.args().all::<(String, i64, Binary, Obj)>() else {
+            let _ = ev.ack("bad arguments");
+            return;
+        };
+        let mut reversed = bin.0.to_vec();
+        reversed.reverse();
+        let mut list = obj.list;
+        list.reverse();
+        #[derive(serde::Serialize)]
+        struct Out {
+            list: Vec<u8>,
+            bin: Binary,
+        }
+        let _ = ev.ack((name.len(), n * 2, Binary::from(reversed), Out { list, bin }));
+    });
+    socket.on("disconnect-me", |socket, ev| {
+        let sel: Selection = ev.arg(0).unwrap_or_default();
+        if sel.close {
+            socket.disconnect_and_close();
+        } else {
+            socket.disconnect();
+        }
+    });
+    {
+        let last = last.clone();
+        socket.on("last-disconnect", move |_, mut ev| {
+            let value = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let _ = ev.ack(&value);
+        });
+    }
+    let last = last.clone();
+    socket.on_disconnecting(move |socket, reason| {
+        *last.lock().unwrap_or_else(|e| e.into_inner()) = json!({
+            "id": socket.id().as_str(),
+            "reason": reason.as_str(),
+            "rooms": sorted_rooms(&socket),
+        });
+    });
+}
+
+async fn middleware(socket: Socket) -> Result<(), ConnectError> {
+    // Async on purpose: the connection must wait for it.
+    tokio::task::yield_now().await;
+    let auth: Value = socket.handshake().auth().unwrap_or_default();
+    if let Some(msg) = auth.get("reject").and_then(Value::as_str) {
+        return Err(ConnectError::new(msg).with_data(json!({ "from": "middleware" })));
+    }
+    if let Some(room) = socket.handshake().query("room") {
+        socket.join(room);
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let (layer, io) = SocketIo::builder()
+        .cors(CorsLayer::very_permissive())
+        .build_layer();
+    let last: LastDisconnect = Arc::new(Mutex::new(Value::Null));
+
+    let (io2, last2) = (io.clone(), last.clone());
+    io.ns("/", move |socket| handlers(&io2, &socket, &last2))
+        .middleware(middleware);
+    let (io2, last2) = (io.clone(), last.clone());
+    io.dyn_ns(
+        |name| name.starts_with("/dyn-"),
+        move |socket| handlers(&io2, &socket, &last2),
+    )
+    .middleware(middleware);
+
+    let app = Router::new().layer(layer);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await?
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        io.close();
+    };
+    tokio::select! {
+        r = axum::serve(listener, app) => r,
+        () = shutdown => Ok(()),
+    }
+}
