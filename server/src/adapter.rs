@@ -146,6 +146,12 @@ impl Adapter for MemoryAdapter {
     }
 
     fn select(&self, opts: &BroadcastOptions, all: &SidMap<crate::Socket>, f: &mut dyn FnMut(Sid)) {
+        self.select_ids(opts, all, f);
+    }
+}
+
+impl MemoryAdapter {
+    fn select_ids<V>(&self, opts: &BroadcastOptions, all: &SidMap<V>, f: &mut dyn FnMut(Sid)) {
         let st = self.read();
         if opts.rooms.is_empty() {
             for &sid in all.keys() {
@@ -183,5 +189,64 @@ impl Adapter for MemoryAdapter {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Selects over a namespace of `n` sockets whose values are never read.
+    fn pick(adapter: &MemoryAdapter, ids: &[Sid], opts: &BroadcastOptions) -> Vec<Sid> {
+        let all: SidMap<()> = ids.iter().map(|&s| (s, ())).collect();
+        let mut out = Vec::new();
+        adapter.select_ids(opts, &all, &mut |sid| out.push(sid));
+        out.sort();
+        out
+    }
+
+    fn opts(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: rooms.iter().map(|r| Room::from(*r)).collect(),
+            except: except.iter().map(|r| Room::from(*r)).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rooms_own_ids_and_exceptions() {
+        let a = MemoryAdapter::new();
+        let ids: Vec<Sid> = (0..4).map(|_| Sid::new()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        a.add_all(ids[0], &[Room::from("r1"), Room::from("r2")]);
+        a.add_all(ids[1], &[Room::from("r1")]);
+        a.add_all(ids[2], &[Room::from("r2")]);
+
+        assert_eq!(pick(&a, &ids, &opts(&[], &[])), sorted);
+        let mut r1 = vec![ids[0], ids[1]];
+        r1.sort();
+        assert_eq!(pick(&a, &ids, &opts(&["r1"], &[])), r1);
+        // A socket in two targeted rooms gets one copy.
+        assert_eq!(pick(&a, &ids, &opts(&["r1", "r2"], &[])).len(), 3);
+        // Exceptions by room and by own-id room.
+        assert_eq!(pick(&a, &ids, &opts(&["r1", "r2"], &["r2"])), vec![ids[1]]);
+        assert_eq!(
+            pick(&a, &ids, &opts(&["r1"], &[ids[0].as_str()])),
+            vec![ids[1]]
+        );
+        // A socket's id is a room of its own.
+        assert_eq!(pick(&a, &ids, &opts(&[ids[3].as_str()], &[])), vec![ids[3]]);
+        assert_eq!(pick(&a, &ids, &opts(&[Sid::new().as_str()], &[])), vec![]);
+        assert_eq!(pick(&a, &ids, &opts(&["nobody"], &[])), vec![]);
+
+        a.del(ids[0], "r1");
+        assert_eq!(a.rooms_of(ids[0]), vec![Room::from("r2")]);
+        a.del_all(ids[0]);
+        assert!(a.rooms_of(ids[0]).is_empty());
+        a.del_all(ids[2]);
+        let mut left = a.rooms();
+        left.sort();
+        assert_eq!(left, vec![Room::from("r1")], "empty rooms are dropped");
     }
 }

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use sio_protocol::engine::{Frame, PacketType};
 use sio_protocol::handshake::OpenPacket;
 use sio_protocol::payload::{self, Record};
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 use super::errors::status;
 use super::{CloseReason, Drain, Engine, EngineHandler, Session, Transport};
@@ -53,7 +53,8 @@ pub(super) fn open_packet<'a, H: EngineHandler>(
 /// The heartbeat of a polling session lives in its own small task; it ends when the
 /// session upgrades (the WebSocket driver takes over) or finishes.
 fn spawn_driver<H: EngineHandler>(engine: Arc<Engine<H>>, session: Arc<Session<H::Data>>) {
-    tokio::spawn(async move {
+    let span = tracing::debug_span!("engine", sid = %session.sid, transport = "polling");
+    let driver = async move {
         let mut sleep = pin!(tokio::time::sleep(engine.config.ping_interval));
         poll_fn(|cx| {
             loop {
@@ -67,7 +68,8 @@ fn spawn_driver<H: EngineHandler>(engine: Arc<Engine<H>>, session: Arc<Session<H
             }
         })
         .await;
-    });
+    };
+    tokio::spawn(driver.instrument(span));
 }
 
 /// Resets the session's "GET pending" mark however the request ends.

@@ -442,3 +442,125 @@ impl<D> Session<D> {
 fn earliest(a: Instant, b: Option<Instant>) -> Instant {
     b.map_or(a, |b| a.min(b))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Context;
+
+    fn session(max_buffered: usize) -> Session<()> {
+        let limits = Limits {
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            max_buffered,
+        };
+        Session::new(Sid::new(), Transport::Websocket, (), limits, None)
+    }
+
+    fn cx() -> Context<'static> {
+        Context::from_waker(futures_util::task::noop_waker_ref())
+    }
+
+    #[test]
+    fn a_full_queue_closes_the_session() {
+        let s = session(2);
+        let f = Frame::bare(PacketType::Noop);
+        assert_eq!(s.send(f.clone()), Ok(()));
+        assert_eq!(s.send(f.clone()), Ok(()));
+        assert_eq!(s.send(f.clone()), Err(SendError::Full));
+        assert!(s.is_closed());
+        assert_eq!(s.send(f), Err(SendError::Closed));
+        assert!(matches!(
+            s.drain(&mut cx(), Transport::Websocket),
+            Drain::Gone
+        ));
+    }
+
+    #[test]
+    fn volatile_frames_need_an_idle_transport() {
+        let s = session(10);
+        let f = Frame::bare(PacketType::Noop);
+        assert_eq!(s.send_volatile([f.clone()]), Ok(()));
+        assert_eq!(s.send_volatile([f.clone()]), Err(SendError::Dropped));
+        assert!(
+            matches!(s.drain(&mut cx(), Transport::Websocket), Drain::Frames(q) if q.len() == 1)
+        );
+        assert_eq!(s.send_volatile([f]), Ok(()));
+    }
+
+    #[test]
+    fn a_server_close_flushes_then_finishes() {
+        let s = session(10);
+        s.send(Frame::bare(PacketType::Noop)).unwrap();
+        assert!(s.close(CloseReason::ForcedClose));
+        assert!(!s.close(CloseReason::TransportError), "closes once");
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Closed(CloseReason::ForcedClose)
+        ));
+        assert!(
+            matches!(s.drain(&mut cx(), Transport::Websocket), Drain::Close(q) if q.len() == 1)
+        );
+        s.finish();
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Finish
+        ));
+    }
+
+    #[test]
+    fn an_error_close_drops_the_queue() {
+        let s = session(10);
+        s.send(Frame::bare(PacketType::Noop)).unwrap();
+        s.close(CloseReason::TransportError);
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Closed(_)
+        ));
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Finish
+        ));
+        assert!(matches!(
+            s.drain(&mut cx(), Transport::Websocket),
+            Drain::Gone
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn heartbeat_pings_then_times_out() {
+        let s = session(10);
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Sleep(_)
+        ));
+        tokio::time::advance(Duration::from_secs(25)).await;
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Sleep(_)
+        ));
+        assert!(
+            matches!(s.drain(&mut cx(), Transport::Websocket), Drain::Frames(q) if q[0] == Frame::bare(PacketType::Ping))
+        );
+        // A pong in time moves the next ping one interval on.
+        tokio::time::advance(Duration::from_secs(19)).await;
+        s.on_pong();
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Sleep(_)
+        ));
+        assert!(!s.is_closed());
+        // No pong this time.
+        tokio::time::advance(Duration::from_secs(23)).await;
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Sleep(_)
+        ));
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert!(matches!(
+            s.tick(&mut cx(), Transport::Websocket),
+            Tick::Closed(CloseReason::PingTimeout)
+        ));
+    }
+}

@@ -17,7 +17,7 @@ use sio_protocol::engine::{self, Frame, Packet};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 use super::errors::EngineError;
 use super::{CloseReason, Drain, Engine, EngineHandler, Session, Transport};
@@ -57,7 +57,12 @@ where
     }
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, _body) = req.into_parts();
-    tokio::spawn(async move {
+    let span = tracing::debug_span!(
+        "engine",
+        sid = session.as_ref().map(|s| tracing::field::display(s.sid)),
+        transport = "websocket"
+    );
+    let serve = async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
             Err(err) => {
@@ -77,6 +82,7 @@ where
         match session {
             None => {
                 let session = engine.open_session(&parts, Transport::Websocket);
+                tracing::Span::current().record("sid", tracing::field::display(session.sid));
                 drop(parts);
                 let mut open = BytesMut::with_capacity(128);
                 super::polling::open_packet(&engine, &session, &[]).write(&mut open);
@@ -91,7 +97,8 @@ where
                 }
             }
         }
-    });
+    };
+    tokio::spawn(serve.instrument(span));
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
