@@ -15,7 +15,8 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use sio_protocol::engine::{self, Frame, Packet};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tracing::{Instrument, debug};
 
@@ -92,8 +93,10 @@ where
             }
             Some(session) => {
                 drop(parts);
-                if let Some(ws) = probe(&engine, ws, &session).await {
-                    drive(&engine, ws, &session).await;
+                match probe(&engine, ws, &session).await {
+                    Some(ws) => drive(&engine, ws, &session).await,
+                    // Polls must no longer be released at once.
+                    None => session.lock().upgrading = false,
                 }
             }
         }
@@ -152,7 +155,6 @@ async fn probe<H: EngineHandler>(
             }
             _ => {
                 debug!(sid = %session.sid, "unexpected packet during upgrade");
-                session.lock().upgrading = false;
                 return None;
             }
         }
@@ -211,7 +213,19 @@ async fn drive<H: EngineHandler>(
                         debug!(sid = %session.sid, %err, "websocket read failed");
                         read_open = false;
                         let reason = match err {
-                            tungstenite::Error::Capacity(_) => CloseReason::TransportError,
+                            tungstenite::Error::Capacity(_) => {
+                                // As Node's `ws`: close with 1009 "message too big".
+                                let frame = CloseFrame {
+                                    code: CloseCode::Size,
+                                    reason: "Max payload size exceeded".into(),
+                                };
+                                if ws.poll_ready_unpin(cx).is_ready()
+                                    && ws.start_send_unpin(Message::Close(Some(frame))).is_ok()
+                                {
+                                    let _ = ws.poll_flush_unpin(cx);
+                                }
+                                CloseReason::TransportError
+                            }
                             tungstenite::Error::ConnectionClosed
                             | tungstenite::Error::AlreadyClosed => CloseReason::TransportClose,
                             _ => CloseReason::TransportError,
