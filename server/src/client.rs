@@ -116,6 +116,10 @@ impl SioHandler {
                 let Some(socket) = client.socket(packet.nsp) else {
                     return self.protocol_error(session, "EVENT for a namespace not connected");
                 };
+                if packet.data.is_empty() {
+                    // Node dispatches it as an event named `undefined`: nobody listens.
+                    return debug!(sid = %session.sid, "event without data ignored");
+                }
                 let name = match socket::event_name(packet.data) {
                     Ok((name, _)) => name,
                     Err(err) => return self.protocol_error(session, &err.to_string()),
@@ -152,7 +156,13 @@ impl SioHandler {
         attachments: Vec<Bytes>,
         skip_name: bool,
     ) -> Option<Args> {
-        let mut spans = match sio_protocol::json::split_args(data) {
+        // An ack without data (`31`) carries no arguments.
+        let parsed = if data.is_empty() {
+            Ok(Default::default())
+        } else {
+            sio_protocol::json::split_args(data)
+        };
+        let mut spans = match parsed {
             Ok(s) => s,
             Err(err) => {
                 self.protocol_error(session, &err.to_string());

@@ -24,8 +24,14 @@ export function wsUrl(base, query = "EIO=4&transport=websocket") {
 
 /** fetch with a deadline; resolves {status, headers, text, json()} . */
 export async function http(url, { method = "GET", body, headers, timeout = 5_000 } = {}) {
-  const res = await fetch(url, { method, body, headers, signal: AbortSignal.timeout(timeout) });
-  const text = await res.text();
+  let res, text;
+  try {
+    res = await fetch(url, { method, body, headers, signal: AbortSignal.timeout(timeout) });
+    text = await res.text();
+  } catch (e) {
+    const cause = e.cause ? ` (${e.cause.code || e.cause.message || e.cause})` : "";
+    throw new Error(`${method} ${url} failed: ${e.name}: ${e.message}${cause}`);
+  }
   return {
     status: res.status,
     headers: res.headers,
@@ -70,17 +76,24 @@ export class PollingSession {
     return http(this.url, { method: "POST", body, headers, timeout });
   }
 
-  /** GET until a packet matching pred shows up (answers pings); returns that packet. */
+  /**
+   * GET until a packet matching pred shows up (answers pings); returns that packet. Packets
+   * before it are dropped, packets after it (same payload) are kept for the next receive().
+   */
   async receive(pred, { max = 20 } = {}) {
     const seen = [];
-    for (let k = 0; k < max; k++) {
-      const r = await this.get();
-      if (r.status !== 200) throw new Error(`GET ${r.status} ${r.text} while waiting (seen ${JSON.stringify(seen)})`);
-      for (const p of r.packets) {
+    this.leftover = this.leftover || [];
+    for (let k = 0; k <= max; k++) {
+      while (this.leftover.length) {
+        const p = this.leftover.shift();
         seen.push(p);
         if (p === "2") await this.post("3");
         if (pred(p)) return p;
       }
+      if (k === max) break;
+      const r = await this.get();
+      if (r.status !== 200) throw new Error(`GET ${r.status} ${r.text} while waiting (seen ${JSON.stringify(seen)})`);
+      this.leftover.push(...r.packets);
     }
     throw new Error(`packet not received within ${max} polls (seen ${JSON.stringify(seen)})`);
   }

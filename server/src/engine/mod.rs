@@ -223,12 +223,18 @@ impl<H: EngineHandler> Engine<H> {
                     .on_message(session, Message::Binary(owner.slice_ref(data)));
             }
             Ok(Packet::Pong(_)) => session.on_pong(),
+            // Protocol 4 pings go from the server to the client only.
+            Ok(Packet::Ping(_)) => {
+                debug!(sid = %session.sid, "ping from the client: invalid heartbeat direction");
+                session.close(CloseReason::TransportError);
+                return false;
+            }
             Ok(Packet::Close) => {
                 session.close(CloseReason::TransportClose);
                 return false;
             }
-            // Clients of protocol 4 don't ping; probes and upgrades are the transports' business.
-            Ok(Packet::Ping(_) | Packet::Noop | Packet::Upgrade | Packet::Open(_)) => {}
+            // Probes and upgrades are the transports' business.
+            Ok(Packet::Noop | Packet::Upgrade | Packet::Open(_)) => {}
             Err(err) => {
                 debug!(sid = %session.sid, %err, "malformed engine.io packet");
                 session.close(CloseReason::ParseError);

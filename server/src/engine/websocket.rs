@@ -245,6 +245,14 @@ async fn drive<H: EngineHandler>(
 
             // Heartbeat, close notification and the end of the session.
             let Some(at) = engine.drive(session, cx, Transport::Websocket) else {
+                if read_open && !closing {
+                    // The server ended the session: say so with a close frame, best effort.
+                    if ws.poll_ready_unpin(cx).is_ready()
+                        && ws.start_send_unpin(Message::Close(None)).is_ok()
+                    {
+                        let _ = ws.poll_flush_unpin(cx);
+                    }
+                }
                 return Poll::Ready(());
             };
             if sleep.deadline() != at {
