@@ -102,7 +102,8 @@ impl SioHandler {
                     Bytes::from_static(b"{}")
                 } else if serde_json::from_str::<&serde_json::value::RawValue>(packet.data).is_ok()
                 {
-                    owner.slice_ref(packet.data.as_bytes())
+                    // A copy: a slice would keep the transport's read buffer alive.
+                    Bytes::copy_from_slice(packet.data.as_bytes())
                 } else {
                     return self.protocol_error(session, "malformed CONNECT payload");
                 };
