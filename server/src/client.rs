@@ -2,7 +2,6 @@
 //! connects namespaces (middlewares included) and routes packets to sockets.
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use sio_protocol::binary::Reassembler;
@@ -256,26 +255,6 @@ fn finish_connect(
     on_connect(socket);
 }
 
-/// A copy of `headers` that owns its bytes. Header values parsed by hyper are slices of
-/// its connection read buffer: keeping them would keep that whole buffer (8 KiB or more)
-/// alive for the life of the connection.
-fn detached_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    let mut out = http::HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        if let Ok(mut copy) = http::HeaderValue::from_bytes(value.as_bytes()) {
-            copy.set_sensitive(value.is_sensitive());
-            out.append(name.clone(), copy);
-        }
-    }
-    out
-}
-
-/// A copy of `uri` that owns its bytes (see [`detached_headers`]).
-fn detached_uri(uri: &http::Uri) -> http::Uri {
-    let text = uri.to_string();
-    http::Uri::from_maybe_shared(Bytes::from(text)).unwrap_or_else(|_| uri.clone())
-}
-
 /// Whether every placeholder in `data` refers to one of `count` attachments, as the
 /// reference parser demands.
 fn placeholders_valid(data: &str, count: usize) -> bool {
@@ -302,11 +281,7 @@ impl EngineHandler for SioHandler {
 
     fn create(&self, _sid: Sid, req: &http::request::Parts) -> Client {
         Client {
-            request: Arc::new(Request {
-                headers: detached_headers(&req.headers),
-                uri: detached_uri(&req.uri),
-                issued: SystemTime::now(),
-            }),
+            request: Arc::new(Request::new(req)),
             state: Mutex::new(ClientState::default()),
         }
     }

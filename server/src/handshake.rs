@@ -10,9 +10,72 @@ use serde::de::DeserializeOwned;
 /// The handshake request of the Engine.IO session, shared by all its sockets.
 #[derive(Debug)]
 pub(crate) struct Request {
-    pub headers: HeaderMap,
+    headers: CompactHeaders,
     pub uri: Uri,
     pub issued: SystemTime,
+}
+
+impl Request {
+    /// Keeps what the connection will need of `req`, in memory it owns: hyper's parsed
+    /// values are slices of its read buffer, which they would keep alive.
+    pub fn new(req: &http::request::Parts) -> Self {
+        let text = req.uri.to_string();
+        Self {
+            headers: CompactHeaders::new(&req.headers),
+            uri: Uri::from_maybe_shared(Bytes::from(text)).unwrap_or_else(|_| req.uri.clone()),
+            issued: SystemTime::now(),
+        }
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        self.headers.get()
+    }
+}
+
+/// Request headers stored as one block of `name\0value\0` pairs, built into a
+/// [`HeaderMap`] only if asked for: most connections never look at their headers, and a
+/// map costs about a kilobyte per connection.
+#[derive(Debug)]
+struct CompactHeaders {
+    block: Box<[u8]>,
+    map: std::sync::OnceLock<HeaderMap>,
+}
+
+impl CompactHeaders {
+    fn new(headers: &HeaderMap) -> Self {
+        let mut block = Vec::with_capacity(
+            headers
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 2)
+                .sum(),
+        );
+        for (name, value) in headers {
+            block.extend_from_slice(name.as_str().as_bytes());
+            block.push(0);
+            block.extend_from_slice(value.as_bytes());
+            block.push(0);
+        }
+        Self {
+            block: block.into_boxed_slice(),
+            map: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &HeaderMap {
+        self.map.get_or_init(|| {
+            let mut map = HeaderMap::new();
+            let mut parts = self.block.split(|&b| b == 0);
+            while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+                if let (Ok(name), Ok(value)) = (
+                    http::HeaderName::from_bytes(name),
+                    http::HeaderValue::from_bytes(value),
+                ) {
+                    map.append(name, value);
+                }
+            }
+            map
+        })
+    }
 }
 
 /// The handshake of one socket: the HTTP request that opened its connection and the `auth`
@@ -27,7 +90,7 @@ pub struct Handshake {
 impl Handshake {
     /// The request headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.request.headers
+        self.request.headers()
     }
 
     /// The request URL (path and query).
@@ -77,11 +140,33 @@ impl Handshake {
     pub fn test_new(uri: &str, auth: &str) -> Self {
         Handshake {
             request: Arc::new(Request {
-                headers: HeaderMap::new(),
+                headers: CompactHeaders::new(&HeaderMap::new()),
                 uri: uri.parse().unwrap_or_default(),
                 issued: SystemTime::now(),
             }),
             auth: Bytes::copy_from_slice(auth.as_bytes()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_survive_the_compact_form() {
+        let req = http::Request::builder()
+            .uri("/socket.io/?EIO=4&x=%20y")
+            .header("x-test", "a")
+            .header("x-test", "b")
+            .header("cookie", "k=v; z")
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        let r = Request::new(&parts);
+        let all: Vec<_> = r.headers().get_all("x-test").iter().collect();
+        assert_eq!(all, ["a", "b"]);
+        assert_eq!(r.headers()["cookie"], "k=v; z");
+        assert_eq!(r.uri.query(), Some("EIO=4&x=%20y"));
     }
 }
