@@ -17,11 +17,12 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "Rust tests (unit, property, doc)"
 cargo test --workspace --all-features --locked
 
-step "build the contract server (release)"
-cargo build --release --locked -p sio-server --example contract
+step "build the contract and features servers (release)"
+cargo build --release --locked -p sio-server --example contract --example features
 
-step "interop: official socket.io-client against the contract server"
-(cd tests && SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract" npm test)
+step "interop: official socket.io-client against the contract and features servers"
+(cd tests && SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract" \
+  SIO_FEATURES_BIN="$ROOT/target/release/examples/features" npm test)
 
 echo
 echo "all test suites passed"
