@@ -395,13 +395,13 @@ impl<D> Session<D> {
         let mut ping = false;
         let tick = {
             let mut st = self.lock();
+            // The driver of the old transport leaves without touching the new one's waker.
+            if st.transport != transport && st.closed.is_none() {
+                return Tick::Stop;
+            }
             match &st.driver {
                 Some(w) if w.will_wake(cx.waker()) => {}
                 _ => st.driver = Some(cx.waker().clone()),
-            }
-            if st.transport != transport && st.closed.is_none() {
-                st.driver = None;
-                return Tick::Stop;
             }
             if let Some(reason) = st.closed {
                 if !st.close_notified {
