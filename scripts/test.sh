@@ -14,6 +14,9 @@ cargo fmt --all --check
 step "cargo clippy (native, all targets)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "rustdoc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features --locked
+
 step "Rust tests (unit, property, doc)"
 cargo test --workspace --all-features --locked
 
