@@ -13,20 +13,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use serde::Deserialize;
 use serde_json::json;
 use sio_server::{ConnectError, CorsLayer, Event, Socket, SocketIo};
 
+#[path = "shared/serve.rs"]
+mod serve;
+
+use serve::env_num;
+
 fn env_ms(name: &str, default: u64) -> Duration {
     Duration::from_millis(env_num(name, default))
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 #[derive(Deserialize)]
@@ -149,14 +146,7 @@ fn handlers(io: &SocketIo, socket: &Socket) {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
-    let port = env_num("PORT", 3000);
+    serve::init_tracing();
     let (layer, io) = SocketIo::builder()
         .ping_interval(env_ms("PING_INTERVAL_MS", 25_000))
         .ping_timeout(env_ms("PING_TIMEOUT_MS", 20_000))
@@ -180,24 +170,5 @@ async fn main() -> std::io::Result<()> {
         }
     });
 
-    let app = Router::new().layer(layer);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port as u16))
-        .await?
-        .tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-    tracing::info!("contract server listening on 127.0.0.1:{port}");
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        io.close();
-    };
-    // Open connections would hold a graceful axum shutdown; the sockets are closed above.
-    tokio::select! {
-        r = axum::serve(listener, app) => r,
-        () = shutdown => Ok(()),
-    }
+    serve::serve(Router::new().layer(layer), io).await
 }

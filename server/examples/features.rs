@@ -31,7 +31,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
+
+#[path = "shared/serve.rs"]
+mod serve;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sio_server::{Binary, BroadcastOperator, ConnectError, CorsLayer, Namespace, Socket, SocketIo};
@@ -46,6 +48,10 @@ struct Selection {
     volatile: bool,
     timeout: Option<u64>,
     close: bool,
+    join: Option<String>,
+    leave: Option<String>,
+    msg: Value,
+    q: Value,
 }
 
 #[derive(Deserialize)]
@@ -150,13 +156,8 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
         let io = io.clone();
         socket.on("send", move |socket, mut ev| {
             let sel: Selection = ev.arg(0).unwrap_or_default();
-            let msg: Value = ev
-                .arg::<Value>(0)
-                .ok()
-                .and_then(|v| v.get("msg").cloned())
-                .unwrap_or_default();
             if let Some(ns) = namespace_of(&io, &socket) {
-                let _ = select(&ns, &socket, &sel).emit("msg", &msg);
+                let _ = select(&ns, &socket, &sel).emit("msg", &sel.msg);
             }
             let _ = ev.ack(&true);
         });
@@ -185,11 +186,7 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
         let io = io.clone();
         socket.on("sockets-join", move |socket, mut ev| {
             let sel: Selection = ev.arg(0).unwrap_or_default();
-            let join = ev
-                .arg::<Value>(0)
-                .ok()
-                .and_then(|v| v.get("join").and_then(Value::as_str).map(String::from));
-            if let (Some(ns), Some(join)) = (namespace_of(&io, &socket), join) {
+            if let (Some(ns), Some(join)) = (namespace_of(&io, &socket), sel.join.clone()) {
                 select(&ns, &socket, &sel).sockets_join(join);
             }
             let _ = ev.ack(&true);
@@ -199,11 +196,7 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
         let io = io.clone();
         socket.on("sockets-leave", move |socket, mut ev| {
             let sel: Selection = ev.arg(0).unwrap_or_default();
-            let leave = ev
-                .arg::<Value>(0)
-                .ok()
-                .and_then(|v| v.get("leave").and_then(Value::as_str).map(String::from));
-            if let (Some(ns), Some(leave)) = (namespace_of(&io, &socket), leave) {
+            if let (Some(ns), Some(leave)) = (namespace_of(&io, &socket), sel.leave.clone()) {
                 select(&ns, &socket, &sel).sockets_leave(leave);
             }
             let _ = ev.ack(&true);
@@ -220,11 +213,15 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
     }
     socket.on_async("ask", |socket, mut ev| async move {
         let sel: Selection = ev.arg(0).unwrap_or_default();
-        let q = ev.arg::<Value>(0).ok().and_then(|v| v.get("q").cloned()).unwrap_or_default();
         let timeout = Duration::from_millis(sel.timeout.unwrap_or(5000));
-        let reply = match socket.timeout(timeout).emit_with_ack("question", &q).await {
+        let reply = match socket
+            .timeout(timeout)
+            .emit_with_ack("question", &sel.q)
+            .await
+        {
             Ok(args) => json!({ "answer": args.values().unwrap_or_default() }),
-            Err(err) => json!({ "error": if matches!(err, sio_server::AckError::Timeout) { "timeout".to_string() } else { err.to_string() } }),
+            Err(sio_server::AckError::Timeout) => json!({ "error": "timeout" }),
+            Err(err) => json!({ "error": err.to_string() }),
         };
         let _ = ev.ack(&reply);
     });
@@ -235,11 +232,9 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
             async move {
                 let mut sel: Selection = ev.arg(0).unwrap_or_default();
                 sel.timeout = sel.timeout.or(Some(5000));
-                let q = ev.arg::<Value>(0).ok().and_then(|v| v.get("q").cloned()).unwrap_or_default();
                 let Some(ns) = namespace_of(&io, &socket) else { return };
-                let Ok(responses) = select(&ns, &socket, &sel).emit_with_ack("question", &q).await else {
-                    return;
-                };
+                let reply = select(&ns, &socket, &sel).emit_with_ack("question", &sel.q);
+                let Ok(responses) = reply.await else { return };
                 let mut out: Vec<Value> = responses
                     .into_iter()
                     .map(|r| match r.result {
@@ -312,17 +307,7 @@ async fn middleware(socket: Socket) -> Result<(), ConnectError> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    serve::init_tracing();
     let (layer, io) = SocketIo::builder()
         .cors(CorsLayer::very_permissive())
         .build_layer();
@@ -338,22 +323,5 @@ async fn main() -> std::io::Result<()> {
     )
     .middleware(middleware);
 
-    let app = Router::new().layer(layer);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await?
-        .tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        io.close();
-    };
-    tokio::select! {
-        r = axum::serve(listener, app) => r,
-        () = shutdown => Ok(()),
-    }
+    serve::serve(Router::new().layer(layer), io).await
 }

@@ -209,57 +209,39 @@ impl<D> Session<D> {
 
     /// Queues a frame for the peer.
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
-        let waker = {
-            let mut st = self.lock();
-            if st.closed.is_some() {
-                return Err(SendError::Closed);
-            }
-            if st.queue.len() >= self.limits.max_buffered {
-                drop(st);
-                self.close(CloseReason::BufferFull);
-                return Err(SendError::Full);
-            }
-            st.queue.push_back(frame);
-            st.writer.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-        Ok(())
+        self.enqueue(std::iter::once(frame), false)
     }
 
     /// Queues several frames that must stay together (a binary packet and its attachments).
     pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        self.enqueue(frames, false)
+    }
+
+    /// Queues frames only if the transport can write them at once (volatile emits).
+    pub fn send_volatile(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        self.enqueue(frames, true)
+    }
+
+    fn enqueue(
+        &self,
+        frames: impl IntoIterator<Item = Frame>,
+        volatile: bool,
+    ) -> Result<(), SendError> {
         let waker = {
             let mut st = self.lock();
             if st.closed.is_some() {
                 return Err(SendError::Closed);
             }
-            if st.queue.len() >= self.limits.max_buffered {
+            if volatile {
+                let writable = st.queue.is_empty()
+                    && (st.transport == Transport::Websocket || st.writer.is_some());
+                if !writable {
+                    return Err(SendError::Dropped);
+                }
+            } else if st.queue.len() >= self.limits.max_buffered {
                 drop(st);
                 self.close(CloseReason::BufferFull);
                 return Err(SendError::Full);
-            }
-            st.queue.extend(frames);
-            st.writer.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-        Ok(())
-    }
-
-    /// Queues a frame only if the transport can write it at once (volatile emits).
-    pub fn send_volatile(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
-        let waker = {
-            let mut st = self.lock();
-            if st.closed.is_some() {
-                return Err(SendError::Closed);
-            }
-            let writable = st.queue.is_empty()
-                && (st.transport == Transport::Websocket || st.writer.is_some());
-            if !writable {
-                return Err(SendError::Dropped);
             }
             st.queue.extend(frames);
             st.writer.take()
