@@ -34,9 +34,11 @@ use axum::Router;
 
 #[path = "shared/serve.rs"]
 mod serve;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sio_server::{Binary, BroadcastOperator, ConnectError, CorsLayer, Namespace, Socket, SocketIo};
+use sio_server::{
+    Binary, BroadcastOperator, ConnectError, CorsLayer, Event, Namespace, Socket, SocketIo,
+};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -50,8 +52,14 @@ struct Selection {
     close: bool,
     join: Option<String>,
     leave: Option<String>,
-    msg: Value,
-    q: Value,
+}
+
+/// Field `name` of the first argument, binary included; `null` when absent.
+fn field(ev: &Event, name: &str) -> sio_server::Value {
+    match ev.arg::<sio_server::Value>(0) {
+        Ok(sio_server::Value::Object(mut m)) => m.remove(name).unwrap_or_default(),
+        _ => sio_server::Value::Null,
+    }
 }
 
 #[derive(Deserialize)]
@@ -71,6 +79,36 @@ impl Rooms {
 }
 
 type LastDisconnect = Arc<Mutex<Value>>;
+
+/// The ack of `ask` and each element of the ack of `ask-all`. Answers keep their binary
+/// arguments, which `serde_json::Value` could not.
+#[derive(Serialize)]
+struct Reply {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer: Option<Vec<sio_server::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Reply {
+    fn answer(id: Option<String>, answer: Vec<sio_server::Value>) -> Self {
+        Self {
+            id,
+            answer: Some(answer),
+            error: None,
+        }
+    }
+
+    fn error(id: Option<String>, error: String) -> Self {
+        Self {
+            id,
+            answer: None,
+            error: Some(error),
+        }
+    }
+}
 
 fn namespace_of(io: &SocketIo, socket: &Socket) -> Option<Namespace> {
     io.of(socket.ns())
@@ -146,10 +184,16 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
             else {
                 return;
             };
-            let msg = m.get("msg").cloned().unwrap_or(Value::Null);
-            let _ = ns
-                .to(to.as_str())
-                .emit("dm", &json!({ "from": socket.id().as_str(), "msg": msg }));
+            #[derive(Serialize)]
+            struct Dm {
+                from: String,
+                msg: sio_server::Value,
+            }
+            let dm = Dm {
+                from: socket.id().to_string(),
+                msg: field(&ev, "msg"),
+            };
+            let _ = ns.to(to.as_str()).emit("dm", &dm);
         });
     }
     {
@@ -157,7 +201,7 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
         socket.on("send", move |socket, mut ev| {
             let sel: Selection = ev.arg(0).unwrap_or_default();
             if let Some(ns) = namespace_of(&io, &socket) {
-                let _ = select(&ns, &socket, &sel).emit("msg", &sel.msg);
+                let _ = select(&ns, &socket, &sel).emit("msg", &field(&ev, "msg"));
             }
             let _ = ev.ack(&true);
         });
@@ -216,12 +260,12 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
         let timeout = Duration::from_millis(sel.timeout.unwrap_or(5000));
         let reply = match socket
             .timeout(timeout)
-            .emit_with_ack("question", &sel.q)
+            .emit_with_ack("question", &field(&ev, "q"))
             .await
         {
-            Ok(args) => json!({ "answer": args.values().unwrap_or_default() }),
-            Err(sio_server::AckError::Timeout) => json!({ "error": "timeout" }),
-            Err(err) => json!({ "error": err.to_string() }),
+            Ok(args) => Reply::answer(None, args.values().unwrap_or_default()),
+            Err(sio_server::AckError::Timeout) => Reply::error(None, "timeout".into()),
+            Err(err) => Reply::error(None, err.to_string()),
         };
         let _ = ev.ack(&reply);
     });
@@ -232,17 +276,22 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
             async move {
                 let mut sel: Selection = ev.arg(0).unwrap_or_default();
                 sel.timeout = sel.timeout.or(Some(5000));
-                let Some(ns) = namespace_of(&io, &socket) else { return };
-                let reply = select(&ns, &socket, &sel).emit_with_ack("question", &sel.q);
+                let Some(ns) = namespace_of(&io, &socket) else {
+                    return;
+                };
+                let reply = select(&ns, &socket, &sel).emit_with_ack("question", &field(&ev, "q"));
                 let Ok(responses) = reply.await else { return };
-                let mut out: Vec<Value> = responses
+                let mut out: Vec<Reply> = responses
                     .into_iter()
-                    .map(|r| match r.result {
-                        Ok(args) => json!({ "id": r.socket.as_str(), "answer": args.values().unwrap_or_default() }),
-                        Err(_) => json!({ "id": r.socket.as_str(), "error": "timeout" }),
+                    .map(|r| {
+                        let id = Some(r.socket.to_string());
+                        match r.result {
+                            Ok(args) => Reply::answer(id, args.values().unwrap_or_default()),
+                            Err(_) => Reply::error(id, "timeout".into()),
+                        }
                     })
                     .collect();
-                out.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+                out.sort_by(|a, b| a.id.cmp(&b.id));
                 let _ = ev.ack(&out);
             }
         });

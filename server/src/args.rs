@@ -77,8 +77,8 @@ impl Args {
         T::from_args(self)
     }
 
-    /// Every argument as a `serde_json::Value` (binary arguments as placeholders).
-    pub fn values(&self) -> Result<Vec<serde_json::Value>, ArgError> {
+    /// Every argument as a dynamic [`Value`](crate::Value), binary included.
+    pub fn values(&self) -> Result<Vec<json::Value>, ArgError> {
         (0..self.len()).map(|i| self.get(i)).collect()
     }
 

@@ -34,6 +34,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Time a WebSocket probe may take to complete the upgrade (`upgradeTimeout`, 10 s).
     pub upgrade_timeout: Duration,
+    /// Time a connection closed by the server may take to deliver its last packets (1 s).
+    pub close_timeout: Duration,
     /// Largest polling body or WebSocket message accepted (`maxHttpBufferSize`, 1 MB).
     pub max_payload: usize,
     /// Transports offered (both by default).
@@ -60,6 +62,7 @@ impl Default for Config {
             ping_timeout: Duration::from_millis(20_000),
             connect_timeout: Duration::from_millis(45_000),
             upgrade_timeout: Duration::from_millis(10_000),
+            close_timeout: Duration::from_millis(1_000),
             max_payload: 1_000_000,
             transports: Transports::default(),
             allow_upgrades: true,

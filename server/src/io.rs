@@ -131,6 +131,12 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Time a connection closed by the server may take to deliver its last packets (1 s).
+    pub fn close_timeout(mut self, d: Duration) -> Self {
+        self.config.close_timeout = d;
+        self
+    }
+
     /// Largest polling body or WebSocket message, in bytes (`maxHttpBufferSize`, 1 MB).
     pub fn max_payload(mut self, bytes: usize) -> Self {
         self.config.max_payload = bytes;
@@ -441,7 +447,8 @@ impl SocketIo {
 
     /// Closes the server's connections: every socket leaves with reason
     /// "server shutting down", then every connection closes after flushing its queue.
-    pub fn close(&self) {
+    /// Resolves once they are closed, or after twice the close timeout.
+    pub async fn close(&self) {
         let nsps: Vec<_> = self
             .0
             .nsps
@@ -457,7 +464,7 @@ impl SocketIo {
             }
         }
         if let Some(engine) = self.0.engine() {
-            engine.close_all();
+            engine.close_all().await;
         }
     }
 }

@@ -60,6 +60,6 @@ pub use io::{ConnectionInfo, DynNamespace, SocketIo, SocketIoBuilder};
 pub use namespace::Namespace;
 pub use service::{EngineService, ResponseFuture, SioBody, SocketIoLayer, SocketIoService};
 pub use sid::Sid;
-pub use sio_protocol::json::Binary;
+pub use sio_protocol::json::{Binary, Value};
 pub use socket::{AckSender, DisconnectReason, Event, Socket, TimeoutSocket};
 pub use tower_http::cors::CorsLayer;

@@ -149,3 +149,31 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod dyn_value_tests {
+    use super::*;
+    use crate::Args;
+
+    #[test]
+    fn dynamic_values_keep_binary() -> Result<(), ArgError> {
+        let body = Bytes::from_static(
+            br#"[{"_placeholder":true,"num":0},{"n":[{"_placeholder":true,"num":1}]}]"#,
+        );
+        let spans = sio_protocol::json::split_args(std::str::from_utf8(&body).unwrap_or_default())?;
+        let args = Args::new(
+            body,
+            spans,
+            vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")],
+        );
+        let values = args.values()?;
+        assert_eq!(values[0], crate::Value::Binary(Bytes::from_static(b"a")));
+        #[derive(serde::Serialize)]
+        struct Reply {
+            answer: Vec<crate::Value>,
+        }
+        let p = encode("/", None, Some(1), &&Reply { answer: values })?;
+        assert_eq!(p.attachments.len(), 2, "{:?}", p.text);
+        Ok(())
+    }
+}

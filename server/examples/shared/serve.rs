@@ -42,7 +42,7 @@ pub async fn serve(app: Router, io: SocketIo) -> std::io::Result<()> {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
-        io.close();
+        io.close().await;
     };
     // Open connections would hold a graceful axum shutdown; the sockets are closed above.
     tokio::select! {

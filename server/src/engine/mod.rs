@@ -59,6 +59,8 @@ pub struct Engine<H: EngineHandler> {
     pub(crate) config: Arc<Config>,
     pub(crate) handler: H,
     sessions: Mutex<SidMap<Arc<Session<H::Data>>>>,
+    /// Notified when the last session is removed.
+    drained: tokio::sync::Notify,
 }
 
 /// The query parameters the engine reads.
@@ -92,6 +94,7 @@ impl<H: EngineHandler> Engine<H> {
             config,
             handler,
             sessions: Mutex::new(SidMap::default()),
+            drained: tokio::sync::Notify::new(),
         })
     }
 
@@ -118,6 +121,7 @@ impl<H: EngineHandler> Engine<H> {
         Limits {
             ping_interval: self.config.ping_interval,
             ping_timeout: self.config.ping_timeout,
+            close_timeout: self.config.close_timeout,
             max_buffered: self.config.max_buffered_packets,
         }
     }
@@ -144,7 +148,14 @@ impl<H: EngineHandler> Engine<H> {
 
     /// Forgets a finished session.
     pub(crate) fn remove(&self, session: &Session<H::Data>) {
-        self.sessions().remove(&session.sid);
+        let empty = {
+            let mut sessions = self.sessions();
+            sessions.remove(&session.sid);
+            sessions.is_empty()
+        };
+        if empty {
+            self.drained.notify_waiters();
+        }
         debug!(sid = %session.sid, "engine session removed");
     }
 
@@ -269,10 +280,18 @@ impl<H: EngineHandler> Engine<H> {
         }
     }
 
-    /// Closes every session (server shutdown): queued packets are flushed first.
-    pub fn close_all(&self) {
+    /// Closes every session (server shutdown) and waits until each has flushed its queue
+    /// and closed its transport, or `close_timeout` has passed.
+    pub async fn close_all(&self) {
+        let drained = self.drained.notified();
+        let mut drained = std::pin::pin!(drained);
+        drained.as_mut().enable();
         for s in self.all_sessions() {
             s.close(CloseReason::ForcedClose);
+        }
+        if self.session_count() > 0 {
+            // Each session gives up after `close_timeout`; allow a little more for the last.
+            let _ = tokio::time::timeout(self.config.close_timeout * 2, drained).await;
         }
     }
 }

@@ -110,11 +110,12 @@ pub(super) async fn poll<H: EngineHandler>(
             payload::encode(&frames, &mut body);
             session.recycle(frames);
         }
-        Drain::Close(frames) => {
-            payload::encode(
-                frames.iter().chain([&Frame::bare(PacketType::Close)]),
-                &mut body,
-            );
+        // The last packets and the close go in separate responses: socket.io-client
+        // handles packets a tick late, so a close in the same payload would overtake them
+        // (a DISCONNECT would read as "transport close").
+        Drain::Close(frames) if !frames.is_empty() => payload::encode(&frames, &mut body),
+        Drain::Close(_) => {
+            payload::write_record(&Frame::bare(PacketType::Close), &mut body);
             session.finish();
         }
         Drain::Noop => payload::write_record(&Frame::bare(PacketType::Noop), &mut body),

@@ -154,6 +154,8 @@ pub struct Session<D> {
 pub(crate) struct Limits {
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
+    /// How long a server-side close waits to flush the queue.
+    pub close_timeout: Duration,
     pub max_buffered: usize,
 }
 
@@ -266,7 +268,7 @@ impl<D> Session<D> {
                 st.queue.clear();
                 st.queue.shrink_to_fit();
             }
-            st.heartbeat.close_due = Some(Instant::now() + self.limits.ping_timeout);
+            st.heartbeat.close_due = Some(Instant::now() + self.limits.close_timeout);
             (st.writer.take(), st.driver.take())
         };
         for w in [wakers.0, wakers.1].into_iter().flatten() {
@@ -434,6 +436,7 @@ mod tests {
         let limits = Limits {
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
+            close_timeout: Duration::from_secs(1),
             max_buffered,
         };
         Session::new(Sid::new(), Transport::Websocket, (), limits, None)
