@@ -1,8 +1,10 @@
-// Test harness: start/stop the contract server under test, and small client helpers.
+// Test harness: start/stop the server under test, and small client helpers.
 //
-// Which server: SIO_SERVER=node -> the Node reference (reference/contract-server.mjs);
-// otherwise the command in SIO_CONTRACT_BIN (default ../target/release/examples/contract,
-// relative to tests/). The server gets PORT=<free port> plus the env passed to startServer.
+// Two servers (`kind`): "contract" (the default) and "features".
+// Which implementation: SIO_SERVER=node -> the Node reference (reference/contract-server.mjs,
+// reference/features-server.mjs); otherwise the command in SIO_CONTRACT_BIN / SIO_FEATURES_BIN
+// (default ../target/release/examples/contract / features, relative to tests/). The server
+// gets PORT=<free port> plus the env passed to startServer.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import net from "node:net";
@@ -26,11 +28,18 @@ const START_DEADLINE_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_CAP = 256 * 1024; // keep the last 256 KiB of server output
 
-function serverCommand() {
+const KINDS = {
+  contract: { reference: "contract-server.mjs", envBin: "SIO_CONTRACT_BIN", example: "contract" },
+  features: { reference: "features-server.mjs", envBin: "SIO_FEATURES_BIN", example: "features" },
+};
+
+function serverCommand(kind = "contract") {
+  const k = KINDS[kind];
+  if (!k) throw new Error(`unknown server kind ${JSON.stringify(kind)} (${Object.keys(KINDS).join(", ")})`);
   if (IS_NODE) {
-    return [process.execPath, [path.join(TESTS_DIR, "reference", "contract-server.mjs")]];
+    return [process.execPath, [path.join(TESTS_DIR, "reference", k.reference)]];
   }
-  const spec = process.env.SIO_CONTRACT_BIN || path.join(TESTS_DIR, "..", "target", "release", "examples", "contract");
+  const spec = process.env[k.envBin] || path.join(TESTS_DIR, "..", "target", "release", "examples", k.example);
   // A plain path (may contain spaces) or "cmd arg1 arg2" (split on whitespace).
   if (existsSync(spec)) return [spec, []];
   const [cmd, ...args] = spec.split(/\s+/).filter(Boolean);
@@ -38,8 +47,8 @@ function serverCommand() {
   if (!existsSync(resolved) && !cmd.includes("/")) return [cmd, args]; // on $PATH
   if (!existsSync(resolved)) {
     throw new Error(
-      `contract server binary not found: ${resolved}\n` +
-        "build it (cargo build --release -p sio-server --example contract), set SIO_CONTRACT_BIN, " +
+      `${kind} server binary not found: ${resolved}\n` +
+        `build it (cargo build --release -p sio-server --example ${k.example}), set ${k.envBin}, ` +
         "or run against the Node reference with SIO_SERVER=node",
     );
   }
@@ -83,11 +92,12 @@ process.on("exit", () => {
 });
 
 /**
- * Start the server under test. Returns {port, url, pid, env, logs(), alive(), stop()}.
+ * Start the server under test (`kind`: "contract" or "features").
+ * Returns {port, url, pid, env, logs(), alive(), stop()}.
  */
-export async function startServer({ env = {} } = {}) {
+export async function startServer({ env = {}, kind = "contract" } = {}) {
   const port = await freePort();
-  const [cmd, args] = serverCommand();
+  const [cmd, args] = serverCommand(kind);
   const child = spawn(cmd, args, {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
@@ -173,12 +183,12 @@ export async function startServer({ env = {} } = {}) {
  * Register before/after hooks for one server in the current file/suite. The returned object
  * is filled in before the first test runs (srv.url, srv.port, srv.alive() ...). After every
  * failed test the server's new output is printed; the open client sockets are closed after
- * every test.
+ * every test. `kind`: "contract" (default) or "features".
  */
-export function useServer(env = {}) {
+export function useServer(env = {}, { kind = "contract" } = {}) {
   const srv = {};
   before(async () => {
-    Object.assign(srv, await startServer({ env }));
+    Object.assign(srv, await startServer({ env, kind }));
   });
   afterEach((t) => {
     closeAllClients();
