@@ -145,6 +145,149 @@ impl<'de> Deserialize<'de> for Binary {
     }
 }
 
+/// Any JSON value in which binary attachments may appear anywhere: what a Node handler
+/// receives when it does not know the shape of its arguments.
+///
+/// Unlike `serde_json::Value`, binary survives a round trip: [`decode_arg`] turns
+/// placeholders into [`Value::Binary`], and [`encode_value`] turns them back into
+/// attachments. Objects keep their key order, as `JSON.parse` does.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use sio_protocol::json::{decode_arg, encode_args, Value};
+/// let atts = [Bytes::from_static(b"\x01\x02")];
+/// let v: Value = decode_arg(r#"{"file":{"_placeholder":true,"num":0},"n":1}"#, &atts).unwrap();
+/// let Value::Object(m) = &v else { unreachable!() };
+/// assert_eq!(m["file"], Value::Binary(atts[0].clone()));
+/// let mut out = BytesMut::new();
+/// assert_eq!(encode_args(&mut out, &v).unwrap(), atts);
+/// assert_eq!(&out[..], br#"{"file":{"_placeholder":true,"num":0},"n":1}"#);
+/// // Key order is kept.
+/// let v: Value = decode_arg(r#"{"z":1,"a":2}"#, &[]).unwrap();
+/// let mut out = BytesMut::new();
+/// encode_args(&mut out, &v).unwrap();
+/// assert_eq!(&out[..], br#"{"z":1,"a":2}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    /// `null`.
+    #[default]
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number.
+    Number(serde_json::Number),
+    /// A string.
+    String(String),
+    /// Binary data (an attachment on the wire).
+    Binary(Bytes),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object, in key order.
+    Object(indexmap::IndexMap<String, Value>),
+}
+
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Self {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => Value::Number(n),
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from).collect()),
+            serde_json::Value::Object(m) => {
+                Value::Object(m.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+            }
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Number(n) => n.serialize(s),
+            Value::String(v) => s.serialize_str(v),
+            Value::Binary(b) => Binary(b.clone()).serialize(s),
+            Value::Array(a) => a.serialize(s),
+            Value::Object(m) => m.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ValueVisitor;
+        impl<'de> Visitor<'de> for ValueVisitor {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+                Value::deserialize(d)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+                Ok(Value::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+                Ok(Value::Number(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+                Ok(Value::Number(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+                Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+                Ok(Value::String(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+                Ok(Value::String(v))
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
+                Ok(Value::Binary(Bytes::copy_from_slice(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(v) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(Value::Array(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+                let mut out = indexmap::IndexMap::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    out.insert(k, v);
+                }
+                Ok(resolve_placeholder(&out).unwrap_or(Value::Object(out)))
+            }
+        }
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+/// The attachment a `{"_placeholder":true,"num":N}` object stands for, if it is one and
+/// attachment N is lent to this thread.
+fn resolve_placeholder(m: &indexmap::IndexMap<String, Value>) -> Option<Value> {
+    if m.len() != 2 || m.get("_placeholder") != Some(&Value::Bool(true)) {
+        return None;
+    }
+    let Some(Value::Number(n)) = m.get("num") else {
+        return None;
+    };
+    let n = usize::try_from(n.as_u64()?).ok()?;
+    INCOMING
+        .with(|parts| parts.borrow().get(n).cloned())
+        .map(Value::Binary)
+}
+
 /// Appends `value` to `out` as JSON and returns the attachments of every [`Binary`] inside,
 /// in placeholder order.
 ///

@@ -57,7 +57,7 @@ struct Selection {
 /// Field `name` of the first argument, binary included; `null` when absent.
 fn field(ev: &Event, name: &str) -> sio_server::Value {
     match ev.arg::<sio_server::Value>(0) {
-        Ok(sio_server::Value::Object(mut m)) => m.remove(name).unwrap_or_default(),
+        Ok(sio_server::Value::Object(mut m)) => m.shift_remove(name).unwrap_or_default(),
         _ => sio_server::Value::Null,
     }
 }

@@ -112,9 +112,12 @@ impl<H: EngineHandler> Engine<H> {
         self.sessions().values().cloned().collect()
     }
 
+    /// The session `sid`, unless it is unknown or gone (closed, even if its driver has not
+    /// forgotten it yet): as in Node, a closed session no longer exists for its peer.
     pub(crate) fn get(&self, sid: &str) -> Option<Arc<Session<H::Data>>> {
         let sid = Sid::parse(sid)?;
-        self.sessions().get(&sid).cloned()
+        let session = self.sessions().get(&sid).cloned()?;
+        (!session.is_gone()).then_some(session)
     }
 
     fn limits(&self) -> Limits {

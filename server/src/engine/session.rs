@@ -209,6 +209,13 @@ impl<D> Session<D> {
         self.lock().closed.is_some()
     }
 
+    /// Whether the session has nothing more to say to its peer: closed without packets to
+    /// flush, or done flushing. Requests for it are answered as for an unknown session.
+    pub(crate) fn is_gone(&self) -> bool {
+        let st = self.lock();
+        st.finished || st.closed.is_some_and(|r| !r.flushes())
+    }
+
     /// Queues a frame for the peer.
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
         self.enqueue(std::iter::once(frame), false)
