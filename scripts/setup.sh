@@ -14,6 +14,9 @@ if [[ " $WANT " == *" rust "* ]]; then
     for c in rustfmt clippy; do
       rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
     done
+    # sio-protocol also builds for the browser (the wasm client reuses it).
+    rustup target list --installed | grep -qx wasm32-unknown-unknown \
+      || rustup target add wasm32-unknown-unknown
   fi
 fi
 

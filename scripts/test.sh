@@ -14,6 +14,10 @@ cargo fmt --all --check
 step "cargo clippy (native, all targets)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "cargo clippy (wasm32: sio-protocol, with and without serde_json)"
+cargo clippy -p sio-protocol --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p sio-protocol --all-features --target wasm32-unknown-unknown --locked -- -D warnings
+
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features --locked
 
