@@ -192,23 +192,30 @@ async fn drive<H: EngineHandler>(
             while read_open && budget > 0 {
                 budget -= 1;
                 match ws.poll_next_unpin(cx) {
-                    Poll::Ready(Some(Ok(msg))) => match msg {
-                        Message::Text(text) => {
-                            let owner = Bytes::from(text);
-                            let text = std::str::from_utf8(&owner).unwrap_or_default();
-                            engine.on_packet(session, engine::decode_text(text), &owner);
+                    Poll::Ready(Some(Ok(msg))) => {
+                        if budget == READ_BUDGET - 1 {
+                            // Whatever the handlers send now is written below, in this same
+                            // poll: they need not wake this task.
+                            session.clear_writer();
                         }
-                        Message::Binary(bin) => {
-                            engine.on_packet(session, Ok(Packet::Binary(&bin)), &bin);
+                        match msg {
+                            Message::Text(text) => {
+                                let owner = Bytes::from(text);
+                                let text = std::str::from_utf8(&owner).unwrap_or_default();
+                                engine.on_packet(session, engine::decode_text(text), &owner);
+                            }
+                            Message::Binary(bin) => {
+                                engine.on_packet(session, Ok(Packet::Binary(&bin)), &bin);
+                            }
+                            // tungstenite queues the pong; a flush sends it.
+                            Message::Ping(_) => need_flush = true,
+                            Message::Pong(_) | Message::Frame(_) => {}
+                            Message::Close(_) => {
+                                read_open = false;
+                                session.close(CloseReason::TransportClose);
+                            }
                         }
-                        // tungstenite queues the pong; a flush sends it.
-                        Message::Ping(_) => need_flush = true,
-                        Message::Pong(_) | Message::Frame(_) => {}
-                        Message::Close(_) => {
-                            read_open = false;
-                            session.close(CloseReason::TransportClose);
-                        }
-                    },
+                    }
                     Poll::Ready(Some(Err(err))) => {
                         debug!(sid = %session.sid, %err, "websocket read failed");
                         read_open = false;
