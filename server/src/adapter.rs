@@ -9,7 +9,9 @@ use std::sync::{Arc, RwLock};
 
 use smallvec::SmallVec;
 
+use crate::packet::Packet;
 use crate::sid::{Sid, SidMap, SidSet};
+use crate::socket::Socket;
 
 /// A room name. Every socket is also in the room named by its id.
 pub type Room = Arc<str>;
@@ -27,7 +29,61 @@ pub struct BroadcastOptions {
     pub volatile: bool,
 }
 
+/// This node's sockets of one namespace, as an adapter sees them.
+pub struct LocalSockets<'a> {
+    sockets: &'a SidMap<Socket>,
+}
+
+impl<'a> LocalSockets<'a> {
+    pub(crate) fn new(sockets: &'a SidMap<Socket>) -> Self {
+        Self { sockets }
+    }
+
+    /// The socket `sid`, if it is connected here.
+    pub fn get(&self, sid: Sid) -> Option<&'a Socket> {
+        self.sockets.get(&sid)
+    }
+
+    /// Whether socket `sid` is connected here.
+    pub fn contains(&self, sid: Sid) -> bool {
+        self.sockets.contains_key(&sid)
+    }
+
+    /// The ids of every socket connected here.
+    pub fn ids(&self) -> impl Iterator<Item = Sid> + 'a {
+        self.sockets.keys().copied()
+    }
+
+    /// Queues `packet` for socket `sid`; a socket whose queue is full is disconnected as too
+    /// slow, without failing the others.
+    pub fn send(&self, sid: Sid, packet: &BroadcastPacket, volatile: bool) {
+        if let Some(s) = self.sockets.get(&sid) {
+            let _ = s.send_packet(&packet.0, volatile);
+        }
+    }
+}
+
+/// A packet encoded once for every receiver of a broadcast.
+#[derive(Debug, Clone)]
+pub struct BroadcastPacket(pub(crate) Packet);
+
+impl BroadcastPacket {
+    /// The Engine.IO text packet (`42…` or `45…` with its Socket.IO header).
+    pub fn text(&self) -> &str {
+        self.0.text.as_text().unwrap_or_default()
+    }
+
+    /// The binary attachments that follow it.
+    pub fn attachments(&self) -> &[bytes::Bytes] {
+        &self.0.attachments
+    }
+}
+
 /// The room registry and broadcast router of one namespace.
+///
+/// Every room and broadcast operation of the namespace goes through it. The provided
+/// methods act on this node's sockets; a cluster adapter overrides them to reach the
+/// other nodes too (unless [`BroadcastOptions::local`]), so handlers never change.
 pub trait Adapter: Send + Sync + 'static {
     /// Adds socket `sid` to `rooms`.
     fn add_all(&self, sid: Sid, rooms: &[Room]);
@@ -39,9 +95,58 @@ pub trait Adapter: Send + Sync + 'static {
     fn rooms_of(&self, sid: Sid) -> Vec<Room>;
     /// Every room with at least one member.
     fn rooms(&self) -> Vec<Room>;
-    /// Calls `f` once for every socket of `all` (this node's sockets of the namespace)
-    /// that the options select.
-    fn select(&self, opts: &BroadcastOptions, all: &SidMap<crate::Socket>, f: &mut dyn FnMut(Sid));
+    /// Calls `f` once for every socket of `local` that the options select.
+    fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid));
+
+    /// Delivers `packet` to the selected sockets.
+    fn broadcast(
+        &self,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+        local: &LocalSockets<'_>,
+    ) {
+        self.select(opts, local, &mut |sid| {
+            local.send(sid, packet, opts.volatile)
+        });
+    }
+
+    /// Makes the selected sockets join `rooms`.
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
+        for sid in selected(self, opts, local) {
+            self.add_all(sid, rooms);
+        }
+    }
+
+    /// Makes the selected sockets leave `rooms`.
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
+        for sid in selected(self, opts, local) {
+            for room in rooms {
+                self.del(sid, room);
+            }
+        }
+    }
+
+    /// Disconnects the selected sockets; with `close`, their connections too.
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool, local: &LocalSockets<'_>) {
+        for sid in selected(self, opts, local) {
+            match local.get(sid) {
+                Some(s) if close => s.disconnect_and_close(),
+                Some(s) => s.disconnect(),
+                None => {}
+            }
+        }
+    }
+}
+
+/// The selected ids, collected first: acting on them may need the adapter's own lock.
+fn selected<A: Adapter + ?Sized>(
+    adapter: &A,
+    opts: &BroadcastOptions,
+    local: &LocalSockets<'_>,
+) -> Vec<Sid> {
+    let mut ids = Vec::new();
+    adapter.select(opts, local, &mut |sid| ids.push(sid));
+    ids
 }
 
 /// The in-memory adapter: rooms of this process only.
@@ -145,8 +250,8 @@ impl Adapter for MemoryAdapter {
         self.read().rooms.keys().cloned().collect()
     }
 
-    fn select(&self, opts: &BroadcastOptions, all: &SidMap<crate::Socket>, f: &mut dyn FnMut(Sid)) {
-        self.select_ids(opts, all, f);
+    fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid)) {
+        self.select_ids(opts, local.sockets, f);
     }
 }
 

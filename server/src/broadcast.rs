@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use crate::ack::AckFuture;
-use crate::adapter::{BroadcastOptions, Room};
+use crate::adapter::{BroadcastOptions, BroadcastPacket, LocalSockets, Room};
 use crate::args::{Args, EmitArgs};
 use crate::error::{AckError, EmitError};
 use crate::namespace::NamespaceInner;
@@ -152,8 +152,9 @@ impl BroadcastOperator {
     /// Calls `f` on each selected socket of this node.
     fn for_each(&self, mut f: impl FnMut(&Socket)) {
         let sockets = self.ns.sockets();
-        self.ns.adapter.select(&self.opts, &sockets, &mut |sid| {
-            if let Some(s) = sockets.get(&sid) {
+        let local = LocalSockets::new(&sockets);
+        self.ns.adapter.select(&self.opts, &local, &mut |sid| {
+            if let Some(s) = local.get(sid) {
                 f(s);
             }
         });
@@ -162,11 +163,11 @@ impl BroadcastOperator {
     /// Emits `event` to every selected socket. The packet is encoded once; a socket whose
     /// queue is full is disconnected as too slow without failing the others.
     pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
-        let packet = packet::encode(&self.ns.name, Some(event), None, &args)?;
-        let volatile = self.opts.volatile;
-        self.for_each(|s| {
-            let _ = s.send_packet(&packet, volatile);
-        });
+        let packet = BroadcastPacket(packet::encode(&self.ns.name, Some(event), None, &args)?);
+        let sockets = self.ns.sockets();
+        self.ns
+            .adapter
+            .broadcast(&packet, &self.opts, &LocalSockets::new(&sockets));
         Ok(())
     }
 
@@ -219,27 +220,27 @@ impl BroadcastOperator {
     /// Makes the selected sockets join `rooms`.
     pub fn sockets_join(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
-        for s in self.sockets() {
-            s.join(rooms.clone());
-        }
+        let sockets = self.ns.sockets();
+        self.ns
+            .adapter
+            .add_sockets(&self.opts, &rooms, &LocalSockets::new(&sockets));
     }
 
     /// Makes the selected sockets leave `rooms`.
     pub fn sockets_leave(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
-        for s in self.sockets() {
-            s.leave(rooms.clone());
-        }
+        let sockets = self.ns.sockets();
+        self.ns
+            .adapter
+            .del_sockets(&self.opts, &rooms, &LocalSockets::new(&sockets));
     }
 
     /// Disconnects the selected sockets; with `close`, their connections too.
     pub fn disconnect_sockets(&self, close: bool) {
-        for s in self.sockets() {
-            if close {
-                s.disconnect_and_close();
-            } else {
-                s.disconnect();
-            }
-        }
+        // Disconnecting removes sockets from the namespace: act on a snapshot.
+        let sockets = self.ns.sockets().clone();
+        self.ns
+            .adapter
+            .disconnect_sockets(&self.opts, close, &LocalSockets::new(&sockets));
     }
 }

@@ -49,7 +49,7 @@ mod sid;
 mod socket;
 
 pub use ack::AckFuture;
-pub use adapter::{Adapter, BroadcastOptions, MemoryAdapter, Room};
+pub use adapter::{Adapter, BroadcastOptions, BroadcastPacket, LocalSockets, MemoryAdapter, Room};
 pub use args::{ArgError, Args, EmitArgs, FromArgs, RawArgs, ValueArgs};
 pub use broadcast::{AckResponse, BroadcastOperator, IntoRooms};
 pub use config::{Config, Transports};
