@@ -72,14 +72,48 @@ fn spawn_driver<H: EngineHandler>(engine: Arc<Engine<H>>, session: Arc<Session<H
     tokio::spawn(driver.instrument(span));
 }
 
-/// Resets the session's "GET pending" mark however the request ends.
-struct PollGuard<'a, D>(&'a Session<D>);
+/// The two requests a polling session may have in flight, one of each at a time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Get,
+    Post,
+}
 
-impl<D> Drop for PollGuard<'_, D> {
+/// Holds a slot until the request ends, however it ends.
+struct SlotGuard<'a, D> {
+    session: &'a Session<D>,
+    slot: Slot,
+}
+
+impl<D> Drop for SlotGuard<'_, D> {
     fn drop(&mut self) {
-        self.0.lock().poll_active = false;
-        self.0.clear_writer();
+        let mut st = self.session.lock();
+        match self.slot {
+            Slot::Get => st.poll_active = false,
+            Slot::Post => st.post_active = false,
+        }
+        drop(st);
+        if self.slot == Slot::Get {
+            self.session.clear_writer();
+        }
     }
+}
+
+/// Takes `slot` for this request. A second request for a busy slot is a client bug: as in
+/// Node, the session closes (and the caller answers 400).
+fn claim<D>(session: &Session<D>, slot: Slot) -> Option<SlotGuard<'_, D>> {
+    let mut st = session.lock();
+    let busy = match slot {
+        Slot::Get => std::mem::replace(&mut st.poll_active, true),
+        Slot::Post => std::mem::replace(&mut st.post_active, true),
+    };
+    drop(st);
+    if busy {
+        debug!(sid = %session.sid, get = (slot == Slot::Get), "overlapping polling request: closing the session");
+        session.close(CloseReason::TransportError);
+        return None;
+    }
+    Some(SlotGuard { session, slot })
 }
 
 /// A GET: waits for packets and returns them all as one payload.
@@ -87,17 +121,9 @@ pub(super) async fn poll<H: EngineHandler>(
     _engine: Arc<Engine<H>>,
     session: Arc<Session<H::Data>>,
 ) -> Response<Full<Bytes>> {
-    {
-        let mut st = session.lock();
-        if st.poll_active {
-            drop(st);
-            debug!(sid = %session.sid, "overlapping polling GET: closing the session");
-            session.close(CloseReason::TransportError);
-            return status(StatusCode::BAD_REQUEST);
-        }
-        st.poll_active = true;
-    }
-    let _guard = PollGuard(&session);
+    let Some(_guard) = claim(&session, Slot::Get) else {
+        return status(StatusCode::BAD_REQUEST);
+    };
     let drained = poll_fn(|cx| match session.drain(cx, Transport::Polling) {
         Drain::Idle => Poll::Pending,
         other => Poll::Ready(other),
@@ -129,15 +155,6 @@ pub(super) async fn poll<H: EngineHandler>(
     payload_response(body.freeze())
 }
 
-/// Resets the session's "POST pending" mark however the request ends.
-struct PostGuard<'a, D>(&'a Session<D>);
-
-impl<D> Drop for PostGuard<'_, D> {
-    fn drop(&mut self) {
-        self.0.lock().post_active = false;
-    }
-}
-
 /// A POST: decodes the payload and hands each packet to the engine.
 pub(super) async fn post<H: EngineHandler, B>(
     engine: Arc<Engine<H>>,
@@ -149,17 +166,9 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    {
-        let mut st = session.lock();
-        if st.post_active {
-            drop(st);
-            debug!(sid = %session.sid, "overlapping polling POST: closing the session");
-            session.close(CloseReason::TransportError);
-            return status(StatusCode::BAD_REQUEST);
-        }
-        st.post_active = true;
-    }
-    let _guard = PostGuard(&session);
+    let Some(_guard) = claim(&session, Slot::Post) else {
+        return status(StatusCode::BAD_REQUEST);
+    };
     let binary = req
         .headers()
         .get(header::CONTENT_TYPE)
