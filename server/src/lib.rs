@@ -4,12 +4,14 @@
 //! It mounts as a tower layer on axum (or any tower/hyper stack); everything outside its
 //! path (`/socket.io/` by default) goes through to the app.
 //!
-//! ```no_run
+//! ```
 //! use axum::Router;
+//! use futures_util::{SinkExt, StreamExt};
 //! use sio_server::SocketIo;
+//! use tokio_tungstenite::tungstenite::Message;
 //!
 //! #[tokio::main]
-//! async fn main() -> std::io::Result<()> {
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let (layer, io) = SocketIo::builder().build_layer();
 //!     io.ns("/", |socket| {
 //!         socket.join("lobby");
@@ -21,8 +23,25 @@
 //!         });
 //!     });
 //!     let app = Router::new().layer(layer);
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//!     axum::serve(listener, app).await
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let port = listener.local_addr()?.port();
+//!     tokio::spawn(async move { axum::serve(listener, app).await });
+//!
+//!     // A client speaking the wire protocol: what socket.io-client does underneath.
+//!     let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
+//!     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+//!     ws.send(Message::text("40")).await?; // connect to "/"
+//!     ws.send(Message::text(r#"421["chat message","hi"]"#)).await?; // event, ack id 1
+//!     let mut got = Vec::new();
+//!     while got.len() < 3 {
+//!         if let Some(Ok(Message::Text(t))) = ws.next().await {
+//!             got.push(t.to_string());
+//!         }
+//!     }
+//!     assert!(got[0].starts_with("0{\"sid\":")); // Engine.IO open
+//!     assert!(got[1].starts_with("40{\"sid\":")); // connected to "/"
+//!     assert_eq!(got[2], r#"431["delivered"]"#); // the ack
+//!     Ok(())
 //! }
 //! ```
 //!
