@@ -81,11 +81,13 @@ impl SioHandler {
         session.close(CloseReason::ParseError);
     }
 
-    fn on_packet(&self, session: &Sess, text: &str, owner: &Bytes, attachments: Vec<Bytes>) {
-        let packet = match socket::decode(text) {
-            Ok(p) => p,
-            Err(err) => return self.protocol_error(session, &err.to_string()),
-        };
+    fn on_packet(
+        &self,
+        session: &Sess,
+        packet: socket::Packet<'_>,
+        owner: &Bytes,
+        attachments: Vec<Bytes>,
+    ) {
         let client = &session.data;
         match packet.kind {
             PacketType::Connect => {
@@ -299,7 +301,7 @@ impl EngineHandler for SioHandler {
                 let pending = st.reassembler.as_ref().is_some_and(|r| r.is_pending());
                 if header.attachments == 0 && !pending {
                     drop(st);
-                    return self.on_packet(session, text, owner, Vec::new());
+                    return self.on_packet(session, header, owner, Vec::new());
                 }
                 let max = self.server.config.max_attachments;
                 let r = st
@@ -355,10 +357,14 @@ impl EngineHandler for SioHandler {
 }
 
 impl SioHandler {
+    /// A binary packet whose attachments are all in: its header was checked on arrival.
     fn complete(&self, session: &Sess, text: Bytes, attachments: Vec<Bytes>) {
-        match std::str::from_utf8(&text) {
-            Ok(t) => self.on_packet(session, t, &text, attachments),
-            Err(_) => self.protocol_error(session, "binary packet header is not UTF-8"),
+        let decoded = std::str::from_utf8(&text)
+            .map_err(|_| "binary packet header is not UTF-8".to_owned())
+            .and_then(|t| socket::decode(t).map_err(|e| e.to_string()));
+        match decoded {
+            Ok(packet) => self.on_packet(session, packet, &text, attachments),
+            Err(err) => self.protocol_error(session, &err),
         }
     }
 }
