@@ -85,7 +85,8 @@ impl std::fmt::Display for DisconnectReason {
 #[derive(Default)]
 struct Handlers {
     events: Vec<(Cow<'static, str>, EventFn)>,
-    any: Vec<AnyFn>,
+    /// Shared so that dispatching an event clones a pointer, not the list.
+    any: Arc<Vec<AnyFn>>,
     disconnecting: Vec<DisconnectFn>,
     disconnect: Vec<DisconnectFn>,
 }
@@ -336,7 +337,7 @@ impl Socket {
     where
         F: Fn(&Socket, &str, &Args) + Send + Sync + 'static,
     {
-        self.handlers().any.push(Arc::new(handler));
+        Arc::make_mut(&mut self.handlers().any).push(Arc::new(handler));
     }
 
     /// Registers a handler run when the socket is about to leave: its rooms are still
@@ -508,10 +509,10 @@ impl Socket {
                 .iter()
                 .find(|(name, _)| name == event.name())
                 .map(|(_, f)| f.clone());
-            let any = (!h.any.is_empty()).then(|| h.any.clone());
+            let any = (!h.any.is_empty()).then(|| Arc::clone(&h.any));
             (handler, any)
         };
-        for f in any.iter().flatten() {
+        for f in any.iter().flat_map(|a| a.iter()) {
             f(self, event.name(), &event.args);
         }
         if let Some(handler) = handler {

@@ -206,3 +206,47 @@ async fn a_peer_that_stops_answering_pings_is_closed() {
     }
     assert_eq!(seen, ['0', '4', '2']);
 }
+
+#[tokio::test]
+async fn on_any_sees_every_event_first() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    let port = serve(SocketIo::builder(), move |io| {
+        let log = log.clone();
+        io.ns("/", move |socket| {
+            let any_log = log.clone();
+            socket.on_any(move |_, name, args| {
+                let first = args.raw(0).unwrap_or("-").to_owned();
+                any_log.lock().unwrap().push(format!("{name}:{first}"));
+            });
+            let log = log.clone();
+            socket.on("known", move |_, mut ev| {
+                log.lock().unwrap().push("handler".into());
+                let _ = ev.ack(());
+            });
+        });
+    })
+    .await;
+    let (_, open) = http(port, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
+    let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    let q = format!(
+        "/socket.io/?EIO=4&transport=polling&sid={}",
+        open["sid"].as_str().unwrap()
+    );
+    http(port, "POST", &q, "40").await;
+    http(port, "GET", &q, "").await;
+    // Two events in one payload: the unknown one and the known one, in order.
+    http(
+        port,
+        "POST",
+        &q,
+        "42[\"unknown\",1]\u{1e}421[\"known\",{\"a\":2}]",
+    )
+    .await;
+    assert_eq!(http(port, "GET", &q, "").await.1, "431[]");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["unknown:1", "known:{\"a\":2}", "handler"]
+    );
+}
