@@ -330,6 +330,32 @@ impl SocketIo {
         Namespace(ns)
     }
 
+    /// Registers namespace `path` with an async connection handler. It starts as soon as
+    /// the socket is connected, like [`ns`](Self::ns)'s, so handlers registered before its
+    /// first `.await` miss no event; if it has to wait, it goes on in its own task.
+    ///
+    /// ```no_run
+    /// # fn f(io: sio_server::SocketIo) {
+    /// io.ns_async("/", |socket| async move {
+    ///     socket.on("chat message", |socket, ev| {
+    ///         let _ = socket.broadcast().emit("chat message", ev.args().to_raw());
+    ///     });
+    ///     // Slow work after the handlers are in place: events are not lost meanwhile.
+    ///     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    ///     let _ = socket.emit("welcome", ());
+    /// });
+    /// # }
+    /// ```
+    pub fn ns_async<F, Fut>(&self, path: impl AsRef<str>, on_connect: F) -> Namespace
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.ns(path, move |socket| {
+            crate::run::start(Box::pin(on_connect(socket)))
+        })
+    }
+
     /// Registers a dynamic namespace: a CONNECT to any name `matches` accepts creates
     /// that namespace, handled by `on_connect`.
     ///

@@ -250,3 +250,34 @@ async fn on_any_sees_every_event_first() {
         ["unknown:1", "known:{\"a\":2}", "handler"]
     );
 }
+
+#[tokio::test]
+async fn async_connection_handlers_miss_no_event() {
+    let port = serve(SocketIo::builder(), |io| {
+        io.ns_async("/", |socket| async move {
+            socket.on("echo", |_, mut ev| {
+                let args = ev.args().to_raw();
+                let _ = ev.ack(args);
+            });
+            // Goes on in its own task from here; the handler above is already in place.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = socket.emit("welcome", ());
+        });
+    })
+    .await;
+    let (_, open) = http(port, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
+    let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    let q = format!(
+        "/socket.io/?EIO=4&transport=polling&sid={}",
+        open["sid"].as_str().unwrap()
+    );
+    http(port, "POST", &q, "40").await;
+    assert!(http(port, "GET", &q, "").await.1.starts_with("40{"));
+    http(port, "POST", &q, "425[\"echo\",\"early\"]").await;
+    let mut got = String::new();
+    while !got.contains("42[\"welcome\"]") {
+        got.push_str(&http(port, "GET", &q, "").await.1);
+        got.push('\u{1e}');
+    }
+    assert!(got.starts_with("435[\"early\"]"), "{got}");
+}
