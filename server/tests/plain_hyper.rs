@@ -84,6 +84,18 @@ async fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) 
     (status, body)
 }
 
+/// A polling handshake on `path`: the open packet's data and the query of the session.
+async fn open_polling(port: u16, path: &str) -> (serde_json::Value, String) {
+    let (status, open) = http(port, "GET", &format!("{path}?EIO=4&transport=polling"), "").await;
+    assert_eq!(status, 200, "{open}");
+    let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    let q = format!(
+        "{path}?EIO=4&transport=polling&sid={}",
+        open["sid"].as_str().unwrap()
+    );
+    (open, q)
+}
+
 fn chat_handlers(io: &SocketIo) {
     io.ns("/", |socket| {
         socket.on("echo", |_, mut ev| {
@@ -106,14 +118,10 @@ async fn polling_on_a_custom_path_and_the_app_behind_it() {
         "app"
     );
 
-    let (status, open) = http(port, "GET", "/rt/?EIO=4&transport=polling", "").await;
-    assert_eq!(status, 200);
-    let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
-    let sid = open["sid"].as_str().unwrap().to_owned();
+    let (open, q) = open_polling(port, "/rt/").await;
     assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
     assert_eq!(open["maxPayload"], 1_000_000);
 
-    let q = format!("/rt/?EIO=4&transport=polling&sid={sid}");
     assert_eq!(http(port, "POST", &q, "40").await, (200, "ok".into()));
     let (_, connected) = http(port, "GET", &q, "").await;
     assert!(connected.starts_with("40{\"sid\":"), "{connected}");
@@ -228,12 +236,7 @@ async fn on_any_sees_every_event_first() {
         });
     })
     .await;
-    let (_, open) = http(port, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
-    let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
-    let q = format!(
-        "/socket.io/?EIO=4&transport=polling&sid={}",
-        open["sid"].as_str().unwrap()
-    );
+    let (_, q) = open_polling(port, "/socket.io/").await;
     http(port, "POST", &q, "40").await;
     http(port, "GET", &q, "").await;
     // Two events in one payload: the unknown one and the known one, in order.
@@ -265,12 +268,7 @@ async fn async_connection_handlers_miss_no_event() {
         });
     })
     .await;
-    let (_, open) = http(port, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
-    let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
-    let q = format!(
-        "/socket.io/?EIO=4&transport=polling&sid={}",
-        open["sid"].as_str().unwrap()
-    );
+    let (_, q) = open_polling(port, "/socket.io/").await;
     http(port, "POST", &q, "40").await;
     assert!(http(port, "GET", &q, "").await.1.starts_with("40{"));
     http(port, "POST", &q, "425[\"echo\",\"early\"]").await;
