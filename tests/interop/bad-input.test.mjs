@@ -551,28 +551,27 @@ describe("misbehaving clients", () => {
     assert.equal(v3, "after");
   });
 
-  test("a client that resets the connection in the middle of a POST body", async () => {
+  /** Opens a connected polling session, sends `head(path)` on a raw socket, resets it. */
+  async function resetMidRequest(head) {
     const p = await PollingSession.handshake(srv.url);
     await p.connect("/");
     const u = new URL(p.url);
     const sock = net.connect(srv.port, "127.0.0.1");
     sock.on("error", () => {});
     await once(sock, "connect");
-    sock.write(`POST ${u.pathname}${u.search} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 500\r\n\r\n42["echo",`);
+    sock.write(head(`${u.pathname}${u.search}`));
     sock.resetAndDestroy();
     await healthy();
+  }
+
+  test("a client that resets the connection in the middle of a POST body", async () => {
+    await resetMidRequest(
+      (path) => `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 500\r\n\r\n42["echo",`,
+    );
   });
 
   test("a client that resets a pending long-poll GET", async () => {
-    const p = await PollingSession.handshake(srv.url);
-    await p.connect("/");
-    const u = new URL(p.url);
-    const sock = net.connect(srv.port, "127.0.0.1");
-    sock.on("error", () => {});
-    await once(sock, "connect");
-    sock.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-    sock.resetAndDestroy();
-    await healthy();
+    await resetMidRequest((path) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
   });
 
   test("a websocket that disappears without a close frame", async () => {

@@ -5,6 +5,7 @@
 // reference/features-server.mjs); otherwise the command in SIO_CONTRACT_BIN / SIO_FEATURES_BIN
 // (default ../target/release/examples/contract / features, relative to tests/). The server
 // gets PORT=<free port> plus the env passed to startServer.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import net from "node:net";
@@ -217,6 +218,19 @@ export function useServer(env = {}, { kind = "contract" } = {}) {
 // ---------------------------------------------------------------- client helpers
 
 const openClients = new Set();
+
+/** SIGTERM the server and assert it exits with code 0 within 5 s (before the SIGKILL). */
+export async function stopCleanly(srv) {
+  const t0 = Date.now();
+  const info = await srv.stop(); // SIGTERM, SIGKILL after 5 s
+  const elapsed = Date.now() - t0;
+  assert.deepEqual(
+    { code: info.code, signal: info.signal },
+    { code: 0, signal: null },
+    `exit after SIGTERM: ${JSON.stringify(info)} in ${elapsed} ms; output:\n${srv.logs()}`,
+  );
+  assert.ok(elapsed < 5_000, `took ${elapsed} ms to exit`);
+}
 
 export function closeAllClients() {
   for (const s of openClients) {
