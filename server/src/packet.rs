@@ -105,7 +105,7 @@ pub(crate) fn disconnect(nsp: &str) -> Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Binary;
+    use crate::{Args, Binary};
 
     fn text(p: &Packet) -> &str {
         p.text.as_text().unwrap_or_default()
@@ -148,12 +148,6 @@ mod tests {
             Some("44/x,{\"message\":\"Invalid namespace\"}")
         );
     }
-}
-
-#[cfg(test)]
-mod dyn_value_tests {
-    use super::*;
-    use crate::Args;
 
     #[test]
     fn dynamic_values_keep_binary() -> Result<(), ArgError> {
