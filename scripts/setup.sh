@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by demo.sh and test.sh: Rust components and the npm test
 # dependencies. Every step is skipped when already satisfied, so a second run is fast.
-# Usage: scripts/setup.sh [rust] [node]   (no argument: both)
+# Usage: scripts/setup.sh [rust] [node] [wasm]   (no argument: all three)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WANT="${*:-rust node}"
+WANT="${*:-rust node wasm}"
 
 log() { echo "[setup] $*" >&2; }
 
@@ -27,5 +27,34 @@ if [[ " $WANT " == *" node "* ]]; then
   if [[ ! -f $stamp || "$ROOT/tests/package-lock.json" -nt $stamp ]]; then
     log "installing test dependencies (npm ci)"
     (cd "$ROOT/tests" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+# The browser client's toolchain, from package registries only (see client-wasm/README.md):
+# Debian chromium + chromedriver, and wasm-bindgen-cli / wasm-pack from crates.io at the
+# versions the lock file needs. wasm-opt comes from npm `binaryen` (tests/package.json):
+# Debian's binaryen 108 writes modules that fail to instantiate, so it is never installed.
+if [[ " $WANT " == *" wasm "* ]]; then
+  have_ver() { [[ "$("$1" --version 2>/dev/null | awk '{print $2}')" == "$2" ]]; }
+  WB_VER=$(awk '$0=="name = \"wasm-bindgen\""{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")
+  WASM_PACK_VER=0.15.1
+  pkgs=()
+  [[ -x /usr/bin/chromium ]] || pkgs+=(chromium)
+  [[ -x /usr/bin/chromedriver ]] || pkgs+=(chromium-driver)
+  if (( ${#pkgs[@]} )); then
+    log "installing ${pkgs[*]} (apt)"
+    SUDO=; (( EUID == 0 )) || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  fi
+  if ! have_ver wasm-bindgen "$WB_VER"; then
+    log "installing wasm-bindgen-cli $WB_VER (cargo install, a few minutes once)"
+    # --locked fails when the registry lags behind the CLI's own lock file; retry unlocked.
+    cargo install -q wasm-bindgen-cli --version "=$WB_VER" --locked --force 2>/dev/null \
+      || cargo install -q wasm-bindgen-cli --version "=$WB_VER" --force
+  fi
+  if ! have_ver wasm-pack "$WASM_PACK_VER"; then
+    log "installing wasm-pack $WASM_PACK_VER (cargo install, a few minutes once)"
+    cargo install -q wasm-pack --version "=$WASM_PACK_VER" --locked --force
   fi
 fi

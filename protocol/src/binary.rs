@@ -5,19 +5,22 @@
 //! messages in order. [`Reassembler`] is the receiving side's state machine; it enforces the
 //! reference parser's rules: no text while attachments are expected, no binary otherwise.
 
+use alloc::vec::Vec;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::DecodeError;
 
 /// Reassembles binary packets from a text header and the binary messages that follow.
 ///
-/// `P` is whatever the caller keeps of the header until the attachments are in.
+/// `P` is whatever the caller keeps of the header until the attachments are in; `B` is the
+/// attachment type (the server keeps [`Bytes`]; the browser client keeps `ArrayBuffer`s).
 ///
 /// ```
 /// use bytes::Bytes;
 /// use sio_protocol::binary::Reassembler;
 ///
-/// let mut r = Reassembler::new(10);
+/// let mut r: Reassembler<_> = Reassembler::new(10);
 /// assert_eq!(r.on_header("hdr", 2), Ok(None));
 /// assert_eq!(r.on_binary(Bytes::from_static(b"a")), Ok(None));
 /// let (hdr, parts) = r.on_binary(Bytes::from_static(b"b")).unwrap().unwrap();
@@ -25,22 +28,22 @@ use crate::DecodeError;
 /// assert!(r.on_binary(Bytes::from_static(b"c")).is_err());
 /// ```
 #[derive(Debug)]
-pub struct Reassembler<P> {
+pub struct Reassembler<P, B = Bytes> {
     max_attachments: usize,
-    pending: Option<Pending<P>>,
+    pending: Option<Pending<P, B>>,
 }
 
 #[derive(Debug)]
-struct Pending<P> {
+struct Pending<P, B> {
     header: P,
     expected: usize,
-    parts: Vec<Bytes>,
+    parts: Vec<B>,
 }
 
 /// A complete packet: the header and its attachments in order.
-pub type Complete<P> = (P, Vec<Bytes>);
+pub type Complete<P, B = Bytes> = (P, Vec<B>);
 
-impl<P> Reassembler<P> {
+impl<P, B> Reassembler<P, B> {
     /// A reassembler that refuses packets announcing more than `max_attachments`.
     pub fn new(max_attachments: usize) -> Self {
         Self {
@@ -60,7 +63,7 @@ impl<P> Reassembler<P> {
         &mut self,
         header: P,
         attachments: usize,
-    ) -> Result<Option<Complete<P>>, DecodeError> {
+    ) -> Result<Option<Complete<P, B>>, DecodeError> {
         if self.pending.is_some() {
             self.pending = None;
             return Err(DecodeError::UnexpectedFrame("text"));
@@ -80,7 +83,7 @@ impl<P> Reassembler<P> {
     }
 
     /// A binary message arrived. Returns the packet once its last attachment is in.
-    pub fn on_binary(&mut self, data: Bytes) -> Result<Option<Complete<P>>, DecodeError> {
+    pub fn on_binary(&mut self, data: B) -> Result<Option<Complete<P, B>>, DecodeError> {
         let pending = self
             .pending
             .as_mut()
@@ -96,7 +99,7 @@ impl<P> Reassembler<P> {
 /// Writes the placeholder that stands for attachment `num` in a JSON body.
 pub fn write_placeholder(out: &mut BytesMut, num: usize) {
     out.put_slice(b"{\"_placeholder\":true,\"num\":");
-    out.put_slice(num.to_string().as_bytes());
+    crate::socket::write_decimal(out, num as u64);
     out.put_u8(b'}');
 }
 
@@ -106,7 +109,7 @@ mod tests {
 
     #[test]
     fn text_while_pending_is_an_error() {
-        let mut r = Reassembler::new(4);
+        let mut r: Reassembler<_> = Reassembler::new(4);
         assert_eq!(r.on_header(1, 1), Ok(None));
         assert_eq!(r.on_header(2, 0), Err(DecodeError::UnexpectedFrame("text")));
         assert!(!r.is_pending());

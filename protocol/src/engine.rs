@@ -136,7 +136,7 @@ impl Frame {
     pub fn from_text_bytes(text: Bytes) -> Option<Self> {
         let first = *text.first()?;
         PacketType::from_digit(first)?;
-        std::str::from_utf8(&text).ok()?;
+        core::str::from_utf8(&text).ok()?;
         Some(Frame::Text(text))
     }
 
@@ -144,7 +144,7 @@ impl Frame {
     pub fn as_text(&self) -> Option<&str> {
         match self {
             // Text frames are built from `&str` or checked at construction.
-            Frame::Text(b) => std::str::from_utf8(b).ok(),
+            Frame::Text(b) => core::str::from_utf8(b).ok(),
             Frame::Binary(_) => None,
         }
     }

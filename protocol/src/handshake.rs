@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::jsonstr;
+use crate::{jsonstr, socket};
 
 /// The data of the server's open packet (`0{…}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +39,12 @@ impl OpenPacket<'_> {
             }
             jsonstr::write(out, u);
         }
-        out.put_slice(
-            format!(
-                "],\"pingInterval\":{},\"pingTimeout\":{},\"maxPayload\":{}}}",
-                self.ping_interval, self.ping_timeout, self.max_payload
-            )
-            .as_bytes(),
-        );
+        out.put_slice(b"],\"pingInterval\":");
+        socket::write_decimal(out, self.ping_interval);
+        out.put_slice(b",\"pingTimeout\":");
+        socket::write_decimal(out, self.ping_timeout);
+        out.put_slice(b",\"maxPayload\":");
+        socket::write_decimal(out, self.max_payload);
+        out.put_u8(b'}');
     }
 }

@@ -1,7 +1,8 @@
 //! JSON strings without a JSON library: event names are read and written by hand so that
 //! the wasm client, which parses bodies with the browser's `JSON.parse`, ships no JSON parser.
 
-use std::borrow::Cow;
+use alloc::borrow::Cow;
+use alloc::string::String;
 
 use bytes::{BufMut, BytesMut};
 
@@ -73,7 +74,7 @@ pub fn parse_prefix(s: &str) -> Result<(Cow<'_, str>, &str), DecodeError> {
     Err(DecodeError::BadString)
 }
 
-fn hex4(chars: &mut std::str::CharIndices<'_>) -> Result<u32, DecodeError> {
+fn hex4(chars: &mut core::str::CharIndices<'_>) -> Result<u32, DecodeError> {
     let mut v = 0;
     for _ in 0..4 {
         let (_, c) = chars.next().ok_or(DecodeError::BadString)?;

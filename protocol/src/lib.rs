@@ -28,6 +28,10 @@
 //! # Ok::<(), sio_protocol::DecodeError>(())
 //! ```
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
 pub mod binary;
 pub mod engine;
 mod error;

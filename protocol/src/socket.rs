@@ -206,7 +206,7 @@ pub const RESERVED_EVENTS: &[&str] = &[
 /// let (name, rest) = event_name(r#"["a\"b",1,2]"#).unwrap();
 /// assert_eq!((&*name, rest), ("a\"b", ",1,2]"));
 /// ```
-pub fn event_name(data: &str) -> Result<(std::borrow::Cow<'_, str>, &str), DecodeError> {
+pub fn event_name(data: &str) -> Result<(alloc::borrow::Cow<'_, str>, &str), DecodeError> {
     let inner = data
         .trim_start()
         .strip_prefix('[')
@@ -221,7 +221,7 @@ pub fn event_name(data: &str) -> Result<(std::borrow::Cow<'_, str>, &str), Decod
         if end == 0 {
             return Err(DecodeError::InvalidPayload);
         }
-        (std::borrow::Cow::Borrowed(&inner[..end]), &inner[end..])
+        (alloc::borrow::Cow::Borrowed(&inner[..end]), &inner[end..])
     };
     let rest = rest.trim_start();
     if !(rest.starts_with(',') || rest.starts_with(']')) {
@@ -271,7 +271,8 @@ pub fn write_event_start(out: &mut BytesMut, name: &str) {
     jsonstr::write(out, name);
 }
 
-fn write_decimal(out: &mut BytesMut, n: u64) {
+/// Writes `n` in decimal, without going through `core::fmt` (which the wasm client avoids).
+pub(crate) fn write_decimal(out: &mut BytesMut, n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;

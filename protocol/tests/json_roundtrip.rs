@@ -253,7 +253,7 @@ proptest! {
                 .collect::<Result<_, _>>()
                 .unwrap()
         };
-        let mut r = Reassembler::new(64);
+        let mut r: Reassembler<_> = Reassembler::new(64);
         let mut done = None;
         for record in received {
             let step = match record {

@@ -570,7 +570,7 @@ fn payload_base64() {
 
 #[test]
 fn reassembler_errors() {
-    let mut r = Reassembler::new(2);
+    let mut r: Reassembler<_> = Reassembler::new(2);
     assert_eq!(r.on_binary(Bytes::new()), Err(UnexpectedFrame("binary")));
     assert_eq!(r.on_header("a", 3), Err(TooManyAttachments(3)));
     assert!(!r.is_pending());
@@ -600,7 +600,7 @@ fn reassembler_errors() {
 
 #[test]
 fn reassembler_without_attachments() {
-    let mut r = Reassembler::new(0);
+    let mut r: Reassembler<_> = Reassembler::new(0);
     assert_eq!(r.on_header(1, 0), Ok(Some((1, vec![]))));
     assert_eq!(r.on_header(2, 1), Err(TooManyAttachments(1)));
     assert_eq!(r.on_binary(Bytes::new()), Err(UnexpectedFrame("binary")));

@@ -499,7 +499,7 @@ proptest! {
     fn reassembler_returns_attachments_in_order(
         packets in vec(vec(vec(any::<u8>(), 0..8), 0..12), 1..5),
     ) {
-        let mut r = Reassembler::new(12);
+        let mut r: Reassembler<_> = Reassembler::new(12);
         for (n, parts) in packets.iter().enumerate() {
             let parts: Vec<Bytes> = parts.iter().cloned().map(Bytes::from).collect();
             let first = r.on_header(n, parts.len()).unwrap();
@@ -530,7 +530,7 @@ proptest! {
         max in 0..6usize,
         events in vec(prop_oneof![(0..8usize).prop_map(Some), Just(None)], 0..32),
     ) {
-        let mut r = Reassembler::new(max);
+        let mut r: Reassembler<_> = Reassembler::new(max);
         // (header number, expected, parts so far)
         let mut model: Option<(usize, usize, Vec<Bytes>)> = None;
         for (step, event) in events.into_iter().enumerate() {

@@ -34,10 +34,10 @@ const KINDS = {
   features: { reference: "features-server.mjs", envBin: "SIO_FEATURES_BIN", example: "features" },
 };
 
-function serverCommand(kind = "contract") {
+function serverCommand(kind = "contract", impl = SERVER_KIND) {
   const k = KINDS[kind];
   if (!k) throw new Error(`unknown server kind ${JSON.stringify(kind)} (${Object.keys(KINDS).join(", ")})`);
-  if (IS_NODE) {
+  if (impl === "node") {
     return [process.execPath, [path.join(TESTS_DIR, "reference", k.reference)]];
   }
   const spec = process.env[k.envBin] || path.join(TESTS_DIR, "..", "target", "release", "examples", k.example);
@@ -93,12 +93,13 @@ process.on("exit", () => {
 });
 
 /**
- * Start the server under test (`kind`: "contract" or "features").
+ * Start the server under test (`kind`: "contract" or "features"; `impl`: "rust" or "node",
+ * by default SIO_SERVER's choice). `port`: a fixed port (to restart a server where it was).
  * Returns {port, url, pid, env, logs(), alive(), stop()}.
  */
-export async function startServer({ env = {}, kind = "contract" } = {}) {
-  const port = await freePort();
-  const [cmd, args] = serverCommand(kind);
+export async function startServer({ env = {}, kind = "contract", impl = SERVER_KIND, port } = {}) {
+  port ??= await freePort();
+  const [cmd, args] = serverCommand(kind, impl);
   const child = spawn(cmd, args, {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],

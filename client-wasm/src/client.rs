@@ -1,0 +1,214 @@
+//! The Rust API: the same manager and sockets as the JS API, with closures and futures.
+
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::cell::RefCell;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+
+use crate::emitter::Handler;
+use crate::manager::{self, Mgr};
+use crate::opts::Options;
+use crate::socket::{Ack, AckResult, Sock};
+
+/// Connects to the namespace of `url` (`http://host:port/namespace`) on a new [`Manager`].
+/// `None` when `url` is not a valid URL. Use [`Manager::socket`] to share one connection
+/// between namespaces.
+pub fn io(url: &str, opts: Options) -> Option<Socket> {
+    let parsed = crate::url::parse(Some(url))?;
+    let manager = Manager::with_target(&parsed, opts);
+    Some(manager.socket(&parsed.nsp))
+}
+
+/// One connection to a server (an Engine.IO session), reconnected when lost, shared by the
+/// sockets of its namespaces. Manager events: `open`, `error`, `close`, `ping`,
+/// `reconnect_attempt`, `reconnect`, `reconnect_error`, `reconnect_failed`.
+#[derive(Clone)]
+pub struct Manager {
+    pub(crate) inner: Rc<Mgr>,
+}
+
+impl Manager {
+    /// A manager for the server of `url` (its path is ignored). `None` for an invalid URL.
+    pub fn new(url: &str, opts: Options) -> Option<Manager> {
+        let parsed = crate::url::parse(Some(url))?;
+        Some(Self::with_target(&parsed, opts))
+    }
+
+    pub(crate) fn with_target(url: &crate::url::Parsed, opts: Options) -> Manager {
+        let target = manager::target(url, &opts);
+        Manager {
+            inner: Mgr::new(opts, target),
+        }
+    }
+
+    /// The socket of namespace `nsp` (created on first use; connected at once when
+    /// `auto_connect`).
+    pub fn socket(&self, nsp: &str) -> Socket {
+        let (sock, _) = self.inner.socket(nsp, None);
+        if self.inner.opts.auto_connect && !sock.active() {
+            sock.connect();
+        }
+        Socket { inner: sock }
+    }
+
+    /// Listens to a manager event.
+    pub fn on(&self, event: &str, f: impl Fn(&Array) + 'static) {
+        self.inner
+            .events
+            .on(event, Handler::Rust(Rc::new(f)), false);
+    }
+
+    /// Opens the connection (when `auto_connect` is off).
+    pub fn open(&self) {
+        self.inner.open();
+    }
+
+    /// Closes the connection; no reconnection.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// The transport in use (`"polling"`, `"websocket"`), while a session exists.
+    pub fn transport(&self) -> Option<&'static str> {
+        self.inner.transport_name()
+    }
+}
+
+/// A socket: one namespace of a [`Manager`]'s connection. Reserved events: `connect`,
+/// `connect_error` (an `Error` whose `data` is the server's), `disconnect` (reason,
+/// description).
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) inner: Rc<Sock>,
+}
+
+impl Socket {
+    /// Listens to `event`; the closure gets the event's arguments. When the server asked
+    /// for an ack, the last argument is a JS function to call with the answer.
+    pub fn on(&self, event: &str, f: impl Fn(&Array) + 'static) {
+        self.inner
+            .events
+            .on(event, Handler::Rust(Rc::new(f)), false);
+    }
+
+    /// Like [`on`](Self::on), for the next occurrence only.
+    pub fn once(&self, event: &str, f: impl Fn(&Array) + 'static) {
+        self.inner.events.on(event, Handler::Rust(Rc::new(f)), true);
+    }
+
+    /// Removes every listener of `event`.
+    pub fn off(&self, event: &str) {
+        self.inner.events.off(Some(event), None);
+    }
+
+    /// Listens to every incoming event; the closure gets the name first.
+    pub fn on_any(&self, f: impl Fn(&Array) + 'static) {
+        self.inner.any.add(Handler::Rust(Rc::new(f)), false);
+    }
+
+    /// Sends `event` with `args` (buffered while disconnected). `Err` for a reserved name.
+    pub fn emit(&self, event: &str, args: &[JsValue]) -> Result<(), JsValue> {
+        let args: Array = args.iter().collect();
+        self.inner.emit(JsValue::from_str(event), args, None)
+    }
+
+    /// Sends `event` and waits for the server's ack: its arguments, or the error that ended
+    /// the wait (a [`timeout`](Self::timeout), a disconnection, a reserved name).
+    pub fn emit_with_ack(&self, event: &str, args: &[JsValue]) -> AckFuture {
+        let state = Rc::new(RefCell::new(AckState::default()));
+        let s = state.clone();
+        let ack = Ack {
+            cb: Box::new(move |res| AckState::resolve(&s, res)),
+            with_error: true,
+        };
+        let args: Array = args.iter().collect();
+        if let Err(e) = self.inner.emit(JsValue::from_str(event), args, Some(ack)) {
+            AckState::resolve(&state, Err(e));
+        }
+        AckFuture { state }
+    }
+
+    /// The next emit's ack fails with `operation has timed out` after `ms`.
+    pub fn timeout(&self, ms: f64) -> &Self {
+        self.inner.st.borrow_mut().flags.timeout = Some(ms);
+        self
+    }
+
+    /// The next emit is dropped unless it can be sent at once.
+    pub fn volatile(&self) -> &Self {
+        self.inner.st.borrow_mut().flags.volatile = true;
+        self
+    }
+
+    /// Connects (again) after [`disconnect`](Self::disconnect) or without `auto_connect`.
+    pub fn connect(&self) {
+        self.inner.connect();
+    }
+
+    /// Leaves the namespace; the socket does not reconnect.
+    pub fn disconnect(&self) {
+        self.inner.disconnect();
+    }
+
+    /// The session id of this namespace connection, while connected.
+    pub fn id(&self) -> Option<String> {
+        self.inner.st.borrow().id.clone()
+    }
+
+    /// Whether the socket is connected to its namespace.
+    pub fn connected(&self) -> bool {
+        self.inner.connected()
+    }
+
+    /// The manager this socket belongs to.
+    pub fn manager(&self) -> Manager {
+        Manager {
+            inner: self.inner.mgr.clone(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct AckState {
+    result: Option<AckResult>,
+    waker: Option<Waker>,
+}
+
+impl AckState {
+    fn resolve(state: &Rc<RefCell<AckState>>, res: AckResult) {
+        let waker = {
+            let mut s = state.borrow_mut();
+            s.result = Some(res);
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// The answer to [`Socket::emit_with_ack`].
+pub struct AckFuture {
+    state: Rc<RefCell<AckState>>,
+}
+
+impl Future for AckFuture {
+    type Output = AckResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<AckResult> {
+        let mut s = self.state.borrow_mut();
+        match s.result.take() {
+            Some(r) => Poll::Ready(r),
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! A Socket.IO client for the browser, in Rust compiled to WebAssembly.
+//!
+//! Web pages use it like `socket.io-client` 4.8 (`io(url, opts)`, `socket.on`,
+//! `socket.emit`, …): see `client-wasm/README.md` and the TypeScript types in
+//! `client-wasm/js/sio_client.d.ts`. Rust front-ends use the API of this crate:
+//!
+//! ```no_run
+//! use sio_client::{io, Options};
+//! use wasm_bindgen::JsValue;
+//!
+//! let socket = io("http://127.0.0.1:3000/chat", Options::default()).expect("a valid URL");
+//! socket.on("chat message", |args| {
+//!     let _text = args.get(0).as_string();
+//! });
+//! socket.emit("chat message", &[JsValue::from_str("hi")]);
+//! ```
+//!
+//! Inside: [`Manager`] owns one Engine.IO session (`engine`, over `transport`s) and
+//! reconnects it; each [`Socket`] is one namespace on it. Every packet is framed by
+//! `sio-protocol`; JSON goes through the browser's own `JSON` (no serde in the bundle).
+//!
+//! The crate builds without std so that the shipped bundle (feature `bundle`) can replace
+//! the panic machinery and its `core::fmt` strings with a trap.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(not(all(feature = "bundle", target_arch = "wasm32")))]
+extern crate std;
+
+#[cfg(feature = "js")]
+pub mod api;
+mod backoff;
+#[cfg(all(feature = "bundle", target_arch = "wasm32"))]
+mod bundle;
+mod client;
+mod emitter;
+mod engine;
+mod js;
+mod manager;
+mod opts;
+mod socket;
+mod transport;
+mod url;
+
+pub use client::{AckFuture, Manager, Socket, io};
+pub use emitter::Handler;
+pub use opts::{Options, TransportKind};
+pub use socket::AckResult;

@@ -1,0 +1,484 @@
+//! The Manager: one Engine.IO session shared by the sockets of its namespaces, reconnection
+//! with backoff, and the routing of decoded packets to sockets. Behaviour and event order
+//! follow socket.io-client 4.8's `Manager`.
+
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+
+use js_sys::Array;
+use sio_protocol::binary::Reassembler;
+use sio_protocol::socket::{self, PacketType};
+use wasm_bindgen::JsValue;
+
+use crate::backoff::Backoff;
+use crate::emitter::Emitter;
+use crate::engine::{Engine, State, Target, Up};
+use crate::js::{self, Callback, Timer};
+use crate::opts::Options;
+use crate::socket::Sock;
+use crate::transport::Out;
+
+/// Most attachments one packet may announce: a bound on what a server can make us hold.
+const MAX_ATTACHMENTS: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ready {
+    Closed,
+    Opening,
+    Open,
+}
+
+pub(crate) struct Mgr {
+    me: Weak<Mgr>,
+    pub(crate) opts: Options,
+    pub(crate) target: Target,
+    pub(crate) st: RefCell<MgrSt>,
+    pub(crate) events: Emitter,
+    pub(crate) nsps: RefCell<Vec<Rc<Sock>>>,
+    /// The JS object of this manager (`this` of its listeners, `socket.io`), when there is one.
+    pub(crate) js: RefCell<JsValue>,
+    /// A session of this manager upgraded to WebSocket (`rememberUpgrade`).
+    prior_ws: Cell<bool>,
+}
+
+pub(crate) struct MgrSt {
+    pub(crate) ready: Ready,
+    pub(crate) engine: Option<Engine>,
+    /// Epoch of the engine: callbacks of an older one are ignored.
+    epoch: u32,
+    pub(crate) reconnecting: bool,
+    skip_reconnect: bool,
+    backoff: Backoff,
+    connect_timer: Option<Timer>,
+    reconnect_timer: Option<Timer>,
+    decoder: Reassembler<Header, JsValue>,
+}
+
+/// A decoded packet header waiting for its attachments.
+struct Header {
+    kind: PacketType,
+    nsp: String,
+    id: Option<u64>,
+    /// The JSON body: the JS string and the UTF-16 index where the body starts.
+    text: JsValue,
+    from: u32,
+}
+
+/// How the engine reaches its manager without owning it.
+pub(crate) struct Link {
+    mgr: Weak<Mgr>,
+    epoch: u32,
+}
+
+impl Link {
+    /// The callback of transport `tid`.
+    pub(crate) fn callback(&self, tid: u32) -> Callback {
+        let (mgr, epoch) = (self.mgr.clone(), self.epoch);
+        Callback::new(move |kind, value| {
+            if let Some(m) = mgr.upgrade() {
+                m.on_transport(epoch, tid, kind, value);
+            }
+        })
+    }
+
+    pub(crate) fn ping_timer(&self, ms: f64) -> Timer {
+        let (mgr, epoch) = (self.mgr.clone(), self.epoch);
+        Timer::new(ms, move || {
+            if let Some(m) = mgr.upgrade() {
+                m.with_engine(epoch, |e, up| e.on_ping_timeout(up));
+            }
+        })
+    }
+
+    pub(crate) fn upgraded(&self) {
+        if let Some(m) = self.mgr.upgrade() {
+            m.prior_ws.set(true);
+        }
+    }
+}
+
+impl Mgr {
+    pub(crate) fn new(opts: Options, target: Target) -> Rc<Mgr> {
+        let backoff = Backoff {
+            min: opts.reconnection_delay,
+            max: opts.reconnection_delay_max,
+            jitter: opts.randomization_factor,
+            attempts: 0,
+        };
+        Rc::new_cyclic(|me| Mgr {
+            me: me.clone(),
+            opts,
+            target,
+            st: RefCell::new(MgrSt {
+                ready: Ready::Closed,
+                engine: None,
+                epoch: 0,
+                reconnecting: false,
+                skip_reconnect: true,
+                backoff,
+                connect_timer: None,
+                reconnect_timer: None,
+                decoder: Reassembler::new(MAX_ATTACHMENTS),
+            }),
+            events: Emitter::default(),
+            nsps: RefCell::new(Vec::new()),
+            js: RefCell::new(JsValue::UNDEFINED),
+            prior_ws: Cell::new(false),
+        })
+    }
+
+    fn this(&self) -> JsValue {
+        self.js.borrow().clone()
+    }
+
+    fn emit(&self, event: &str, args: &Array) {
+        self.events.emit(event, &self.this(), args);
+    }
+
+    /// The socket of `nsp`, created on first use.
+    pub(crate) fn socket(self: &Rc<Self>, nsp: &str, opts: Option<&Options>) -> (Rc<Sock>, bool) {
+        if let Some(s) = self.nsps.borrow().iter().find(|s| s.nsp == nsp) {
+            return (s.clone(), false);
+        }
+        let s = Sock::new(self.clone(), nsp, opts.unwrap_or(&self.opts));
+        self.nsps.borrow_mut().push(s.clone());
+        (s, true)
+    }
+
+    pub(crate) fn ready(&self) -> Ready {
+        self.st.borrow().ready
+    }
+
+    pub(crate) fn reconnecting(&self) -> bool {
+        self.st.borrow().reconnecting
+    }
+
+    /// Opens the session unless it is open or opening.
+    pub(crate) fn open(&self) {
+        let mut st = self.st.borrow_mut();
+        if st.ready != Ready::Closed {
+            return;
+        }
+        st.epoch = st.epoch.wrapping_add(1);
+        st.ready = Ready::Opening;
+        st.skip_reconnect = false;
+        st.decoder = Reassembler::new(MAX_ATTACHMENTS);
+        let link = Link {
+            mgr: self.me.clone(),
+            epoch: st.epoch,
+        };
+        st.engine = Some(Engine::open(
+            link,
+            &self.opts,
+            &self.target,
+            self.prior_ws.get(),
+        ));
+        if self.opts.timeout > 0.0 {
+            let (mgr, epoch) = (self.me.clone(), st.epoch);
+            st.connect_timer = Some(Timer::new(self.opts.timeout, move || {
+                if let Some(m) = mgr.upgrade() {
+                    m.on_connect_timeout(epoch);
+                }
+            }));
+        }
+    }
+
+    /// Runs `f` on the current engine (if `epoch` is still current), then handles what it
+    /// reported, with no borrow held.
+    fn with_engine(&self, epoch: u32, f: impl FnOnce(&mut Engine, &mut Vec<Up>)) {
+        let mut up = Vec::new();
+        {
+            let mut st = self.st.borrow_mut();
+            if st.epoch != epoch {
+                return;
+            }
+            let Some(engine) = st.engine.as_mut() else {
+                return;
+            };
+            f(engine, &mut up);
+        }
+        for u in up {
+            self.on_up(u);
+        }
+    }
+
+    fn on_transport(&self, epoch: u32, tid: u32, kind: u32, value: JsValue) {
+        self.with_engine(epoch, |e, up| {
+            e.on_event(&self.opts, &self.target, tid, kind, value, up)
+        });
+    }
+
+    fn on_up(&self, up: Up) {
+        match up {
+            Up::Open => self.on_open(),
+            Up::Text(text, js) => self.on_text(&text, js),
+            Up::Binary(data) => {
+                let done = self.st.borrow_mut().decoder.on_binary(data);
+                match done {
+                    Ok(Some((h, bins))) => self.deliver(h, bins),
+                    Ok(None) => {}
+                    Err(_) => self.on_close("parse error", JsValue::UNDEFINED),
+                }
+            }
+            Up::Ping => self.emit("ping", &Array::new()),
+            Up::Error(err) => self.on_error(err),
+            Up::Close(reason, description) => {
+                if self.ready() == Ready::Open {
+                    self.on_close(reason, description);
+                }
+            }
+        }
+    }
+
+    fn on_open(&self) {
+        let attempt = {
+            let mut st = self.st.borrow_mut();
+            st.connect_timer = None;
+            st.ready = Ready::Open;
+            let attempt = st.reconnecting.then_some(st.backoff.attempts);
+            if attempt.is_some() {
+                st.reconnecting = false;
+                st.backoff.reset();
+            }
+            attempt
+        };
+        self.emit("open", &Array::new());
+        for s in self.active_sockets() {
+            s.on_open();
+        }
+        if let Some(n) = attempt {
+            self.emit("reconnect", &Array::of1(&JsValue::from(n)));
+        }
+    }
+
+    fn active_sockets(&self) -> Vec<Rc<Sock>> {
+        self.nsps
+            .borrow()
+            .iter()
+            .filter(|s| s.active())
+            .cloned()
+            .collect()
+    }
+
+    /// An engine error. While opening, the attempt failed: maybe reconnect. Once open, a
+    /// close follows.
+    fn on_error(&self, err: JsValue) {
+        let opening = self.ready() == Ready::Opening;
+        let reconnecting = if opening {
+            let mut st = self.st.borrow_mut();
+            st.connect_timer = None;
+            st.ready = Ready::Closed;
+            let engine = st.engine.take();
+            let r = st.reconnecting;
+            st.reconnecting = false;
+            drop(st);
+            if let Some(mut e) = engine {
+                e.close(&mut Vec::new());
+            }
+            r
+        } else {
+            false
+        };
+        self.emit("error", &Array::of1(&err));
+        for s in self.active_sockets() {
+            s.on_manager_error(&err);
+        }
+        if !opening {
+            return;
+        }
+        if reconnecting {
+            self.reconnect();
+            self.emit("reconnect_error", &Array::of1(&err));
+        } else {
+            let first = {
+                let st = self.st.borrow();
+                !st.reconnecting && st.backoff.attempts == 0
+            };
+            if self.opts.reconnection && first {
+                self.reconnect();
+            }
+        }
+    }
+
+    fn on_connect_timeout(&self, epoch: u32) {
+        if self.st.borrow().epoch == epoch && self.ready() == Ready::Opening {
+            self.on_error(js::error(
+                "timeout",
+                &JsValue::UNDEFINED,
+                &JsValue::UNDEFINED,
+            ));
+        }
+    }
+
+    /// The session ended: tell the sockets, then reconnect unless closed on purpose.
+    fn on_close(&self, reason: &str, description: JsValue) {
+        let engine = {
+            let mut st = self.st.borrow_mut();
+            st.connect_timer = None;
+            st.backoff.reset();
+            st.ready = Ready::Closed;
+            st.engine.take()
+        };
+        if let Some(mut e) = engine {
+            e.close(&mut Vec::new());
+        }
+        let args = Array::of2(&JsValue::from_str(reason), &description);
+        for s in self.active_sockets() {
+            s.on_close(reason, &description);
+        }
+        self.emit("close", &args);
+        let again = self.opts.reconnection && !self.st.borrow().skip_reconnect;
+        if again {
+            self.reconnect();
+        }
+    }
+
+    fn reconnect(&self) {
+        let delay = {
+            let mut st = self.st.borrow_mut();
+            if st.reconnecting || st.skip_reconnect {
+                return;
+            }
+            if st.backoff.attempts >= self.opts.reconnection_attempts {
+                st.backoff.reset();
+                None
+            } else {
+                st.reconnecting = true;
+                Some(st.backoff.duration(js_sys::Math::random()))
+            }
+        };
+        let Some(delay) = delay else {
+            self.emit("reconnect_failed", &Array::new());
+            return;
+        };
+        let mgr = self.me.clone();
+        let timer = Timer::new(delay, move || {
+            if let Some(m) = mgr.upgrade() {
+                m.on_reconnect_timer();
+            }
+        });
+        self.st.borrow_mut().reconnect_timer = Some(timer);
+    }
+
+    fn on_reconnect_timer(&self) {
+        if self.st.borrow().skip_reconnect {
+            return;
+        }
+        let attempts = self.st.borrow().backoff.attempts;
+        self.emit("reconnect_attempt", &Array::of1(&JsValue::from(attempts)));
+        if self.st.borrow().skip_reconnect {
+            return;
+        }
+        self.open();
+    }
+
+    /// Closes the session on purpose (no reconnection), as `Manager._close` does.
+    pub(crate) fn close(&self) {
+        {
+            let mut st = self.st.borrow_mut();
+            st.skip_reconnect = true;
+            st.reconnecting = false;
+            st.reconnect_timer = None;
+        }
+        self.on_close("forced close", JsValue::UNDEFINED);
+    }
+
+    /// A socket became inactive; the session closes when no socket is active.
+    pub(crate) fn socket_gone(&self) {
+        if self.active_sockets().is_empty() {
+            self.close();
+        }
+    }
+
+    /// Sends frames if the session is open; false when they could not be sent.
+    pub(crate) fn write(&self, frames: Vec<Out>) {
+        if let Some(e) = self.st.borrow_mut().engine.as_mut() {
+            e.write(frames);
+        }
+    }
+
+    /// (transport writable now, session open and not overdue on pings)
+    pub(crate) fn link_state(&self) -> (bool, bool) {
+        let st = self.st.borrow();
+        match st.engine.as_ref() {
+            Some(e) if e.state == State::Open => (e.writable(), !e.ping_expired()),
+            _ => (false, false),
+        }
+    }
+
+    pub(crate) fn transport_name(&self) -> Option<&'static str> {
+        self.st.borrow().engine.as_ref().map(Engine::transport_name)
+    }
+
+    fn on_text(&self, text: &str, js_text: Option<JsValue>) {
+        let Ok(p) = socket::decode(text) else {
+            self.on_close("parse error", JsValue::UNDEFINED);
+            return;
+        };
+        // Where the JSON body starts, in UTF-16 units of the JS string: the header before it
+        // is ASCII in practice, where bytes and UTF-16 units agree. Otherwise copy the body.
+        let head = text.len() - p.data.len();
+        let (body, from) = match js_text {
+            _ if p.data.is_empty() => (JsValue::UNDEFINED, 0),
+            // +1: the JS string still has the Engine.IO type digit.
+            Some(js) if text.as_bytes()[..head].is_ascii() => (js, head as u32 + 1),
+            _ => (JsValue::from_str(p.data), 0),
+        };
+        let header = Header {
+            kind: p.kind,
+            nsp: String::from(p.nsp),
+            id: p.id,
+            text: body,
+            from,
+        };
+        let attachments = if p.kind.is_binary() { p.attachments } else { 0 };
+        let done = self.st.borrow_mut().decoder.on_header(header, attachments);
+        match done {
+            Ok(Some((h, bins))) => self.deliver(h, bins),
+            Ok(None) => {}
+            Err(_) => self.on_close("parse error", JsValue::UNDEFINED),
+        }
+    }
+
+    fn deliver(&self, h: Header, bins: Vec<JsValue>) {
+        let sock = self
+            .nsps
+            .borrow()
+            .iter()
+            .find(|s| s.nsp == h.nsp && s.active())
+            .cloned();
+        let Some(sock) = sock else {
+            return;
+        };
+        let bins = if bins.is_empty() {
+            JsValue::UNDEFINED
+        } else {
+            bins.into_iter().collect::<Array>().into()
+        };
+        let data = if h.text.is_undefined() {
+            JsValue::UNDEFINED
+        } else {
+            js::parse(&h.text, h.from, &bins)
+        };
+        if sock.on_packet(h.kind, h.id, data).is_err() {
+            self.on_close("parse error", JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// The session target of a manager for the server of `url`.
+pub(crate) fn target(url: &crate::url::Parsed, opts: &Options) -> Target {
+    let mut path = opts.path.clone();
+    if opts.add_trailing_slash && !path.ends_with('/') {
+        path.push('/');
+    }
+    Target {
+        secure: url.secure,
+        host: url.host.clone(),
+        path,
+        query: crate::url::query(&opts.query, &url.query),
+        headers: crate::url::headers(&opts.extra_headers),
+    }
+}

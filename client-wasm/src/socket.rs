@@ -1,0 +1,614 @@
+//! A socket: one namespace on a manager's session. Connection to the namespace, events and
+//! acks in both directions, buffering while disconnected, and retries, with
+//! socket.io-client 4.8's semantics and event order.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use bytes::BytesMut;
+use js_sys::{Array, JsString, Object};
+use sio_protocol::engine::begin_message;
+use sio_protocol::socket::{self, PacketType};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::emitter::{AnyListeners, Emitter};
+use crate::js::{self, Callback, Timer};
+use crate::manager::{Mgr, Ready};
+use crate::opts::Options;
+use crate::transport::Out;
+
+/// What an ack callback gets: the answer's arguments, or the error that ended the wait
+/// (`operation has timed out`, `socket has been disconnected`).
+pub type AckResult = Result<Array, JsValue>;
+
+/// A callback waiting for an ack.
+pub(crate) struct Ack {
+    pub(crate) cb: Box<dyn FnOnce(AckResult)>,
+    /// Error-first: told about timeouts and disconnections. Plain JS callbacks without a
+    /// timeout are not, as in socket.io-client.
+    pub(crate) with_error: bool,
+}
+
+/// Per-emit modifiers (`timeout(ms)`, `volatile`), reset by every emit.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Flags {
+    pub(crate) volatile: bool,
+    pub(crate) timeout: Option<f64>,
+    from_queue: bool,
+}
+
+struct PendingAck {
+    id: u32,
+    ack: Ack,
+    _timer: Option<Timer>,
+}
+
+/// An emit kept until the socket is connected.
+struct Buffered {
+    id: Option<u32>,
+    frames: Vec<Out>,
+    args: Array,
+}
+
+/// An emit with `retries`: sent again until acked or out of tries, one at a time, in order.
+struct Retry {
+    seq: u32,
+    tries: u32,
+    pending: bool,
+    event: JsValue,
+    args: Array,
+    ack: Option<Ack>,
+    flags: Flags,
+}
+
+pub(crate) struct Sock {
+    me: Weak<Sock>,
+    pub(crate) mgr: Rc<Mgr>,
+    pub(crate) nsp: String,
+    /// The JS object of this socket (`this` of its listeners), when there is one.
+    pub(crate) js: RefCell<JsValue>,
+    pub(crate) events: Emitter,
+    pub(crate) any: AnyListeners,
+    pub(crate) any_out: AnyListeners,
+    pub(crate) st: RefCell<SockSt>,
+    auth: JsValue,
+    ack_timeout: Option<f64>,
+    retries: u32,
+    max_buffered: usize,
+    /// JS functions made for this socket (acks it owes, the auth callback) call back here.
+    cb: Callback,
+}
+
+#[derive(Default)]
+pub(crate) struct SockSt {
+    pub(crate) id: Option<String>,
+    pub(crate) connected: bool,
+    pub(crate) recovered: bool,
+    pub(crate) active: bool,
+    pub(crate) flags: Flags,
+    pid: Option<String>,
+    offset: Option<JsValue>,
+    next_id: u32,
+    acks: Vec<PendingAck>,
+    send_buf: VecDeque<Buffered>,
+    recv_buf: VecDeque<Array>,
+    queue: VecDeque<Retry>,
+    queue_seq: u32,
+}
+
+/// Callback kinds of [`Sock::cb`].
+const CB_ACK: u32 = 0;
+const CB_AUTH: u32 = 1;
+
+const RESERVED: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+impl Sock {
+    pub(crate) fn new(mgr: Rc<Mgr>, nsp: &str, opts: &Options) -> Rc<Sock> {
+        Rc::new_cyclic(|me: &Weak<Sock>| {
+            let weak = me.clone();
+            Sock {
+                me: me.clone(),
+                mgr,
+                nsp: String::from(nsp),
+                js: RefCell::new(JsValue::UNDEFINED),
+                events: Emitter::default(),
+                any: AnyListeners::default(),
+                any_out: AnyListeners::default(),
+                st: RefCell::new(SockSt::default()),
+                auth: opts.auth.clone(),
+                ack_timeout: opts.ack_timeout,
+                retries: opts.retries,
+                max_buffered: opts.max_buffered,
+                cb: Callback::new(move |kind, value| {
+                    if let Some(s) = weak.upgrade() {
+                        s.on_callback(kind, value);
+                    }
+                }),
+            }
+        })
+    }
+
+    pub(crate) fn this(&self) -> JsValue {
+        self.js.borrow().clone()
+    }
+
+    pub(crate) fn active(&self) -> bool {
+        self.st.borrow().active
+    }
+
+    pub(crate) fn connected(&self) -> bool {
+        self.st.borrow().connected
+    }
+
+    fn emit_reserved(&self, event: &str, args: &Array) {
+        self.events.emit(event, &self.this(), args);
+    }
+
+    /// `socket.connect()`: joins the namespace, opening the session if needed.
+    pub(crate) fn connect(&self) {
+        {
+            let mut st = self.st.borrow_mut();
+            if st.connected {
+                return;
+            }
+            st.active = true;
+        }
+        if !self.mgr.reconnecting() {
+            self.mgr.open();
+        }
+        if self.mgr.ready() == Ready::Open {
+            self.on_open();
+        }
+    }
+
+    /// The session is open: ask to join the namespace (CONNECT), with the auth payload.
+    pub(crate) fn on_open(&self) {
+        if self.auth.is_function() {
+            js::auth(&self.auth, &self.cb);
+        } else {
+            self.send_connect(self.auth.clone());
+        }
+    }
+
+    fn send_connect(&self, auth: JsValue) {
+        let (pid, offset) = {
+            let st = self.st.borrow();
+            (st.pid.clone(), st.offset.clone())
+        };
+        // Connection state recovery: tell the server which session to restore.
+        let data = match pid {
+            Some(pid) => {
+                let o = Object::new();
+                let _ = js_sys::Reflect::set(&o, &"pid".into(), &JsValue::from_str(&pid));
+                let _ = js_sys::Reflect::set(
+                    &o,
+                    &"offset".into(),
+                    &offset.unwrap_or(JsValue::UNDEFINED),
+                );
+                if auth.is_object() {
+                    Object::assign(&o, auth.unchecked_ref()).into()
+                } else {
+                    o.into()
+                }
+            }
+            None => auth,
+        };
+        self.mgr
+            .write(encode(PacketType::Connect, &self.nsp, None, &data));
+    }
+
+    fn on_callback(&self, kind: u32, value: JsValue) {
+        match kind {
+            CB_ACK => {
+                let pair = Array::from(&value);
+                let id = pair.get(0).as_f64().unwrap_or(0.0) as u64;
+                self.send_ack(id, &Array::from(&pair.get(1)));
+            }
+            CB_AUTH => self.send_connect(value),
+            _ => {}
+        }
+    }
+
+    fn send_ack(&self, id: u64, args: &Array) {
+        self.mgr
+            .write(encode(PacketType::Ack, &self.nsp, Some(id), args));
+    }
+
+    /// A packet for this namespace; `Err` when its payload is not what its type requires.
+    pub(crate) fn on_packet(
+        &self,
+        kind: PacketType,
+        id: Option<u64>,
+        data: JsValue,
+    ) -> Result<(), ()> {
+        match kind {
+            PacketType::Connect => {
+                let sid = js::get(&data, "sid").as_string();
+                match sid {
+                    Some(sid) => self.on_connect(sid, js::get(&data, "pid").as_string()),
+                    None if data.is_object() => self.emit_reserved(
+                        "connect_error",
+                        &Array::of1(&js::error(
+                            "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)",
+                            &JsValue::UNDEFINED,
+                            &JsValue::UNDEFINED,
+                        )),
+                    ),
+                    None => return Err(()),
+                }
+            }
+            PacketType::Event | PacketType::BinaryEvent => {
+                if !Array::is_array(&data) {
+                    return Err(());
+                }
+                let args: Array = data.unchecked_into();
+                if !args.get(0).is_string() || RESERVED.iter().any(|r| args.get(0) == *r) {
+                    return Err(());
+                }
+                if let Some(id) = id {
+                    args.push(&js::ack_fn(&self.cb, id as f64));
+                }
+                if self.connected() {
+                    self.emit_event(&args);
+                } else {
+                    let mut st = self.st.borrow_mut();
+                    if st.recv_buf.len() < self.max_buffered {
+                        st.recv_buf.push_back(args);
+                    }
+                }
+            }
+            PacketType::Ack | PacketType::BinaryAck => {
+                if !Array::is_array(&data) {
+                    return Err(());
+                }
+                let id = id.ok_or(())?;
+                self.on_ack(id, data.unchecked_into());
+            }
+            PacketType::Disconnect => {
+                self.destroy();
+                self.on_close("io server disconnect", &JsValue::UNDEFINED);
+            }
+            PacketType::ConnectError => {
+                self.destroy();
+                let message = js::get(&data, "message");
+                let message = message.as_string().or_else(|| data.as_string());
+                let err = js::error(
+                    message.as_deref().unwrap_or(""),
+                    &js::get(&data, "data"),
+                    &JsValue::UNDEFINED,
+                );
+                self.emit_reserved("connect_error", &Array::of1(&err));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_connect(&self, sid: String, pid: Option<String>) {
+        {
+            let mut st = self.st.borrow_mut();
+            st.recovered = pid.is_some() && st.pid == pid;
+            st.pid = pid;
+            st.id = Some(sid);
+            st.connected = true;
+        }
+        // Events that arrived early, then the emits made while disconnected, in order.
+        loop {
+            let next = self.st.borrow_mut().recv_buf.pop_front();
+            match next {
+                Some(args) => self.emit_event(&args),
+                None => break,
+            }
+        }
+        loop {
+            let next = self.st.borrow_mut().send_buf.pop_front();
+            match next {
+                Some(b) => {
+                    self.any_out.emit(&self.this(), &b.args);
+                    self.mgr.write(b.frames);
+                }
+                None => break,
+            }
+        }
+        self.drain_queue(true);
+        self.emit_reserved("connect", &Array::new());
+    }
+
+    fn emit_event(&self, args: &Array) {
+        let this = self.this();
+        if !self.any.is_empty() {
+            self.any.emit(&this, args);
+        }
+        let rest = args.slice(1, args.length());
+        let name = args.get(0).as_string().unwrap_or_default();
+        self.events.emit(&name, &this, &rest);
+        let mut st = self.st.borrow_mut();
+        if st.pid.is_some() {
+            let last = args.get(args.length().saturating_sub(1));
+            if last.is_string() && args.length() > 1 {
+                st.offset = Some(last);
+            }
+        }
+    }
+
+    fn on_ack(&self, id: u64, args: Array) {
+        let pending = {
+            let mut st = self.st.borrow_mut();
+            let i = st.acks.iter().position(|a| u64::from(a.id) == id);
+            i.map(|i| st.acks.remove(i))
+        };
+        if let Some(p) = pending {
+            run_ack(p.ack, Ok(args));
+        }
+    }
+
+    /// Emits `event` with `args`; `ack` waits for the server's answer. Reserved names are
+    /// refused (`Err` with the message socket.io-client throws).
+    pub(crate) fn emit(
+        &self,
+        event: JsValue,
+        args: Array,
+        ack: Option<Ack>,
+    ) -> Result<(), JsValue> {
+        if let Some(name) = event.as_string() {
+            if RESERVED.contains(&name.as_str()) {
+                let mut msg = String::from("\"");
+                msg.push_str(&name);
+                msg.push_str("\" is a reserved event name");
+                return Err(js::error(&msg, &JsValue::UNDEFINED, &JsValue::UNDEFINED));
+            }
+        }
+        let flags = core::mem::take(&mut self.st.borrow_mut().flags);
+        if self.retries > 0 && !flags.from_queue && !flags.volatile {
+            self.add_to_queue(event, args, ack, flags);
+            return Ok(());
+        }
+        args.unshift(&event);
+        let id = ack.map(|a| self.register_ack(a, flags.timeout.or(self.ack_timeout)));
+        let frames = encode(PacketType::Event, &self.nsp, id.map(u64::from), &args);
+        let (writable, alive) = self.mgr.link_state();
+        if flags.volatile && !writable {
+            return Ok(());
+        }
+        if alive && self.connected() {
+            if !self.any_out.is_empty() {
+                self.any_out.emit(&self.this(), &args);
+            }
+            self.mgr.write(frames);
+        } else {
+            let refused = {
+                let mut st = self.st.borrow_mut();
+                if st.send_buf.len() < self.max_buffered {
+                    st.send_buf.push_back(Buffered { id, frames, args });
+                    None
+                } else {
+                    id
+                }
+            };
+            if let Some(id) = refused {
+                self.fail_ack(id, "send buffer full");
+            }
+        }
+        Ok(())
+    }
+
+    fn register_ack(&self, ack: Ack, timeout: Option<f64>) -> u32 {
+        let mut st = self.st.borrow_mut();
+        let id = st.next_id;
+        st.next_id = st.next_id.wrapping_add(1);
+        let timer = timeout.map(|ms| {
+            let me = self.me.clone();
+            Timer::new(ms, move || {
+                if let Some(s) = me.upgrade() {
+                    s.st.borrow_mut().send_buf.retain(|b| b.id != Some(id));
+                    s.fail_ack(id, "operation has timed out");
+                }
+            })
+        });
+        let with_error = ack.with_error || timeout.is_some();
+        st.acks.push(PendingAck {
+            id,
+            ack: Ack {
+                cb: ack.cb,
+                with_error,
+            },
+            _timer: timer,
+        });
+        id
+    }
+
+    fn fail_ack(&self, id: u32, why: &str) {
+        let pending = {
+            let mut st = self.st.borrow_mut();
+            let i = st.acks.iter().position(|a| a.id == id);
+            i.map(|i| st.acks.remove(i))
+        };
+        if let Some(p) = pending {
+            if p.ack.with_error {
+                run_ack(
+                    p.ack,
+                    Err(js::error(why, &JsValue::UNDEFINED, &JsValue::UNDEFINED)),
+                );
+            }
+        }
+    }
+
+    fn add_to_queue(&self, event: JsValue, args: Array, ack: Option<Ack>, mut flags: Flags) {
+        flags.from_queue = true;
+        {
+            let mut st = self.st.borrow_mut();
+            let seq = st.queue_seq;
+            st.queue_seq = st.queue_seq.wrapping_add(1);
+            st.queue.push_back(Retry {
+                seq,
+                tries: 0,
+                pending: false,
+                event,
+                args,
+                ack,
+                flags,
+            });
+        }
+        self.drain_queue(false);
+    }
+
+    /// Sends the first queued emit unless it is already waiting for its ack (`force`: again).
+    fn drain_queue(&self, force: bool) {
+        let next = {
+            let mut st = self.st.borrow_mut();
+            if !st.connected {
+                return;
+            }
+            let Some(r) = st.queue.front_mut() else {
+                return;
+            };
+            if r.pending && !force {
+                return;
+            }
+            r.pending = true;
+            r.tries += 1;
+            let next = (
+                r.seq,
+                r.event.clone(),
+                r.args.slice(0, r.args.length()),
+                r.flags,
+            );
+            st.flags = next.3;
+            next
+        };
+        let (seq, event, args, _) = next;
+        let me = self.me.clone();
+        let ack = Ack {
+            cb: Box::new(move |res| {
+                if let Some(s) = me.upgrade() {
+                    s.on_retry_answer(seq, res);
+                }
+            }),
+            with_error: true,
+        };
+        let _ = self.emit(event, args, Some(ack));
+    }
+
+    fn on_retry_answer(&self, seq: u32, res: AckResult) {
+        let done = {
+            let mut st = self.st.borrow_mut();
+            let Some(front) = st.queue.front_mut() else {
+                return;
+            };
+            if front.seq != seq {
+                return;
+            }
+            front.pending = false;
+            if res.is_err() && front.tries <= self.retries {
+                None
+            } else {
+                st.queue.pop_front()
+            }
+        };
+        if let Some(Retry { ack: Some(ack), .. }) = done {
+            run_ack(ack, res);
+        }
+        self.drain_queue(false);
+    }
+
+    /// The session or the namespace connection ended.
+    pub(crate) fn on_close(&self, reason: &str, description: &JsValue) {
+        let acks = {
+            let mut st = self.st.borrow_mut();
+            st.connected = false;
+            st.id = None;
+            // Acks of emits still buffered stay: they go out on reconnection.
+            let buffered: Vec<u32> = st.send_buf.iter().filter_map(|b| b.id).collect();
+            let (keep, fail): (Vec<_>, Vec<_>) = core::mem::take(&mut st.acks)
+                .into_iter()
+                .partition(|a| buffered.contains(&a.id));
+            st.acks = keep;
+            fail
+        };
+        self.emit_reserved(
+            "disconnect",
+            &Array::of2(&JsValue::from_str(reason), description),
+        );
+        for p in acks {
+            if p.ack.with_error {
+                run_ack(
+                    p.ack,
+                    Err(js::error(
+                        "socket has been disconnected",
+                        &JsValue::UNDEFINED,
+                        &JsValue::UNDEFINED,
+                    )),
+                );
+            }
+        }
+    }
+
+    /// A manager error while not connected is this socket's `connect_error`.
+    pub(crate) fn on_manager_error(&self, err: &JsValue) {
+        if !self.connected() {
+            self.emit_reserved("connect_error", &Array::of1(err));
+        }
+    }
+
+    /// Stops following the manager; closes the session if no other socket needs it.
+    fn destroy(&self) {
+        self.st.borrow_mut().active = false;
+        self.mgr.socket_gone();
+    }
+
+    /// `socket.disconnect()`: leaves the namespace; no reconnection for this socket.
+    pub(crate) fn disconnect(&self) {
+        let connected = self.connected();
+        if connected {
+            self.mgr.write(encode(
+                PacketType::Disconnect,
+                &self.nsp,
+                None,
+                &JsValue::UNDEFINED,
+            ));
+        }
+        self.destroy();
+        if connected {
+            self.on_close("io client disconnect", &JsValue::UNDEFINED);
+        }
+    }
+}
+
+fn run_ack(ack: Ack, res: AckResult) {
+    (ack.cb)(res);
+}
+
+/// The frames of a packet: `4` + header + JSON body, then the binary attachments the body's
+/// placeholders stand for. The JSON comes from the browser; the header from sio-protocol.
+pub(crate) fn encode(kind: PacketType, nsp: &str, id: Option<u64>, data: &JsValue) -> Vec<Out> {
+    let bins = Array::new();
+    let body = (!data.is_undefined()).then(|| js::stringify(data, &bins));
+    let attachments = bins.length() as usize;
+    let kind = match kind {
+        PacketType::Event if attachments > 0 => PacketType::BinaryEvent,
+        PacketType::Ack if attachments > 0 => PacketType::BinaryAck,
+        k => k,
+    };
+    let mut head = BytesMut::with_capacity(16 + nsp.len());
+    begin_message(&mut head);
+    socket::write_header(&mut head, kind, nsp, id, attachments);
+    let head = JsString::from(core::str::from_utf8(&head).unwrap_or_default());
+    let text = match body {
+        Some(b) => head.concat(&b),
+        None => head,
+    };
+    let mut frames = Vec::with_capacity(1 + attachments);
+    frames.push(Out::Text(text));
+    frames.extend(bins.iter().map(Out::Binary));
+    frames
+}
