@@ -1,16 +1,20 @@
 // Browser calls that sio-client makes through one small module instead of many web-sys
 // bindings: each binding costs glue, and these helpers let every callback into Rust share a
 // single closure type, `(kind, value)`. Nothing protocol-specific happens here: packet
-// framing is sio-protocol's; this file only moves JSON, timers, sockets and fetches.
+// framing is sio-protocol's; this file only moves JSON, timers, sockets and fetches, and
+// holds event listeners (`Emitter`), which JS functions are best kept by JS.
 
 export const isBlob = (v) => typeof Blob == "function" && v instanceof Blob;
 const isBin = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v) || isBlob(v);
 export const bytes = (v) =>
   ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v);
+export const buffer = (b) => b.slice().buffer;
 
-/** JSON text of `value`; binary leaves become placeholders and are pushed to `bins`. */
-export const stringify = (value, bins) =>
-  JSON.stringify(value, (_, v) => (isBin(v) ? { _placeholder: true, num: bins.push(v) - 1 } : v));
+/** The JSON of `data` ("" for undefined); binary leaves become placeholders and are pushed
+ *  to `bins`. */
+export const json = (data, bins) =>
+  data === undefined ? "" : JSON.stringify(data, (_, v) => (isBin(v) ? { _placeholder: true, num: bins.push(v) - 1 } : v));
+export const concat = (a, b) => a + b;
 
 /** The JSON value in `text` after `from` (UTF-16 index), placeholders replaced by `bins`;
  *  `undefined` when the text is not JSON. */
@@ -44,14 +48,33 @@ export function ackFn(cb, id) {
 /** Calls an `auth` function; what it passes back goes to cb(1, data). */
 export const auth = (f, cb) => f((data) => cb(1, data));
 
-const managers = new Map();
-/** The Manager cache of `io()`: one per server unless asked otherwise. */
-export const cached = (id) => managers.get(id);
-export const cache = (id, m) => managers.set(id, m);
 
 export const error = (message, data, description) =>
   Object.assign(new Error(message), data === undefined ? {} : { data }, description === undefined ? {} : { description });
 
+export const withPid = (auth, pid, offset) => Object.assign({ pid, offset }, auth);
+export const get = (o, k) => (o == null ? undefined : o[k]);
+export const entries = (o) => Object.entries(o).flatMap(([k, v]) => [k, String(v)]);
+export function fromEntries(kv) {
+  const o = {};
+  for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];
+  return o;
+}
+export function parseUrl(href, base) {
+  try {
+    const u = new URL(href, base);
+    return [u.protocol, u.host, u.hostname, u.port, u.pathname, u.search];
+  } catch {}
+}
+export const encode = encodeURIComponent;
+export function decode(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+export const len = (s) => s.length;
 export const later = (ms, cb) => setTimeout(cb, ms, 0);
 export const cancel = (id) => clearTimeout(id);
 
@@ -112,3 +135,81 @@ export function unblob(parts, cb) {
 
 /** The page's URL, as the base that relative `io()` URLs resolve against. */
 export const base = () => (typeof location == "object" ? location.href : undefined);
+
+/** Event listeners, with the API and semantics of socket.io-client's Socket and Manager
+ *  (component-emitter plus the catch-all listeners). The client fires events through
+ *  `_fire` (reserved events), `_event` (incoming) and `_out` (outgoing). */
+export class Emitter {
+  on(e, f) {
+    ((this._l ||= {})[e] ||= []).push(f);
+    return this;
+  }
+  once(e, f) {
+    const g = (...a) => (this.off(e, g), f.apply(this, a));
+    g.fn = f;
+    return this.on(e, g);
+  }
+  off(e, f) {
+    const l = this._l || {};
+    if (e === undefined) this._l = {};
+    else if (!f) delete l[e];
+    else {
+      const a = l[e] || [];
+      const i = a.findIndex((g) => g === f || g.fn === f);
+      i < 0 || a.splice(i, 1);
+    }
+    return this;
+  }
+  listeners(e) {
+    return ((this._l || {})[e] || []).slice();
+  }
+  hasListeners(e) {
+    return this.listeners(e).length > 0;
+  }
+  onAny(f) {
+    return this._add("_a", f);
+  }
+  prependAny(f) {
+    return this._add("_a", f, 1);
+  }
+  offAny(f) {
+    return this._del("_a", f);
+  }
+  listenersAny() {
+    return (this._a || []).slice();
+  }
+  onAnyOutgoing(f) {
+    return this._add("_o", f);
+  }
+  prependAnyOutgoing(f) {
+    return this._add("_o", f, 1);
+  }
+  offAnyOutgoing(f) {
+    return this._del("_o", f);
+  }
+  listenersAnyOutgoing() {
+    return (this._o || []).slice();
+  }
+  _add(k, f, first) {
+    first ? (this[k] ||= []).unshift(f) : (this[k] ||= []).push(f);
+    return this;
+  }
+  _del(k, f) {
+    this[k] = f ? (this[k] || []).filter((g) => g !== f) : [];
+    return this;
+  }
+  _fire(e, args) {
+    for (const f of this.listeners(e)) call(f, this, args);
+  }
+  _event(args) {
+    for (const f of this.listenersAny()) call(f, this, args);
+    this._fire(args[0], args.slice(1));
+  }
+  _out(args) {
+    for (const f of this.listenersAnyOutgoing()) call(f, this, args);
+  }
+}
+
+export const emitter = () => new Emitter();
+/** A JS listener for a Rust closure that takes the arguments as one array. */
+export const spread = (f) => (...args) => f(args);

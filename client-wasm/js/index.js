@@ -1,27 +1,132 @@
-// The ES module pages import: the wasm client's exports plus what wasm-bindgen cannot express
-// (variadic methods, a `Manager` constructor, component-emitter's aliases). No logic here.
-import init, { initSync, io, Manager as WasmManager, Socket, _manager } from "./wasm/sio_client.js";
+// The ES module pages import, with socket.io-client 4.8's API: `io`, `Manager`, `Socket`.
+// The classes are thin: connection, packets, acks, buffering and reconnection are done by the
+// Rust cores (`ManagerCore`, `SocketCore`); listeners are glue.js's `Emitter`. What stays
+// here is what JS expresses best: variadic methods, getters, chaining, the `io()` cache.
+import init, { initSync, lookup, ManagerCore, SocketCore } from "./wasm/sio_client.js";
+import { Emitter } from "sio-glue";
 
-/** `new Manager(url, opts)`, as in socket.io-client. */
-export function Manager(uri, opts) {
-  return _manager(uri, opts);
+const RESERVED = ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
+const cache = {};
+
+/** `io(url?, opts?)`: the socket of the URL's namespace, sharing its server's Manager unless
+ *  `forceNew`, `multiplex: false`, or the namespace is taken on it already. */
+export function io(uri, opts) {
+  if (typeof uri == "object") (opts = uri), (uri = undefined);
+  opts ||= {};
+  const [id, nsp] = lookup(uri);
+  const taken = cache[id] && nsp in cache[id].nsps;
+  const m =
+    opts.forceNew || opts["force new connection"] || opts.multiplex === false || taken
+      ? new Manager(uri, opts)
+      : (cache[id] ||= new Manager(uri, opts));
+  return m.socket(nsp, opts);
 }
-Manager.prototype = WasmManager.prototype;
 
-const S = Socket.prototype;
-S.emit = function (ev, ...args) {
-  return this._emit(ev, args, false);
-};
-S.send = S.write = function (...args) {
-  return this._emit("message", args, false);
-};
-S.emitWithAck = function (ev, ...args) {
-  return new Promise((resolve, reject) => this._emit(ev, [...args, (err, res) => (err ? reject(err) : resolve(res))], true));
-};
-for (const P of [S, WasmManager.prototype]) {
+export class Manager extends Emitter {
+  constructor(uri, opts) {
+    super();
+    if (typeof uri == "object") (opts = uri), (uri = undefined);
+    this.opts = opts || {};
+    this.nsps = {};
+    this.c = new ManagerCore(uri, this.opts, this);
+  }
+  /** The socket of namespace `nsp`, created on first use. */
+  socket(nsp, opts) {
+    const s = this.nsps[nsp];
+    if (!s) return (this.nsps[nsp] = new Socket(this, nsp, opts || this.opts));
+    if (this.opts.autoConnect !== false && !s.active) s.connect();
+    return s;
+  }
+  open() {
+    this.c.open();
+    return this;
+  }
+  connect() {
+    return this.open();
+  }
+  /** The transport in use: "polling" or "websocket" (undefined while disconnected). */
+  get transport() {
+    return this.c.transport();
+  }
+}
+
+export class Socket extends Emitter {
+  constructor(io, nsp, opts) {
+    super();
+    this.io = io;
+    this.nsp = nsp;
+    this.f = {};
+    this.c = new SocketCore(io.c, nsp, this, opts || {});
+    if (io.opts.autoConnect !== false) this.connect();
+  }
+  get id() {
+    return this.c.id();
+  }
+  get connected() {
+    return !!(this.c.state() & 1);
+  }
+  get disconnected() {
+    return !this.connected;
+  }
+  get active() {
+    return !!(this.c.state() & 2);
+  }
+  get recovered() {
+    return !!(this.c.state() & 4);
+  }
+  connect() {
+    this.c.connect();
+    return this;
+  }
+  open() {
+    return this.connect();
+  }
+  disconnect() {
+    this.c.disconnect();
+    return this;
+  }
+  close() {
+    return this.disconnect();
+  }
+  emit(ev, ...args) {
+    return this._emit(ev, args);
+  }
+  send(...args) {
+    return this._emit("message", args);
+  }
+  emitWithAck(ev, ...args) {
+    return new Promise((resolve, reject) =>
+      this._emit(ev, [...args, (err, res) => (err ? reject(err) : resolve(res))], true),
+    );
+  }
+  _emit(ev, args, withError) {
+    if (RESERVED.includes(ev)) throw new Error(`"${ev}" is a reserved event name`);
+    const f = this.f;
+    this.f = {};
+    const ack = typeof args[args.length - 1] == "function" ? args.pop() : undefined;
+    this.c.emit(ev, args, ack, !!withError, f.t, !!f.v);
+    return this;
+  }
+  /** The next emit's ack callback gets an error after `ms` without an answer. */
+  timeout(ms) {
+    this.f.t = ms;
+    return this;
+  }
+  /** The next emit is dropped unless it can be sent at once. */
+  get volatile() {
+    this.f.v = 1;
+    return this;
+  }
+  /** Accepted for compatibility: browsers decide WebSocket compression themselves. */
+  compress() {
+    return this;
+  }
+}
+
+for (const P of [Emitter.prototype]) {
   P.addEventListener = P.on;
   P.removeListener = P.removeAllListeners = P.removeEventListener = P.off;
 }
 
 export default init;
-export { initSync, io, io as connect, Socket };
+export { initSync, io as connect };

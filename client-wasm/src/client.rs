@@ -3,18 +3,34 @@
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use js_sys::Array;
 use wasm_bindgen::JsValue;
+use wasm_bindgen::closure::Closure;
 
-use crate::emitter::Handler;
+use crate::js::{self, Array};
 use crate::manager::{self, Mgr};
 use crate::opts::Options;
-use crate::socket::{Ack, AckResult, Sock};
+use crate::socket::{Ack, RESERVED, Reply, Sock};
+
+/// What an ack gets: the answer's arguments, or the error that ended the wait (`operation
+/// has timed out`, `socket has been disconnected`, a reserved event name).
+pub type AckResult = Result<Vec<JsValue>, JsValue>;
+
+/// Rust listeners, kept alive as long as the handle that registered them.
+type Listeners = Rc<RefCell<Vec<Closure<dyn Fn(Array)>>>>;
+
+/// A JS listener running `f`, kept alive in `keep`.
+fn listener(keep: &Listeners, f: impl Fn(&[JsValue]) + 'static) -> JsValue {
+    let cb = Closure::<dyn Fn(Array)>::new(move |args: Array| f(&args.to_vec()));
+    let js = js::spread(&cb);
+    keep.borrow_mut().push(cb);
+    js
+}
 
 /// Connects to the namespace of `url` (`http://host:port/namespace`) on a new [`Manager`].
 /// `None` when `url` is not a valid URL. Use [`Manager::socket`] to share one connection
@@ -31,6 +47,7 @@ pub fn io(url: &str, opts: Options) -> Option<Socket> {
 #[derive(Clone)]
 pub struct Manager {
     pub(crate) inner: Rc<Mgr>,
+    keep: Listeners,
 }
 
 impl Manager {
@@ -43,25 +60,27 @@ impl Manager {
     pub(crate) fn with_target(url: &crate::url::Parsed, opts: Options) -> Manager {
         let target = manager::target(url, &opts);
         Manager {
-            inner: Mgr::new(opts, target),
+            inner: Mgr::new(opts, target, js::emitter()),
+            keep: Listeners::default(),
         }
     }
 
     /// The socket of namespace `nsp` (created on first use; connected at once when
     /// `auto_connect`).
     pub fn socket(&self, nsp: &str) -> Socket {
-        let (sock, _) = self.inner.socket(nsp, None);
+        let sock = self.inner.socket(nsp, None, js::emitter);
         if self.inner.opts.auto_connect && !sock.active() {
             sock.connect();
         }
-        Socket { inner: sock }
+        Socket {
+            inner: sock,
+            keep: Listeners::default(),
+        }
     }
 
     /// Listens to a manager event.
-    pub fn on(&self, event: &str, f: impl Fn(&Array) + 'static) {
-        self.inner
-            .events
-            .on(event, Handler::Rust(Rc::new(f)), false);
+    pub fn on(&self, event: &str, f: impl Fn(&[JsValue]) + 'static) {
+        self.inner.js.on(event, &listener(&self.keep, f));
     }
 
     /// Opens the connection (when `auto_connect` is off).
@@ -86,36 +105,50 @@ impl Manager {
 #[derive(Clone)]
 pub struct Socket {
     pub(crate) inner: Rc<Sock>,
+    keep: Listeners,
 }
 
 impl Socket {
     /// Listens to `event`; the closure gets the event's arguments. When the server asked
     /// for an ack, the last argument is a JS function to call with the answer.
-    pub fn on(&self, event: &str, f: impl Fn(&Array) + 'static) {
-        self.inner
-            .events
-            .on(event, Handler::Rust(Rc::new(f)), false);
+    pub fn on(&self, event: &str, f: impl Fn(&[JsValue]) + 'static) {
+        self.inner.js.on(event, &listener(&self.keep, f));
     }
 
     /// Like [`on`](Self::on), for the next occurrence only.
-    pub fn once(&self, event: &str, f: impl Fn(&Array) + 'static) {
-        self.inner.events.on(event, Handler::Rust(Rc::new(f)), true);
+    pub fn once(&self, event: &str, f: impl Fn(&[JsValue]) + 'static) {
+        self.inner.js.once(event, &listener(&self.keep, f));
     }
 
     /// Removes every listener of `event`.
     pub fn off(&self, event: &str) {
-        self.inner.events.off(Some(event), None);
+        self.inner.js.off(event);
     }
 
     /// Listens to every incoming event; the closure gets the name first.
-    pub fn on_any(&self, f: impl Fn(&Array) + 'static) {
-        self.inner.any.add(Handler::Rust(Rc::new(f)), false);
+    pub fn on_any(&self, f: impl Fn(&[JsValue]) + 'static) {
+        self.inner.js.on_any(&listener(&self.keep, f));
     }
 
     /// Sends `event` with `args` (buffered while disconnected). `Err` for a reserved name.
     pub fn emit(&self, event: &str, args: &[JsValue]) -> Result<(), JsValue> {
-        let args: Array = args.iter().collect();
-        self.inner.emit(JsValue::from_str(event), args, None)
+        self.send(event, args, None)
+    }
+
+    fn send(&self, event: &str, args: &[JsValue], ack: Option<Ack>) -> Result<(), JsValue> {
+        if RESERVED.contains(&event) {
+            let mut msg = String::from("\"");
+            msg.push_str(event);
+            msg.push_str("\" is a reserved event name");
+            return Err(js::err(&msg));
+        }
+        let flags = core::mem::take(&mut self.inner.st.borrow_mut().flags);
+        let arr = Array::new();
+        for a in args {
+            arr.push(a);
+        }
+        self.inner.emit(JsValue::from_str(event), arr, ack, flags);
+        Ok(())
     }
 
     /// Sends `event` and waits for the server's ack: its arguments, or the error that ended
@@ -124,11 +157,10 @@ impl Socket {
         let state = Rc::new(RefCell::new(AckState::default()));
         let s = state.clone();
         let ack = Ack {
-            cb: Box::new(move |res| AckState::resolve(&s, res)),
+            cb: Box::new(move |res: Reply| AckState::resolve(&s, res.map(|a| a.to_vec()))),
             with_error: true,
         };
-        let args: Array = args.iter().collect();
-        if let Err(e) = self.inner.emit(JsValue::from_str(event), args, Some(ack)) {
+        if let Err(e) = self.send(event, args, Some(ack)) {
             AckState::resolve(&state, Err(e));
         }
         AckFuture { state }
@@ -170,6 +202,7 @@ impl Socket {
     pub fn manager(&self) -> Manager {
         Manager {
             inner: self.inner.mgr.clone(),
+            keep: Listeners::default(),
         }
     }
 }

@@ -8,11 +8,10 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::{Array, JsString};
 use sio_protocol::engine::{self, Packet};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{self, Timer};
+use crate::js::{self, Array, Timer};
 use crate::manager::Link;
 use crate::opts::{Options, TransportKind};
 use crate::transport::{Endpoint, Out, Transport, ev};
@@ -184,7 +183,7 @@ impl Engine {
                     self.on_packet(opts, target, p, None, up);
                 }
                 Ok(sio_protocol::payload::Record::Binary(b)) => {
-                    up.push(Up::Binary(js_sys::Uint8Array::from(&b[..]).buffer().into()));
+                    up.push(Up::Binary(js::buffer(&b)));
                 }
                 Err(_) => {
                     self.parse_error(up);
@@ -229,11 +228,7 @@ impl Engine {
             }
             Packet::Close => self.on_close(
                 "transport close",
-                js::error(
-                    "transport closed by the server",
-                    &JsValue::UNDEFINED,
-                    &JsValue::UNDEFINED,
-                ),
+                js::err("transport closed by the server"),
                 up,
             ),
             // Noop (releases a GET during an upgrade), and pongs: nothing to do.
@@ -251,9 +246,13 @@ impl Engine {
         self.ping_interval = num("pingInterval");
         self.ping_timeout = num("pingTimeout");
         self.max_payload = num("maxPayload");
-        self.offers_ws = Array::from(&js::get(&v, "upgrades"))
-            .iter()
-            .any(|u| u.as_string().as_deref() == Some("websocket"));
+        let upgrades = js::get(&v, "upgrades");
+        self.offers_ws = Array::is_array(&upgrades)
+            && upgrades
+                .unchecked_ref::<Array>()
+                .to_vec()
+                .iter()
+                .any(|u| u.as_string().as_deref() == Some("websocket"));
         #[cfg(feature = "polling")]
         self.transport.set_sid(&sid);
         self.sid = Some(sid);
@@ -287,7 +286,7 @@ impl Engine {
         match kind {
             ev::OPEN => {
                 probe.writable = true;
-                probe.send(&[Out::Text(JsString::from("2probe"))]);
+                probe.send(&[Out::Text(JsValue::from_str("2probe"))]);
             }
             ev::DATA if value.as_string().as_deref() == Some("3probe") => {
                 self.upgrading = true;
@@ -310,7 +309,7 @@ impl Engine {
         let Some(mut ws) = self.probe.take() else {
             return;
         };
-        ws.send(&[Out::Text(JsString::from("5"))]);
+        ws.send(&[Out::Text(JsValue::from_str("5"))]);
         // Dropping the polling transport closes it without a word to the server.
         self.transport = ws;
         self.upgrading = false;
@@ -329,7 +328,7 @@ impl Engine {
     }
 
     fn write_control(&mut self, packet: &str) {
-        self.buf.push_back(Out::Text(JsString::from(packet)));
+        self.buf.push_back(Out::Text(JsValue::from_str(packet)));
         self.flush();
     }
 
@@ -361,7 +360,7 @@ impl Engine {
         let mut size = 1.0;
         for f in &self.buf {
             size += match f {
-                Out::Text(s) => f64::from(s.length()),
+                Out::Text(s) => js::len(s),
                 Out::Binary(_) => 0.0,
             } + 2.0;
             if n > 0 && self.max_payload > 0.0 && size > self.max_payload {

@@ -19,22 +19,17 @@
 //! reconnects it; each [`Socket`] is one namespace on it. Every packet is framed by
 //! `sio-protocol`; JSON goes through the browser's own `JSON` (no serde in the bundle).
 //!
-//! The crate builds without std so that the shipped bundle (feature `bundle`) can replace
-//! the panic machinery and its `core::fmt` strings with a trap.
+//! The crate builds without std so that the shipped bundle (`bundle/`) can replace the panic
+//! machinery and its `core::fmt` strings with a trap.
 
 #![no_std]
 
 extern crate alloc;
-#[cfg(not(all(feature = "bundle", target_arch = "wasm32")))]
-extern crate std;
 
 #[cfg(feature = "js")]
 pub mod api;
 mod backoff;
-#[cfg(all(feature = "bundle", target_arch = "wasm32"))]
-mod bundle;
 mod client;
-mod emitter;
 mod engine;
 mod js;
 mod manager;
@@ -43,7 +38,5 @@ mod socket;
 mod transport;
 mod url;
 
-pub use client::{AckFuture, Manager, Socket, io};
-pub use emitter::Handler;
+pub use client::{AckFuture, AckResult, Manager, Socket, io};
 pub use opts::{Options, TransportKind};
-pub use socket::AckResult;

@@ -7,15 +7,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
-use js_sys::Array;
 use sio_protocol::binary::Reassembler;
 use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::JsValue;
 
 use crate::backoff::Backoff;
-use crate::emitter::Emitter;
 use crate::engine::{Engine, State, Target, Up};
-use crate::js::{self, Callback, Timer};
+use crate::js::{self, Array, Callback, Emitter, Timer};
 use crate::opts::Options;
 use crate::socket::Sock;
 use crate::transport::Out;
@@ -35,10 +33,9 @@ pub(crate) struct Mgr {
     pub(crate) opts: Options,
     pub(crate) target: Target,
     pub(crate) st: RefCell<MgrSt>,
-    pub(crate) events: Emitter,
     pub(crate) nsps: RefCell<Vec<Rc<Sock>>>,
-    /// The JS object of this manager (`this` of its listeners, `socket.io`), when there is one.
-    pub(crate) js: RefCell<JsValue>,
+    /// Where this manager's events go (its JS object in the JS API).
+    pub(crate) js: Emitter,
     /// A session of this manager upgraded to WebSocket (`rememberUpgrade`).
     prior_ws: Cell<bool>,
 }
@@ -100,7 +97,7 @@ impl Link {
 }
 
 impl Mgr {
-    pub(crate) fn new(opts: Options, target: Target) -> Rc<Mgr> {
+    pub(crate) fn new(opts: Options, target: Target, js: Emitter) -> Rc<Mgr> {
         let backoff = Backoff {
             min: opts.reconnection_delay,
             max: opts.reconnection_delay_max,
@@ -122,29 +119,30 @@ impl Mgr {
                 reconnect_timer: None,
                 decoder: Reassembler::new(MAX_ATTACHMENTS),
             }),
-            events: Emitter::default(),
             nsps: RefCell::new(Vec::new()),
-            js: RefCell::new(JsValue::UNDEFINED),
+            js,
             prior_ws: Cell::new(false),
         })
     }
 
-    fn this(&self) -> JsValue {
-        self.js.borrow().clone()
-    }
-
     fn emit(&self, event: &str, args: &Array) {
-        self.events.emit(event, &self.this(), args);
+        self.js.fire(event, args);
     }
 
-    /// The socket of `nsp`, created on first use.
-    pub(crate) fn socket(self: &Rc<Self>, nsp: &str, opts: Option<&Options>) -> (Rc<Sock>, bool) {
+    /// The socket of `nsp`, created on first use with `opts` (default: the manager's) and
+    /// the event target `js` makes.
+    pub(crate) fn socket(
+        self: &Rc<Self>,
+        nsp: &str,
+        opts: Option<&Options>,
+        js: impl FnOnce() -> Emitter,
+    ) -> Rc<Sock> {
         if let Some(s) = self.nsps.borrow().iter().find(|s| s.nsp == nsp) {
-            return (s.clone(), false);
+            return s.clone();
         }
-        let s = Sock::new(self.clone(), nsp, opts.unwrap_or(&self.opts));
+        let s = Sock::new(self.clone(), nsp, opts.unwrap_or(&self.opts), js());
         self.nsps.borrow_mut().push(s.clone());
-        (s, true)
+        s
     }
 
     pub(crate) fn ready(&self) -> Ready {
@@ -304,11 +302,7 @@ impl Mgr {
 
     fn on_connect_timeout(&self, epoch: u32) {
         if self.st.borrow().epoch == epoch && self.ready() == Ready::Opening {
-            self.on_error(js::error(
-                "timeout",
-                &JsValue::UNDEFINED,
-                &JsValue::UNDEFINED,
-            ));
+            self.on_error(js::err("timeout"));
         }
     }
 
@@ -346,7 +340,7 @@ impl Mgr {
                 None
             } else {
                 st.reconnecting = true;
-                Some(st.backoff.duration(js_sys::Math::random()))
+                Some(st.backoff.duration(js::random()))
             }
         };
         let Some(delay) = delay else {
@@ -455,7 +449,11 @@ impl Mgr {
         let bins = if bins.is_empty() {
             JsValue::UNDEFINED
         } else {
-            bins.into_iter().collect::<Array>().into()
+            let arr = Array::new();
+            for b in &bins {
+                arr.push(b);
+            }
+            arr.into()
         };
         let data = if h.text.is_undefined() {
             JsValue::UNDEFINED

@@ -10,35 +10,33 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use bytes::BytesMut;
-use js_sys::{Array, JsString, Object};
 use sio_protocol::engine::begin_message;
 use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::emitter::{AnyListeners, Emitter};
-use crate::js::{self, Callback, Timer};
+use crate::js::{self, Array, Callback, Emitter, Timer};
 use crate::manager::{Mgr, Ready};
 use crate::opts::Options;
 use crate::transport::Out;
 
 /// What an ack callback gets: the answer's arguments, or the error that ended the wait
 /// (`operation has timed out`, `socket has been disconnected`).
-pub type AckResult = Result<Array, JsValue>;
+pub(crate) type Reply = Result<Array, JsValue>;
 
 /// A callback waiting for an ack.
 pub(crate) struct Ack {
-    pub(crate) cb: Box<dyn FnOnce(AckResult)>,
+    pub(crate) cb: Box<dyn FnOnce(Reply)>,
     /// Error-first: told about timeouts and disconnections. Plain JS callbacks without a
     /// timeout are not, as in socket.io-client.
     pub(crate) with_error: bool,
 }
 
-/// Per-emit modifiers (`timeout(ms)`, `volatile`), reset by every emit.
+/// Per-emit modifiers (`timeout(ms)`, `volatile`).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Flags {
     pub(crate) volatile: bool,
     pub(crate) timeout: Option<f64>,
-    from_queue: bool,
+    pub(crate) from_queue: bool,
 }
 
 struct PendingAck {
@@ -69,11 +67,8 @@ pub(crate) struct Sock {
     me: Weak<Sock>,
     pub(crate) mgr: Rc<Mgr>,
     pub(crate) nsp: String,
-    /// The JS object of this socket (`this` of its listeners), when there is one.
-    pub(crate) js: RefCell<JsValue>,
-    pub(crate) events: Emitter,
-    pub(crate) any: AnyListeners,
-    pub(crate) any_out: AnyListeners,
+    /// Where this socket's events go (its JS object in the JS API).
+    pub(crate) js: Emitter,
     pub(crate) st: RefCell<SockSt>,
     auth: JsValue,
     ack_timeout: Option<f64>,
@@ -89,6 +84,7 @@ pub(crate) struct SockSt {
     pub(crate) connected: bool,
     pub(crate) recovered: bool,
     pub(crate) active: bool,
+    /// Modifiers set through the Rust API for the next emit.
     pub(crate) flags: Flags,
     pid: Option<String>,
     offset: Option<JsValue>,
@@ -104,7 +100,8 @@ pub(crate) struct SockSt {
 const CB_ACK: u32 = 0;
 const CB_AUTH: u32 = 1;
 
-const RESERVED: [&str; 6] = [
+/// Event names the client refuses to send and the server may not use.
+pub(crate) const RESERVED: [&str; 6] = [
     "connect",
     "connect_error",
     "disconnect",
@@ -114,17 +111,14 @@ const RESERVED: [&str; 6] = [
 ];
 
 impl Sock {
-    pub(crate) fn new(mgr: Rc<Mgr>, nsp: &str, opts: &Options) -> Rc<Sock> {
+    pub(crate) fn new(mgr: Rc<Mgr>, nsp: &str, opts: &Options, js: Emitter) -> Rc<Sock> {
         Rc::new_cyclic(|me: &Weak<Sock>| {
             let weak = me.clone();
             Sock {
                 me: me.clone(),
                 mgr,
                 nsp: String::from(nsp),
-                js: RefCell::new(JsValue::UNDEFINED),
-                events: Emitter::default(),
-                any: AnyListeners::default(),
-                any_out: AnyListeners::default(),
+                js,
                 st: RefCell::new(SockSt::default()),
                 auth: opts.auth.clone(),
                 ack_timeout: opts.ack_timeout,
@@ -139,10 +133,6 @@ impl Sock {
         })
     }
 
-    pub(crate) fn this(&self) -> JsValue {
-        self.js.borrow().clone()
-    }
-
     pub(crate) fn active(&self) -> bool {
         self.st.borrow().active
     }
@@ -152,7 +142,7 @@ impl Sock {
     }
 
     fn emit_reserved(&self, event: &str, args: &Array) {
-        self.events.emit(event, &self.this(), args);
+        self.js.fire(event, args);
     }
 
     /// `socket.connect()`: joins the namespace, opening the session if needed.
@@ -188,20 +178,7 @@ impl Sock {
         };
         // Connection state recovery: tell the server which session to restore.
         let data = match pid {
-            Some(pid) => {
-                let o = Object::new();
-                let _ = js_sys::Reflect::set(&o, &"pid".into(), &JsValue::from_str(&pid));
-                let _ = js_sys::Reflect::set(
-                    &o,
-                    &"offset".into(),
-                    &offset.unwrap_or(JsValue::UNDEFINED),
-                );
-                if auth.is_object() {
-                    Object::assign(&o, auth.unchecked_ref()).into()
-                } else {
-                    o.into()
-                }
-            }
+            Some(pid) => js::with_pid(&auth, &pid, &offset.unwrap_or(JsValue::UNDEFINED)),
             None => auth,
         };
         self.mgr
@@ -211,9 +188,9 @@ impl Sock {
     fn on_callback(&self, kind: u32, value: JsValue) {
         match kind {
             CB_ACK => {
-                let pair = Array::from(&value);
-                let id = pair.get(0).as_f64().unwrap_or(0.0) as u64;
-                self.send_ack(id, &Array::from(&pair.get(1)));
+                let pair: Array = value.unchecked_into();
+                let id = pair.at(0).as_f64().unwrap_or(0.0) as u64;
+                self.send_ack(id, &pair.at(1).unchecked_into());
             }
             CB_AUTH => self.send_connect(value),
             _ => {}
@@ -239,11 +216,7 @@ impl Sock {
                     Some(sid) => self.on_connect(sid, js::get(&data, "pid").as_string()),
                     None if data.is_object() => self.emit_reserved(
                         "connect_error",
-                        &Array::of1(&js::error(
-                            "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)",
-                            &JsValue::UNDEFINED,
-                            &JsValue::UNDEFINED,
-                        )),
+                        &Array::of1(&js::err("It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)")),
                     ),
                     None => return Err(()),
                 }
@@ -253,7 +226,8 @@ impl Sock {
                     return Err(());
                 }
                 let args: Array = data.unchecked_into();
-                if !args.get(0).is_string() || RESERVED.iter().any(|r| args.get(0) == *r) {
+                let name = args.at(0);
+                if !name.is_string() || RESERVED.iter().any(|r| name == *r) {
                     return Err(());
                 }
                 if let Some(id) = id {
@@ -314,7 +288,7 @@ impl Sock {
             let next = self.st.borrow_mut().send_buf.pop_front();
             match next {
                 Some(b) => {
-                    self.any_out.emit(&self.this(), &b.args);
+                    self.js.outgoing(&b.args);
                     self.mgr.write(b.frames);
                 }
                 None => break,
@@ -325,16 +299,10 @@ impl Sock {
     }
 
     fn emit_event(&self, args: &Array) {
-        let this = self.this();
-        if !self.any.is_empty() {
-            self.any.emit(&this, args);
-        }
-        let rest = args.slice(1, args.length());
-        let name = args.get(0).as_string().unwrap_or_default();
-        self.events.emit(&name, &this, &rest);
+        self.js.event(args);
         let mut st = self.st.borrow_mut();
         if st.pid.is_some() {
-            let last = args.get(args.length().saturating_sub(1));
+            let last = args.at(-1);
             if last.is_string() && args.length() > 1 {
                 st.offset = Some(last);
             }
@@ -354,36 +322,20 @@ impl Sock {
 
     /// Emits `event` with `args`; `ack` waits for the server's answer. Reserved names are
     /// refused (`Err` with the message socket.io-client throws).
-    pub(crate) fn emit(
-        &self,
-        event: JsValue,
-        args: Array,
-        ack: Option<Ack>,
-    ) -> Result<(), JsValue> {
-        if let Some(name) = event.as_string() {
-            if RESERVED.contains(&name.as_str()) {
-                let mut msg = String::from("\"");
-                msg.push_str(&name);
-                msg.push_str("\" is a reserved event name");
-                return Err(js::error(&msg, &JsValue::UNDEFINED, &JsValue::UNDEFINED));
-            }
-        }
-        let flags = core::mem::take(&mut self.st.borrow_mut().flags);
+    pub(crate) fn emit(&self, event: JsValue, args: Array, ack: Option<Ack>, flags: Flags) {
         if self.retries > 0 && !flags.from_queue && !flags.volatile {
             self.add_to_queue(event, args, ack, flags);
-            return Ok(());
+            return;
         }
         args.unshift(&event);
         let id = ack.map(|a| self.register_ack(a, flags.timeout.or(self.ack_timeout)));
         let frames = encode(PacketType::Event, &self.nsp, id.map(u64::from), &args);
         let (writable, alive) = self.mgr.link_state();
         if flags.volatile && !writable {
-            return Ok(());
+            return;
         }
         if alive && self.connected() {
-            if !self.any_out.is_empty() {
-                self.any_out.emit(&self.this(), &args);
-            }
+            self.js.outgoing(&args);
             self.mgr.write(frames);
         } else {
             let refused = {
@@ -399,7 +351,6 @@ impl Sock {
                 self.fail_ack(id, "send buffer full");
             }
         }
-        Ok(())
     }
 
     fn register_ack(&self, ack: Ack, timeout: Option<f64>) -> u32 {
@@ -435,10 +386,7 @@ impl Sock {
         };
         if let Some(p) = pending {
             if p.ack.with_error {
-                run_ack(
-                    p.ack,
-                    Err(js::error(why, &JsValue::UNDEFINED, &JsValue::UNDEFINED)),
-                );
+                run_ack(p.ack, Err(js::err(why)));
             }
         }
     }
@@ -477,16 +425,9 @@ impl Sock {
             }
             r.pending = true;
             r.tries += 1;
-            let next = (
-                r.seq,
-                r.event.clone(),
-                r.args.slice(0, r.args.length()),
-                r.flags,
-            );
-            st.flags = next.3;
-            next
+            (r.seq, r.event.clone(), r.args.slice(), r.flags)
         };
-        let (seq, event, args, _) = next;
+        let (seq, event, args, flags) = next;
         let me = self.me.clone();
         let ack = Ack {
             cb: Box::new(move |res| {
@@ -496,10 +437,10 @@ impl Sock {
             }),
             with_error: true,
         };
-        let _ = self.emit(event, args, Some(ack));
+        self.emit(event, args, Some(ack), flags);
     }
 
-    fn on_retry_answer(&self, seq: u32, res: AckResult) {
+    fn on_retry_answer(&self, seq: u32, res: Reply) {
         let done = {
             let mut st = self.st.borrow_mut();
             let Some(front) = st.queue.front_mut() else {
@@ -541,14 +482,7 @@ impl Sock {
         );
         for p in acks {
             if p.ack.with_error {
-                run_ack(
-                    p.ack,
-                    Err(js::error(
-                        "socket has been disconnected",
-                        &JsValue::UNDEFINED,
-                        &JsValue::UNDEFINED,
-                    )),
-                );
+                run_ack(p.ack, Err(js::err("socket has been disconnected")));
             }
         }
     }
@@ -584,7 +518,7 @@ impl Sock {
     }
 }
 
-fn run_ack(ack: Ack, res: AckResult) {
+fn run_ack(ack: Ack, res: Reply) {
     (ack.cb)(res);
 }
 
@@ -592,7 +526,7 @@ fn run_ack(ack: Ack, res: AckResult) {
 /// placeholders stand for. The JSON comes from the browser; the header from sio-protocol.
 pub(crate) fn encode(kind: PacketType, nsp: &str, id: Option<u64>, data: &JsValue) -> Vec<Out> {
     let bins = Array::new();
-    let body = (!data.is_undefined()).then(|| js::stringify(data, &bins));
+    let body = js::json(data, &bins);
     let attachments = bins.length() as usize;
     let kind = match kind {
         PacketType::Event if attachments > 0 => PacketType::BinaryEvent,
@@ -602,13 +536,9 @@ pub(crate) fn encode(kind: PacketType, nsp: &str, id: Option<u64>, data: &JsValu
     let mut head = BytesMut::with_capacity(16 + nsp.len());
     begin_message(&mut head);
     socket::write_header(&mut head, kind, nsp, id, attachments);
-    let head = JsString::from(core::str::from_utf8(&head).unwrap_or_default());
-    let text = match body {
-        Some(b) => head.concat(&b),
-        None => head,
-    };
+    let head = core::str::from_utf8(&head).unwrap_or_default();
     let mut frames = Vec::with_capacity(1 + attachments);
-    frames.push(Out::Text(text));
-    frames.extend(bins.iter().map(Out::Binary));
+    frames.push(Out::Text(js::concat(head, &body)));
+    frames.extend(bins.to_vec().into_iter().map(Out::Binary));
     frames
 }

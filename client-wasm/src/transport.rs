@@ -8,19 +8,18 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
-use js_sys::{Array, JsString};
 use sio_protocol::engine::Frame;
 use sio_protocol::payload;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{self, Callback};
+use crate::js::{self, Array, Callback};
 use crate::opts::TransportKind;
 
 /// A frame on its way out. Text is the whole Engine.IO packet as a JS string, so a WebSocket
 /// sends it without copying it through wasm memory.
 #[derive(Clone)]
 pub(crate) enum Out {
-    Text(JsString),
+    Text(JsValue),
     /// `ArrayBuffer`, a typed array or a `Blob`.
     Binary(JsValue),
 }
@@ -28,7 +27,7 @@ pub(crate) enum Out {
 impl Out {
     fn to_js(&self) -> JsValue {
         match self {
-            Out::Text(s) => s.into(),
+            Out::Text(s) => s.clone(),
             Out::Binary(b) => b.clone(),
         }
     }
@@ -229,7 +228,10 @@ impl Transport {
                     .any(|f| matches!(f, Out::Binary(b) if js::is_blob(b)));
                 if blobs {
                     // Read the Blobs first; the POST goes out when `BLOBS` comes back.
-                    let parts: Array = frames.iter().map(Out::to_js).collect();
+                    let parts = Array::new();
+                    for f in frames {
+                        parts.push(&f.to_js());
+                    }
                     p.post = Some(js::unblob(&parts, &p.cb));
                 } else {
                     p.post_body(&encode_payload(frames.iter().map(Out::to_js)));
@@ -251,7 +253,8 @@ impl Transport {
     #[cfg(feature = "polling")]
     pub(crate) fn blobs_read(&mut self, parts: &JsValue) {
         if let Io::Polling(p) = &mut self.io {
-            let body = encode_payload(Array::from(parts).iter());
+            let parts: &Array = parts.unchecked_ref();
+            let body = encode_payload(parts.to_vec().into_iter());
             p.post_body(&body);
         }
     }
@@ -365,7 +368,7 @@ fn encode_payload(parts: impl Iterator<Item = JsValue>) -> String {
     let frames: Vec<Frame> = parts
         .map(|v| match v.as_string() {
             Some(s) => Frame::Text(Bytes::from(s.into_bytes())),
-            None => Frame::Binary(Bytes::from(js::bytes(&v).to_vec())),
+            None => Frame::Binary(Bytes::from(js::bytes(&v))),
         })
         .collect();
     let mut out = BytesMut::new();

@@ -3,8 +3,7 @@
 
 use alloc::string::String;
 
-use wasm_bindgen::JsValue;
-use web_sys::Url;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js;
 
@@ -22,49 +21,84 @@ pub(crate) struct Parsed {
 
 /// Parses `uri` (`None`: the page's own origin). `None` when it is not a usable URL.
 pub(crate) fn parse(uri: Option<&str>) -> Option<Parsed> {
-    let base = js::base().as_string();
-    let page = base.as_deref().and_then(|b| Url::new(b).ok());
+    let base = js::base();
+    let page = base
+        .as_string()
+        .and_then(|b| Url::new(&b, &JsValue::UNDEFINED));
     let mut full = String::new();
     match uri {
-        None => full.push_str(&page.as_ref()?.origin()),
+        None => {
+            let page = page.as_ref()?;
+            full.push_str(&page.protocol);
+            full.push_str("//");
+            full.push_str(&page.host);
+        }
         Some(u) => {
-            let has_scheme = ["http://", "https://", "ws://", "wss://"]
-                .iter()
-                .any(|s| u.len() >= s.len() && u[..s.len()].eq_ignore_ascii_case(s));
+            let has_scheme = ["http://", "https://", "ws://", "wss://"].iter().any(|s| {
+                u.get(..s.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(s))
+            });
             if !has_scheme {
                 // `//host/x`, `/x` (same host) and `host:port/x` all take the page's scheme.
-                let scheme = page.as_ref().map(Url::protocol);
-                full.push_str(scheme.as_deref().unwrap_or("https:"));
+                full.push_str(page.as_ref().map_or("https:", |p| p.protocol.as_str()));
                 if !u.starts_with("//") {
                     full.push_str("//");
                     if u.starts_with('/') {
-                        full.push_str(&page.as_ref()?.host());
+                        full.push_str(&page.as_ref()?.host);
                     }
                 }
             }
             full.push_str(u);
         }
     }
-    let url = Url::new(&full).ok()?;
-    let protocol = url.protocol();
-    let secure = protocol == "https:" || protocol == "wss:";
-    let mut port = url.port();
-    if port.is_empty() {
-        port = String::from(if secure { "443" } else { "80" });
-    }
-    let mut id = String::from(&protocol[..protocol.len() - 1]);
+    let url = Url::new(&full, &JsValue::UNDEFINED)?;
+    let secure = url.protocol == "https:" || url.protocol == "wss:";
+    let port = if url.port.is_empty() {
+        if secure { "443" } else { "80" }
+    } else {
+        url.port.as_str()
+    };
+    let mut id = String::from(url.protocol.trim_end_matches(':'));
     id.push_str("://");
-    id.push_str(&url.hostname());
+    id.push_str(&url.hostname);
     id.push(':');
-    id.push_str(&port);
-    let search = url.search();
+    id.push_str(port);
     Some(Parsed {
         secure,
-        host: url.host(),
+        host: url.host,
         id,
-        nsp: url.pathname(),
-        query: String::from(search.strip_prefix('?').unwrap_or(&search)),
+        nsp: url.pathname,
+        query: String::from(url.search.strip_prefix('?').unwrap_or(&url.search)),
     })
+}
+
+/// The parts of a URL the client needs, from the browser's `URL`.
+struct Url {
+    protocol: String,
+    host: String,
+    hostname: String,
+    port: String,
+    pathname: String,
+    search: String,
+}
+
+impl Url {
+    fn new(href: &str, base: &JsValue) -> Option<Url> {
+        let parts = js::parse_url(href, base);
+        if !js::Array::is_array(&parts) {
+            return None;
+        }
+        let parts: &js::Array = parts.unchecked_ref();
+        let part = |i| parts.at(i).as_string().unwrap_or_default();
+        Some(Url {
+            protocol: part(0),
+            host: part(1),
+            hostname: part(2),
+            port: part(3),
+            pathname: part(4),
+            search: part(5),
+        })
+    }
 }
 
 /// `k=v&…` with both sides URI-encoded.
@@ -74,9 +108,9 @@ pub(crate) fn encode_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) 
         if !out.is_empty() {
             out.push('&');
         }
-        out.push_str(&String::from(js_sys::encode_uri_component(k)));
+        out.push_str(&js::encode_uri(k));
         out.push('=');
-        out.push_str(&String::from(js_sys::encode_uri_component(v)));
+        out.push_str(&js::encode_uri(v));
     }
     out
 }
@@ -95,20 +129,17 @@ pub(crate) fn headers(pairs: &[(String, String)]) -> JsValue {
     if pairs.is_empty() {
         return JsValue::UNDEFINED;
     }
-    let o = js_sys::Object::new();
+    let kv = js::Array::new();
     for (k, v) in pairs {
-        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v));
+        kv.push(&JsValue::from_str(k));
+        kv.push(&JsValue::from_str(v));
     }
-    o.into()
+    js::from_entries(&kv)
 }
 
 /// `a=1&b=2` → pairs, URI-decoded (a query given as a string).
 pub(crate) fn split_query(q: &str) -> alloc::vec::Vec<(String, String)> {
-    let decode = |s: &str| {
-        js_sys::decode_uri_component(s)
-            .map(String::from)
-            .unwrap_or_else(|_| String::from(s))
-    };
+    let decode = |s: &str| js::decode_uri(s);
     q.trim_start_matches('?')
         .split('&')
         .filter(|p| !p.is_empty())

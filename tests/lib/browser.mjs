@@ -7,9 +7,10 @@
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { before, after } from "node:test";
+import assert from "node:assert/strict";
+import { before, after, afterEach } from "node:test";
 import { chromium } from "playwright-core";
-import { TESTS_DIR } from "./harness.mjs";
+import { TESTS_DIR, startServer } from "./harness.mjs";
 
 export const PKG_DIR = process.env.SIO_CLIENT_PKG || path.join(TESTS_DIR, "..", "client-wasm", "pkg");
 const ROOTS = {
@@ -19,6 +20,15 @@ const ROOTS = {
 };
 const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+/** Server implementations every browser group runs against (SIO_BROWSER_SERVERS=rust,node). */
+export const IMPLS = (process.env.SIO_BROWSER_SERVERS || "rust,node").split(",").filter(Boolean);
+/**
+ * The client under test: "sio" (the wasm client, default) or "ref" (the official
+ * socket.io-client 4.8 dist, to check that an expectation is what socket.io-client does):
+ * SIO_BROWSER_CLIENT=ref. `manager.transport` (a sio extension) is shimmed for "ref".
+ */
+export const CLIENT = process.env.SIO_BROWSER_CLIENT === "ref" ? "ref" : "sio";
+export const IS_REF = CLIENT === "ref";
 
 /** Serves the page, the bundle and socket.io-client's dist on 127.0.0.1 (free port). */
 export async function startStatic() {
@@ -49,8 +59,9 @@ export async function launchBrowser() {
 
 /**
  * Hooks for one file: a static server and a browser, shared by its tests. `ctx.page()` opens
- * a fresh page with the client loaded; pages are closed after the file. Errors the page
- * throws or logs are collected in `page.errors` (a wasm trap shows up there).
+ * a fresh page with the client loaded; pages are closed after each test (so that no client
+ * keeps reconnecting into the next one). Errors the page throws or logs are collected in
+ * `page.errors` (a wasm trap shows up there).
  */
 export function useBrowser() {
   const ctx = { pages: [] };
@@ -58,12 +69,17 @@ export function useBrowser() {
     ctx.static = await startStatic();
     ctx.browser = await launchBrowser();
   });
+  afterEach(async () => {
+    const pages = ctx.pages.splice(0);
+    await Promise.all(pages.map((p) => p.close().catch(() => {})));
+  });
   after(async () => {
     await ctx.browser?.close();
     await ctx.static?.close();
   });
   ctx.page = async () => {
     const page = await ctx.browser.newPage();
+    ctx.pages.push(page);
     page.errors = [];
     page.on("pageerror", (e) => page.errors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
@@ -72,7 +88,57 @@ export function useBrowser() {
     await page.waitForFunction(() => window.ready === true || window.loadError);
     const err = await page.evaluate(() => window.loadError);
     if (err) throw new Error(`the client did not load: ${err}`);
+    if (IS_REF) {
+      await page.evaluate(async () => {
+        const m = await import("/sioc/socket.io.esm.min.js");
+        Object.defineProperty(m.Manager.prototype, "transport", {
+          get() {
+            return this.engine?.transport?.name;
+          },
+        });
+        window.sio = { ...m, ref: true };
+      });
+    }
     return page;
   };
   return ctx;
+}
+
+/**
+ * Asserts the page logged no error at all, but for a 400 on a long-poll GET of a session the
+ * client has closed (a GET pending while the client closes may be answered 400 by the Rust
+ * server, also with socket.io-client): use for tests where nothing should go wrong.
+ */
+export function assertClean(page) {
+  const closingPoll = (e, k, all) =>
+    /^HTTP 400 GET .*[?&]sid=/.test(e) ||
+    (/status of 400/.test(e) && all.slice(0, k).some((x) => /^HTTP 400 GET .*[?&]sid=/.test(x)));
+  const bad = page.errors.filter((e, k, all) => !closingPoll(e, k, all));
+  assert.deepEqual(bad, [], `page errors: ${JSON.stringify(page.errors)}`);
+}
+
+/** Asserts the page hit no wasm trap / Rust panic / uncaught exception. */
+export function assertNoTrap(page) {
+  const bad = page.errors.filter((e) => /unreachable|RuntimeError|panicked|Uncaught|TypeError|ReferenceError/.test(e));
+  assert.deepEqual(bad, [], `page errors: ${JSON.stringify(page.errors)}`);
+}
+
+/**
+ * Hooks for one server (impl "rust" or "node", kind "contract" or "features") in the current
+ * describe: started before its tests, stopped after them; its output since the previous test
+ * is printed after a failed test. Returns an object filled in before the first test.
+ */
+export function useServerFor(impl, { kind = "contract", env = {} } = {}) {
+  const srv = {};
+  before(async () => {
+    Object.assign(srv, await startServer({ impl, kind, env }));
+  });
+  afterEach((t) => {
+    const out = srv.newLogs?.();
+    if (!t.passed && srv.newLogs) console.error(`--- ${impl} ${kind} server output ---\n${out || "(none)\n"}--- end ---`);
+  });
+  after(async () => {
+    await srv.stop?.();
+  });
+  return srv;
 }
