@@ -54,26 +54,44 @@ export const error = (message, data, description) =>
 
 export const withPid = (auth, pid, offset) => Object.assign({ pid, offset }, auth);
 export const get = (o, k) => (o == null ? undefined : o[k]);
-export const entries = (o) => Object.entries(o).flatMap(([k, v]) => [k, String(v)]);
 export function fromEntries(kv) {
   const o = {};
   for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];
   return o;
 }
-export function parseUrl(href, base) {
+export const encode = encodeURIComponent;
+
+/** `[secure, host, key, namespace, query]` of an `io()` URL, resolved against the page as
+ *  socket.io-client does (no URL: the page's origin; `//h/x` and `/x`: the page's scheme
+ *  and host); `undefined` when it is not a URL. `key` (`scheme://host:port`) identifies the
+ *  server. */
+export function url(uri) {
+  const loc = typeof location == "object" ? location : undefined;
+  if (uri == null) uri = loc && loc.protocol + "//" + loc.host;
+  if (typeof uri != "string") return;
+  if (uri[0] == "/") uri = (uri[1] == "/" ? loc?.protocol : loc?.host) + uri;
+  if (!/^(https?|wss?):\/\//i.test(uri)) uri = (loc ? loc.protocol + "//" : "https://") + uri;
   try {
-    const u = new URL(href, base);
-    return [u.protocol, u.host, u.hostname, u.port, u.pathname, u.search];
+    const u = new URL(uri);
+    const secure = /^(https|wss):$/.test(u.protocol);
+    const key = u.protocol.slice(0, -1) + "://" + u.hostname + ":" + (u.port || (secure ? 443 : 80));
+    return [secure, u.host, key, u.pathname, u.search.slice(1)];
   } catch {}
 }
-export const encode = encodeURIComponent;
-export function decode(s) {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
+
+const OPTS =
+  "path query transports upgrade rememberUpgrade reconnection reconnectionAttempts reconnectionDelay reconnectionDelayMax randomizationFactor timeout autoConnect ackTimeout retries auth extraHeaders withCredentials timestampRequests addTrailingSlash protocols maxBufferedEmits".split(
+    " ",
+  );
+/** socket.io-client options as the array the client reads (order: `opts.rs`); `query` and
+ *  `extraHeaders` as `[k1, v1, …]` strings, `timeout: false` as 0. */
+export const opts = (o) =>
+  OPTS.map((k) => {
+    const v = o?.[k];
+    if (k == "query" && typeof v == "string") return [...new URLSearchParams(v)].flat();
+    if ((k == "query" || k == "extraHeaders") && v && typeof v == "object") return Object.entries(v).flat().map(String);
+    return k == "timeout" && v === false ? 0 : v;
+  });
 export const len = (s) => s.length;
 export const later = (ms, cb) => setTimeout(cb, ms, 0);
 export const cancel = (id) => clearTimeout(id);

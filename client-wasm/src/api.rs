@@ -6,13 +6,12 @@
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use wasm_bindgen::prelude::*;
 
-use crate::js::{self, Array, get};
+use crate::js::{self, Array};
 use crate::manager::{self, Mgr};
-use crate::opts::{Options, TransportKind};
+use crate::opts::Options;
 use crate::socket::{Ack, Flags, Sock};
 
 /// `[key, namespace]` of a URL: sockets of the same key (`scheme://host:port`) share a
@@ -27,80 +26,7 @@ pub fn lookup(uri: JsValue) -> Result<Array, JsValue> {
 }
 
 fn parse(uri: &JsValue) -> Result<crate::url::Parsed, JsValue> {
-    crate::url::parse(uri.as_string().as_deref())
-        .ok_or_else(|| js::error("invalid URL", uri, &JsValue::UNDEFINED))
-}
-
-/// Options from a socket.io-client options object; absent or ill-typed ones keep defaults.
-fn options(o: &JsValue) -> Options {
-    let mut opts = Options::default();
-    let text = |k| get(o, k).as_string();
-    let flag = |k, d: bool| get(o, k).as_bool().unwrap_or(d);
-    let num = |k| get(o, k).as_f64();
-    if let Some(p) = text("path") {
-        opts.path = p;
-    }
-    let query = get(o, "query");
-    if let Some(q) = query.as_string() {
-        opts.query = crate::url::split_query(&q);
-    } else if query.is_object() {
-        opts.query = pairs(&query);
-    }
-    let transports = get(o, "transports");
-    if Array::is_array(&transports) {
-        opts.transports = transports
-            .unchecked_ref::<Array>()
-            .to_vec()
-            .iter()
-            .filter_map(|t| TransportKind::from_name(&t.as_string()?))
-            .collect();
-    }
-    opts.upgrade = flag("upgrade", opts.upgrade);
-    opts.remember_upgrade = flag("rememberUpgrade", opts.remember_upgrade);
-    opts.reconnection = flag("reconnection", opts.reconnection);
-    if let Some(n) = num("reconnectionAttempts") {
-        opts.reconnection_attempts = if n >= f64::from(u32::MAX) {
-            u32::MAX
-        } else {
-            n.max(0.0) as u32
-        };
-    }
-    opts.reconnection_delay = num("reconnectionDelay").unwrap_or(opts.reconnection_delay);
-    opts.reconnection_delay_max =
-        num("reconnectionDelayMax").unwrap_or(opts.reconnection_delay_max);
-    opts.randomization_factor = num("randomizationFactor").unwrap_or(opts.randomization_factor);
-    let timeout = get(o, "timeout");
-    if timeout.as_bool() == Some(false) {
-        opts.timeout = 0.0;
-    } else if let Some(t) = timeout.as_f64() {
-        opts.timeout = t;
-    }
-    opts.auto_connect = flag("autoConnect", opts.auto_connect);
-    opts.ack_timeout = num("ackTimeout");
-    opts.retries = num("retries").map_or(0, |n| n.max(0.0) as u32);
-    opts.auth = get(o, "auth");
-    let headers = get(o, "extraHeaders");
-    if headers.is_object() {
-        opts.extra_headers = pairs(&headers);
-    }
-    opts.with_credentials = flag("withCredentials", opts.with_credentials);
-    opts.timestamp_requests = flag("timestampRequests", opts.timestamp_requests);
-    opts.add_trailing_slash = flag("addTrailingSlash", opts.add_trailing_slash);
-    opts.protocols = get(o, "protocols");
-    if let Some(n) = num("maxBufferedEmits") {
-        opts.max_buffered = n.max(0.0) as usize;
-    }
-    opts.force_new = flag("forceNew", flag("force new connection", false));
-    opts.multiplex = flag("multiplex", true);
-    opts
-}
-
-/// The entries of an object as `(key, string value)` pairs.
-fn pairs(o: &JsValue) -> Vec<(String, String)> {
-    let kv = js::entries(o).to_vec();
-    kv.chunks_exact(2)
-        .filter_map(|p| Some((p[0].as_string()?, p[1].as_string()?)))
-        .collect()
+    crate::url::parse(uri).ok_or_else(|| js::error("invalid URL", uri, &JsValue::UNDEFINED))
 }
 
 /// The Rust half of a `Manager` (`js/index.js` has the JS class).
@@ -115,7 +41,7 @@ impl ManagerCore {
     #[wasm_bindgen(constructor)]
     pub fn new(uri: JsValue, opts: JsValue, js: JsValue) -> Result<ManagerCore, JsValue> {
         let parsed = parse(&uri)?;
-        let opts = options(&opts);
+        let opts = Options::from_js(&opts);
         let target = manager::target(&parsed, &opts);
         Ok(ManagerCore {
             inner: Mgr::new(opts, target, js.unchecked_into()),
@@ -145,7 +71,7 @@ impl SocketCore {
     /// `ackTimeout`, `retries`, `maxBufferedEmits`); its events go to `js`.
     #[wasm_bindgen(constructor)]
     pub fn new(manager: &ManagerCore, nsp: &str, js: JsValue, opts: JsValue) -> SocketCore {
-        let opts = options(&opts);
+        let opts = Options::from_js(&opts);
         SocketCore {
             inner: manager
                 .inner

@@ -36,7 +36,7 @@ fn listener(keep: &Listeners, f: impl Fn(&[JsValue]) + 'static) -> JsValue {
 /// `None` when `url` is not a valid URL. Use [`Manager::socket`] to share one connection
 /// between namespaces.
 pub fn io(url: &str, opts: Options) -> Option<Socket> {
-    let parsed = crate::url::parse(Some(url))?;
+    let parsed = crate::url::parse(&JsValue::from_str(url))?;
     let manager = Manager::with_target(&parsed, opts);
     Some(manager.socket(&parsed.nsp))
 }
@@ -53,7 +53,7 @@ pub struct Manager {
 impl Manager {
     /// A manager for the server of `url` (its path is ignored). `None` for an invalid URL.
     pub fn new(url: &str, opts: Options) -> Option<Manager> {
-        let parsed = crate::url::parse(Some(url))?;
+        let parsed = crate::url::parse(&JsValue::from_str(url))?;
         Some(Self::with_target(&parsed, opts))
     }
 

@@ -4,7 +4,6 @@
 //! The engine never calls back into the manager while it is borrowed: everything the manager
 //! must react to is pushed to an [`Up`] list that the manager handles afterwards.
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -63,7 +62,7 @@ pub(crate) struct Engine {
     max_payload: f64,
     ping_deadline: f64,
     ping_timer: Option<Timer>,
-    buf: VecDeque<Out>,
+    buf: Vec<Out>,
     /// Frames of `buf` in the POST in flight.
     in_flight: usize,
     next_tid: u32,
@@ -96,7 +95,7 @@ impl Engine {
             max_payload: 0.0,
             ping_deadline: 0.0,
             ping_timer: None,
-            buf: VecDeque::new(),
+            buf: Vec::new(),
             in_flight: 0,
             next_tid: 2,
         }
@@ -328,7 +327,7 @@ impl Engine {
     }
 
     fn write_control(&mut self, packet: &str) {
-        self.buf.push_back(Out::Text(JsValue::from_str(packet)));
+        self.buf.push(Out::Text(JsValue::from_str(packet)));
         self.flush();
     }
 

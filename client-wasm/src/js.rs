@@ -57,19 +57,15 @@ extern "C" {
     pub(crate) fn with_pid(auth: &JsValue, pid: &str, offset: &JsValue) -> JsValue;
     pub(crate) fn error(message: &str, data: &JsValue, description: &JsValue) -> JsValue;
     pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue;
-    /// `[k1, v1, k2, v2, …]`, values as strings.
-    pub(crate) fn entries(obj: &JsValue) -> Array;
     /// An object from `[k1, v1, …]`.
     #[wasm_bindgen(js_name = fromEntries)]
     pub(crate) fn from_entries(kv: &Array) -> JsValue;
-    /// `[protocol, host, hostname, port, pathname, search]` of `new URL(href, base)`.
-    #[wasm_bindgen(js_name = parseUrl)]
-    pub(crate) fn parse_url(href: &str, base: &JsValue) -> JsValue;
-    pub(crate) fn base() -> JsValue;
     #[wasm_bindgen(js_name = encode)]
     pub(crate) fn encode_uri(s: &str) -> String;
-    #[wasm_bindgen(js_name = decode)]
-    pub(crate) fn decode_uri(s: &str) -> String;
+    /// `[secure, host, key, namespace, query]` of an `io()` URL, or `undefined`.
+    pub(crate) fn url(uri: &JsValue) -> JsValue;
+    /// socket.io-client options as an array, in the order of `opts::Options::from_js`.
+    pub(crate) fn opts(o: &JsValue) -> Array;
     /// Length of a JS string in UTF-16 units.
     pub(crate) fn len(s: &JsValue) -> f64;
     fn later(ms: f64, cb: &Callback) -> f64;

@@ -4,7 +4,9 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::js::{self, Array};
 
 /// A transport the client may use, in the order given by [`Options::transports`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +84,6 @@ pub struct Options {
     /// Past this bound new emits are dropped (their ack, if error-first, gets an error):
     /// a page that stays offline does not grow without limit.
     pub max_buffered: usize,
-    /// Force a new Manager instead of reusing the cached one for the same server.
-    pub force_new: bool,
-    /// Share one Manager (and one connection) between the namespaces of a server.
-    pub multiplex: bool,
 }
 
 impl Default for Options {
@@ -117,8 +115,66 @@ impl Default for Options {
             add_trailing_slash: true,
             protocols: JsValue::UNDEFINED,
             max_buffered: 10_000,
-            force_new: false,
-            multiplex: true,
         }
     }
+}
+
+impl Options {
+    /// Options from a socket.io-client options object; absent or ill-typed ones keep their
+    /// defaults. glue.js `opts` lists the fields in the order read here.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn from_js(o: &JsValue) -> Options {
+        let a = js::opts(o);
+        let mut opts = Options::default();
+        let num = |i| a.at(i).as_f64();
+        let flag = |i, d: bool| a.at(i).as_bool().unwrap_or(d);
+        if let Some(p) = a.at(0).as_string() {
+            opts.path = p;
+        }
+        opts.query = pairs(&a.at(1));
+        let transports = a.at(2);
+        if Array::is_array(&transports) {
+            opts.transports = transports
+                .unchecked_ref::<Array>()
+                .to_vec()
+                .iter()
+                .filter_map(|t| TransportKind::from_name(&t.as_string()?))
+                .collect();
+        }
+        opts.upgrade = flag(3, opts.upgrade);
+        opts.remember_upgrade = flag(4, opts.remember_upgrade);
+        opts.reconnection = flag(5, opts.reconnection);
+        if let Some(n) = num(6) {
+            // Infinity saturates.
+            opts.reconnection_attempts = n.max(0.0) as u32;
+        }
+        opts.reconnection_delay = num(7).unwrap_or(opts.reconnection_delay);
+        opts.reconnection_delay_max = num(8).unwrap_or(opts.reconnection_delay_max);
+        opts.randomization_factor = num(9).unwrap_or(opts.randomization_factor);
+        opts.timeout = num(10).unwrap_or(opts.timeout);
+        opts.auto_connect = flag(11, opts.auto_connect);
+        opts.ack_timeout = num(12);
+        opts.retries = num(13).map_or(0, |n| n.max(0.0) as u32);
+        opts.auth = a.at(14);
+        opts.extra_headers = pairs(&a.at(15));
+        opts.with_credentials = flag(16, opts.with_credentials);
+        opts.timestamp_requests = flag(17, opts.timestamp_requests);
+        opts.add_trailing_slash = flag(18, opts.add_trailing_slash);
+        opts.protocols = a.at(19);
+        if let Some(n) = num(20) {
+            opts.max_buffered = n.max(0.0) as usize;
+        }
+        opts
+    }
+}
+
+/// `[k1, v1, …]` (strings) as pairs.
+fn pairs(kv: &JsValue) -> Vec<(String, String)> {
+    if !Array::is_array(kv) {
+        return Vec::new();
+    }
+    let kv = kv.unchecked_ref::<Array>().to_vec();
+    kv.chunks_exact(2)
+        .filter_map(|p| Some((p[0].as_string()?, p[1].as_string()?)))
+        .collect()
 }

@@ -3,13 +3,11 @@
 //! socket.io-client 4.8's semantics and event order.
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use bytes::BytesMut;
 use sio_protocol::engine::begin_message;
 use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::{JsCast, JsValue};
@@ -90,9 +88,9 @@ pub(crate) struct SockSt {
     offset: Option<JsValue>,
     next_id: u32,
     acks: Vec<PendingAck>,
-    send_buf: VecDeque<Buffered>,
-    recv_buf: VecDeque<Array>,
-    queue: VecDeque<Retry>,
+    send_buf: Vec<Buffered>,
+    recv_buf: Vec<Array>,
+    queue: Vec<Retry>,
     queue_seq: u32,
 }
 
@@ -238,7 +236,7 @@ impl Sock {
                 } else {
                     let mut st = self.st.borrow_mut();
                     if st.recv_buf.len() < self.max_buffered {
-                        st.recv_buf.push_back(args);
+                        st.recv_buf.push(args);
                     }
                 }
             }
@@ -277,22 +275,14 @@ impl Sock {
             st.connected = true;
         }
         // Events that arrived early, then the emits made while disconnected, in order.
-        loop {
-            let next = self.st.borrow_mut().recv_buf.pop_front();
-            match next {
-                Some(args) => self.emit_event(&args),
-                None => break,
-            }
+        let received = core::mem::take(&mut self.st.borrow_mut().recv_buf);
+        for args in &received {
+            self.emit_event(args);
         }
-        loop {
-            let next = self.st.borrow_mut().send_buf.pop_front();
-            match next {
-                Some(b) => {
-                    self.js.outgoing(&b.args);
-                    self.mgr.write(b.frames);
-                }
-                None => break,
-            }
+        let buffered = core::mem::take(&mut self.st.borrow_mut().send_buf);
+        for b in buffered {
+            self.js.outgoing(&b.args);
+            self.mgr.write(b.frames);
         }
         self.drain_queue(true);
         self.emit_reserved("connect", &Array::new());
@@ -341,7 +331,7 @@ impl Sock {
             let refused = {
                 let mut st = self.st.borrow_mut();
                 if st.send_buf.len() < self.max_buffered {
-                    st.send_buf.push_back(Buffered { id, frames, args });
+                    st.send_buf.push(Buffered { id, frames, args });
                     None
                 } else {
                     id
@@ -397,7 +387,7 @@ impl Sock {
             let mut st = self.st.borrow_mut();
             let seq = st.queue_seq;
             st.queue_seq = st.queue_seq.wrapping_add(1);
-            st.queue.push_back(Retry {
+            st.queue.push(Retry {
                 seq,
                 tries: 0,
                 pending: false,
@@ -417,7 +407,7 @@ impl Sock {
             if !st.connected {
                 return;
             }
-            let Some(r) = st.queue.front_mut() else {
+            let Some(r) = st.queue.first_mut() else {
                 return;
             };
             if r.pending && !force {
@@ -443,7 +433,7 @@ impl Sock {
     fn on_retry_answer(&self, seq: u32, res: Reply) {
         let done = {
             let mut st = self.st.borrow_mut();
-            let Some(front) = st.queue.front_mut() else {
+            let Some(front) = st.queue.first_mut() else {
                 return;
             };
             if front.seq != seq {
@@ -453,7 +443,7 @@ impl Sock {
             if res.is_err() && front.tries <= self.retries {
                 None
             } else {
-                st.queue.pop_front()
+                Some(st.queue.remove(0))
             }
         };
         if let Some(Retry { ack: Some(ack), .. }) = done {
@@ -533,7 +523,7 @@ pub(crate) fn encode(kind: PacketType, nsp: &str, id: Option<u64>, data: &JsValu
         PacketType::Ack if attachments > 0 => PacketType::BinaryAck,
         k => k,
     };
-    let mut head = BytesMut::with_capacity(16 + nsp.len());
+    let mut head: Vec<u8> = Vec::with_capacity(16 + nsp.len());
     begin_message(&mut head);
     socket::write_header(&mut head, kind, nsp, id, attachments);
     let head = core::str::from_utf8(&head).unwrap_or_default();

@@ -7,8 +7,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use bytes::{Bytes, BytesMut};
-use sio_protocol::engine::Frame;
 use sio_protocol::payload;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -365,14 +363,16 @@ fn push_base36(out: &mut String, mut n: u64) {
 /// A polling body from text packets (JS strings) and binary ones (buffers or views).
 #[cfg(feature = "polling")]
 fn encode_payload(parts: impl Iterator<Item = JsValue>) -> String {
-    let frames: Vec<Frame> = parts
-        .map(|v| match v.as_string() {
-            Some(s) => Frame::Text(Bytes::from(s.into_bytes())),
-            None => Frame::Binary(Bytes::from(js::bytes(&v))),
-        })
-        .collect();
-    let mut out = BytesMut::new();
-    payload::encode(&frames, &mut out);
+    let mut out: Vec<u8> = Vec::new();
+    for (i, v) in parts.enumerate() {
+        if i > 0 {
+            out.push(payload::SEPARATOR);
+        }
+        match v.as_string() {
+            Some(s) => out.extend_from_slice(s.as_bytes()),
+            None => payload::write_binary_record(&js::bytes(&v), &mut out),
+        }
+    }
     // UTF-8 text and base64 make a UTF-8 payload.
-    String::from_utf8(Vec::from(out)).unwrap_or_default()
+    String::from_utf8(out).unwrap_or_default()
 }

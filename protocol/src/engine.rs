@@ -163,7 +163,7 @@ impl Frame {
 }
 
 /// Writes a text message header (`4`) into `out`; the caller appends the message data.
-pub fn begin_message(out: &mut BytesMut) {
+pub fn begin_message<B: BufMut + ?Sized>(out: &mut B) {
     out.put_u8(PacketType::Message.digit());
 }
 

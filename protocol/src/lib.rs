@@ -32,6 +32,7 @@
 
 extern crate alloc;
 
+mod base64;
 pub mod binary;
 pub mod engine;
 mod error;

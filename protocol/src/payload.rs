@@ -19,8 +19,6 @@
 //! assert_eq!(records[1], Record::Binary(Bytes::from_static(&[1, 2, 3])));
 //! ```
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::DecodeError;
@@ -46,10 +44,9 @@ pub fn decode(body: &str) -> impl Iterator<Item = Result<Record<'_>, DecodeError
 
 fn decode_record(record: &str) -> Result<Record<'_>, DecodeError> {
     match record.strip_prefix('b') {
-        Some(b64) => STANDARD
-            .decode(b64)
+        Some(b64) => crate::base64::decode(b64.as_bytes())
             .map(|v| Record::Binary(Bytes::from(v)))
-            .map_err(|_| DecodeError::BadBase64),
+            .ok_or(DecodeError::BadBase64),
         None => engine::decode_text(record).map(Record::Packet),
     }
 }
@@ -68,16 +65,16 @@ pub fn encode<'a>(frames: impl IntoIterator<Item = &'a Frame>, out: &mut BytesMu
 pub fn write_record(frame: &Frame, out: &mut BytesMut) {
     match frame {
         Frame::Text(text) => out.put_slice(text),
-        Frame::Binary(bin) => {
-            out.put_u8(b'b');
-            let start = out.len();
-            let encoded = base64::encoded_len(bin.len(), true).unwrap_or(0);
-            out.resize(start + encoded, 0);
-            // The buffer was sized by `encoded_len`, so this cannot fail.
-            let written = STANDARD.encode_slice(bin, &mut out[start..]).unwrap_or(0);
-            out.truncate(start + written);
-        }
+        Frame::Binary(bin) => write_binary_record(bin, out),
     }
+}
+
+/// Appends a binary message as a payload record (`b` + base64), without separator. With
+/// [`SEPARATOR`] and text packets as they are, this is all a payload writer needs; the
+/// browser client builds its payloads from it.
+pub fn write_binary_record<B: BufMut + ?Sized>(bin: &[u8], out: &mut B) {
+    out.put_u8(b'b');
+    crate::base64::encode(bin, out);
 }
 
 /// The number of bytes `frame` takes as a payload record.

@@ -244,8 +244,8 @@ pub fn event_name(data: &str) -> Result<(alloc::borrow::Cow<'_, str>, &str), Dec
 /// out.extend_from_slice(b"[]");
 /// assert_eq!(&out[..], b"62-/chat,4[]");
 /// ```
-pub fn write_header(
-    out: &mut BytesMut,
+pub fn write_header<B: BufMut + ?Sized>(
+    out: &mut B,
     kind: PacketType,
     nsp: &str,
     id: Option<u64>,
@@ -272,7 +272,7 @@ pub fn write_event_start(out: &mut BytesMut, name: &str) {
 }
 
 /// Writes `n` in decimal, without going through `core::fmt` (which the wasm client avoids).
-pub(crate) fn write_decimal(out: &mut BytesMut, n: u64) {
+pub(crate) fn write_decimal<B: BufMut + ?Sized>(out: &mut B, n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;
