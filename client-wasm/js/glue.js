@@ -14,7 +14,9 @@ export const buffer = (b) => b.slice().buffer;
  *  to `bins`. */
 export const json = (data, bins) =>
   data === undefined ? "" : JSON.stringify(data, (_, v) => (isBin(v) ? { _placeholder: true, num: bins.push(v) - 1 } : v));
-export const concat = (a, b) => a + b;
+const utf8 = new TextDecoder();
+export const text = (b) => utf8.decode(b);
+export const concat = (head, body) => text(head) + body;
 
 /** The JSON value in `text` after `from` (UTF-16 index), placeholders replaced by `bins`;
  *  `undefined` when the text is not JSON. */

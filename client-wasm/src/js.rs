@@ -46,7 +46,10 @@ extern "C" {
     /// The JSON of `data` (`""` for undefined), binary leaves replaced by placeholders and
     /// pushed to `bins`.
     pub(crate) fn json(data: &JsValue, bins: &Array) -> JsValue;
-    pub(crate) fn concat(head: &str, body: &JsValue) -> JsValue;
+    /// The UTF-8 `head` + the JS string `body`.
+    pub(crate) fn concat(head: &[u8], body: &JsValue) -> JsValue;
+    /// UTF-8 bytes as a JS string.
+    pub(crate) fn text(utf8: &[u8]) -> JsValue;
     pub(crate) fn parse(text: &JsValue, from: u32, bins: &JsValue) -> JsValue;
     pub(crate) fn call(f: &JsValue, this: &JsValue, args: &Array);
     #[wasm_bindgen(js_name = ackFn)]

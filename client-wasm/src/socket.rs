@@ -526,9 +526,8 @@ pub(crate) fn encode(kind: PacketType, nsp: &str, id: Option<u64>, data: &JsValu
     let mut head: Vec<u8> = Vec::with_capacity(16 + nsp.len());
     begin_message(&mut head);
     socket::write_header(&mut head, kind, nsp, id, attachments);
-    let head = core::str::from_utf8(&head).unwrap_or_default();
     let mut frames = Vec::with_capacity(1 + attachments);
-    frames.push(Out::Text(js::concat(head, &body)));
+    frames.push(Out::Text(js::concat(&head, &body)));
     frames.extend(bins.to_vec().into_iter().map(Out::Binary));
     frames
 }

@@ -159,10 +159,8 @@ impl Transport {
     #[cfg(feature = "polling")]
     pub(crate) fn set_sid(&mut self, sid: &str) {
         if let Io::Polling(p) = &mut self.io {
-            if !p.url.contains("&sid=") {
-                p.url.push_str("&sid=");
-                p.url.push_str(sid);
-            }
+            p.url.push_str("&sid=");
+            p.url.push_str(sid);
         }
     }
 
@@ -283,11 +281,12 @@ impl Transport {
                     Some(rest) => {
                         let parts = rest.iter().map(Out::to_js);
                         let body = encode_payload(parts.chain([JsValue::from_str("1")]));
+                        let body = js::text(&body);
                         // Fire and forget: nobody listens for the answer.
                         js::request(
                             "POST",
                             &p.url,
-                            &JsValue::from_str(&body),
+                            &body,
                             &p.headers,
                             p.credentials,
                             &JsValue::UNDEFINED,
@@ -327,12 +326,12 @@ impl Polling {
         url
     }
 
-    fn post_body(&mut self, body: &str) {
+    fn post_body(&mut self, body: &[u8]) {
         let url = self.next_url();
         self.post = Some(js::request(
             "POST",
             &url,
-            &JsValue::from_str(body),
+            &js::text(body),
             &self.headers,
             self.credentials,
             self.cb.as_ref(),
@@ -360,9 +359,9 @@ fn push_base36(out: &mut String, mut n: u64) {
     }
 }
 
-/// A polling body from text packets (JS strings) and binary ones (buffers or views).
+/// A polling body (UTF-8) from text packets (JS strings) and binary ones (buffers, views).
 #[cfg(feature = "polling")]
-fn encode_payload(parts: impl Iterator<Item = JsValue>) -> String {
+fn encode_payload(parts: impl Iterator<Item = JsValue>) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::new();
     for (i, v) in parts.enumerate() {
         if i > 0 {
@@ -373,6 +372,5 @@ fn encode_payload(parts: impl Iterator<Item = JsValue>) -> String {
             None => payload::write_binary_record(&js::bytes(&v), &mut out),
         }
     }
-    // UTF-8 text and base64 make a UTF-8 payload.
-    String::from_utf8(out).unwrap_or_default()
+    out
 }

@@ -163,13 +163,13 @@ fn check_shape(kind: PacketType, data: &str) -> Result<(), DecodeError> {
     if data.is_empty() {
         return Ok(());
     }
-    let first = data.trim_start().as_bytes().first().copied();
+    let first = data.trim_ascii_start().as_bytes().first().copied();
     let ok = match kind {
         PacketType::Connect => data.is_empty() || first == Some(b'{'),
         PacketType::Disconnect => data.is_empty(),
         PacketType::ConnectError => matches!(first, Some(b'{' | b'"')),
         PacketType::Event | PacketType::BinaryEvent => {
-            let inner = data.trim_start().strip_prefix('[').map(str::trim_start);
+            let inner = data.trim_ascii_start().strip_prefix('[').map(str::trim_ascii_start);
             match inner.and_then(|s| s.as_bytes().first()) {
                 Some(b'"') => true,
                 Some(b) => b.is_ascii_digit() || *b == b'-',
@@ -208,10 +208,10 @@ pub const RESERVED_EVENTS: &[&str] = &[
 /// ```
 pub fn event_name(data: &str) -> Result<(alloc::borrow::Cow<'_, str>, &str), DecodeError> {
     let inner = data
-        .trim_start()
+        .trim_ascii_start()
         .strip_prefix('[')
         .ok_or(DecodeError::InvalidPayload)?
-        .trim_start();
+        .trim_ascii_start();
     let (name, rest) = if inner.starts_with('"') {
         jsonstr::parse_prefix(inner)?
     } else {
@@ -223,7 +223,7 @@ pub fn event_name(data: &str) -> Result<(alloc::borrow::Cow<'_, str>, &str), Dec
         }
         (alloc::borrow::Cow::Borrowed(&inner[..end]), &inner[end..])
     };
-    let rest = rest.trim_start();
+    let rest = rest.trim_ascii_start();
     if !(rest.starts_with(',') || rest.starts_with(']')) {
         return Err(DecodeError::InvalidPayload);
     }
