@@ -23,6 +23,9 @@ wasm-pack --quiet build "$ROOT/client-wasm/bundle" --target web --profile wasm -
   --out-dir "$WORK/wasm" --out-name sio_client -- "${CARGO_ARGS[@]}" 2>&1 \
   | grep -v "failed to get wasm-pack version" >&2 || true
 [[ -f $WORK/wasm/sio_client_bg.wasm ]] || { echo "wasm-pack build failed" >&2; exit 1; }
+# One- or two-letter names for what the .wasm and its JS import from each other.
+node "$ROOT/client-wasm/js/minify-names.mjs" "$WORK/wasm/sio_client.js" "$WORK/wasm/sio_client_bg.wasm" \
+  "$ROOT/tests/node_modules/.bin/wasm-opt"
 cp "$ROOT/client-wasm/js/index.js" "$WORK/index.js"
 # index.js imports glue.js (the Emitter) under a stable name; wasm-bindgen put it in a hashed dir.
 GLUE=$(echo "$WORK"/wasm/snippets/*/js/glue.js)
