@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: formatting and lints, the Rust unit, property
-# and doc tests, then the interop suite (official socket.io-client against our server).
+# and doc tests, the interop suite (official socket.io-client against our server), then the
+# browser client: its size report, its in-browser Rust tests, and the browser interop suite
+# (our wasm client in Chromium against the official Node server and ours).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -14,9 +16,13 @@ cargo fmt --all --check
 step "cargo clippy (native, all targets)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-step "cargo clippy (wasm32: sio-protocol, with and without serde_json)"
-cargo clippy -p sio-protocol --target wasm32-unknown-unknown --locked -- -D warnings
+step "cargo clippy (wasm32: sio-protocol with and without serde_json, sio-client, its bundle)"
+cargo clippy -p sio-protocol --no-default-features --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p sio-protocol --all-features --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p sio-client --all-targets --features js --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p sio-client --no-default-features --features js,websocket --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p sio-client --no-default-features --features js,polling --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p sio-client-bundle --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features --locked
@@ -28,8 +34,19 @@ step "build the contract and features servers (release)"
 cargo build --release --locked -p sio-server --example contract --example features
 
 step "interop: official socket.io-client against the contract and features servers"
-(cd tests && SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract" \
-  SIO_FEATURES_BIN="$ROOT/target/release/examples/features" npm test)
+export SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract"
+export SIO_FEATURES_BIN="$ROOT/target/release/examples/features"
+(cd tests && npm test)
+
+step "browser client: build (wasm-pack) and size report"
+scripts/build-client.sh
+scripts/size-report.sh
+
+step "browser client: Rust tests in headless Chromium (wasm-pack test, against the contract server)"
+(cd tests && node lib/with-server.mjs -- wasm-pack test --headless --chrome "$ROOT/client-wasm")
+
+step "browser interop: our wasm client in Chromium against the Node and Rust servers"
+(cd tests && npm run test:browser)
 
 echo
 echo "all test suites passed"

@@ -9,8 +9,8 @@
 //! use wasm_bindgen::JsValue;
 //!
 //! let socket = io("http://127.0.0.1:3000/chat", Options::default()).expect("a valid URL");
-//! socket.on("chat message", |args| {
-//!     let _text = args.get(0).as_string();
+//! socket.on("chat message", |args: &[JsValue]| {
+//!     let _text = args.first().and_then(JsValue::as_string);
 //! });
 //! socket.emit("chat message", &[JsValue::from_str("hi")]);
 //! ```

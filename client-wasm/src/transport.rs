@@ -4,13 +4,25 @@
 //! A transport only does I/O. Its browser callbacks go to the manager tagged with the
 //! transport's id, so events of a transport that was replaced or closed are dropped there.
 
+// With one transport feature, `Io` has one variant and its `if let`s cannot fail.
+#![cfg_attr(
+    not(all(feature = "websocket", feature = "polling")),
+    allow(irrefutable_let_patterns)
+)]
+
 use alloc::string::String;
+#[cfg(feature = "polling")]
 use alloc::vec::Vec;
 
+#[cfg(feature = "polling")]
 use sio_protocol::payload;
-use wasm_bindgen::{JsCast, JsValue};
+#[cfg(feature = "polling")]
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 
-use crate::js::{self, Array, Callback};
+#[cfg(feature = "polling")]
+use crate::js::Array;
+use crate::js::{self, Callback};
 use crate::opts::TransportKind;
 
 /// A frame on its way out. Text is the whole Engine.IO packet as a JS string, so a WebSocket
@@ -43,6 +55,7 @@ pub(crate) mod ev {
     /// The request a polling callback belongs to, added to the kind: GET, POST, Blob reading.
     pub(crate) const GET: u32 = 0;
     pub(crate) const POST: u32 = 10;
+    #[cfg_attr(not(feature = "polling"), allow(dead_code))]
     pub(crate) const BLOBS: u32 = 20;
 }
 
@@ -83,9 +96,13 @@ pub(crate) struct Endpoint<'a> {
     /// `k=v&…`, already encoded, without `EIO`/`transport`/`sid`.
     pub(crate) query: &'a str,
     pub(crate) sid: Option<&'a str>,
+    #[cfg_attr(not(feature = "polling"), allow(dead_code))]
     pub(crate) headers: &'a JsValue,
+    #[cfg_attr(not(feature = "polling"), allow(dead_code))]
     pub(crate) credentials: bool,
+    #[cfg_attr(not(feature = "polling"), allow(dead_code))]
     pub(crate) timestamps: bool,
+    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
     pub(crate) protocols: &'a JsValue,
 }
 

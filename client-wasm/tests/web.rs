@@ -1,0 +1,113 @@
+//! In-browser tests of the Rust API (`wasm-pack test --headless --chrome client-wasm`),
+//! against a live server whose URL is fixed at build time: `SIO_TEST_SERVER=http://127.0.0.1:PORT`
+//! (scripts/test.sh starts the contract server, shared/CONTRACT.md, and sets it).
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use sio_client::{Options, TransportKind, io};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn server(nsp: &str) -> String {
+    let Some(base) = option_env!("SIO_TEST_SERVER") else {
+        panic!("build with SIO_TEST_SERVER=http://127.0.0.1:PORT")
+    };
+    format!("{base}{nsp}")
+}
+
+fn opts(transports: Vec<TransportKind>) -> Options {
+    Options {
+        transports,
+        reconnection: false,
+        ..Options::default()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn acks_come_back_over_each_transport() {
+    for transports in [
+        vec![TransportKind::WebSocket],
+        vec![TransportKind::Polling],
+        vec![TransportKind::Polling, TransportKind::WebSocket],
+    ] {
+        let socket = io(&server("/"), opts(transports)).expect("valid URL");
+        // Emits wait in the buffer until the namespace is joined, then go out in order.
+        let reply = socket
+            .timeout(5000.0)
+            .emit_with_ack("echo", &[JsValue::from(1), JsValue::from_str("é")])
+            .await
+            .expect("an ack");
+        assert_eq!(reply.len(), 2);
+        assert_eq!(reply[0].as_f64(), Some(1.0));
+        assert_eq!(reply[1].as_string().as_deref(), Some("é"));
+        assert!(socket.connected());
+        assert!(socket.id().is_some());
+        socket.disconnect();
+        assert!(!socket.connected());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn binary_arrives_as_array_buffers() {
+    let socket = io(&server("/custom"), opts(vec![TransportKind::Polling])).unwrap();
+    let bytes = js_sys::Uint8Array::from(&[0u8, 1, 2, 255][..]);
+    let reply = socket
+        .timeout(5000.0)
+        .emit_with_ack("echo", &[bytes.into()])
+        .await
+        .unwrap();
+    let buf: js_sys::ArrayBuffer = reply[0].clone().dyn_into().expect("an ArrayBuffer");
+    assert_eq!(js_sys::Uint8Array::new(&buf).to_vec(), vec![0, 1, 2, 255]);
+    socket.disconnect();
+}
+
+#[wasm_bindgen_test]
+async fn listeners_get_server_events() {
+    let socket = io(&server("/"), opts(vec![TransportKind::WebSocket])).unwrap();
+    let seen: Rc<RefCell<Vec<String>>> = Rc::default();
+    let s = seen.clone();
+    socket.on("hello", move |args| {
+        s.borrow_mut()
+            .extend(args.iter().filter_map(JsValue::as_string));
+    });
+    socket
+        .emit(
+            "emit-as",
+            &[
+                JsValue::from_str("hello"),
+                JsValue::from_str("a"),
+                JsValue::from_str("b"),
+            ],
+        )
+        .unwrap();
+    // The server answers in order: once this ack is in, "hello" was delivered before it.
+    socket
+        .timeout(5000.0)
+        .emit_with_ack("echo", &[])
+        .await
+        .unwrap();
+    assert_eq!(*seen.borrow(), ["a", "b"]);
+    socket.disconnect();
+}
+
+#[wasm_bindgen_test]
+async fn refused_namespaces_and_reserved_names_are_errors() {
+    let socket = io(&server("/nope"), opts(vec![TransportKind::WebSocket])).unwrap();
+    let errors: Rc<RefCell<Vec<String>>> = Rc::default();
+    let e = errors.clone();
+    socket.on("connect_error", move |args| {
+        let message = js_sys::Reflect::get(&args[0], &"message".into()).unwrap();
+        e.borrow_mut().push(message.as_string().unwrap());
+    });
+    // An unknown namespace is refused; the buffered emit then waits in vain.
+    let late = socket.timeout(300.0).emit_with_ack("echo", &[]).await;
+    assert!(late.is_err());
+    assert_eq!(*errors.borrow(), ["Invalid namespace"]);
+    assert!(socket.emit("connect", &[]).is_err());
+    socket.disconnect();
+}
