@@ -117,7 +117,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_canonical() {
-        for bad in ["Zg", "Zg=", "Zh==", "Zm9=", "Z===", "Zg==Zg==", "Zm9v!A==", "===="] {
+        for bad in [
+            "Zg", "Zg=", "Zh==", "Zm9=", "Z===", "Zg==Zg==", "Zm9v!A==", "====",
+        ] {
             assert_eq!(decode(bad.as_bytes()), None, "{bad}");
         }
     }

@@ -169,7 +169,10 @@ fn check_shape(kind: PacketType, data: &str) -> Result<(), DecodeError> {
         PacketType::Disconnect => data.is_empty(),
         PacketType::ConnectError => matches!(first, Some(b'{' | b'"')),
         PacketType::Event | PacketType::BinaryEvent => {
-            let inner = data.trim_ascii_start().strip_prefix('[').map(str::trim_ascii_start);
+            let inner = data
+                .trim_ascii_start()
+                .strip_prefix('[')
+                .map(str::trim_ascii_start);
             match inner.and_then(|s| s.as_bytes().first()) {
                 Some(b'"') => true,
                 Some(b) => b.is_ascii_digit() || *b == b'-',
