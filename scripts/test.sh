@@ -45,6 +45,9 @@ scripts/size-report.sh
 step "browser client: Rust tests in headless Chromium (wasm-pack test, against the contract server)"
 (cd tests && node lib/with-server.mjs -- wasm-pack test --headless --chrome "$ROOT/client-wasm")
 
+step "browser client: TypeScript types (a socket.io-client-style page against sio_client.d.ts)"
+(cd tests && npm run --silent test:types)
+
 step "browser interop: our wasm client in Chromium against the Node and Rust servers"
 (cd tests && npm run test:browser)
 

@@ -1,0 +1,194 @@
+// TypeScript types of the sio-client ES module: the API of socket.io-client 4.8, with the
+// same optional typed event maps (`Socket<ListenEvents, EmitEvents>`).
+
+/** Event name → listener signature. */
+export interface EventsMap {
+  [event: string]: any;
+}
+
+/** Any event, any arguments: what an untyped socket uses. */
+export interface DefaultEventsMap {
+  [event: string]: (...args: any[]) => void;
+}
+
+export type EventNames<Map extends EventsMap> = keyof Map & string;
+export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>;
+
+/** The last parameter of an emit with an ack: the callback the server's answer goes to. */
+type Last<T extends any[]> = T extends [...any[], infer L] ? L : never;
+type AllButLast<T extends any[]> = T extends [...infer H, any] ? H : any[];
+type FirstArg<T> = T extends (arg: infer A, ...rest: any[]) => any ? A : any;
+
+/** Options of `io()`, a `Manager` and its sockets (socket.io-client 4.8's names and defaults). */
+export interface ManagerOptions {
+  /** Path of the server's endpoint. Default "/socket.io". */
+  path?: string;
+  /** Query parameters of every request (object or "a=1&b=2"). */
+  query?: Record<string, string | number | boolean> | string;
+  /** Transports to use, in order. Default ["polling", "websocket"]. */
+  transports?: ("polling" | "websocket")[];
+  /** Upgrade from polling to WebSocket when the server offers it. Default true. */
+  upgrade?: boolean;
+  /** Start with WebSocket when an earlier connection of this page upgraded. Default false. */
+  rememberUpgrade?: boolean;
+  /** Reconnect after the connection is lost. Default true. */
+  reconnection?: boolean;
+  /** Attempts before `reconnect_failed`. Default Infinity. */
+  reconnectionAttempts?: number;
+  /** First reconnection delay (ms), doubled at every attempt. Default 1000. */
+  reconnectionDelay?: number;
+  /** Largest reconnection delay (ms). Default 5000. */
+  reconnectionDelayMax?: number;
+  /** Jitter of every delay, 0..1. Default 0.5. */
+  randomizationFactor?: number;
+  /** Connection timeout (ms), or false for none. Default 20000. */
+  timeout?: number | false;
+  /** Connect at once. Default true. */
+  autoConnect?: boolean;
+  /** Always create a new Manager (connection). Default false. */
+  forceNew?: boolean;
+  /** Share one connection between the namespaces of a server. Default true. */
+  multiplex?: boolean;
+  /** Headers of polling requests (browsers do not allow them on WebSocket). */
+  extraHeaders?: Record<string, string>;
+  /** Send cookies on cross-origin polling requests. Default false. */
+  withCredentials?: boolean;
+  /** Add a cache-busting `t` parameter to polling requests. Default true. */
+  timestampRequests?: boolean;
+  /** Add a trailing slash to `path`. Default true. */
+  addTrailingSlash?: boolean;
+  /** WebSocket sub-protocols. */
+  protocols?: string | string[];
+}
+
+export interface SocketOptions {
+  /** Payload of the CONNECT packet, or a function handing it to a callback. */
+  auth?: { [key: string]: any } | ((cb: (data: object) => void) => void);
+  /** Default ack timeout (ms) of every emit with an ack. */
+  ackTimeout?: number;
+  /** Times an emit is retried when its ack times out (with `ackTimeout`). Default 0. */
+  retries?: number;
+  /** sio: emits kept while disconnected (and events received before connecting); past it,
+   *  new emits are dropped and their error-first acks get an error. Default 10000. */
+  maxBufferedEmits?: number;
+}
+
+/** An `Error` from the server's CONNECT_ERROR: its message and data. */
+export interface ConnectError extends Error {
+  data?: any;
+  description?: any;
+}
+
+export type DisconnectReason =
+  | "io server disconnect"
+  | "io client disconnect"
+  | "ping timeout"
+  | "transport close"
+  | "transport error"
+  | "parse error"
+  | "forced close";
+
+export interface SocketReservedEvents {
+  connect: () => void;
+  connect_error: (err: ConnectError) => void;
+  disconnect: (reason: DisconnectReason, description?: any) => void;
+}
+
+export interface ManagerReservedEvents {
+  open: () => void;
+  error: (err: Error) => void;
+  ping: () => void;
+  close: (reason: string, description?: any) => void;
+  reconnect_failed: () => void;
+  reconnect_attempt: (attempt: number) => void;
+  reconnect_error: (err: Error) => void;
+  reconnect: (attempt: number) => void;
+}
+
+type Listener<Map extends EventsMap, Ev> = Ev extends EventNames<Map> ? Map[Ev] : (...args: any[]) => void;
+
+declare class Emitter<Map extends EventsMap> {
+  on<Ev extends EventNames<Map>>(ev: Ev, listener: Listener<Map, Ev>): this;
+  once<Ev extends EventNames<Map>>(ev: Ev, listener: Listener<Map, Ev>): this;
+  off<Ev extends EventNames<Map>>(ev?: Ev, listener?: Listener<Map, Ev>): this;
+  listeners<Ev extends EventNames<Map>>(ev: Ev): Listener<Map, Ev>[];
+  hasListeners(ev: string): boolean;
+  addEventListener: this["on"];
+  removeListener: this["off"];
+  removeAllListeners: this["off"];
+  removeEventListener: this["off"];
+}
+
+/** One connection to a server, shared by the sockets of its namespaces. */
+export declare class Manager extends Emitter<ManagerReservedEvents> {
+  constructor(uri?: string, opts?: Partial<ManagerOptions & SocketOptions>);
+  readonly opts: Partial<ManagerOptions & SocketOptions>;
+  /** The socket of namespace `nsp`, created on first use. */
+  socket(nsp: string, opts?: Partial<SocketOptions>): Socket;
+  open(): this;
+  connect(): this;
+  /** sio: the transport in use ("polling" | "websocket"), undefined while disconnected. */
+  readonly transport: "polling" | "websocket" | undefined;
+}
+
+/** One namespace of a manager's connection. */
+export declare class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+> extends Emitter<ListenEvents & SocketReservedEvents> {
+  readonly io: Manager;
+  readonly nsp: string;
+  /** The id of this namespace connection, while connected. */
+  readonly id: string | undefined;
+  readonly connected: boolean;
+  readonly disconnected: boolean;
+  /** Whether the socket follows its manager (and will reconnect). */
+  readonly active: boolean;
+  /** Whether the last connection restored the session (connection state recovery). */
+  readonly recovered: boolean;
+  connect(): this;
+  open(): this;
+  disconnect(): this;
+  close(): this;
+  /** Sends `ev`; a trailing function gets the server's ack. */
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): this;
+  /** Sends `ev` and resolves with the server's ack (rejects on timeout or disconnection). */
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
+  /** Emits "message". */
+  send(...args: any[]): this;
+  write(...args: any[]): this;
+  /** The next emit's ack callback gets an error after `ms` without an answer. */
+  timeout(ms: number): this;
+  /** The next emit is dropped unless it can be sent at once. */
+  readonly volatile: this;
+  /** Accepted for compatibility: browsers decide WebSocket compression themselves. */
+  compress(compress: boolean): this;
+  onAny(listener: (ev: string, ...args: any[]) => void): this;
+  prependAny(listener: (ev: string, ...args: any[]) => void): this;
+  offAny(listener?: (ev: string, ...args: any[]) => void): this;
+  listenersAny(): ((ev: string, ...args: any[]) => void)[];
+  onAnyOutgoing(listener: (ev: string, ...args: any[]) => void): this;
+  prependAnyOutgoing(listener: (ev: string, ...args: any[]) => void): this;
+  offAnyOutgoing(listener?: (ev: string, ...args: any[]) => void): this;
+  listenersAnyOutgoing(): ((ev: string, ...args: any[]) => void)[];
+}
+
+/** The socket of the URL's namespace (default: the page's origin, namespace "/"). */
+export declare function io<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents>(
+  uri?: string,
+  opts?: Partial<ManagerOptions & SocketOptions>,
+): Socket<ListenEvents, EmitEvents>;
+export declare function io<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents>(
+  opts: Partial<ManagerOptions & SocketOptions>,
+): Socket<ListenEvents, EmitEvents>;
+export { io as connect };
+
+/** Loads the `.wasm` (next to this module unless given); await it before `io()`. */
+export default function init(
+  module_or_path?: { module_or_path: RequestInfo | URL | Response | BufferSource | WebAssembly.Module } | string | URL,
+): Promise<unknown>;
+/** Loads the `.wasm` from bytes or a compiled module, synchronously. */
+export declare function initSync(module: { module: BufferSource | WebAssembly.Module }): unknown;

@@ -1,0 +1,35 @@
+// Compiled with `tsc --noEmit` by the test suite: a page written against socket.io-client's
+// types must type-check against sio-client's .d.ts unchanged.
+import init, { io, Manager, Socket } from "../../client-wasm/js/sio_client";
+
+interface ServerToClient {
+  "chat message": (text: string, from: string) => void;
+}
+interface ClientToServer {
+  "chat message": (text: string, ack: (ok: boolean) => void) => void;
+  echo: (n: number, ack: (n: number) => void) => void;
+}
+
+async function page(): Promise<void> {
+  await init();
+  const socket: Socket<ServerToClient, ClientToServer> = io("http://127.0.0.1:3000/chat", {
+    auth: { token: "secret" },
+    transports: ["websocket"],
+    reconnectionDelayMax: 2000,
+  });
+  socket.on("connect", () => console.log(socket.id, socket.connected, socket.recovered));
+  socket.on("connect_error", (err) => console.log(err.message, err.data));
+  socket.on("disconnect", (reason) => console.log(reason === "io server disconnect"));
+  socket.on("chat message", (text, from) => console.log(text.toUpperCase(), from));
+  socket.emit("chat message", "hi", (ok) => console.log(ok === true));
+  const n: number = await socket.timeout(5000).emitWithAck("echo", 1);
+  socket.volatile.emit("echo", n, () => {});
+  socket.onAny((ev, ...args) => console.log(ev, args.length));
+  socket.io.on("reconnect_attempt", (attempt) => console.log(attempt + 1));
+  const m = new Manager("http://127.0.0.1:3000", { autoConnect: false });
+  const admin = m.socket("/admin", { auth: (cb) => cb({ token: "t" }) });
+  admin.connect().disconnect();
+  // @ts-expect-error: a listener with the wrong argument type is refused
+  socket.on("chat message", (text: number) => text);
+}
+void page;
