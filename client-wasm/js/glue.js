@@ -56,6 +56,7 @@ export const error = (message, data, description) =>
 
 export const withPid = (auth, pid, offset) => Object.assign({ pid, offset }, auth);
 export const get = (o, k) => (o == null ? undefined : o[k]);
+export const set = (o, k, v) => (o[k] = v);
 export function fromEntries(kv) {
   const o = {};
   for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];
@@ -95,6 +96,10 @@ export const opts = (o) =>
     return k == "timeout" && v === false ? 0 : v;
   });
 export const len = (s) => s.length;
+// Whether the last session of this page reached WebSocket (`rememberUpgrade`), for every
+// manager, as engine.io-client's static `priorWebsocketSuccess`.
+let ws = false;
+export const priorWs = (v) => (v === undefined ? ws : (ws = v));
 export const later = (ms, cb) => setTimeout(cb, ms, 0);
 export const cancel = (id) => clearTimeout(id);
 
@@ -136,10 +141,10 @@ export function request(method, url, body, headers, credentials, cb, op, after) 
   return c;
 }
 
-export function abort(c) {
+export function abort(c, keep) {
   if (c) {
     c.d = 1;
-    c.abort && c.abort();
+    keep || (c.abort && c.abort());
   }
 }
 

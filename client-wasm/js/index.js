@@ -50,6 +50,16 @@ export class Manager extends Emitter {
   }
 }
 
+// `manager.reconnection()` reads an option, `manager.reconnection(false)` changes it.
+["reconnection", "reconnectionAttempts", "reconnectionDelay", "reconnectionDelayMax", "randomizationFactor", "timeout"].forEach(
+  (name, i) =>
+    (Manager.prototype[name] = function (v) {
+      if (v === undefined) return i ? this.c.tune(i) : !!this.c.tune(0);
+      this.c.tune(i, +v);
+      return this;
+    }),
+);
+
 export class Socket extends Emitter {
   constructor(io, nsp, opts) {
     super();

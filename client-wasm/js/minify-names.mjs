@@ -29,12 +29,12 @@ for (const [mod, name, short] of map.imports) {
   if (v === "import0") {
     const key = new RegExp(`(\\n\\s+)${name}(: function)`);
     key.test(js) || fail(`import ${name} not found`);
-    js = js.replace(key, `$1${short}$2`);
+    js = js.replace(key, (_, indent, rest) => indent + short + rest);
   } else {
     own.push(`${short}: ${v}.${name}`);
   }
 }
-js = js.replace(ret, `return { a: { ...import0, ${own.join(", ")} } };`);
+js = js.replace(ret, () => `return { a: { ...import0, ${own.join(", ")} } };`);
 
 const exports = Object.fromEntries(map.exports);
 js = js.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => `wasm.${exports[name] ?? fail(`export ${name}`)}`);

@@ -127,6 +127,18 @@ export declare class Manager extends Emitter<ManagerReservedEvents> {
   socket(nsp: string, opts?: Partial<SocketOptions>): Socket;
   open(): this;
   connect(): this;
+  reconnection(): boolean;
+  reconnection(v: boolean): this;
+  reconnectionAttempts(): number;
+  reconnectionAttempts(v: number): this;
+  reconnectionDelay(): number;
+  reconnectionDelay(v: number): this;
+  reconnectionDelayMax(): number;
+  reconnectionDelayMax(v: number): this;
+  randomizationFactor(): number;
+  randomizationFactor(v: number): this;
+  timeout(): number;
+  timeout(v: number | false): this;
   /** sio: the transport in use ("polling" | "websocket"), undefined while disconnected. */
   readonly transport: "polling" | "websocket" | undefined;
 }
@@ -138,6 +150,8 @@ export declare class Socket<
 > extends Emitter<ListenEvents & SocketReservedEvents> {
   readonly io: Manager;
   readonly nsp: string;
+  /** The CONNECT payload sent at every (re)connection; change it to send a new token. */
+  auth: { [key: string]: any } | ((cb: (data: object) => void) => void) | undefined;
   /** The id of this namespace connection, while connected. */
   readonly id: string | undefined;
   readonly connected: boolean;

@@ -53,6 +53,13 @@ impl ManagerCore {
         self.inner.open();
     }
 
+    /// Reads, or with `value` changes, option `which` (see `js/index.js`: `reconnection`,
+    /// `reconnectionAttempts`, `reconnectionDelay`, `reconnectionDelayMax`,
+    /// `randomizationFactor`, `timeout`).
+    pub fn tune(&self, which: u32, value: Option<f64>) -> f64 {
+        self.inner.tune(which, value)
+    }
+
     /// The transport in use, `"polling"` or `"websocket"`.
     pub fn transport(&self) -> Option<String> {
         self.inner.transport_name().map(String::from)

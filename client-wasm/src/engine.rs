@@ -71,13 +71,15 @@ pub(crate) struct Engine {
 impl Engine {
     /// Starts a session with the first transport of `opts.transports` (WebSocket first when
     /// `remember_upgrade` and an earlier session upgraded).
-    pub(crate) fn open(link: Link, opts: &Options, target: &Target, prior_ws: bool) -> Self {
+    pub(crate) fn open(link: Link, opts: &Options, target: &Target) -> Self {
         let mut kind = opts
             .transports
             .first()
             .copied()
             .unwrap_or(TransportKind::WebSocket);
-        if opts.remember_upgrade && prior_ws && opts.transports.contains(&TransportKind::WebSocket)
+        if opts.remember_upgrade
+            && js::prior_ws(None)
+            && opts.transports.contains(&TransportKind::WebSocket)
         {
             kind = TransportKind::WebSocket;
         }
@@ -167,6 +169,7 @@ impl Engine {
                     _ => "xhr post error",
                 };
                 let err = js::error(message, &JsValue::UNDEFINED, &value);
+                js::prior_ws(Some(false));
                 up.push(Up::Error(err.clone()));
                 self.on_close("transport error", err, up);
             }
@@ -256,6 +259,7 @@ impl Engine {
         self.transport.set_sid(&sid);
         self.sid = Some(sid);
         self.state = State::Open;
+        js::prior_ws(Some(self.transport.kind == TransportKind::WebSocket));
         self.reset_ping_timeout();
         up.push(Up::Open);
         self.flush();
@@ -312,7 +316,7 @@ impl Engine {
         // Dropping the polling transport closes it without a word to the server.
         self.transport = ws;
         self.upgrading = false;
-        self.link.upgraded();
+        js::prior_ws(Some(true));
         self.flush();
     }
 

@@ -60,6 +60,7 @@ extern "C" {
     pub(crate) fn with_pid(auth: &JsValue, pid: &str, offset: &JsValue) -> JsValue;
     pub(crate) fn error(message: &str, data: &JsValue, description: &JsValue) -> JsValue;
     pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue;
+    pub(crate) fn set(obj: &JsValue, key: &str, value: &JsValue);
     /// An object from `[k1, v1, …]`.
     #[wasm_bindgen(js_name = fromEntries)]
     pub(crate) fn from_entries(kv: &Array) -> JsValue;
@@ -69,6 +70,9 @@ extern "C" {
     pub(crate) fn url(uri: &JsValue) -> JsValue;
     /// socket.io-client options as an array, in the order of `opts::Options::from_js`.
     pub(crate) fn opts(o: &JsValue) -> Array;
+    /// Whether the page's last session reached WebSocket; with a value, records it.
+    #[wasm_bindgen(js_name = priorWs)]
+    pub(crate) fn prior_ws(value: Option<bool>) -> bool;
     /// Length of a JS string in UTF-16 units.
     pub(crate) fn len(s: &JsValue) -> f64;
     fn later(ms: f64, cb: &Callback) -> f64;
@@ -89,7 +93,8 @@ extern "C" {
         op: u32,
         after: &JsValue,
     ) -> JsValue;
-    pub(crate) fn abort(controller: &JsValue);
+    /// Cancels a request (`keep`: lets it finish, but its callback is never called).
+    pub(crate) fn abort(controller: &JsValue, keep: bool);
     pub(crate) fn unblob(parts: &Array, cb: &Callback) -> JsValue;
     #[wasm_bindgen(js_name = isBlob)]
     pub(crate) fn is_blob(v: &JsValue) -> bool;

@@ -36,8 +36,15 @@ pub(crate) struct Mgr {
     pub(crate) nsps: RefCell<Vec<Rc<Sock>>>,
     /// Where this manager's events go (its JS object in the JS API).
     pub(crate) js: Emitter,
-    /// A session of this manager upgraded to WebSocket (`rememberUpgrade`).
-    prior_ws: Cell<bool>,
+    /// The options a page may change later (`manager.reconnection(false)`, …).
+    tune: Cell<Tune>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tune {
+    reconnection: bool,
+    attempts: u32,
+    timeout: f64,
 }
 
 pub(crate) struct MgrSt {
@@ -88,12 +95,6 @@ impl Link {
             }
         })
     }
-
-    pub(crate) fn upgraded(&self) {
-        if let Some(m) = self.mgr.upgrade() {
-            m.prior_ws.set(true);
-        }
-    }
 }
 
 impl Mgr {
@@ -103,6 +104,11 @@ impl Mgr {
             max: opts.reconnection_delay_max,
             jitter: opts.randomization_factor,
             attempts: 0,
+        };
+        let tune = Tune {
+            reconnection: opts.reconnection,
+            attempts: opts.reconnection_attempts,
+            timeout: opts.timeout,
         };
         Rc::new_cyclic(|me| Mgr {
             me: me.clone(),
@@ -121,7 +127,7 @@ impl Mgr {
             }),
             nsps: RefCell::new(Vec::new()),
             js,
-            prior_ws: Cell::new(false),
+            tune: Cell::new(tune),
         })
     }
 
@@ -167,15 +173,11 @@ impl Mgr {
             mgr: self.me.clone(),
             epoch: st.epoch,
         };
-        st.engine = Some(Engine::open(
-            link,
-            &self.opts,
-            &self.target,
-            self.prior_ws.get(),
-        ));
-        if self.opts.timeout > 0.0 {
+        st.engine = Some(Engine::open(link, &self.opts, &self.target));
+        let timeout = self.tune.get().timeout;
+        if timeout > 0.0 {
             let (mgr, epoch) = (self.me.clone(), st.epoch);
-            st.connect_timer = Some(Timer::new(self.opts.timeout, move || {
+            st.connect_timer = Some(Timer::new(timeout, move || {
                 if let Some(m) = mgr.upgrade() {
                     m.on_connect_timeout(epoch);
                 }
@@ -294,7 +296,7 @@ impl Mgr {
                 let st = self.st.borrow();
                 !st.reconnecting && st.backoff.attempts == 0
             };
-            if self.opts.reconnection && first {
+            if self.tune.get().reconnection && first {
                 self.reconnect();
             }
         }
@@ -323,7 +325,7 @@ impl Mgr {
             s.on_close(reason, &description);
         }
         self.emit("close", &args);
-        let again = self.opts.reconnection && !self.st.borrow().skip_reconnect;
+        let again = self.tune.get().reconnection && !self.st.borrow().skip_reconnect;
         if again {
             self.reconnect();
         }
@@ -335,7 +337,7 @@ impl Mgr {
             if st.reconnecting || st.skip_reconnect {
                 return;
             }
-            if st.backoff.attempts >= self.opts.reconnection_attempts {
+            if st.backoff.attempts >= self.tune.get().attempts {
                 st.backoff.reset();
                 None
             } else {
@@ -366,6 +368,38 @@ impl Mgr {
             return;
         }
         self.open();
+    }
+
+    /// Reads (and with `value`, changes) a tunable option: 0 `reconnection`, 1
+    /// `reconnectionAttempts`, 2 `reconnectionDelay`, 3 `reconnectionDelayMax`,
+    /// 4 `randomizationFactor`, 5 `timeout`.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn tune(&self, which: u32, value: Option<f64>) -> f64 {
+        let mut t = self.tune.get();
+        let mut st = self.st.borrow_mut();
+        if let Some(v) = value {
+            match which {
+                0 => {
+                    t.reconnection = v != 0.0;
+                    st.skip_reconnect |= !t.reconnection;
+                }
+                // Infinity saturates.
+                1 => t.attempts = v.max(0.0) as u32,
+                2 => st.backoff.min = v,
+                3 => st.backoff.max = v,
+                4 => st.backoff.jitter = v,
+                _ => t.timeout = v,
+            }
+            self.tune.set(t);
+        }
+        match which {
+            0 => f64::from(u8::from(t.reconnection)),
+            1 => f64::from(t.attempts),
+            2 => st.backoff.min,
+            3 => st.backoff.max,
+            4 => st.backoff.jitter,
+            _ => t.timeout,
+        }
     }
 
     /// Closes the session on purpose (no reconnection), as `Manager._close` does.

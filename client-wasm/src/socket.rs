@@ -68,7 +68,6 @@ pub(crate) struct Sock {
     /// Where this socket's events go (its JS object in the JS API).
     pub(crate) js: Emitter,
     pub(crate) st: RefCell<SockSt>,
-    auth: JsValue,
     ack_timeout: Option<f64>,
     retries: u32,
     max_buffered: usize,
@@ -110,6 +109,9 @@ pub(crate) const RESERVED: [&str; 6] = [
 
 impl Sock {
     pub(crate) fn new(mgr: Rc<Mgr>, nsp: &str, opts: &Options, js: Emitter) -> Rc<Sock> {
+        // `socket.auth` is a property of the JS object, as in socket.io-client: pages change
+        // it (a refreshed token) and the next CONNECT sends it.
+        js::set(&js, "auth", &opts.auth);
         Rc::new_cyclic(|me: &Weak<Sock>| {
             let weak = me.clone();
             Sock {
@@ -118,7 +120,6 @@ impl Sock {
                 nsp: String::from(nsp),
                 js,
                 st: RefCell::new(SockSt::default()),
-                auth: opts.auth.clone(),
                 ack_timeout: opts.ack_timeout,
                 retries: opts.retries,
                 max_buffered: opts.max_buffered,
@@ -162,10 +163,11 @@ impl Sock {
 
     /// The session is open: ask to join the namespace (CONNECT), with the auth payload.
     pub(crate) fn on_open(&self) {
-        if self.auth.is_function() {
-            js::auth(&self.auth, &self.cb);
+        let auth = js::get(&self.js, "auth");
+        if auth.is_function() {
+            js::auth(&auth, &self.cb);
         } else {
-            self.send_connect(self.auth.clone());
+            self.send_connect(auth);
         }
     }
 

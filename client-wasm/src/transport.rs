@@ -292,10 +292,15 @@ impl Transport {
             #[cfg(feature = "polling")]
             Io::Polling(p) => {
                 if let Some(get) = &p.get {
-                    js::abort(get);
+                    js::abort(get, false);
                 }
                 match bye {
                     Some(rest) => {
+                        // The POST in flight goes through (the close packet follows it), but
+                        // its callback dies with this transport.
+                        if let Some(post) = &p.post {
+                            js::abort(post, true);
+                        }
                         let parts = rest.iter().map(Out::to_js);
                         let body = encode_payload(parts.chain([JsValue::from_str("1")]));
                         let body = js::text(&body);
@@ -313,7 +318,7 @@ impl Transport {
                     }
                     None => {
                         if let Some(post) = &p.post {
-                            js::abort(post);
+                            js::abort(post, false);
                         }
                     }
                 }
