@@ -57,6 +57,7 @@ export const error = (message, data, description) =>
 export const withPid = (auth, pid, offset) => Object.assign({ pid, offset }, auth);
 export const get = (o, k) => (o == null ? undefined : o[k]);
 export const set = (o, k, v) => (o[k] = v);
+export const transport = (name) => ({ name });
 export function fromEntries(kv) {
   const o = {};
   for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];

@@ -28,6 +28,7 @@ export class Manager extends Emitter {
     if (typeof uri == "object") (opts = uri), (uri = undefined);
     this.opts = opts || {};
     this.nsps = {};
+    this.engine = new Engine(this);
     this.c = new ManagerCore(uri, this.opts, this);
   }
   /** The socket of namespace `nsp`, created on first use. */
@@ -47,6 +48,23 @@ export class Manager extends Emitter {
   /** The transport in use: "polling" or "websocket" (undefined while disconnected). */
   get transport() {
     return this.c.transport();
+  }
+}
+
+/** The Engine.IO session, as `manager.engine`: its id, its transport, events `upgrade`
+ *  (the transport) and `close` (reason, description). One object for all of the manager's
+ *  sessions, so listeners stay across reconnections. */
+class Engine extends Emitter {
+  constructor(m) {
+    super();
+    this.m = m;
+  }
+  get id() {
+    return this.m.c.sid();
+  }
+  get transport() {
+    const name = this.m.c.transport();
+    return name && { name };
   }
 }
 

@@ -119,10 +119,24 @@ declare class Emitter<Map extends EventsMap> {
   removeEventListener: this["off"];
 }
 
+export interface EngineEvents {
+  upgrade: (transport: { name: "websocket" }) => void;
+  close: (reason: string, description?: any) => void;
+}
+
+/** The Engine.IO session (`manager.engine`); one object across the manager's sessions. */
+export declare class Engine extends Emitter<EngineEvents> {
+  /** The session id, while a session is open. */
+  readonly id: string | undefined;
+  /** The transport in use, while a session is open. */
+  readonly transport: { name: "polling" | "websocket" } | undefined;
+}
+
 /** One connection to a server, shared by the sockets of its namespaces. */
 export declare class Manager extends Emitter<ManagerReservedEvents> {
   constructor(uri?: string, opts?: Partial<ManagerOptions & SocketOptions>);
   readonly opts: Partial<ManagerOptions & SocketOptions>;
+  readonly engine: Engine;
   /** The socket of namespace `nsp`, created on first use. */
   socket(nsp: string, opts?: Partial<SocketOptions>): Socket;
   open(): this;

@@ -60,6 +60,11 @@ impl ManagerCore {
         self.inner.tune(which, value)
     }
 
+    /// The Engine.IO session id, while a session is open.
+    pub fn sid(&self) -> Option<String> {
+        self.inner.sid()
+    }
+
     /// The transport in use, `"polling"` or `"websocket"`.
     pub fn transport(&self) -> Option<String> {
         self.inner.transport_name().map(String::from)

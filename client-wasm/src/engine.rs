@@ -25,6 +25,8 @@ pub(crate) enum Up {
     Binary(JsValue),
     /// The server pinged.
     Ping,
+    /// The session moved to WebSocket.
+    Upgrade,
     /// A transport error; a `Close` follows.
     Error(JsValue),
     /// The session is over: reason and description, as engine.io-client reports them.
@@ -103,6 +105,10 @@ impl Engine {
         }
     }
 
+    pub(crate) fn sid(&self) -> Option<String> {
+        self.sid.clone()
+    }
+
     pub(crate) fn transport_name(&self) -> &'static str {
         self.transport.kind.name()
     }
@@ -126,7 +132,7 @@ impl Engine {
             return;
         }
         if self.probe.as_ref().is_some_and(|p| p.id == tid) {
-            self.on_probe_event(kind, value);
+            self.on_probe_event(kind, value, up);
             return;
         }
         if self.transport.id != tid {
@@ -143,7 +149,7 @@ impl Engine {
                 self.transport.writable = true;
             }
             (true, _, ev::DATA) => self.on_message(opts, target, value, up),
-            (false, ev::POST, ev::DATA) => self.on_drain(),
+            (false, ev::POST, ev::DATA) => self.on_drain(up),
             #[cfg(feature = "polling")]
             (false, ev::BLOBS, ev::DATA) => self.transport.blobs_read(&value),
             (false, _, ev::DATA) => {
@@ -152,7 +158,7 @@ impl Engine {
                     return;
                 }
                 if self.upgrading {
-                    self.try_switch();
+                    self.try_switch(up);
                 } else {
                     self.transport.poll();
                 }
@@ -282,7 +288,7 @@ impl Engine {
 
     /// The upgrade, seen from the WebSocket being probed: `2probe` → `3probe`, then wait for
     /// polling to be idle and switch (`try_switch`). Any failure leaves polling in charge.
-    fn on_probe_event(&mut self, kind: u32, value: JsValue) {
+    fn on_probe_event(&mut self, kind: u32, value: JsValue, up: &mut Vec<Up>) {
         let Some(probe) = self.probe.as_mut() else {
             return;
         };
@@ -293,7 +299,7 @@ impl Engine {
             }
             ev::DATA if value.as_string().as_deref() == Some("3probe") => {
                 self.upgrading = true;
-                self.try_switch();
+                self.try_switch(up);
             }
             _ => {
                 // Probe error, close, or an unexpected answer: forget the WebSocket.
@@ -305,7 +311,7 @@ impl Engine {
     }
 
     /// Completes the upgrade once polling has nothing in flight.
-    fn try_switch(&mut self) {
+    fn try_switch(&mut self, up: &mut Vec<Up>) {
         if !self.transport.is_idle() {
             return;
         }
@@ -317,14 +323,15 @@ impl Engine {
         self.transport = ws;
         self.upgrading = false;
         js::prior_ws(Some(true));
+        up.push(Up::Upgrade);
         self.flush();
     }
 
-    fn on_drain(&mut self) {
+    fn on_drain(&mut self, up: &mut Vec<Up>) {
         self.buf.drain(..self.in_flight.min(self.buf.len()));
         self.in_flight = 0;
         if self.upgrading {
-            self.try_switch();
+            self.try_switch(up);
         } else {
             self.flush();
         }

@@ -61,6 +61,8 @@ extern "C" {
     pub(crate) fn error(message: &str, data: &JsValue, description: &JsValue) -> JsValue;
     pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue;
     pub(crate) fn set(obj: &JsValue, key: &str, value: &JsValue);
+    /// `{ name }`, what engine.io-client calls a transport.
+    pub(crate) fn transport(name: &str) -> JsValue;
     /// An object from `[k1, v1, …]`.
     #[wasm_bindgen(js_name = fromEntries)]
     pub(crate) fn from_entries(kv: &Array) -> JsValue;

@@ -9,7 +9,7 @@ use core::cell::{Cell, RefCell};
 
 use sio_protocol::binary::Reassembler;
 use sio_protocol::socket::{self, PacketType};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::backoff::Backoff;
 use crate::engine::{Engine, State, Target, Up};
@@ -36,6 +36,8 @@ pub(crate) struct Mgr {
     pub(crate) nsps: RefCell<Vec<Rc<Sock>>>,
     /// Where this manager's events go (its JS object in the JS API).
     pub(crate) js: Emitter,
+    /// Where the Engine.IO session's events go (`manager.engine`: `upgrade`, `close`).
+    engine: Emitter,
     /// The options a page may change later (`manager.reconnection(false)`, …).
     tune: Cell<Tune>,
 }
@@ -126,6 +128,10 @@ impl Mgr {
                 decoder: Reassembler::new(MAX_ATTACHMENTS),
             }),
             nsps: RefCell::new(Vec::new()),
+            engine: match js::get(&js, "engine") {
+                e if e.is_object() => e.unchecked_into(),
+                _ => js::emitter(),
+            },
             js,
             tune: Cell::new(tune),
         })
@@ -223,6 +229,10 @@ impl Mgr {
                 }
             }
             Up::Ping => self.emit("ping", &Array::new()),
+            Up::Upgrade => {
+                let transport = js::transport("websocket");
+                self.engine.fire("upgrade", &Array::of1(&transport));
+            }
             Up::Error(err) => self.on_error(err),
             Up::Close(reason, description) => {
                 if self.ready() == Ready::Open {
@@ -321,6 +331,7 @@ impl Mgr {
             e.close(&mut Vec::new());
         }
         let args = Array::of2(&JsValue::from_str(reason), &description);
+        self.engine.fire("close", &args);
         for s in self.active_sockets() {
             s.on_close(reason, &description);
         }
@@ -434,6 +445,12 @@ impl Mgr {
             Some(e) if e.state == State::Open => (e.writable(), !e.ping_expired()),
             _ => (false, false),
         }
+    }
+
+    /// The Engine.IO session id, while a session is open.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn sid(&self) -> Option<String> {
+        self.st.borrow().engine.as_ref().and_then(Engine::sid)
     }
 
     pub(crate) fn transport_name(&self) -> Option<&'static str> {

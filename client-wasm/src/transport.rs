@@ -291,8 +291,11 @@ impl Transport {
             }
             #[cfg(feature = "polling")]
             Io::Polling(p) => {
+                // On a goodbye, the GET stays open for the server to answer (aborting it would
+                // make Node's engine.io drop the session before the close packet arrives);
+                // either way its callback dies with this transport.
                 if let Some(get) = &p.get {
-                    js::abort(get, false);
+                    js::abort(get, bye.is_some());
                 }
                 match bye {
                     Some(rest) => {
