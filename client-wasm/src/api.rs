@@ -114,9 +114,9 @@ impl SocketCore {
     ) {
         let this: JsValue = self.inner.js.clone().into();
         let ack = ack.map(|f| Ack {
-            cb: Box::new(move |res| match res {
+            cb: Box::new(move |res, error_first| match res {
                 Ok(reply) => {
-                    if with_error {
+                    if error_first {
                         reply.unshift(&JsValue::NULL);
                     }
                     js::call(&f, &this, &reply);

@@ -157,7 +157,7 @@ impl Socket {
         let state = Rc::new(RefCell::new(AckState::default()));
         let s = state.clone();
         let ack = Ack {
-            cb: Box::new(move |res: Reply| AckState::resolve(&s, res.map(|a| a.to_vec()))),
+            cb: Box::new(move |res: Reply, _| AckState::resolve(&s, res.map(|a| a.to_vec()))),
             with_error: true,
         };
         if let Err(e) = self.send(event, args, Some(ack)) {

@@ -23,7 +23,9 @@ pub(crate) type Reply = Result<Array, JsValue>;
 
 /// A callback waiting for an ack.
 pub(crate) struct Ack {
-    pub(crate) cb: Box<dyn FnOnce(Reply)>,
+    /// Called with the answer, and whether the callback is error-first (decided when the
+    /// emit is registered: `with_error`, or a timeout).
+    pub(crate) cb: Box<dyn FnOnce(Reply, bool)>,
     /// Error-first: told about timeouts and disconnections. Plain JS callbacks without a
     /// timeout are not, as in socket.io-client.
     pub(crate) with_error: bool,
@@ -422,7 +424,7 @@ impl Sock {
         let (seq, event, args, flags) = next;
         let me = self.me.clone();
         let ack = Ack {
-            cb: Box::new(move |res| {
+            cb: Box::new(move |res, _| {
                 if let Some(s) = me.upgrade() {
                     s.on_retry_answer(seq, res);
                 }
@@ -448,8 +450,10 @@ impl Sock {
                 Some(st.queue.remove(0))
             }
         };
+        // Queued emits answer error-first, whatever the callback asked for, as in
+        // socket.io-client.
         if let Some(Retry { ack: Some(ack), .. }) = done {
-            run_ack(ack, res);
+            (ack.cb)(res, true);
         }
         self.drain_queue(false);
     }
@@ -511,7 +515,7 @@ impl Sock {
 }
 
 fn run_ack(ack: Ack, res: Reply) {
-    (ack.cb)(res);
+    (ack.cb)(res, ack.with_error);
 }
 
 /// The frames of a packet: `4` + header + JSON body, then the binary attachments the body's
