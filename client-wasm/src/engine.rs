@@ -399,8 +399,12 @@ impl Engine {
         self.on_close("ping timeout", JsValue::UNDEFINED, up);
     }
 
+    /// Something that is not an Engine.IO packet: engine.io-client's `server error`, then a
+    /// `transport error` close (the manager's `connect_error` while opening).
     fn parse_error(&mut self, up: &mut Vec<Up>) {
-        self.on_close("parse error", JsValue::UNDEFINED, up);
+        let err = js::error("server error", &JsValue::UNDEFINED, &JsValue::UNDEFINED);
+        up.push(Up::Error(err.clone()));
+        self.on_close("transport error", err, up);
     }
 
     /// Closes the session from this side (`forced close`), telling the server.
