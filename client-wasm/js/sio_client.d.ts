@@ -187,7 +187,6 @@ export declare class Socket<
   ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
   /** Emits "message". */
   send(...args: any[]): this;
-  write(...args: any[]): this;
   /** The next emit's ack callback gets an error after `ms` without an answer. */
   timeout(ms: number): this;
   /** The next emit is dropped unless it can be sent at once. */

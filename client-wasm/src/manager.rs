@@ -405,6 +405,7 @@ impl Mgr {
         }
         match which {
             0 => f64::from(u8::from(t.reconnection)),
+            1 if t.attempts == u32::MAX => f64::INFINITY,
             1 => f64::from(t.attempts),
             2 => st.backoff.min,
             3 => st.backoff.max,
