@@ -18,12 +18,12 @@ const utf8 = new TextDecoder();
 export const text = (b) => utf8.decode(b);
 export const concat = (head, body) => text(head) + body;
 
-/** The JSON value in `text` after `from` (UTF-16 index), placeholders replaced by `bins`;
- *  `undefined` when the text is not JSON. */
-export function parse(text, from, bins) {
+/** The JSON value in `text` from `from` to `to` (UTF-16 indices; no `to`: the end),
+ *  placeholders replaced by `bins`; `undefined` when the text is not JSON. */
+export function parse(text, from, to, bins) {
   try {
     return JSON.parse(
-      from ? text.slice(from) : text,
+      from || to !== undefined ? text.slice(from, to) : text,
       bins && ((_, v) => (v && v._placeholder === true && typeof v.num == "number" && bins[v.num]) || v),
     );
   } catch {}

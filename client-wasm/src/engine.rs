@@ -19,8 +19,8 @@ use crate::transport::{Endpoint, Out, Transport, ev};
 pub(crate) enum Up {
     /// The handshake is done.
     Open,
-    /// A text message (the Socket.IO packet), with the JS string it came in when there is one.
-    Text(String, Option<JsValue>),
+    /// A text message (the Socket.IO packet), with where it sits in the JS string it came in.
+    Text(String, JsText),
     /// A binary message (`ArrayBuffer`).
     Binary(JsValue),
     /// The server pinged.
@@ -38,6 +38,17 @@ pub(crate) enum State {
     Opening,
     Open,
     Closed,
+}
+
+/// Where a text message sits in the JS string that brought it, so that its JSON body can be
+/// parsed from that string instead of being copied back out of wasm.
+pub(crate) struct JsText {
+    pub(crate) js: JsValue,
+    /// UTF-16 index of the message (after the Engine.IO type digit).
+    pub(crate) start: u32,
+    /// Where the message ends, when all of it is ASCII (UTF-16 indices are byte offsets);
+    /// `None`: it runs to the end of the string, which may hold other characters.
+    pub(crate) ascii_end: Option<u32>,
 }
 
 /// Where the session is, fixed when it starts.
@@ -183,12 +194,26 @@ impl Engine {
     }
 
     /// A polling response: every record of the payload, in order.
-    fn on_payload(&mut self, opts: &Options, target: &Target, body: &JsValue, up: &mut Vec<Up>) {
-        let body = body.as_string().unwrap_or_default();
+    fn on_payload(&mut self, opts: &Options, target: &Target, js: &JsValue, up: &mut Vec<Up>) {
+        let body = js.as_string().unwrap_or_default();
+        // An ASCII payload (the usual case) is indexed alike in UTF-8 and UTF-16: messages
+        // are then parsed from the JS string; otherwise each is copied out of wasm.
+        let ascii = body.is_ascii();
         for record in sio_protocol::payload::decode(&body) {
             match record {
                 Ok(sio_protocol::payload::Record::Packet(p)) => {
-                    self.on_packet(opts, target, p, None, up);
+                    let at = match p {
+                        Packet::Message(m) if ascii => {
+                            let start = (m.as_ptr() as usize - body.as_ptr() as usize) as u32;
+                            Some(JsText {
+                                js: js.clone(),
+                                start,
+                                ascii_end: Some(start + m.len() as u32),
+                            })
+                        }
+                        _ => None,
+                    };
+                    self.on_packet(opts, target, p, at, up);
                 }
                 Ok(sio_protocol::payload::Record::Binary(b)) => {
                     up.push(Up::Binary(js::buffer(&b)));
@@ -207,7 +232,14 @@ impl Engine {
     fn on_message(&mut self, opts: &Options, target: &Target, data: JsValue, up: &mut Vec<Up>) {
         match data.as_string() {
             Some(text) => match engine::decode_text(&text) {
-                Ok(p) => self.on_packet(opts, target, p, Some(&data), up),
+                Ok(p) => {
+                    let at = JsText {
+                        js: data.clone(),
+                        start: 1,
+                        ascii_end: None,
+                    };
+                    self.on_packet(opts, target, p, Some(at), up);
+                }
                 Err(_) => self.parse_error(up),
             },
             None => up.push(Up::Binary(data)),
@@ -219,7 +251,7 @@ impl Engine {
         opts: &Options,
         target: &Target,
         packet: Packet<'_>,
-        js_text: Option<&JsValue>,
+        at: Option<JsText>,
         up: &mut Vec<Up>,
     ) {
         match packet {
@@ -232,7 +264,12 @@ impl Engine {
                 up.push(Up::Ping);
             }
             Packet::Message(m) if self.state == State::Open => {
-                up.push(Up::Text(String::from(m), js_text.cloned()));
+                let at = at.unwrap_or(JsText {
+                    js: JsValue::from_str(m),
+                    start: 0,
+                    ascii_end: None,
+                });
+                up.push(Up::Text(String::from(m), at));
             }
             Packet::Close => self.on_close(
                 "transport close",
@@ -245,7 +282,7 @@ impl Engine {
     }
 
     fn on_handshake(&mut self, opts: &Options, target: &Target, data: &str, up: &mut Vec<Up>) {
-        let v = js::parse(&JsValue::from_str(data), 0, &JsValue::UNDEFINED);
+        let v = js::parse(&JsValue::from_str(data), 0, None, &JsValue::UNDEFINED);
         let Some(sid) = js::get(&v, "sid").as_string() else {
             self.parse_error(up);
             return;

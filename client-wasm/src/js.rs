@@ -50,7 +50,9 @@ extern "C" {
     pub(crate) fn concat(head: &[u8], body: &JsValue) -> JsValue;
     /// UTF-8 bytes as a JS string.
     pub(crate) fn text(utf8: &[u8]) -> JsValue;
-    pub(crate) fn parse(text: &JsValue, from: u32, bins: &JsValue) -> JsValue;
+    /// The JSON value in `text[from..to]` (UTF-16 indices; `to` absent: the end), binary
+    /// placeholders replaced by `bins`; `undefined` when it is not JSON.
+    pub(crate) fn parse(text: &JsValue, from: u32, to: Option<u32>, bins: &JsValue) -> JsValue;
     pub(crate) fn call(f: &JsValue, this: &JsValue, args: &Array);
     #[wasm_bindgen(js_name = ackFn)]
     pub(crate) fn ack_fn(cb: &Callback, id: f64) -> JsValue;

@@ -12,7 +12,7 @@ use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::backoff::Backoff;
-use crate::engine::{Engine, State, Target, Up};
+use crate::engine::{Engine, JsText, State, Target, Up};
 use crate::js::{self, Array, Callback, Emitter, Timer};
 use crate::opts::Options;
 use crate::socket::Sock;
@@ -67,9 +67,11 @@ struct Header {
     kind: PacketType,
     nsp: String,
     id: Option<u64>,
-    /// The JSON body: the JS string and the UTF-16 index where the body starts.
+    /// The JSON body: the JS string and the UTF-16 range of the body in it (to the end
+    /// without `to`).
     text: JsValue,
     from: u32,
+    to: Option<u32>,
 }
 
 /// How the engine reaches its manager without owning it.
@@ -219,7 +221,7 @@ impl Mgr {
     fn on_up(&self, up: Up) {
         match up {
             Up::Open => self.on_open(),
-            Up::Text(text, js) => self.on_text(&text, js),
+            Up::Text(text, at) => self.on_text(&text, at),
             Up::Binary(data) => {
                 let done = self.st.borrow_mut().decoder.on_binary(data);
                 match done {
@@ -458,7 +460,7 @@ impl Mgr {
         self.st.borrow().engine.as_ref().map(Engine::transport_name)
     }
 
-    fn on_text(&self, text: &str, js_text: Option<JsValue>) {
+    fn on_text(&self, text: &str, at: JsText) {
         let Ok(p) = socket::decode(text) else {
             self.on_close("parse error", JsValue::UNDEFINED);
             return;
@@ -466,11 +468,18 @@ impl Mgr {
         // Where the JSON body starts, in UTF-16 units of the JS string: the header before it
         // is ASCII in practice, where bytes and UTF-16 units agree. Otherwise copy the body.
         let head = text.len() - p.data.len();
-        let (body, from) = match js_text {
-            _ if p.data.is_empty() => (JsValue::UNDEFINED, 0),
-            // +1: the JS string still has the Engine.IO type digit.
-            Some(js) if text.as_bytes()[..head].is_ascii() => (js, head as u32 + 1),
-            _ => (JsValue::from_str(p.data), 0),
+        let from = at.start + head as u32;
+        let (body, from, to) = match at {
+            _ if p.data.is_empty() => (JsValue::UNDEFINED, 0, None),
+            JsText {
+                js,
+                ascii_end: Some(end),
+                ..
+            } => (js, from, Some(end)),
+            JsText { js, .. } if text.as_bytes().get(..head).is_some_and(<[u8]>::is_ascii) => {
+                (js, from, None)
+            }
+            _ => (JsValue::from_str(p.data), 0, None),
         };
         let header = Header {
             kind: p.kind,
@@ -478,6 +487,7 @@ impl Mgr {
             id: p.id,
             text: body,
             from,
+            to,
         };
         let attachments = if p.kind.is_binary() { p.attachments } else { 0 };
         let done = self.st.borrow_mut().decoder.on_header(header, attachments);
@@ -510,7 +520,7 @@ impl Mgr {
         let data = if h.text.is_undefined() {
             JsValue::UNDEFINED
         } else {
-            js::parse(&h.text, h.from, &bins)
+            js::parse(&h.text, h.from, h.to, &bins)
         };
         if sock.on_packet(h.kind, h.id, data).is_err() {
             self.on_close("parse error", JsValue::UNDEFINED);
