@@ -15,7 +15,8 @@ use wasm_bindgen::closure::Closure;
 use crate::js::{self, Array};
 use crate::manager::{self, Mgr};
 use crate::opts::Options;
-use crate::socket::{Ack, RESERVED, Reply, Sock};
+use crate::socket::{Ack, Reply, Sock};
+use sio_protocol::socket::RESERVED_EVENTS;
 
 /// What an ack gets: the answer's arguments, or the error that ended the wait (`operation
 /// has timed out`, `socket has been disconnected`, a reserved event name).
@@ -136,7 +137,7 @@ impl Socket {
     }
 
     fn send(&self, event: &str, args: &[JsValue], ack: Option<Ack>) -> Result<(), JsValue> {
-        if RESERVED.contains(&event) {
+        if RESERVED_EVENTS.contains(&event) {
             let mut msg = String::from("\"");
             msg.push_str(event);
             msg.push_str("\" is a reserved event name");

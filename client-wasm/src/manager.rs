@@ -278,21 +278,10 @@ impl Mgr {
     /// close follows.
     fn on_error(&self, err: JsValue) {
         let opening = self.ready() == Ready::Opening;
-        let reconnecting = if opening {
-            let mut st = self.st.borrow_mut();
-            st.connect_timer = None;
-            st.ready = Ready::Closed;
-            let engine = st.engine.take();
-            let r = st.reconnecting;
-            st.reconnecting = false;
-            drop(st);
-            if let Some(mut e) = engine {
-                e.close(&mut Vec::new());
-            }
-            r
-        } else {
-            false
-        };
+        let reconnecting = opening && core::mem::take(&mut self.st.borrow_mut().reconnecting);
+        if opening {
+            self.end_session();
+        }
         self.emit("error", &Array::of1(&err));
         for s in self.active_sockets() {
             s.on_manager_error(&err);
@@ -322,16 +311,8 @@ impl Mgr {
 
     /// The session ended: tell the sockets, then reconnect unless closed on purpose.
     fn on_close(&self, reason: &str, description: JsValue) {
-        let engine = {
-            let mut st = self.st.borrow_mut();
-            st.connect_timer = None;
-            st.backoff.reset();
-            st.ready = Ready::Closed;
-            st.engine.take()
-        };
-        if let Some(mut e) = engine {
-            e.close(&mut Vec::new());
-        }
+        self.st.borrow_mut().backoff.reset();
+        self.end_session();
         let args = Array::of2(&JsValue::from_str(reason), &description);
         self.engine.fire("close", &args);
         for s in self.active_sockets() {
@@ -341,6 +322,20 @@ impl Mgr {
         let again = self.tune.get().reconnection && !self.st.borrow().skip_reconnect;
         if again {
             self.reconnect();
+        }
+    }
+
+    /// Drops the session (closing its engine, which tells the server if it still can),
+    /// without reporting anything: the callers do.
+    fn end_session(&self) {
+        let engine = {
+            let mut st = self.st.borrow_mut();
+            st.connect_timer = None;
+            st.ready = Ready::Closed;
+            st.engine.take()
+        };
+        if let Some(mut e) = engine {
+            e.close(&mut Vec::new());
         }
     }
 
@@ -434,7 +429,7 @@ impl Mgr {
         }
     }
 
-    /// Sends frames if the session is open; false when they could not be sent.
+    /// Sends frames if a session exists (the engine buffers them until it is open).
     pub(crate) fn write(&self, frames: Vec<Out>) {
         if let Some(e) = self.st.borrow_mut().engine.as_mut() {
             e.write(frames);

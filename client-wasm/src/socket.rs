@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use sio_protocol::engine::begin_message;
-use sio_protocol::socket::{self, PacketType};
+use sio_protocol::socket::{self, PacketType, RESERVED_EVENTS};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js::{self, Array, Callback, Emitter, Timer};
@@ -98,16 +98,6 @@ pub(crate) struct SockSt {
 /// Callback kinds of [`Sock::cb`].
 const CB_ACK: u32 = 0;
 const CB_AUTH: u32 = 1;
-
-/// Event names the client refuses to send and the server may not use.
-pub(crate) const RESERVED: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
 
 impl Sock {
     pub(crate) fn new(mgr: Rc<Mgr>, nsp: &str, opts: &Options, js: Emitter) -> Rc<Sock> {
@@ -229,7 +219,7 @@ impl Sock {
                 }
                 let args: Array = data.unchecked_into();
                 let name = args.at(0);
-                if !name.is_string() || RESERVED.iter().any(|r| name == *r) {
+                if !name.is_string() || RESERVED_EVENTS.iter().any(|r| name == *r) {
                     return Err(());
                 }
                 if let Some(id) = id {
@@ -304,18 +294,20 @@ impl Sock {
     }
 
     fn on_ack(&self, id: u64, args: Array) {
-        let pending = {
-            let mut st = self.st.borrow_mut();
-            let i = st.acks.iter().position(|a| u64::from(a.id) == id);
-            i.map(|i| st.acks.remove(i))
-        };
-        if let Some(p) = pending {
+        if let Some(p) = self.take_ack(id) {
             run_ack(p.ack, Ok(args));
         }
     }
 
-    /// Emits `event` with `args`; `ack` waits for the server's answer. Reserved names are
-    /// refused (`Err` with the message socket.io-client throws).
+    /// The ack waiting for `id`, no longer waiting.
+    fn take_ack(&self, id: u64) -> Option<PendingAck> {
+        let mut st = self.st.borrow_mut();
+        let i = st.acks.iter().position(|a| u64::from(a.id) == id)?;
+        Some(st.acks.remove(i))
+    }
+
+    /// Emits `event` with `args`; `ack` waits for the server's answer. Callers refuse
+    /// reserved event names first.
     pub(crate) fn emit(&self, event: JsValue, args: Array, ack: Option<Ack>, flags: Flags) {
         if self.retries > 0 && !flags.from_queue && !flags.volatile {
             self.add_to_queue(event, args, ack, flags);
@@ -373,12 +365,7 @@ impl Sock {
     }
 
     fn fail_ack(&self, id: u32, why: &str) {
-        let pending = {
-            let mut st = self.st.borrow_mut();
-            let i = st.acks.iter().position(|a| a.id == id);
-            i.map(|i| st.acks.remove(i))
-        };
-        if let Some(p) = pending {
+        if let Some(p) = self.take_ack(u64::from(id)) {
             if p.ack.with_error {
                 run_ack(p.ack, Err(js::err(why)));
             }
