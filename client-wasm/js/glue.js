@@ -18,16 +18,21 @@ const utf8 = new TextDecoder();
 export const text = (b) => utf8.decode(b);
 export const concat = (head, body) => text(head) + body;
 
-/** The JSON value in `text` from `from` to `to` (UTF-16 indices; no `to`: the end),
- *  placeholders replaced by `bins`; `undefined` when the text is not JSON. */
-export function parse(text, from, to, bins) {
+/** The JSON value in `text`, placeholders replaced by `bins`; `undefined` when the text is
+ *  not JSON. */
+export function parse(text, bins) {
   try {
-    return JSON.parse(
-      from || to !== undefined ? text.slice(from, to) : text,
-      bins && ((_, v) => (v && v._placeholder === true && typeof v.num == "number" && bins[v.num]) || v),
-    );
+    return JSON.parse(text, bins && ((_, v) => (v && v._placeholder === true && typeof v.num == "number" && bins[v.num]) || v));
   } catch {}
 }
+
+// The event names pages may not emit nor servers send, as socket.io-client reserves them
+// (sio-protocol's RESERVED_EVENTS; the browser checks them here, without copying each event
+// name into wasm).
+const RESERVED = ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
+export const reserved = (name) => RESERVED.includes(name);
+export const isEvent = (d) =>
+  Array.isArray(d) && (typeof d[0] == "number" || (typeof d[0] == "string" && !reserved(d[0])));
 
 /** Calls a user callback; an exception it throws is reported as uncaught, later, so that it
  *  never unwinds through the client's state. */
@@ -41,19 +46,20 @@ export function call(f, self, args) {
   }
 }
 
-/** A one-shot ack function for an incoming packet that asked for one: cb(0, [id, args]). */
-export function ackFn(cb, id) {
+/** A one-shot ack function for an incoming packet that asked for one: cb(k, [id, args]). */
+export function ackFn(cb, k, id) {
   let sent = 0;
-  return (...args) => sent++ || cb(0, [id, args]);
+  return (...args) => sent++ || cb(k, [id, args]);
 }
 
-/** Calls an `auth` function; what it passes back goes to cb(1, data). */
-export const auth = (f, cb) => f((data) => cb(1, data));
+/** Calls an `auth` function; what it passes back goes to cb(k, data). */
+export const auth = (f, cb, k) => f((data) => cb(k, data));
 
 
 export const error = (message, data, description) =>
   Object.assign(new Error(message), data === undefined ? {} : { data }, description === undefined ? {} : { description });
 
+export const connectError = (p) => error(typeof p == "string" ? p : p?.message, p?.data);
 export const withPid = (auth, pid, offset) => Object.assign({ pid, offset }, auth);
 export const get = (o, k) => (o == null ? undefined : o[k]);
 export const set = (o, k, v) => (o[k] = v);
@@ -83,39 +89,47 @@ export function url(uri) {
   } catch {}
 }
 
+// The numeric and boolean options, in the order of `opts::opt` in the Rust core.
 const OPTS =
-  "path query transports upgrade rememberUpgrade reconnection reconnectionAttempts reconnectionDelay reconnectionDelayMax randomizationFactor timeout autoConnect ackTimeout retries auth extraHeaders withCredentials timestampRequests addTrailingSlash protocols maxBufferedEmits".split(
+  "upgrade rememberUpgrade reconnection reconnectionAttempts reconnectionDelay reconnectionDelayMax randomizationFactor timeout withCredentials timestampRequests addTrailingSlash ackTimeout retries maxBufferedEmits transports autoConnect".split(
     " ",
   );
-/** socket.io-client options as the array the client reads (order: `opts.rs`); `query` and
- *  `extraHeaders` as `[k1, v1, …]` strings, `timeout: false` as 0. */
+const TRANSPORTS = ["polling", "websocket"];
+/** socket.io-client options as the numbers the core reads (NaN: absent, the default
+ *  applies; booleans as 0/1, `timeout: false` as 0). `transports` becomes bits: 1 polling,
+ *  2 websocket, 4 websocket before polling. */
 export const opts = (o) =>
   OPTS.map((k) => {
-    const v = o?.[k];
-    if (k == "query" && typeof v == "string") return [...new URLSearchParams(v)].flat();
-    if ((k == "query" || k == "extraHeaders") && v && typeof v == "object") return Object.entries(v).flat().map(String);
-    return k == "timeout" && v === false ? 0 : v;
+    let v = o[k];
+    if (k == "transports" && v)
+      v = [...v].reduce((b, t) => ((t = TRANSPORTS.indexOf(t) + 1) ? b | t | (!b && t & 2 && 4) : b), 0);
+    return v == null ? NaN : +v;
   });
-export const len = (s) => s.length;
+/** The `query` option (object or string) as `k=v&…`, encoded as socket.io-client does. */
+export const query = (q) =>
+  (typeof q == "string" ? [...new URLSearchParams(q)] : Object.entries(q || {}))
+    .map(([k, v]) => encodeURIComponent(k) + "=" + encodeURIComponent(v))
+    .join("&");
+export const len = (s) => (typeof s == "string" ? s.length : 0);
 // Whether the last session of this page reached WebSocket (`rememberUpgrade`), for every
 // manager, as engine.io-client's static `priorWebsocketSuccess`.
 let ws = false;
 export const priorWs = (v) => (v === undefined ? ws : (ws = v));
-export const later = (ms, cb) => setTimeout(cb, ms, 0);
+export const later = (ms, cb, k, v) => setTimeout(cb, ms, k, v);
 export const cancel = (id) => clearTimeout(id);
 
-// cb(0) open, cb(1, data) message, cb(2, CloseEvent) close, cb(3) error.
-export function wsOpen(url, protocols, cb) {
+// cb(t) open, cb(t + 1, data) message, cb(t + 2, CloseEvent) close, cb(t + 3) error.
+export function wsOpen(url, protocols, cb, t) {
   try {
     const ws = new WebSocket(url, protocols);
     ws.binaryType = "arraybuffer";
-    ws.onopen = () => cb(0);
-    ws.onmessage = (e) => cb(1, e.data);
-    ws.onclose = (e) => cb(2, e);
-    ws.onerror = () => cb(3);
+    ws.onopen = () => cb(t);
+    ws.onmessage = (e) => cb(t + 1, e.data);
+    ws.onclose = (e) => cb(t + 2, e);
+    ws.onerror = () => cb(t + 3);
     return ws;
   } catch (e) {
-    setTimeout(cb, 0, 3, e);
+    setTimeout(cb, 0, t + 3, e);
   }
 }
 
@@ -128,14 +142,25 @@ export function wsClose(ws) {
 
 export const wsSend = (ws, data) => ws.send(data);
 
+// A GET, or a POST of `body`; flags: 1 credentials, 2 a cache-busting `t` parameter.
 // cb(1 + op, text) success, cb(3 + op, status or error) failure; `cb` may be undefined (fire
 // and forget). A request given `after` starts when that one has finished. Returns the
 // AbortController; `abort` also makes sure `cb` is never called afterwards.
-export function request(method, url, body, headers, credentials, cb, op, after) {
+let seq = 0;
+export function request(url, body, headers, flags, cb, op, after) {
   const c = new AbortController();
   const done = (k, v) => c.d || (cb && cb(k + op, v));
+  // A fresh `t` defeats caches that ignore `no-store`.
+  if (flags & 2) url += "&t=" + Date.now().toString(36) + "." + (++seq).toString(36);
   const go = () =>
-    fetch(url, { method, body, headers, credentials: credentials ? "include" : "same-origin", cache: "no-store", signal: c.signal })
+    fetch(url, {
+      method: body === undefined ? "GET" : "POST",
+      body,
+      headers,
+      credentials: flags & 1 ? "include" : "same-origin",
+      cache: "no-store",
+      signal: c.signal,
+    })
       .then((r) => (r.ok ? r.text().then((t) => done(1, t)) : done(3, r.status)))
       .catch((e) => done(3, e));
   c.p = after && after.p ? after.p.then(go) : go();
@@ -149,18 +174,17 @@ export function abort(c, keep) {
   }
 }
 
-/** Resolves the Blobs among `parts` to ArrayBuffers, then calls cb(21, parts) (or 23 on error). */
-export function unblob(parts, cb) {
+/** Resolves the Blobs among `parts` to ArrayBuffers, then calls cb(t + 21, parts) (or
+ *  t + 23 on error). */
+export function unblob(parts, cb, t) {
   const c = {};
   Promise.all(parts.map((p) => (isBlob(p) ? p.arrayBuffer() : p))).then(
-    (p) => c.d || cb(21, p),
-    (e) => c.d || cb(23, e),
+    (p) => c.d || cb(t + 21, p),
+    (e) => c.d || cb(t + 23, e),
   );
   return c;
 }
 
-/** The page's URL, as the base that relative `io()` URLs resolve against. */
-export const base = () => (typeof location == "object" ? location.href : undefined);
 
 /** Event listeners, with the API and semantics of socket.io-client's Socket and Manager
  *  (component-emitter plus the catch-all listeners). The client fires events through
@@ -237,5 +261,10 @@ export class Emitter {
 }
 
 export const emitter = () => new Emitter();
+
+// The reserved events the core fires (`js::event` codes), each with its argument count.
+const EVENTS = "open error close ping reconnect_attempt reconnect reconnect_error reconnect_failed upgrade connect connect_error disconnect".split(" ");
+const ARGS = [0, 1, 2, 0, 1, 1, 1, 0, 1, 0, 1, 2];
+export const fire = (em, e, a, b) => em._fire(EVENTS[e], [a, b].slice(0, ARGS[e]));
 /** A JS listener for a Rust closure that takes the arguments as one array. */
 export const spread = (f) => (...args) => f(args);

@@ -1,19 +1,26 @@
 // The ES module pages import, with socket.io-client 4.8's API: `io`, `Manager`, `Socket`.
 // The classes are thin: connection, packets, acks, buffering and reconnection are done by the
-// Rust cores (`ManagerCore`, `SocketCore`); listeners are glue.js's `Emitter`. What stays
-// here is what JS expresses best: variadic methods, getters, chaining, the `io()` cache.
-import init, { initSync, lookup, ManagerCore, SocketCore } from "./wasm/sio_client.js";
-import { Emitter } from "sio-glue";
+// Rust core (`ManagerCore`, one per Manager; a Socket is an index on its manager's core);
+// listeners are glue.js's `Emitter`. What stays here is what JS expresses best: variadic
+// methods, getters, chaining, option names, the `io()` cache, loading the `.wasm`.
+import { initSync, ManagerCore } from "./wasm/sio_client.js";
+import { Emitter, error, opts as nums, query, reserved, url } from "sio-glue";
 
-const RESERVED = ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
 const cache = {};
+
+/** `[secure, host, key, namespace, query]` of an `io()` URL (see glue.js `url`). */
+function parse(uri) {
+  const u = url(uri);
+  if (!u) throw error("invalid URL", uri);
+  return u;
+}
 
 /** `io(url?, opts?)`: the socket of the URL's namespace, sharing its server's Manager unless
  *  `forceNew`, `multiplex: false`, or the namespace is taken on it already. */
 export function io(uri, opts) {
   if (typeof uri == "object") (opts = uri), (uri = undefined);
   opts ||= {};
-  const [id, nsp] = lookup(uri);
+  const [, , id, nsp] = parse(uri);
   const taken = cache[id] && nsp in cache[id].nsps;
   const m =
     opts.forceNew || opts["force new connection"] || opts.multiplex === false || taken
@@ -26,10 +33,11 @@ export class Manager extends Emitter {
   constructor(uri, opts) {
     super();
     if (typeof uri == "object") (opts = uri), (uri = undefined);
-    this.opts = opts || {};
+    const o = (this.opts = opts || {});
+    const [secure, host, , , q] = parse(uri);
     this.nsps = {};
     this.engine = new Engine(this);
-    this.c = new ManagerCore(uri, this.opts, this);
+    this.c = new ManagerCore(this, secure, host, o.path, query(o.query) || q, o.extraHeaders, o.protocols, nums(o));
   }
   /** The socket of namespace `nsp`, created on first use. */
   socket(nsp, opts) {
@@ -47,7 +55,7 @@ export class Manager extends Emitter {
   }
   /** The transport in use: "polling" or "websocket" (undefined while disconnected). */
   get transport() {
-    return this.c.transport();
+    return this.c.session()?.[1];
   }
 }
 
@@ -60,20 +68,21 @@ class Engine extends Emitter {
     this.m = m;
   }
   get id() {
-    return this.m.c.sid();
+    return this.m.c.session()?.[0];
   }
   get transport() {
-    const name = this.m.c.transport();
+    const name = this.m.transport;
     return name && { name };
   }
 }
 
-// `manager.reconnection()` reads an option, `manager.reconnection(false)` changes it.
+// `manager.reconnection()` reads an option, `manager.reconnection(false)` changes it. The
+// core keeps them from index 2 on (glue.js `opts`).
 ["reconnection", "reconnectionAttempts", "reconnectionDelay", "reconnectionDelayMax", "randomizationFactor", "timeout"].forEach(
   (name, i) =>
     (Manager.prototype[name] = function (v) {
-      if (v === undefined) return i ? this.c.tune(i) : !!this.c.tune(0);
-      this.c.tune(i, +v);
+      if (v === undefined) return i ? this.c.tune(i + 2) : !!this.c.tune(2);
+      this.c.tune(i + 2, +v);
       return this;
     }),
 );
@@ -84,33 +93,35 @@ export class Socket extends Emitter {
     this.io = io;
     this.nsp = nsp;
     this.f = {};
-    this.c = new SocketCore(io.c, nsp, this, opts || {});
+    opts ||= {};
+    this.c = io.c;
+    this.i = io.c.socket(nsp, this, opts.auth, nums(opts));
     if (io.opts.autoConnect !== false) this.connect();
   }
   get id() {
-    return this.c.id();
+    return this.c.id(this.i);
   }
   get connected() {
-    return !!(this.c.state() & 1);
+    return !!(this.c.state(this.i) & 1);
   }
   get disconnected() {
     return !this.connected;
   }
   get active() {
-    return !!(this.c.state() & 2);
+    return !!(this.c.state(this.i) & 2);
   }
   get recovered() {
-    return !!(this.c.state() & 4);
+    return !!(this.c.state(this.i) & 4);
   }
   connect() {
-    this.c.connect();
+    this.c.connect(this.i);
     return this;
   }
   open() {
     return this.connect();
   }
   disconnect() {
-    this.c.disconnect();
+    this.c.disconnect(this.i);
     return this;
   }
   close() {
@@ -128,11 +139,11 @@ export class Socket extends Emitter {
     );
   }
   _emit(ev, args, withError) {
-    if (RESERVED.includes(ev)) throw new Error(`"${ev}" is a reserved event name`);
+    if (reserved(ev)) throw new Error(`"${ev}" is a reserved event name`);
     const f = this.f;
     this.f = {};
     const ack = typeof args[args.length - 1] == "function" ? args.pop() : undefined;
-    this.c.emit(ev, args, ack, !!withError, f.t, !!f.v);
+    this.c.emit(this.i, ev, args, ack, !!withError, f.t, !!f.v);
     return this;
   }
   /** The next emit's ack callback gets an error after `ms` without an answer. */
@@ -156,5 +167,17 @@ for (const P of [Emitter.prototype]) {
   P.removeListener = P.removeAllListeners = P.removeEventListener = P.off;
 }
 
-export default init;
+/** Loads the `.wasm` (by default the file beside this module), as wasm-bindgen's `init`
+ *  does, in less code (no fallbacks for browsers without `WebAssembly.compile`). */
+export default async function init(src) {
+  src = (src && src.module_or_path) || src || new URL("sio_client_bg.wasm", import.meta.url);
+  if (typeof src == "string" || src instanceof URL || (typeof Request == "function" && src instanceof Request)) src = fetch(src);
+  src = await src;
+  if (typeof Response == "function" && src instanceof Response) {
+    if (!src.ok) throw new Error(`failed to fetch ${src.url}: ${src.status}`);
+    src = await src.arrayBuffer();
+  }
+  return initSync({ module: src instanceof WebAssembly.Module ? src : await WebAssembly.compile(src) });
+}
+
 export { initSync, io as connect };

@@ -1,51 +1,50 @@
 //! The Rust half of the JavaScript API (feature `js`). `js/index.js` defines `io`, `Manager`
 //! and `Socket` with socket.io-client 4.8's names, options and return values, over the
-//! `ManagerCore` and `SocketCore` exported here; listeners live in glue.js's `Emitter`.
-//! Few exports, few shims: each exported method costs glue in both the `.wasm` and the JS.
+//! `ManagerCore` exported here (a `Socket` is an index on its manager's core); listeners live
+//! in glue.js's `Emitter`.
+//! Few exports, plain arguments: each exported method, and each call back into JS to read
+//! an argument, costs glue in both the `.wasm` and the JS.
 
 use alloc::boxed::Box;
-use alloc::rc::Rc;
 use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
+use crate::engine::Target;
 use crate::js::{self, Array};
-use crate::manager::{self, Mgr};
-use crate::opts::Options;
-use crate::socket::{Ack, Flags, Sock};
-
-/// `[key, namespace]` of a URL: sockets of the same key (`scheme://host:port`) share a
-/// Manager in `io()`.
-#[wasm_bindgen]
-pub fn lookup(uri: JsValue) -> Result<Array, JsValue> {
-    let p = parse(&uri)?;
-    Ok(Array::of2(
-        &JsValue::from_str(&p.id),
-        &JsValue::from_str(&p.nsp),
-    ))
-}
-
-fn parse(uri: &JsValue) -> Result<crate::url::Parsed, JsValue> {
-    crate::url::parse(uri).ok_or_else(|| js::error("invalid URL", uri, &JsValue::UNDEFINED))
-}
+use crate::manager::Mgr;
+use crate::opts::Config;
+use crate::socket::{Ack, Flags};
 
 /// The Rust half of a `Manager` (`js/index.js` has the JS class).
 #[wasm_bindgen]
 pub struct ManagerCore {
-    inner: Rc<Mgr>,
+    inner: &'static Mgr,
 }
 
 #[wasm_bindgen]
 impl ManagerCore {
-    /// A manager for the server of `uri` with socket.io-client `opts`; its events go to `js`.
+    /// A manager for the server at `host` (`secure`: over TLS), its events going to `js`.
+    /// `path` (`None`: the default), `query` (encoded), `headers` and `protocols` are the
+    /// options of those names; `opts` the numeric and boolean ones, by `opts::opt` index
+    /// (glue.js `opts` makes it).
     #[wasm_bindgen(constructor)]
-    pub fn new(uri: JsValue, opts: JsValue, js: JsValue) -> Result<ManagerCore, JsValue> {
-        let parsed = parse(&uri)?;
-        let opts = Options::from_js(&opts);
-        let target = manager::target(&parsed, &opts);
-        Ok(ManagerCore {
-            inner: Mgr::new(opts, target, js.unchecked_into()),
-        })
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        js: JsValue,
+        secure: bool,
+        host: String,
+        path: Option<String>,
+        query: String,
+        headers: JsValue,
+        protocols: JsValue,
+        opts: &[f64],
+    ) -> ManagerCore {
+        let cfg = Config::new(opts);
+        let target = Target::new(secure, host, path, query, headers, protocols, &cfg);
+        ManagerCore {
+            inner: Mgr::new(cfg, JsValue::UNDEFINED, target, js.unchecked_into()),
+        }
     }
 
     /// Opens the connection.
@@ -53,58 +52,55 @@ impl ManagerCore {
         self.inner.open();
     }
 
-    /// Reads, or with `value` changes, option `which` (see `js/index.js`: `reconnection`,
-    /// `reconnectionAttempts`, `reconnectionDelay`, `reconnectionDelayMax`,
-    /// `randomizationFactor`, `timeout`).
-    pub fn tune(&self, which: u32, value: Option<f64>) -> f64 {
+    /// Reads, or with `value` changes, option `which` (an `opts::opt` index).
+    pub fn tune(&self, which: usize, value: Option<f64>) -> f64 {
         self.inner.tune(which, value)
     }
 
-    /// The Engine.IO session id, while a session is open.
-    pub fn sid(&self) -> Option<String> {
-        self.inner.sid()
+    /// The Engine.IO session: `[id, transport]` (the id undefined until the handshake, the
+    /// transport `"polling"` or `"websocket"`), or undefined between sessions.
+    pub fn session(&self) -> JsValue {
+        let st = self.inner.st.borrow();
+        let Some(e) = st.engine.as_ref() else {
+            return JsValue::UNDEFINED;
+        };
+        let sid = e.sid().map_or(JsValue::UNDEFINED, JsValue::from_str);
+        let pair = Array::of1(&sid);
+        pair.push(&JsValue::from_str(e.transport_name()));
+        pair.into()
     }
 
-    /// The transport in use, `"polling"` or `"websocket"`.
-    pub fn transport(&self) -> Option<String> {
-        self.inner.transport_name().map(String::from)
-    }
-}
+    // The sockets: the JS `Socket` keeps its index on this manager (no class of its own,
+    // which would cost glue for its lifetime management on both sides).
 
-/// The Rust half of a `Socket` (`js/index.js` has the JS class).
-#[wasm_bindgen]
-pub struct SocketCore {
-    inner: Rc<Sock>,
-}
-
-#[wasm_bindgen]
-impl SocketCore {
-    /// The socket of namespace `nsp` on `manager`, with socket options `opts` (`auth`,
-    /// `ackTimeout`, `retries`, `maxBufferedEmits`); its events go to `js`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(manager: &ManagerCore, nsp: &str, js: JsValue, opts: JsValue) -> SocketCore {
-        let opts = Options::from_js(&opts);
-        SocketCore {
-            inner: manager
-                .inner
-                .socket(nsp, Some(&opts), || js.unchecked_into()),
-        }
+    /// The index of the socket of namespace `nsp`, made on first use with its events going
+    /// to `js`, `auth`, and the numeric options `opts` (`ackTimeout`, `retries`,
+    /// `maxBufferedEmits`) as for [`ManagerCore::new`].
+    pub fn socket(&self, nsp: &str, js: JsValue, auth: JsValue, opts: &[f64]) -> usize {
+        self.inner
+            .socket(nsp, &Config::new(opts), &auth, || js.unchecked_into())
     }
 
     /// Joins the namespace.
-    pub fn connect(&self) {
-        self.inner.connect();
+    pub fn connect(&self, socket: usize) {
+        if let Some(s) = self.inner.sock(socket) {
+            s.connect();
+        }
     }
 
     /// Leaves the namespace.
-    pub fn disconnect(&self) {
-        self.inner.disconnect();
+    pub fn disconnect(&self, socket: usize) {
+        if let Some(s) = self.inner.sock(socket) {
+            s.disconnect();
+        }
     }
 
     /// Sends `[event, ...args]`; `ack` gets the answer (error-first when `with_error` or
     /// with a timeout). `timeout`: this emit's ack timeout, else the `ackTimeout` option.
+    #[allow(clippy::too_many_arguments)]
     pub fn emit(
         &self,
+        socket: usize,
         event: JsValue,
         args: Array,
         ack: Option<JsValue>,
@@ -112,7 +108,10 @@ impl SocketCore {
         timeout: Option<f64>,
         volatile: bool,
     ) {
-        let this: JsValue = self.inner.js.clone().into();
+        let Some(s) = self.inner.sock(socket) else {
+            return;
+        };
+        let this: JsValue = s.js.clone().into();
         let ack = ack.map(|f| Ack {
             cb: Box::new(move |res, error_first| match res {
                 Ok(reply) => {
@@ -130,17 +129,21 @@ impl SocketCore {
             timeout,
             from_queue: false,
         };
-        self.inner.emit(event, args, ack, flags);
+        s.emit(event, args, ack, flags);
     }
 
-    /// The id of this namespace connection, while connected.
-    pub fn id(&self) -> Option<String> {
-        self.inner.st.borrow().id.clone()
+    /// The id of the socket's namespace connection, while connected.
+    pub fn id(&self, socket: usize) -> JsValue {
+        self.inner
+            .sock(socket)
+            .map_or(JsValue::UNDEFINED, |s| s.st.borrow().id.clone())
     }
 
-    /// Bits: 1 connected, 2 active, 4 recovered.
-    pub fn state(&self) -> u32 {
-        let st = self.inner.st.borrow();
-        u32::from(st.connected) | u32::from(st.active) << 1 | u32::from(st.recovered) << 2
+    /// The socket's state, in bits: 1 connected, 2 active, 4 recovered.
+    pub fn state(&self, socket: usize) -> u32 {
+        self.inner.sock(socket).map_or(0, |s| {
+            let st = s.st.borrow();
+            u32::from(st.connected) | u32::from(st.active) << 1 | u32::from(st.recovered) << 2
+        })
     }
 }

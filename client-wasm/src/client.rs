@@ -12,11 +12,11 @@ use core::task::{Context, Poll, Waker};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
 
+use crate::engine::Target;
 use crate::js::{self, Array};
-use crate::manager::{self, Mgr};
-use crate::opts::Options;
+use crate::manager::Mgr;
+use crate::opts::{Options, opt};
 use crate::socket::{Ack, Reply, Sock};
-use sio_protocol::socket::RESERVED_EVENTS;
 
 /// What an ack gets: the answer's arguments, or the error that ended the wait (`operation
 /// has timed out`, `socket has been disconnected`, a reserved event name).
@@ -47,7 +47,7 @@ pub fn io(url: &str, opts: Options) -> Option<Socket> {
 /// `reconnect_attempt`, `reconnect`, `reconnect_error`, `reconnect_failed`.
 #[derive(Clone)]
 pub struct Manager {
-    pub(crate) inner: Rc<Mgr>,
+    pub(crate) inner: &'static Mgr,
     keep: Listeners,
 }
 
@@ -59,9 +59,18 @@ impl Manager {
     }
 
     pub(crate) fn with_target(url: &crate::url::Parsed, opts: Options) -> Manager {
-        let target = manager::target(url, &opts);
+        let cfg = opts.config();
+        let target = Target::new(
+            url.secure,
+            url.host.clone(),
+            Some(opts.path),
+            crate::url::query(&opts.query, &url.query),
+            crate::url::headers(&opts.extra_headers),
+            opts.protocols,
+            &cfg,
+        );
         Manager {
-            inner: Mgr::new(opts, target, js::emitter()),
+            inner: Mgr::new(cfg, opts.auth, target, js::emitter()),
             keep: Listeners::default(),
         }
     }
@@ -69,8 +78,12 @@ impl Manager {
     /// The socket of namespace `nsp` (created on first use; connected at once when
     /// `auto_connect`).
     pub fn socket(&self, nsp: &str) -> Socket {
-        let sock = self.inner.socket(nsp, None, js::emitter);
-        if self.inner.opts.auto_connect && !sock.active() {
+        let cfg = self.inner.cfg.get();
+        let i = self.inner.socket(nsp, &cfg, &self.inner.auth, js::emitter);
+        let Some(sock) = self.inner.sock(i) else {
+            unreachable!("Mgr::socket returns the index of a socket")
+        };
+        if cfg.flag(opt::AUTO_CONNECT) && !sock.active() {
             sock.connect();
         }
         Socket {
@@ -105,7 +118,7 @@ impl Manager {
 /// description).
 #[derive(Clone)]
 pub struct Socket {
-    pub(crate) inner: Rc<Sock>,
+    pub(crate) inner: &'static Sock,
     keep: Listeners,
 }
 
@@ -137,7 +150,7 @@ impl Socket {
     }
 
     fn send(&self, event: &str, args: &[JsValue], ack: Option<Ack>) -> Result<(), JsValue> {
-        if RESERVED_EVENTS.contains(&event) {
+        if js::reserved(event) {
             let mut msg = String::from("\"");
             msg.push_str(event);
             msg.push_str("\" is a reserved event name");
@@ -191,7 +204,7 @@ impl Socket {
 
     /// The session id of this namespace connection, while connected.
     pub fn id(&self) -> Option<String> {
-        self.inner.st.borrow().id.clone()
+        self.inner.st.borrow().id.as_string()
     }
 
     /// Whether the socket is connected to its namespace.
@@ -202,7 +215,7 @@ impl Socket {
     /// The manager this socket belongs to.
     pub fn manager(&self) -> Manager {
         Manager {
-            inner: self.inner.mgr.clone(),
+            inner: self.inner.mgr,
             keep: Listeners::default(),
         }
     }

@@ -11,16 +11,18 @@ use sio_protocol::engine::{self, Packet};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js::{self, Array, Timer};
-use crate::manager::Link;
-use crate::opts::{Options, TransportKind};
-use crate::transport::{Endpoint, Out, Transport, ev};
+use crate::opts::{Config, DEFAULT_PATH, TransportKind, opt};
+use crate::transport::{Endpoint, Out, Transport, ev, untag};
+
+/// The manager's callback kind for the engine's ping timeout (transport kinds are ≥ 32).
+pub(crate) const PING_TIMEOUT: u32 = 3;
 
 /// What the manager hears from the engine.
 pub(crate) enum Up {
     /// The handshake is done.
     Open,
-    /// A text message (the Socket.IO packet), with where it sits in the JS string it came in.
-    Text(String, JsText),
+    /// A text message (the Socket.IO packet).
+    Text(String),
     /// A binary message (`ArrayBuffer`).
     Binary(JsValue),
     /// The server pinged.
@@ -40,28 +42,60 @@ pub(crate) enum State {
     Closed,
 }
 
-/// Where a text message sits in the JS string that brought it, so that its JSON body can be
-/// parsed from that string instead of being copied back out of wasm.
-pub(crate) struct JsText {
-    pub(crate) js: JsValue,
-    /// UTF-16 index of the message (after the Engine.IO type digit).
-    pub(crate) start: u32,
-    /// Where the message ends, when all of it is ASCII (UTF-16 indices are byte offsets);
-    /// `None`: it runs to the end of the string, which may hold other characters.
-    pub(crate) ascii_end: Option<u32>,
-}
-
-/// Where the session is, fixed when it starts.
+/// Where and how sessions connect: fixed when the manager is made.
 pub(crate) struct Target {
     pub(crate) secure: bool,
     pub(crate) host: String,
     pub(crate) path: String,
+    /// `k=v&…`, encoded.
     pub(crate) query: String,
+    /// Extra headers of polling requests (an object, or undefined).
     pub(crate) headers: JsValue,
+    /// WebSocket sub-protocols.
+    pub(crate) protocols: JsValue,
+    pub(crate) credentials: bool,
+    pub(crate) timestamps: bool,
+    pub(crate) upgrade: bool,
+    pub(crate) remember_upgrade: bool,
+    /// The first transport, and whether WebSocket is allowed.
+    pub(crate) transports: (TransportKind, bool),
+}
+
+impl Target {
+    /// `path` (the default when `None`) gets a trailing slash unless `addTrailingSlash` is
+    /// off, as in socket.io-client.
+    pub(crate) fn new(
+        secure: bool,
+        host: String,
+        path: Option<String>,
+        query: String,
+        headers: JsValue,
+        protocols: JsValue,
+        cfg: &Config,
+    ) -> Target {
+        let mut path = path.unwrap_or_else(|| String::from(DEFAULT_PATH));
+        if cfg.flag(opt::ADD_TRAILING_SLASH) && !path.ends_with('/') {
+            path.push('/');
+        }
+        Target {
+            secure,
+            host,
+            path,
+            query,
+            headers,
+            protocols,
+            credentials: cfg.flag(opt::WITH_CREDENTIALS),
+            timestamps: cfg.flag(opt::TIMESTAMP_REQUESTS),
+            upgrade: cfg.flag(opt::UPGRADE),
+            remember_upgrade: cfg.flag(opt::REMEMBER_UPGRADE),
+            transports: cfg.transports(),
+        }
+    }
 }
 
 pub(crate) struct Engine {
-    link: Link,
+    /// The manager's callback: transports and timers report there.
+    cb: JsValue,
     pub(crate) state: State,
     sid: Option<String>,
     transport: Transport,
@@ -78,27 +112,21 @@ pub(crate) struct Engine {
     buf: Vec<Out>,
     /// Frames of `buf` in the POST in flight.
     in_flight: usize,
-    next_tid: u32,
 }
 
 impl Engine {
-    /// Starts a session with the first transport of `opts.transports` (WebSocket first when
-    /// `remember_upgrade` and an earlier session upgraded).
-    pub(crate) fn open(link: Link, opts: &Options, target: &Target) -> Self {
-        let mut kind = opts
-            .transports
-            .first()
-            .copied()
-            .unwrap_or(TransportKind::WebSocket);
-        if opts.remember_upgrade
-            && js::prior_ws(None)
-            && opts.transports.contains(&TransportKind::WebSocket)
-        {
+    /// Starts a session with the first transport of `target` (WebSocket first when
+    /// `remember_upgrade` and an earlier session upgraded). `tid` identifies its transport
+    /// (the upgrade probe is `tid + 1`): unique per session, so that events of an earlier
+    /// session's transports cannot be mistaken for this one's.
+    pub(crate) fn open(cb: JsValue, tid: u32, target: &Target) -> Self {
+        let (mut kind, ws) = target.transports;
+        if target.remember_upgrade && ws && js::prior_ws(None) {
             kind = TransportKind::WebSocket;
         }
-        let transport = Transport::open(1, kind, &endpoint(opts, target, None), link.callback(1));
+        let transport = Transport::open(tid, kind, &endpoint(target, None), &cb);
         Engine {
-            link,
+            cb,
             state: State::Opening,
             sid: None,
             transport,
@@ -112,12 +140,12 @@ impl Engine {
             ping_timer: None,
             buf: Vec::new(),
             in_flight: 0,
-            next_tid: 2,
         }
     }
 
-    pub(crate) fn sid(&self) -> Option<String> {
-        self.sid.clone()
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
     }
 
     pub(crate) fn transport_name(&self) -> &'static str {
@@ -129,16 +157,15 @@ impl Engine {
         self.state == State::Open && self.transport.writable && !self.upgrading
     }
 
-    /// A browser event of transport `tid`.
+    /// A browser event of one of the session's transports (`kind`: see `transport::tag`).
     pub(crate) fn on_event(
         &mut self,
-        opts: &Options,
         target: &Target,
-        tid: u32,
         kind: u32,
         value: JsValue,
         up: &mut Vec<Up>,
     ) {
+        let (tid, kind) = untag(kind);
         if self.state == State::Closed {
             return;
         }
@@ -159,12 +186,12 @@ impl Engine {
                 // The server speaks first: its open packet comes as a message.
                 self.transport.writable = true;
             }
-            (true, _, ev::DATA) => self.on_message(opts, target, value, up),
+            (true, _, ev::DATA) => self.on_message(target, value, up),
             (false, ev::POST, ev::DATA) => self.on_drain(up),
             #[cfg(feature = "polling")]
             (false, ev::BLOBS, ev::DATA) => self.transport.blobs_read(&value),
             (false, _, ev::DATA) => {
-                self.on_payload(opts, target, &value, up);
+                self.on_payload(target, &value, up);
                 if self.state == State::Closed {
                     return;
                 }
@@ -194,27 +221,11 @@ impl Engine {
     }
 
     /// A polling response: every record of the payload, in order.
-    fn on_payload(&mut self, opts: &Options, target: &Target, js: &JsValue, up: &mut Vec<Up>) {
+    fn on_payload(&mut self, target: &Target, js: &JsValue, up: &mut Vec<Up>) {
         let body = js.as_string().unwrap_or_default();
-        // An ASCII payload (the usual case) is indexed alike in UTF-8 and UTF-16: messages
-        // are then parsed from the JS string; otherwise each is copied out of wasm.
-        let ascii = body.is_ascii();
         for record in sio_protocol::payload::decode(&body) {
             match record {
-                Ok(sio_protocol::payload::Record::Packet(p)) => {
-                    let at = match p {
-                        Packet::Message(m) if ascii => {
-                            let start = (m.as_ptr() as usize - body.as_ptr() as usize) as u32;
-                            Some(JsText {
-                                js: js.clone(),
-                                start,
-                                ascii_end: Some(start + m.len() as u32),
-                            })
-                        }
-                        _ => None,
-                    };
-                    self.on_packet(opts, target, p, at, up);
-                }
+                Ok(sio_protocol::payload::Record::Packet(p)) => self.on_packet(target, p, up),
                 Ok(sio_protocol::payload::Record::Binary(b)) => {
                     up.push(Up::Binary(js::buffer(&b)));
                 }
@@ -229,48 +240,27 @@ impl Engine {
     }
 
     /// A WebSocket message.
-    fn on_message(&mut self, opts: &Options, target: &Target, data: JsValue, up: &mut Vec<Up>) {
+    fn on_message(&mut self, target: &Target, data: JsValue, up: &mut Vec<Up>) {
         match data.as_string() {
             Some(text) => match engine::decode_text(&text) {
-                Ok(p) => {
-                    let at = JsText {
-                        js: data.clone(),
-                        start: 1,
-                        ascii_end: None,
-                    };
-                    self.on_packet(opts, target, p, Some(at), up);
-                }
+                Ok(p) => self.on_packet(target, p, up),
                 Err(_) => self.parse_error(up),
             },
             None => up.push(Up::Binary(data)),
         }
     }
 
-    fn on_packet(
-        &mut self,
-        opts: &Options,
-        target: &Target,
-        packet: Packet<'_>,
-        at: Option<JsText>,
-        up: &mut Vec<Up>,
-    ) {
+    fn on_packet(&mut self, target: &Target, packet: Packet<'_>, up: &mut Vec<Up>) {
         match packet {
             Packet::Open(data) if self.state == State::Opening => {
-                self.on_handshake(opts, target, data, up);
+                self.on_handshake(target, data, up);
             }
             Packet::Ping(_) if self.state == State::Open => {
                 self.write_control("3");
                 self.reset_ping_timeout();
                 up.push(Up::Ping);
             }
-            Packet::Message(m) if self.state == State::Open => {
-                let at = at.unwrap_or(JsText {
-                    js: JsValue::from_str(m),
-                    start: 0,
-                    ascii_end: None,
-                });
-                up.push(Up::Text(String::from(m), at));
-            }
+            Packet::Message(m) if self.state == State::Open => up.push(Up::Text(String::from(m))),
             Packet::Close => self.on_close(
                 "transport close",
                 js::err("transport closed by the server"),
@@ -281,8 +271,8 @@ impl Engine {
         }
     }
 
-    fn on_handshake(&mut self, opts: &Options, target: &Target, data: &str, up: &mut Vec<Up>) {
-        let v = js::parse(&JsValue::from_str(data), 0, None, &JsValue::UNDEFINED);
+    fn on_handshake(&mut self, target: &Target, data: &str, up: &mut Vec<Up>) {
+        let v = js::parse(&JsValue::from_str(data), &JsValue::UNDEFINED);
         let Some(sid) = js::get(&v, "sid").as_string() else {
             self.parse_error(up);
             return;
@@ -306,19 +296,17 @@ impl Engine {
         self.reset_ping_timeout();
         up.push(Up::Open);
         self.flush();
-        if opts.upgrade
+        if target.upgrade
             && self.offers_ws
             && self.transport.kind == TransportKind::Polling
-            && opts.transports.contains(&TransportKind::WebSocket)
+            && target.transports.1
         {
-            let tid = self.next_tid;
-            self.next_tid += 1;
-            let at = endpoint(opts, target, self.sid.as_deref());
+            let at = endpoint(target, self.sid.as_deref());
             self.probe = Some(Transport::open(
-                tid,
+                self.transport.id + 1,
                 TransportKind::WebSocket,
                 &at,
-                self.link.callback(tid),
+                &self.cb,
             ));
         }
     }
@@ -332,7 +320,7 @@ impl Engine {
         match kind {
             ev::OPEN => {
                 probe.writable = true;
-                probe.send(&[Out::Text(JsValue::from_str("2probe"))]);
+                probe.send(&[JsValue::from_str("2probe")]);
             }
             ev::DATA if value.as_string().as_deref() == Some("3probe") => {
                 self.upgrading = true;
@@ -355,7 +343,7 @@ impl Engine {
         let Some(mut ws) = self.probe.take() else {
             return;
         };
-        ws.send(&[Out::Text(JsValue::from_str("5"))]);
+        ws.send(&[JsValue::from_str("5")]);
         // Dropping the polling transport closes it without a word to the server.
         self.transport = ws;
         self.upgrading = false;
@@ -375,7 +363,7 @@ impl Engine {
     }
 
     fn write_control(&mut self, packet: &str) {
-        self.buf.push(Out::Text(JsValue::from_str(packet)));
+        self.buf.push(JsValue::from_str(packet));
         self.flush();
     }
 
@@ -398,7 +386,7 @@ impl Engine {
             return;
         }
         if self.transport.kind == TransportKind::WebSocket {
-            let frames: Vec<Out> = self.buf.drain(..).collect();
+            let frames = core::mem::take(&mut self.buf);
             self.transport.send(&frames);
             return;
         }
@@ -406,10 +394,7 @@ impl Engine {
         let mut n = 0;
         let mut size = 1.0;
         for f in &self.buf {
-            size += match f {
-                Out::Text(s) => js::len(s),
-                Out::Binary(_) => 0.0,
-            } + 2.0;
+            size += js::len(f) + 2.0;
             if n > 0 && self.max_payload > 0.0 && size > self.max_payload {
                 break;
             }
@@ -423,7 +408,7 @@ impl Engine {
     fn reset_ping_timeout(&mut self) {
         let delay = self.ping_interval + self.ping_timeout;
         self.ping_deadline = js::now() + delay;
-        self.ping_timer = Some(self.link.ping_timer(delay));
+        self.ping_timer = Some(Timer::new(delay, &self.cb, PING_TIMEOUT, 0.0));
     }
 
     /// Whether the server is overdue: timers of background tabs are throttled, so an emit
@@ -474,7 +459,7 @@ impl Engine {
     }
 }
 
-fn endpoint<'a>(opts: &'a Options, target: &'a Target, sid: Option<&'a str>) -> Endpoint<'a> {
+fn endpoint<'a>(target: &'a Target, sid: Option<&'a str>) -> Endpoint<'a> {
     Endpoint {
         secure: target.secure,
         host: &target.host,
@@ -482,8 +467,8 @@ fn endpoint<'a>(opts: &'a Options, target: &'a Target, sid: Option<&'a str>) -> 
         query: &target.query,
         sid,
         headers: &target.headers,
-        credentials: opts.with_credentials,
-        timestamps: opts.timestamp_requests,
-        protocols: &opts.protocols,
+        credentials: target.credentials,
+        timestamps: target.timestamps,
+        protocols: &target.protocols,
     }
 }

@@ -10,8 +10,10 @@ use alloc::vec::Vec;
 
 use wasm_bindgen::prelude::*;
 
-/// A browser callback into Rust: `kind` says what happened, `value` carries the data.
-pub(crate) type Callback = Closure<dyn FnMut(u32, JsValue)>;
+/// A browser callback into Rust: `kind` says what happened, `value` carries the data. `Fn`,
+/// not `FnMut`: a callback may run inside another (a page acks an event from within its
+/// listener), which wasm-bindgen refuses for `FnMut` closures.
+pub(crate) type Callback = Closure<dyn Fn(u32, JsValue)>;
 
 #[wasm_bindgen]
 extern "C" {
@@ -50,17 +52,28 @@ extern "C" {
     pub(crate) fn concat(head: &[u8], body: &JsValue) -> JsValue;
     /// UTF-8 bytes as a JS string.
     pub(crate) fn text(utf8: &[u8]) -> JsValue;
-    /// The JSON value in `text[from..to]` (UTF-16 indices; `to` absent: the end), binary
-    /// placeholders replaced by `bins`; `undefined` when it is not JSON.
-    pub(crate) fn parse(text: &JsValue, from: u32, to: Option<u32>, bins: &JsValue) -> JsValue;
+    /// The JSON value in `text`, binary placeholders replaced by `bins`; `undefined` when it
+    /// is not JSON.
+    pub(crate) fn parse(text: &JsValue, bins: &JsValue) -> JsValue;
     pub(crate) fn call(f: &JsValue, this: &JsValue, args: &Array);
+    /// Whether `data` is what an EVENT packet carries: `[name, ...args]`, the name a number
+    /// or a string that is not reserved.
+    #[wasm_bindgen(js_name = isEvent)]
+    pub(crate) fn is_event(data: &JsValue) -> bool;
+    /// Whether `name` is reserved (`connect`, `disconnect`, …): pages cannot emit it.
+    pub(crate) fn reserved(name: &str) -> bool;
+    /// A one-shot JS function that calls `cb(kind, [id, args])` with its arguments.
     #[wasm_bindgen(js_name = ackFn)]
-    pub(crate) fn ack_fn(cb: &Callback, id: f64) -> JsValue;
-    pub(crate) fn auth(f: &JsValue, cb: &Callback);
+    pub(crate) fn ack_fn(cb: &JsValue, kind: u32, id: f64) -> JsValue;
+    /// Calls the `auth` function `f`; what it passes back goes to `cb(kind, data)`.
+    pub(crate) fn auth(f: &JsValue, cb: &JsValue, kind: u32);
     /// The CONNECT payload with the session to recover (`pid`, `offset`) merged in.
     #[wasm_bindgen(js_name = withPid)]
-    pub(crate) fn with_pid(auth: &JsValue, pid: &str, offset: &JsValue) -> JsValue;
+    pub(crate) fn with_pid(auth: &JsValue, pid: &JsValue, offset: &JsValue) -> JsValue;
     pub(crate) fn error(message: &str, data: &JsValue, description: &JsValue) -> JsValue;
+    /// The `Error` of a CONNECT_ERROR packet's payload: `{ message, data }` or a message.
+    #[wasm_bindgen(js_name = connectError)]
+    pub(crate) fn connect_error(payload: &JsValue) -> JsValue;
     pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue;
     pub(crate) fn set(obj: &JsValue, key: &str, value: &JsValue);
     /// `{ name }`, what engine.io-client calls a transport.
@@ -72,34 +85,36 @@ extern "C" {
     pub(crate) fn encode_uri(s: &str) -> String;
     /// `[secure, host, key, namespace, query]` of an `io()` URL, or `undefined`.
     pub(crate) fn url(uri: &JsValue) -> JsValue;
-    /// socket.io-client options as an array, in the order of `opts::Options::from_js`.
-    pub(crate) fn opts(o: &JsValue) -> Array;
     /// Whether the page's last session reached WebSocket; with a value, records it.
     #[wasm_bindgen(js_name = priorWs)]
     pub(crate) fn prior_ws(value: Option<bool>) -> bool;
-    /// Length of a JS string in UTF-16 units.
+    /// Length of a JS string in UTF-16 units (0 for anything else).
     pub(crate) fn len(s: &JsValue) -> f64;
-    fn later(ms: f64, cb: &Callback) -> f64;
+    fn later(ms: f64, cb: &JsValue, kind: u32, value: f64) -> f64;
     fn cancel(id: f64);
     #[wasm_bindgen(js_name = wsOpen)]
-    pub(crate) fn ws_open(url: &str, protocols: &JsValue, cb: &Callback) -> JsValue;
+    /// A WebSocket whose events go to `cb(tag + ev, value)`.
+    pub(crate) fn ws_open(url: &str, protocols: &JsValue, cb: &JsValue, tag: u32) -> JsValue;
     #[wasm_bindgen(js_name = wsClose)]
     pub(crate) fn ws_close(ws: &JsValue);
     #[wasm_bindgen(js_name = wsSend)]
     pub(crate) fn ws_send(ws: &JsValue, data: &JsValue);
+    /// A `fetch` of `url`: a POST of `body`, or a GET when it is undefined; `flags` 1 sends
+    /// cookies cross-origin, 2 adds a cache-busting `t` parameter. Its outcome goes to
+    /// `cb(op + 1, text)` or `cb(op + 3, status or error)`; it starts once `after` (a
+    /// request) is done. Returns what `abort` takes.
     pub(crate) fn request(
-        method: &str,
         url: &str,
         body: &JsValue,
         headers: &JsValue,
-        credentials: bool,
+        flags: u32,
         cb: &JsValue,
         op: u32,
         after: &JsValue,
     ) -> JsValue;
     /// Cancels a request (`keep`: lets it finish, but its callback is never called).
     pub(crate) fn abort(controller: &JsValue, keep: bool);
-    pub(crate) fn unblob(parts: &Array, cb: &Callback) -> JsValue;
+    pub(crate) fn unblob(parts: &Array, cb: &JsValue, tag: u32) -> JsValue;
     #[wasm_bindgen(js_name = isBlob)]
     pub(crate) fn is_blob(v: &JsValue) -> bool;
     /// The bytes of an `ArrayBuffer` or typed array.
@@ -111,9 +126,9 @@ extern "C" {
     #[derive(Clone)]
     pub(crate) type Emitter;
     pub(crate) fn emitter() -> Emitter;
-    /// Runs the listeners of a reserved event (`connect`, `open`, …).
-    #[wasm_bindgen(method, js_name = _fire)]
-    pub(crate) fn fire(this: &Emitter, event: &str, args: &Array);
+    /// Runs the listeners of reserved event `event` (an [`event`] code) with its arguments,
+    /// of which it takes as many as it has.
+    pub(crate) fn fire(em: &Emitter, event: u32, a: &JsValue, b: &JsValue);
     /// An incoming event `[name, ...args]`: catch-all listeners, then those of `name`.
     #[wasm_bindgen(method, js_name = _event)]
     pub(crate) fn event(this: &Emitter, args: &Array);
@@ -134,16 +149,10 @@ extern "C" {
 
 impl Array {
     /// `[a]`.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn of1(a: &JsValue) -> Array {
         let arr = Array::new();
         arr.push(a);
-        arr
-    }
-
-    /// `[a, b]`.
-    pub(crate) fn of2(a: &JsValue, b: &JsValue) -> Array {
-        let arr = Array::of1(a);
-        arr.push(b);
         arr
     }
 
@@ -152,37 +161,42 @@ impl Array {
     }
 }
 
+/// The reserved events the client fires, by code (glue.js `EVENTS` has their names and
+/// argument counts).
+pub(crate) mod event {
+    pub(crate) const OPEN: u32 = 0;
+    pub(crate) const ERROR: u32 = 1;
+    pub(crate) const CLOSE: u32 = 2;
+    pub(crate) const PING: u32 = 3;
+    pub(crate) const RECONNECT_ATTEMPT: u32 = 4;
+    pub(crate) const RECONNECT: u32 = 5;
+    pub(crate) const RECONNECT_ERROR: u32 = 6;
+    pub(crate) const RECONNECT_FAILED: u32 = 7;
+    pub(crate) const UPGRADE: u32 = 8;
+    pub(crate) const CONNECT: u32 = 9;
+    pub(crate) const CONNECT_ERROR: u32 = 10;
+    pub(crate) const DISCONNECT: u32 = 11;
+}
+
 /// `msg` as an `Error` without data.
 pub(crate) fn err(message: &str) -> JsValue {
     error(message, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
 }
 
 /// A pending `setTimeout`; dropping it cancels the call.
-pub(crate) struct Timer {
-    id: f64,
-    _cb: Callback,
-}
+pub(crate) struct Timer(f64);
 
 impl Timer {
-    /// Calls `f` once after `ms` milliseconds, unless the timer is dropped first.
-    pub(crate) fn new(ms: f64, f: impl FnOnce() + 'static) -> Self {
-        let mut f = Some(f);
-        let cb = Callback::new(move |_, _| {
-            if let Some(f) = f.take() {
-                f();
-            }
-        });
-        Self {
-            id: later(ms, &cb),
-            _cb: cb,
-        }
+    /// Calls `cb(kind, value)` once after `ms` milliseconds, unless the timer is dropped
+    /// first. Timers reuse their owner's [`Callback`] rather than a closure each: no
+    /// allocation per timer, and one piece of glue for all.
+    pub(crate) fn new(ms: f64, cb: &JsValue, kind: u32, value: f64) -> Self {
+        Timer(later(ms, cb, kind, value))
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        // Dropping the closure while it runs (a timer cancelling itself) is fine: wasm-bindgen
-        // defers the free until the call returns.
-        cancel(self.id);
+        cancel(self.0);
     }
 }

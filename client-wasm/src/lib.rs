@@ -32,6 +32,8 @@ mod backoff;
 mod client;
 mod engine;
 mod js;
+#[cfg(feature = "serde")]
+mod json;
 mod manager;
 mod opts;
 mod socket;
@@ -39,4 +41,6 @@ mod transport;
 mod url;
 
 pub use client::{AckFuture, AckResult, Manager, Socket, io};
+#[cfg(feature = "serde")]
+pub use json::JsonError;
 pub use opts::{Options, TransportKind};

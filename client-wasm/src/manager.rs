@@ -2,19 +2,18 @@
 //! with backoff, and the routing of decoded packets to sockets. Behaviour and event order
 //! follow socket.io-client 4.8's `Manager`.
 
-use alloc::rc::{Rc, Weak};
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, OnceCell, RefCell};
 
 use sio_protocol::binary::Reassembler;
 use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::backoff::Backoff;
-use crate::engine::{Engine, JsText, State, Target, Up};
-use crate::js::{self, Array, Callback, Emitter, Timer};
-use crate::opts::Options;
+use crate::engine::{Engine, PING_TIMEOUT, State, Target, Up};
+use crate::js::{self, Array, Callback, Emitter, Timer, event};
+use crate::opts::{Config, opt};
 use crate::socket::Sock;
 use crate::transport::Out;
 
@@ -28,35 +27,40 @@ pub(crate) enum Ready {
     Open,
 }
 
+/// Kinds of the manager's callback below 32 (the transports' start at 32, see
+/// `transport::tag`; the engine's ping timeout is `engine::PING_TIMEOUT`).
+const CONNECT_TIMEOUT: u32 = 1;
+const RECONNECT: u32 = 2;
+/// Kinds with this bit set are a socket's: `SOCKET | index << 2 | what` (see `Sock`).
+/// Transport kinds stay below it for the first 2^25 sessions of a manager.
+pub(crate) const SOCKET: u32 = 1 << 31;
+
 pub(crate) struct Mgr {
-    me: Weak<Mgr>,
-    pub(crate) opts: Options,
+    /// The options; the JS API changes some later (`manager.reconnection(false)`, …).
+    pub(crate) cfg: Cell<Config>,
+    /// The Rust API's `auth` for the sockets it makes.
+    pub(crate) auth: JsValue,
     pub(crate) target: Target,
     pub(crate) st: RefCell<MgrSt>,
-    pub(crate) nsps: RefCell<Vec<Rc<Sock>>>,
+    pub(crate) nsps: RefCell<Vec<&'static Sock>>,
     /// Where this manager's events go (its JS object in the JS API).
     pub(crate) js: Emitter,
     /// Where the Engine.IO session's events go (`manager.engine`: `upgrade`, `close`).
     engine: Emitter,
-    /// The options a page may change later (`manager.reconnection(false)`, …).
-    tune: Cell<Tune>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Tune {
-    reconnection: bool,
-    attempts: u32,
-    timeout: f64,
+    /// Every browser callback of this manager, `(kind, value)`: its timers and the events
+    /// of its sessions' transports (set once the manager has its `'static` address).
+    cb: OnceCell<Callback>,
 }
 
 pub(crate) struct MgrSt {
     pub(crate) ready: Ready,
     pub(crate) engine: Option<Engine>,
-    /// Epoch of the engine: callbacks of an older one are ignored.
+    /// Sessions opened so far: each gets its own transport ids.
     epoch: u32,
     pub(crate) reconnecting: bool,
     skip_reconnect: bool,
-    backoff: Backoff,
+    /// Reconnection attempts since the last successful one.
+    attempts: u32,
     connect_timer: Option<Timer>,
     reconnect_timer: Option<Timer>,
     decoder: Reassembler<Header, JsValue>,
@@ -67,56 +71,19 @@ struct Header {
     kind: PacketType,
     nsp: String,
     id: Option<u64>,
-    /// The JSON body: the JS string and the UTF-16 range of the body in it (to the end
-    /// without `to`).
+    /// The JSON body as a JS string (undefined when absent).
     text: JsValue,
-    from: u32,
-    to: Option<u32>,
-}
-
-/// How the engine reaches its manager without owning it.
-pub(crate) struct Link {
-    mgr: Weak<Mgr>,
-    epoch: u32,
-}
-
-impl Link {
-    /// The callback of transport `tid`.
-    pub(crate) fn callback(&self, tid: u32) -> Callback {
-        let (mgr, epoch) = (self.mgr.clone(), self.epoch);
-        Callback::new(move |kind, value| {
-            if let Some(m) = mgr.upgrade() {
-                m.on_transport(epoch, tid, kind, value);
-            }
-        })
-    }
-
-    pub(crate) fn ping_timer(&self, ms: f64) -> Timer {
-        let (mgr, epoch) = (self.mgr.clone(), self.epoch);
-        Timer::new(ms, move || {
-            if let Some(m) = mgr.upgrade() {
-                m.with_engine(epoch, |e, up| e.on_ping_timeout(up));
-            }
-        })
-    }
 }
 
 impl Mgr {
-    pub(crate) fn new(opts: Options, target: Target, js: Emitter) -> Rc<Mgr> {
-        let backoff = Backoff {
-            min: opts.reconnection_delay,
-            max: opts.reconnection_delay_max,
-            jitter: opts.randomization_factor,
-            attempts: 0,
-        };
-        let tune = Tune {
-            reconnection: opts.reconnection,
-            attempts: opts.reconnection_attempts,
-            timeout: opts.timeout,
-        };
-        Rc::new_cyclic(|me| Mgr {
-            me: me.clone(),
-            opts,
+    /// A manager that lives as long as the page: the browser's timers, sockets and requests,
+    /// and the page's objects, call back into it, so it is allocated once and never freed
+    /// (as a socket.io-client Manager in its cache), and so are its sockets.
+    pub(crate) fn new(cfg: Config, auth: JsValue, target: Target, js: Emitter) -> &'static Mgr {
+        let mgr: &'static Mgr = Box::leak(Box::new(Mgr {
+            cb: OnceCell::new(),
+            cfg: Cell::new(cfg),
+            auth,
             target,
             st: RefCell::new(MgrSt {
                 ready: Ready::Closed,
@@ -124,7 +91,7 @@ impl Mgr {
                 epoch: 0,
                 reconnecting: false,
                 skip_reconnect: true,
-                backoff,
+                attempts: 0,
                 connect_timer: None,
                 reconnect_timer: None,
                 decoder: Reassembler::new(MAX_ATTACHMENTS),
@@ -135,28 +102,47 @@ impl Mgr {
                 _ => js::emitter(),
             },
             js,
-            tune: Cell::new(tune),
-        })
+        }));
+        let _ = mgr.cb.set(Callback::new(move |kind, value| {
+            mgr.on_callback(kind, value)
+        }));
+        mgr
     }
 
-    fn emit(&self, event: &str, args: &Array) {
-        self.js.fire(event, args);
+    fn emit(&self, event: u32, arg: &JsValue) {
+        js::fire(&self.js, event, arg, &JsValue::UNDEFINED);
     }
 
-    /// The socket of `nsp`, created on first use with `opts` (default: the manager's) and
-    /// the event target `js` makes.
+    /// The index of the socket of `nsp`, created on first use with the socket options of
+    /// `cfg`, `auth`, and the event target `js` makes. Sockets are never removed: the index
+    /// stays valid.
     pub(crate) fn socket(
-        self: &Rc<Self>,
+        &'static self,
         nsp: &str,
-        opts: Option<&Options>,
+        cfg: &Config,
+        auth: &JsValue,
         js: impl FnOnce() -> Emitter,
-    ) -> Rc<Sock> {
-        if let Some(s) = self.nsps.borrow().iter().find(|s| s.nsp == nsp) {
-            return s.clone();
+    ) -> usize {
+        if let Some(i) = self.nsps.borrow().iter().position(|s| s.nsp == nsp) {
+            return i;
         }
-        let s = Sock::new(self.clone(), nsp, opts.unwrap_or(&self.opts), js());
-        self.nsps.borrow_mut().push(s.clone());
-        s
+        let i = self.nsps.borrow().len();
+        let s = Sock::new(self, i, nsp, cfg, auth, js());
+        self.nsps.borrow_mut().push(s);
+        i
+    }
+
+    /// The callback, `(kind, value)`, of everything the manager and its sockets wait for.
+    pub(crate) fn callback(&self) -> &JsValue {
+        let Some(cb) = self.cb.get() else {
+            unreachable!("Mgr::new sets the callback")
+        };
+        cb.as_ref()
+    }
+
+    /// The socket at index `i` (see [`socket`](Self::socket)).
+    pub(crate) fn sock(&self, i: usize) -> Option<&'static Sock> {
+        self.nsps.borrow().get(i).copied()
     }
 
     pub(crate) fn ready(&self) -> Ready {
@@ -173,35 +159,44 @@ impl Mgr {
         if st.ready != Ready::Closed {
             return;
         }
-        st.epoch = st.epoch.wrapping_add(1);
+        // Two transport ids per session (the first transport, the upgrade probe), never 0:
+        // kinds below 32 are the timers'.
+        st.epoch = st.epoch.wrapping_add(1).max(1);
         st.ready = Ready::Opening;
         st.skip_reconnect = false;
         st.decoder = Reassembler::new(MAX_ATTACHMENTS);
-        let link = Link {
-            mgr: self.me.clone(),
-            epoch: st.epoch,
-        };
-        st.engine = Some(Engine::open(link, &self.opts, &self.target));
-        let timeout = self.tune.get().timeout;
+        let cb = self.callback();
+        st.engine = Some(Engine::open(
+            cb.clone(),
+            st.epoch.wrapping_mul(2),
+            &self.target,
+        ));
+        let timeout = self.cfg.get().get(opt::TIMEOUT);
         if timeout > 0.0 {
-            let (mgr, epoch) = (self.me.clone(), st.epoch);
-            st.connect_timer = Some(Timer::new(timeout, move || {
-                if let Some(m) = mgr.upgrade() {
-                    m.on_connect_timeout(epoch);
-                }
-            }));
+            st.connect_timer = Some(Timer::new(timeout, cb, CONNECT_TIMEOUT, 0.0));
         }
     }
 
-    /// Runs `f` on the current engine (if `epoch` is still current), then handles what it
-    /// reported, with no borrow held.
-    fn with_engine(&self, epoch: u32, f: impl FnOnce(&mut Engine, &mut Vec<Up>)) {
+    fn on_callback(&self, kind: u32, value: JsValue) {
+        if kind & SOCKET != 0 {
+            if let Some(s) = self.sock(((kind & !SOCKET) >> 2) as usize) {
+                s.on_callback(kind & 3, value);
+            }
+            return;
+        }
+        match kind {
+            CONNECT_TIMEOUT => self.on_connect_timeout(),
+            RECONNECT => self.on_reconnect_timer(),
+            PING_TIMEOUT => self.with_engine(|e, up| e.on_ping_timeout(up)),
+            _ => self.with_engine(|e, up| e.on_event(&self.target, kind, value, up)),
+        }
+    }
+
+    /// Runs `f` on the current engine, then handles what it reported, with no borrow held.
+    fn with_engine(&self, f: impl FnOnce(&mut Engine, &mut Vec<Up>)) {
         let mut up = Vec::new();
         {
             let mut st = self.st.borrow_mut();
-            if st.epoch != epoch {
-                return;
-            }
             let Some(engine) = st.engine.as_mut() else {
                 return;
             };
@@ -212,16 +207,10 @@ impl Mgr {
         }
     }
 
-    fn on_transport(&self, epoch: u32, tid: u32, kind: u32, value: JsValue) {
-        self.with_engine(epoch, |e, up| {
-            e.on_event(&self.opts, &self.target, tid, kind, value, up)
-        });
-    }
-
     fn on_up(&self, up: Up) {
         match up {
             Up::Open => self.on_open(),
-            Up::Text(text, at) => self.on_text(&text, at),
+            Up::Text(text) => self.on_text(&text),
             Up::Binary(data) => {
                 let done = self.st.borrow_mut().decoder.on_binary(data);
                 match done {
@@ -230,10 +219,15 @@ impl Mgr {
                     Err(_) => self.on_close("parse error", JsValue::UNDEFINED),
                 }
             }
-            Up::Ping => self.emit("ping", &Array::new()),
+            Up::Ping => self.emit(event::PING, &JsValue::UNDEFINED),
             Up::Upgrade => {
                 let transport = js::transport("websocket");
-                self.engine.fire("upgrade", &Array::of1(&transport));
+                js::fire(
+                    &self.engine,
+                    event::UPGRADE,
+                    &transport,
+                    &JsValue::UNDEFINED,
+                );
             }
             Up::Error(err) => self.on_error(err),
             Up::Close(reason, description) => {
@@ -249,29 +243,30 @@ impl Mgr {
             let mut st = self.st.borrow_mut();
             st.connect_timer = None;
             st.ready = Ready::Open;
-            let attempt = st.reconnecting.then_some(st.backoff.attempts);
+            let attempt = st.reconnecting.then_some(st.attempts);
             if attempt.is_some() {
                 st.reconnecting = false;
-                st.backoff.reset();
+                st.attempts = 0;
             }
             attempt
         };
-        self.emit("open", &Array::new());
-        for s in self.active_sockets() {
-            s.on_open();
-        }
+        self.emit(event::OPEN, &JsValue::UNDEFINED);
+        self.each_active(|s| s.on_open());
         if let Some(n) = attempt {
-            self.emit("reconnect", &Array::of1(&JsValue::from(n)));
+            self.emit(event::RECONNECT, &JsValue::from(n));
         }
     }
 
-    fn active_sockets(&self) -> Vec<Rc<Sock>> {
-        self.nsps
-            .borrow()
-            .iter()
-            .filter(|s| s.active())
-            .cloned()
-            .collect()
+    /// Runs `f` on every active socket, sockets made meanwhile included. (By index, so that
+    /// no borrow is held while `f` runs.)
+    fn each_active(&self, mut f: impl FnMut(&'static Sock)) {
+        let mut i = 0;
+        while let Some(s) = self.sock(i) {
+            if s.active() {
+                f(s);
+            }
+            i += 1;
+        }
     }
 
     /// An engine error. While opening, the attempt failed: maybe reconnect. Once open, a
@@ -282,44 +277,40 @@ impl Mgr {
         if opening {
             self.end_session();
         }
-        self.emit("error", &Array::of1(&err));
-        for s in self.active_sockets() {
-            s.on_manager_error(&err);
-        }
+        self.emit(event::ERROR, &err);
+        self.each_active(|s| s.on_manager_error(&err));
         if !opening {
             return;
         }
         if reconnecting {
             self.reconnect();
-            self.emit("reconnect_error", &Array::of1(&err));
+            self.emit(event::RECONNECT_ERROR, &err);
         } else {
             let first = {
                 let st = self.st.borrow();
-                !st.reconnecting && st.backoff.attempts == 0
+                !st.reconnecting && st.attempts == 0
             };
-            if self.tune.get().reconnection && first {
+            if self.cfg.get().flag(opt::RECONNECTION) && first {
                 self.reconnect();
             }
         }
     }
 
-    fn on_connect_timeout(&self, epoch: u32) {
-        if self.st.borrow().epoch == epoch && self.ready() == Ready::Opening {
+    fn on_connect_timeout(&self) {
+        if self.ready() == Ready::Opening {
             self.on_error(js::err("timeout"));
         }
     }
 
     /// The session ended: tell the sockets, then reconnect unless closed on purpose.
     fn on_close(&self, reason: &str, description: JsValue) {
-        self.st.borrow_mut().backoff.reset();
+        self.st.borrow_mut().attempts = 0;
         self.end_session();
-        let args = Array::of2(&JsValue::from_str(reason), &description);
-        self.engine.fire("close", &args);
-        for s in self.active_sockets() {
-            s.on_close(reason, &description);
-        }
-        self.emit("close", &args);
-        let again = self.tune.get().reconnection && !self.st.borrow().skip_reconnect;
+        let reason_js = JsValue::from_str(reason);
+        js::fire(&self.engine, event::CLOSE, &reason_js, &description);
+        self.each_active(|s| s.on_close(&reason_js, &description));
+        js::fire(&self.js, event::CLOSE, &reason_js, &description);
+        let again = self.cfg.get().flag(opt::RECONNECTION) && !self.st.borrow().skip_reconnect;
         if again {
             self.reconnect();
         }
@@ -345,24 +336,28 @@ impl Mgr {
             if st.reconnecting || st.skip_reconnect {
                 return;
             }
-            if st.backoff.attempts >= self.tune.get().attempts {
-                st.backoff.reset();
+            let cfg = self.cfg.get();
+            if st.attempts >= cfg.count(opt::RECONNECTION_ATTEMPTS) {
+                st.attempts = 0;
                 None
             } else {
                 st.reconnecting = true;
-                Some(st.backoff.duration(js::random()))
+                let attempt = st.attempts;
+                st.attempts = attempt.saturating_add(1);
+                Some(crate::backoff::delay(
+                    attempt,
+                    cfg.get(opt::RECONNECTION_DELAY),
+                    cfg.get(opt::RECONNECTION_DELAY_MAX),
+                    cfg.get(opt::RANDOMIZATION_FACTOR),
+                    js::random(),
+                ))
             }
         };
         let Some(delay) = delay else {
-            self.emit("reconnect_failed", &Array::new());
+            self.emit(event::RECONNECT_FAILED, &JsValue::UNDEFINED);
             return;
         };
-        let mgr = self.me.clone();
-        let timer = Timer::new(delay, move || {
-            if let Some(m) = mgr.upgrade() {
-                m.on_reconnect_timer();
-            }
-        });
+        let timer = Timer::new(delay, self.callback(), RECONNECT, 0.0);
         self.st.borrow_mut().reconnect_timer = Some(timer);
     }
 
@@ -370,45 +365,27 @@ impl Mgr {
         if self.st.borrow().skip_reconnect {
             return;
         }
-        let attempts = self.st.borrow().backoff.attempts;
-        self.emit("reconnect_attempt", &Array::of1(&JsValue::from(attempts)));
+        let attempts = self.st.borrow().attempts;
+        self.emit(event::RECONNECT_ATTEMPT, &JsValue::from(attempts));
         if self.st.borrow().skip_reconnect {
             return;
         }
         self.open();
     }
 
-    /// Reads (and with `value`, changes) a tunable option: 0 `reconnection`, 1
-    /// `reconnectionAttempts`, 2 `reconnectionDelay`, 3 `reconnectionDelayMax`,
-    /// 4 `randomizationFactor`, 5 `timeout`.
+    /// Reads (and with `value`, changes) option `which` (an `opts::opt` index): the JS
+    /// API's `manager.reconnection(false)` and the like.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn tune(&self, which: u32, value: Option<f64>) -> f64 {
-        let mut t = self.tune.get();
-        let mut st = self.st.borrow_mut();
+    pub(crate) fn tune(&self, which: usize, value: Option<f64>) -> f64 {
+        let mut cfg = self.cfg.get();
         if let Some(v) = value {
-            match which {
-                0 => {
-                    t.reconnection = v != 0.0;
-                    st.skip_reconnect |= !t.reconnection;
-                }
-                // Infinity saturates.
-                1 => t.attempts = v.max(0.0) as u32,
-                2 => st.backoff.min = v,
-                3 => st.backoff.max = v,
-                4 => st.backoff.jitter = v,
-                _ => t.timeout = v,
+            cfg.set(which, v);
+            self.cfg.set(cfg);
+            if !cfg.flag(opt::RECONNECTION) {
+                self.st.borrow_mut().skip_reconnect = true;
             }
-            self.tune.set(t);
         }
-        match which {
-            0 => f64::from(u8::from(t.reconnection)),
-            1 if t.attempts == u32::MAX => f64::INFINITY,
-            1 => f64::from(t.attempts),
-            2 => st.backoff.min,
-            3 => st.backoff.max,
-            4 => st.backoff.jitter,
-            _ => t.timeout,
-        }
+        cfg.get(which)
     }
 
     /// Closes the session on purpose (no reconnection), as `Manager._close` does.
@@ -424,7 +401,7 @@ impl Mgr {
 
     /// A socket became inactive; the session closes when no socket is active.
     pub(crate) fn socket_gone(&self) {
-        if self.active_sockets().is_empty() {
+        if !self.nsps.borrow().iter().any(|s| s.active()) {
             self.close();
         }
     }
@@ -445,44 +422,23 @@ impl Mgr {
         }
     }
 
-    /// The Engine.IO session id, while a session is open.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn sid(&self) -> Option<String> {
-        self.st.borrow().engine.as_ref().and_then(Engine::sid)
-    }
-
     pub(crate) fn transport_name(&self) -> Option<&'static str> {
         self.st.borrow().engine.as_ref().map(Engine::transport_name)
     }
 
-    fn on_text(&self, text: &str, at: JsText) {
+    fn on_text(&self, text: &str) {
         let Ok(p) = socket::decode(text) else {
             self.on_close("parse error", JsValue::UNDEFINED);
             return;
-        };
-        // Where the JSON body starts, in UTF-16 units of the JS string: the header before it
-        // is ASCII in practice, where bytes and UTF-16 units agree. Otherwise copy the body.
-        let head = text.len() - p.data.len();
-        let from = at.start + head as u32;
-        let (body, from, to) = match at {
-            _ if p.data.is_empty() => (JsValue::UNDEFINED, 0, None),
-            JsText {
-                js,
-                ascii_end: Some(end),
-                ..
-            } => (js, from, Some(end)),
-            JsText { js, .. } if text.as_bytes().get(..head).is_some_and(<[u8]>::is_ascii) => {
-                (js, from, None)
-            }
-            _ => (JsValue::from_str(p.data), 0, None),
         };
         let header = Header {
             kind: p.kind,
             nsp: String::from(p.nsp),
             id: p.id,
-            text: body,
-            from,
-            to,
+            text: match p.data {
+                "" => JsValue::UNDEFINED,
+                body => JsValue::from_str(body),
+            },
         };
         let attachments = if p.kind.is_binary() { p.attachments } else { 0 };
         let done = self.st.borrow_mut().decoder.on_header(header, attachments);
@@ -499,7 +455,7 @@ impl Mgr {
             .borrow()
             .iter()
             .find(|s| s.nsp == h.nsp && s.active())
-            .cloned();
+            .copied();
         let Some(sock) = sock else {
             return;
         };
@@ -515,25 +471,10 @@ impl Mgr {
         let data = if h.text.is_undefined() {
             JsValue::UNDEFINED
         } else {
-            js::parse(&h.text, h.from, h.to, &bins)
+            js::parse(&h.text, &bins)
         };
         if sock.on_packet(h.kind, h.id, data).is_err() {
             self.on_close("parse error", JsValue::UNDEFINED);
         }
-    }
-}
-
-/// The session target of a manager for the server of `url`.
-pub(crate) fn target(url: &crate::url::Parsed, opts: &Options) -> Target {
-    let mut path = opts.path.clone();
-    if opts.add_trailing_slash && !path.ends_with('/') {
-        path.push('/');
-    }
-    Target {
-        secure: url.secure,
-        host: url.host.clone(),
-        path,
-        query: crate::url::query(&opts.query, &url.query),
-        headers: crate::url::headers(&opts.extra_headers),
     }
 }

@@ -4,9 +4,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use wasm_bindgen::{JsCast, JsValue};
-
-use crate::js::{self, Array};
+use wasm_bindgen::JsValue;
 
 /// A transport the client may use, in the order given by [`Options::transports`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,16 +20,6 @@ impl TransportKind {
         match self {
             TransportKind::Polling => "polling",
             TransportKind::WebSocket => "websocket",
-        }
-    }
-
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        match name {
-            #[cfg(feature = "polling")]
-            "polling" => Some(TransportKind::Polling),
-            #[cfg(feature = "websocket")]
-            "websocket" => Some(TransportKind::WebSocket),
-            _ => None,
         }
     }
 }
@@ -88,8 +76,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
+        let c = Config::new(&[]);
         Self {
-            path: String::from("/socket.io"),
+            path: String::from(DEFAULT_PATH),
             query: Vec::new(),
             transports: vec![
                 #[cfg(feature = "polling")]
@@ -97,84 +86,172 @@ impl Default for Options {
                 #[cfg(feature = "websocket")]
                 TransportKind::WebSocket,
             ],
-            upgrade: true,
-            remember_upgrade: false,
-            reconnection: true,
-            reconnection_attempts: u32::MAX,
-            reconnection_delay: 1000.0,
-            reconnection_delay_max: 5000.0,
-            randomization_factor: 0.5,
-            timeout: 20000.0,
-            auto_connect: true,
-            ack_timeout: None,
-            retries: 0,
+            upgrade: c.flag(opt::UPGRADE),
+            remember_upgrade: c.flag(opt::REMEMBER_UPGRADE),
+            reconnection: c.flag(opt::RECONNECTION),
+            reconnection_attempts: c.count(opt::RECONNECTION_ATTEMPTS),
+            reconnection_delay: c.get(opt::RECONNECTION_DELAY),
+            reconnection_delay_max: c.get(opt::RECONNECTION_DELAY_MAX),
+            randomization_factor: c.get(opt::RANDOMIZATION_FACTOR),
+            timeout: c.get(opt::TIMEOUT),
+            auto_connect: c.flag(opt::AUTO_CONNECT),
+            ack_timeout: c.ack_timeout(),
+            retries: c.count(opt::RETRIES),
             auth: JsValue::UNDEFINED,
             extra_headers: Vec::new(),
-            with_credentials: false,
-            timestamp_requests: true,
-            add_trailing_slash: true,
+            with_credentials: c.flag(opt::WITH_CREDENTIALS),
+            timestamp_requests: c.flag(opt::TIMESTAMP_REQUESTS),
+            add_trailing_slash: c.flag(opt::ADD_TRAILING_SLASH),
             protocols: JsValue::UNDEFINED,
-            max_buffered: 10_000,
+            max_buffered: c.count(opt::MAX_BUFFERED) as usize,
         }
     }
 }
 
 impl Options {
-    /// Options from a socket.io-client options object; absent or ill-typed ones keep their
-    /// defaults. glue.js `opts` lists the fields in the order read here.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn from_js(o: &JsValue) -> Options {
-        let a = js::opts(o);
-        let mut opts = Options::default();
-        let num = |i| a.at(i).as_f64();
-        let flag = |i, d: bool| a.at(i).as_bool().unwrap_or(d);
-        if let Some(p) = a.at(0).as_string() {
-            opts.path = p;
+    /// The numeric and boolean options, as the core keeps them.
+    pub(crate) fn config(&self) -> Config {
+        let b = |v: bool| f64::from(u8::from(v));
+        let mut transports = 0;
+        for (i, t) in self.transports.iter().enumerate() {
+            transports |= match t {
+                TransportKind::Polling => transport::POLLING,
+                TransportKind::WebSocket if i == 0 => transport::WEBSOCKET | transport::WS_FIRST,
+                TransportKind::WebSocket => transport::WEBSOCKET,
+            };
         }
-        opts.query = pairs(&a.at(1));
-        let transports = a.at(2);
-        if Array::is_array(&transports) {
-            opts.transports = transports
-                .unchecked_ref::<Array>()
-                .to_vec()
-                .iter()
-                .filter_map(|t| TransportKind::from_name(&t.as_string()?))
-                .collect();
-        }
-        opts.upgrade = flag(3, opts.upgrade);
-        opts.remember_upgrade = flag(4, opts.remember_upgrade);
-        opts.reconnection = flag(5, opts.reconnection);
-        if let Some(n) = num(6) {
-            // Infinity saturates.
-            opts.reconnection_attempts = n.max(0.0) as u32;
-        }
-        opts.reconnection_delay = num(7).unwrap_or(opts.reconnection_delay);
-        opts.reconnection_delay_max = num(8).unwrap_or(opts.reconnection_delay_max);
-        opts.randomization_factor = num(9).unwrap_or(opts.randomization_factor);
-        opts.timeout = num(10).unwrap_or(opts.timeout);
-        opts.auto_connect = flag(11, opts.auto_connect);
-        opts.ack_timeout = num(12);
-        opts.retries = num(13).map_or(0, |n| n.max(0.0) as u32);
-        opts.auth = a.at(14);
-        opts.extra_headers = pairs(&a.at(15));
-        opts.with_credentials = flag(16, opts.with_credentials);
-        opts.timestamp_requests = flag(17, opts.timestamp_requests);
-        opts.add_trailing_slash = flag(18, opts.add_trailing_slash);
-        opts.protocols = a.at(19);
-        if let Some(n) = num(20) {
-            opts.max_buffered = n.max(0.0) as usize;
-        }
-        opts
+        Config::new(&[
+            b(self.upgrade),
+            b(self.remember_upgrade),
+            b(self.reconnection),
+            match self.reconnection_attempts {
+                u32::MAX => f64::INFINITY,
+                n => f64::from(n),
+            },
+            self.reconnection_delay,
+            self.reconnection_delay_max,
+            self.randomization_factor,
+            self.timeout,
+            b(self.with_credentials),
+            b(self.timestamp_requests),
+            b(self.add_trailing_slash),
+            self.ack_timeout.unwrap_or(f64::NAN),
+            f64::from(self.retries),
+            self.max_buffered as f64,
+            f64::from(transports),
+            b(self.auto_connect),
+        ])
     }
 }
 
-/// `[k1, v1, …]` (strings) as pairs.
-fn pairs(kv: &JsValue) -> Vec<(String, String)> {
-    if !Array::is_array(kv) {
-        return Vec::new();
+/// The default `path`.
+pub(crate) const DEFAULT_PATH: &str = "/socket.io";
+
+/// Indices of the numeric and boolean options in a [`Config`]. glue.js `opts` lists the
+/// socket.io-client names in this order; `manager.reconnection()` and the other tunables of
+/// the JS API are `RECONNECTION..=TIMEOUT`.
+pub(crate) mod opt {
+    pub(crate) const UPGRADE: usize = 0;
+    pub(crate) const REMEMBER_UPGRADE: usize = 1;
+    pub(crate) const RECONNECTION: usize = 2;
+    pub(crate) const RECONNECTION_ATTEMPTS: usize = 3;
+    pub(crate) const RECONNECTION_DELAY: usize = 4;
+    pub(crate) const RECONNECTION_DELAY_MAX: usize = 5;
+    pub(crate) const RANDOMIZATION_FACTOR: usize = 6;
+    pub(crate) const TIMEOUT: usize = 7;
+    pub(crate) const WITH_CREDENTIALS: usize = 8;
+    pub(crate) const TIMESTAMP_REQUESTS: usize = 9;
+    pub(crate) const ADD_TRAILING_SLASH: usize = 10;
+    pub(crate) const ACK_TIMEOUT: usize = 11;
+    pub(crate) const RETRIES: usize = 12;
+    pub(crate) const MAX_BUFFERED: usize = 13;
+    /// Bits of [`transport`](super::transport).
+    pub(crate) const TRANSPORTS: usize = 14;
+    pub(crate) const AUTO_CONNECT: usize = 15;
+    pub(crate) const COUNT: usize = 16;
+}
+
+/// Bits of the `TRANSPORTS` option.
+pub(crate) mod transport {
+    pub(crate) const POLLING: u8 = 1;
+    pub(crate) const WEBSOCKET: u8 = 2;
+    /// WebSocket comes before polling in the list.
+    pub(crate) const WS_FIRST: u8 = 4;
+}
+
+/// The defaults, socket.io-client's (NaN: none).
+const DEFAULTS: [f64; opt::COUNT] = [
+    1.0,
+    0.0,
+    1.0,
+    f64::INFINITY,
+    1000.0,
+    5000.0,
+    0.5,
+    20000.0,
+    0.0,
+    1.0,
+    1.0,
+    f64::NAN,
+    0.0,
+    10_000.0,
+    (transport::POLLING | transport::WEBSOCKET) as f64,
+    1.0,
+];
+
+/// The numeric and boolean options by index ([`opt`]); booleans are 0 or 1. The JS API
+/// passes them as one array (one copy into wasm instead of a call per option).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config([f64; opt::COUNT]);
+
+impl Config {
+    /// The options `given` by index; NaN or missing ones keep their default.
+    pub(crate) fn new(given: &[f64]) -> Config {
+        let mut c = DEFAULTS;
+        for (c, g) in c.iter_mut().zip(given) {
+            if !g.is_nan() {
+                *c = *g;
+            }
+        }
+        Config(c)
     }
-    let kv = kv.unchecked_ref::<Array>().to_vec();
-    kv.chunks_exact(2)
-        .filter_map(|p| Some((p[0].as_string()?, p[1].as_string()?)))
-        .collect()
+
+    pub(crate) fn get(&self, i: usize) -> f64 {
+        self.0.get(i).copied().unwrap_or(f64::NAN)
+    }
+
+    /// Sets option `i`, if there is one.
+    pub(crate) fn set(&mut self, i: usize, v: f64) {
+        if let Some(c) = self.0.get_mut(i) {
+            *c = v;
+        }
+    }
+
+    pub(crate) fn flag(&self, i: usize) -> bool {
+        self.get(i) != 0.0
+    }
+
+    /// A count (negative: 0; Infinity saturates).
+    pub(crate) fn count(&self, i: usize) -> u32 {
+        self.get(i).max(0.0) as u32
+    }
+
+    pub(crate) fn ack_timeout(&self) -> Option<f64> {
+        Some(self.get(opt::ACK_TIMEOUT)).filter(|t| !t.is_nan())
+    }
+
+    /// The transport to start with, and whether WebSocket is allowed. Transports this build
+    /// lacks are ignored; with none left, the build's own is used.
+    pub(crate) fn transports(&self) -> (TransportKind, bool) {
+        let bits = self.count(opt::TRANSPORTS) as u8;
+        let polling = cfg!(feature = "polling") && bits & transport::POLLING != 0;
+        let ws = cfg!(feature = "websocket") && bits & transport::WEBSOCKET != 0;
+        let ws_first = ws && (!polling || bits & transport::WS_FIRST != 0);
+        let start = if ws_first || (!polling && !cfg!(feature = "polling")) {
+            TransportKind::WebSocket
+        } else {
+            TransportKind::Polling
+        };
+        (start, ws)
+    }
 }

@@ -3,18 +3,17 @@
 //! socket.io-client 4.8's semantics and event order.
 
 use alloc::boxed::Box;
-use alloc::rc::{Rc, Weak};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use sio_protocol::engine::begin_message;
-use sio_protocol::socket::{self, PacketType, RESERVED_EVENTS};
+use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{self, Array, Callback, Emitter, Timer};
-use crate::manager::{Mgr, Ready};
-use crate::opts::Options;
+use crate::js::{self, Array, Emitter, Timer, event};
+use crate::manager::{Mgr, Ready, SOCKET};
+use crate::opts::{Config, opt};
 use crate::transport::Out;
 
 /// What an ack callback gets: the answer's arguments, or the error that ended the wait
@@ -64,8 +63,7 @@ struct Retry {
 }
 
 pub(crate) struct Sock {
-    me: Weak<Sock>,
-    pub(crate) mgr: Rc<Mgr>,
+    pub(crate) mgr: &'static Mgr,
     pub(crate) nsp: String,
     /// Where this socket's events go (its JS object in the JS API).
     pub(crate) js: Emitter,
@@ -73,20 +71,24 @@ pub(crate) struct Sock {
     ack_timeout: Option<f64>,
     retries: u32,
     max_buffered: usize,
-    /// JS functions made for this socket (acks it owes, the auth callback) call back here.
-    cb: Callback,
+    /// The manager's callback kind for this socket's own callbacks: JS functions made for it
+    /// (acks it owes, the auth callback) and its ack timers (see `manager::SOCKET`).
+    tag: u32,
 }
 
 #[derive(Default)]
 pub(crate) struct SockSt {
-    pub(crate) id: Option<String>,
+    /// The namespace connection's id (a string while connected, else undefined).
+    pub(crate) id: JsValue,
     pub(crate) connected: bool,
     pub(crate) recovered: bool,
     pub(crate) active: bool,
     /// Modifiers set through the Rust API for the next emit.
     pub(crate) flags: Flags,
-    pid: Option<String>,
-    offset: Option<JsValue>,
+    /// Connection state recovery: the session id the server gave (undefined without), and
+    /// the offset of the last event received.
+    pid: JsValue,
+    offset: JsValue,
     next_id: u32,
     acks: Vec<PendingAck>,
     send_buf: Vec<Buffered>,
@@ -95,33 +97,35 @@ pub(crate) struct SockSt {
     queue_seq: u32,
 }
 
-/// Callback kinds of [`Sock::cb`].
+/// Kinds of the socket's callbacks, past its `tag`.
 const CB_ACK: u32 = 0;
 const CB_AUTH: u32 = 1;
+/// An ack timed out (value: its id).
+const CB_TIMEOUT: u32 = 2;
 
 impl Sock {
-    pub(crate) fn new(mgr: Rc<Mgr>, nsp: &str, opts: &Options, js: Emitter) -> Rc<Sock> {
+    /// Socket number `index` of `mgr`; it lives as long as its manager.
+    pub(crate) fn new(
+        mgr: &'static Mgr,
+        index: usize,
+        nsp: &str,
+        cfg: &Config,
+        auth: &JsValue,
+        js: Emitter,
+    ) -> &'static Sock {
         // `socket.auth` is a property of the JS object, as in socket.io-client: pages change
         // it (a refreshed token) and the next CONNECT sends it.
-        js::set(&js, "auth", &opts.auth);
-        Rc::new_cyclic(|me: &Weak<Sock>| {
-            let weak = me.clone();
-            Sock {
-                me: me.clone(),
-                mgr,
-                nsp: String::from(nsp),
-                js,
-                st: RefCell::new(SockSt::default()),
-                ack_timeout: opts.ack_timeout,
-                retries: opts.retries,
-                max_buffered: opts.max_buffered,
-                cb: Callback::new(move |kind, value| {
-                    if let Some(s) = weak.upgrade() {
-                        s.on_callback(kind, value);
-                    }
-                }),
-            }
-        })
+        js::set(&js, "auth", auth);
+        Box::leak(Box::new(Sock {
+            mgr,
+            nsp: String::from(nsp),
+            js,
+            st: RefCell::new(SockSt::default()),
+            ack_timeout: cfg.ack_timeout(),
+            retries: cfg.count(opt::RETRIES),
+            max_buffered: cfg.count(opt::MAX_BUFFERED) as usize,
+            tag: SOCKET | (index as u32) << 2,
+        }))
     }
 
     pub(crate) fn active(&self) -> bool {
@@ -132,8 +136,8 @@ impl Sock {
         self.st.borrow().connected
     }
 
-    fn emit_reserved(&self, event: &str, args: &Array) {
-        self.js.fire(event, args);
+    fn emit_reserved(&self, event: u32, a: &JsValue, b: &JsValue) {
+        js::fire(&self.js, event, a, b);
     }
 
     /// `socket.connect()`: joins the namespace, opening the session if needed.
@@ -157,27 +161,28 @@ impl Sock {
     pub(crate) fn on_open(&self) {
         let auth = js::get(&self.js, "auth");
         if auth.is_function() {
-            js::auth(&auth, &self.cb);
+            js::auth(&auth, self.mgr.callback(), self.tag + CB_AUTH);
         } else {
             self.send_connect(auth);
         }
     }
 
     fn send_connect(&self, auth: JsValue) {
-        let (pid, offset) = {
-            let st = self.st.borrow();
-            (st.pid.clone(), st.offset.clone())
-        };
         // Connection state recovery: tell the server which session to restore.
-        let data = match pid {
-            Some(pid) => js::with_pid(&auth, &pid, &offset.unwrap_or(JsValue::UNDEFINED)),
-            None => auth,
+        let data = {
+            let st = self.st.borrow();
+            if st.pid.is_string() {
+                js::with_pid(&auth, &st.pid, &st.offset)
+            } else {
+                auth
+            }
         };
         self.mgr
             .write(encode(PacketType::Connect, &self.nsp, None, &data));
     }
 
-    fn on_callback(&self, kind: u32, value: JsValue) {
+    /// A callback of this socket (`kind` past its tag).
+    pub(crate) fn on_callback(&'static self, kind: u32, value: JsValue) {
         match kind {
             CB_ACK => {
                 let pair: Array = value.unchecked_into();
@@ -185,7 +190,11 @@ impl Sock {
                 self.send_ack(id, &pair.at(1).unchecked_into());
             }
             CB_AUTH => self.send_connect(value),
-            _ => {}
+            _ => {
+                let id = value.as_f64().unwrap_or(-1.0) as u32;
+                self.st.borrow_mut().send_buf.retain(|b| b.id != Some(id));
+                self.fail_ack(id, "operation has timed out");
+            }
         }
     }
 
@@ -196,34 +205,32 @@ impl Sock {
 
     /// A packet for this namespace; `Err` when its payload is not what its type requires.
     pub(crate) fn on_packet(
-        &self,
+        &'static self,
         kind: PacketType,
         id: Option<u64>,
         data: JsValue,
     ) -> Result<(), ()> {
         match kind {
             PacketType::Connect => {
-                let sid = js::get(&data, "sid").as_string();
+                let sid = js::get(&data, "sid");
                 match sid {
-                    Some(sid) => self.on_connect(sid, js::get(&data, "pid").as_string()),
-                    None if data.is_object() => self.emit_reserved(
-                        "connect_error",
-                        &Array::of1(&js::err("It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)")),
+                    _ if sid.is_string() => self.on_connect(sid, js::get(&data, "pid")),
+                    _ if data.is_object() => self.emit_reserved(
+                        event::CONNECT_ERROR,
+                        &js::err("It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)"),
+                        &JsValue::UNDEFINED,
                     ),
-                    None => return Err(()),
+                    _ => return Err(()),
                 }
             }
             PacketType::Event | PacketType::BinaryEvent => {
-                if !Array::is_array(&data) {
+                if !js::is_event(&data) {
                     return Err(());
                 }
                 let args: Array = data.unchecked_into();
-                let name = args.at(0);
-                if !name.is_string() || RESERVED_EVENTS.iter().any(|r| name == *r) {
-                    return Err(());
-                }
                 if let Some(id) = id {
-                    args.push(&js::ack_fn(&self.cb, id as f64));
+                    let f = js::ack_fn(self.mgr.callback(), self.tag + CB_ACK, id as f64);
+                    args.push(&f);
                 }
                 if self.connected() {
                     self.emit_event(&args);
@@ -243,29 +250,26 @@ impl Sock {
             }
             PacketType::Disconnect => {
                 self.destroy();
-                self.on_close("io server disconnect", &JsValue::UNDEFINED);
+                self.on_close(
+                    &JsValue::from_str("io server disconnect"),
+                    &JsValue::UNDEFINED,
+                );
             }
             PacketType::ConnectError => {
                 self.destroy();
-                let message = js::get(&data, "message");
-                let message = message.as_string().or_else(|| data.as_string());
-                let err = js::error(
-                    message.as_deref().unwrap_or(""),
-                    &js::get(&data, "data"),
-                    &JsValue::UNDEFINED,
-                );
-                self.emit_reserved("connect_error", &Array::of1(&err));
+                let err = js::connect_error(&data);
+                self.emit_reserved(event::CONNECT_ERROR, &err, &JsValue::UNDEFINED);
             }
         }
         Ok(())
     }
 
-    fn on_connect(&self, sid: String, pid: Option<String>) {
+    fn on_connect(&'static self, sid: JsValue, pid: JsValue) {
         {
             let mut st = self.st.borrow_mut();
-            st.recovered = pid.is_some() && st.pid == pid;
+            st.recovered = pid.is_string() && st.pid == pid;
             st.pid = pid;
-            st.id = Some(sid);
+            st.id = sid;
             st.connected = true;
         }
         // Events that arrived early, then the emits made while disconnected, in order.
@@ -279,16 +283,16 @@ impl Sock {
             self.mgr.write(b.frames);
         }
         self.drain_queue(true);
-        self.emit_reserved("connect", &Array::new());
+        self.emit_reserved(event::CONNECT, &JsValue::UNDEFINED, &JsValue::UNDEFINED);
     }
 
     fn emit_event(&self, args: &Array) {
         self.js.event(args);
         let mut st = self.st.borrow_mut();
-        if st.pid.is_some() {
+        if st.pid.is_string() {
             let last = args.at(-1);
             if last.is_string() && args.length() > 1 {
-                st.offset = Some(last);
+                st.offset = last;
             }
         }
     }
@@ -308,7 +312,7 @@ impl Sock {
 
     /// Emits `event` with `args`; `ack` waits for the server's answer. Callers refuse
     /// reserved event names first.
-    pub(crate) fn emit(&self, event: JsValue, args: Array, ack: Option<Ack>, flags: Flags) {
+    pub(crate) fn emit(&'static self, event: JsValue, args: Array, ack: Option<Ack>, flags: Flags) {
         if self.retries > 0 && !flags.from_queue && !flags.volatile {
             self.add_to_queue(event, args, ack, flags);
             return;
@@ -344,13 +348,12 @@ impl Sock {
         let id = st.next_id;
         st.next_id = st.next_id.wrapping_add(1);
         let timer = timeout.map(|ms| {
-            let me = self.me.clone();
-            Timer::new(ms, move || {
-                if let Some(s) = me.upgrade() {
-                    s.st.borrow_mut().send_buf.retain(|b| b.id != Some(id));
-                    s.fail_ack(id, "operation has timed out");
-                }
-            })
+            Timer::new(
+                ms,
+                self.mgr.callback(),
+                self.tag + CB_TIMEOUT,
+                f64::from(id),
+            )
         });
         let with_error = ack.with_error || timeout.is_some();
         st.acks.push(PendingAck {
@@ -372,7 +375,13 @@ impl Sock {
         }
     }
 
-    fn add_to_queue(&self, event: JsValue, args: Array, ack: Option<Ack>, mut flags: Flags) {
+    fn add_to_queue(
+        &'static self,
+        event: JsValue,
+        args: Array,
+        ack: Option<Ack>,
+        mut flags: Flags,
+    ) {
         flags.from_queue = true;
         {
             let mut st = self.st.borrow_mut();
@@ -392,7 +401,7 @@ impl Sock {
     }
 
     /// Sends the first queued emit unless it is already waiting for its ack (`force`: again).
-    fn drain_queue(&self, force: bool) {
+    fn drain_queue(&'static self, force: bool) {
         let next = {
             let mut st = self.st.borrow_mut();
             if !st.connected {
@@ -409,19 +418,14 @@ impl Sock {
             (r.seq, r.event.clone(), r.args.slice(), r.flags)
         };
         let (seq, event, args, flags) = next;
-        let me = self.me.clone();
         let ack = Ack {
-            cb: Box::new(move |res, _| {
-                if let Some(s) = me.upgrade() {
-                    s.on_retry_answer(seq, res);
-                }
-            }),
+            cb: Box::new(move |res, _| self.on_retry_answer(seq, res)),
             with_error: true,
         };
         self.emit(event, args, Some(ack), flags);
     }
 
-    fn on_retry_answer(&self, seq: u32, res: Reply) {
+    fn on_retry_answer(&'static self, seq: u32, res: Reply) {
         let done = {
             let mut st = self.st.borrow_mut();
             let Some(front) = st.queue.first_mut() else {
@@ -446,34 +450,28 @@ impl Sock {
     }
 
     /// The session or the namespace connection ended.
-    pub(crate) fn on_close(&self, reason: &str, description: &JsValue) {
-        let acks = {
+    pub(crate) fn on_close(&self, reason: &JsValue, description: &JsValue) {
+        let failed: Vec<u32> = {
             let mut st = self.st.borrow_mut();
             st.connected = false;
-            st.id = None;
+            st.id = JsValue::UNDEFINED;
             // Acks of emits still buffered stay: they go out on reconnection.
-            let buffered: Vec<u32> = st.send_buf.iter().filter_map(|b| b.id).collect();
-            let (keep, fail): (Vec<_>, Vec<_>) = core::mem::take(&mut st.acks)
-                .into_iter()
-                .partition(|a| buffered.contains(&a.id));
-            st.acks = keep;
-            fail
+            st.acks
+                .iter()
+                .map(|a| a.id)
+                .filter(|id| !st.send_buf.iter().any(|b| b.id == Some(*id)))
+                .collect()
         };
-        self.emit_reserved(
-            "disconnect",
-            &Array::of2(&JsValue::from_str(reason), description),
-        );
-        for p in acks {
-            if p.ack.with_error {
-                run_ack(p.ack, Err(js::err("socket has been disconnected")));
-            }
+        self.emit_reserved(event::DISCONNECT, reason, description);
+        for id in failed {
+            self.fail_ack(id, "socket has been disconnected");
         }
     }
 
     /// A manager error while not connected is this socket's `connect_error`.
     pub(crate) fn on_manager_error(&self, err: &JsValue) {
         if !self.connected() {
-            self.emit_reserved("connect_error", &Array::of1(err));
+            self.emit_reserved(event::CONNECT_ERROR, err, &JsValue::UNDEFINED);
         }
     }
 
@@ -496,7 +494,10 @@ impl Sock {
         }
         self.destroy();
         if connected {
-            self.on_close("io client disconnect", &JsValue::UNDEFINED);
+            self.on_close(
+                &JsValue::from_str("io client disconnect"),
+                &JsValue::UNDEFINED,
+            );
         }
     }
 }
@@ -520,7 +521,7 @@ pub(crate) fn encode(kind: PacketType, nsp: &str, id: Option<u64>, data: &JsValu
     begin_message(&mut head);
     socket::write_header(&mut head, kind, nsp, id, attachments);
     let mut frames = Vec::with_capacity(1 + attachments);
-    frames.push(Out::Text(js::concat(&head, &body)));
-    frames.extend(bins.to_vec().into_iter().map(Out::Binary));
+    frames.push(js::concat(&head, &body));
+    frames.extend(bins.to_vec());
     frames
 }

@@ -1,8 +1,9 @@
 //! The two ways an Engine.IO session moves frames: a WebSocket, or HTTP long-polling with
 //! `fetch` (one GET waiting for the server, at most one POST carrying the client's frames).
 //!
-//! A transport only does I/O. Its browser callbacks go to the manager tagged with the
-//! transport's id, so events of a transport that was replaced or closed are dropped there.
+//! A transport only does I/O. Its browser callbacks go to the manager's callback, their kind
+//! tagged with the transport's id ([`tag`]), so events of a transport that was replaced or
+//! closed are dropped there.
 
 // With one transport feature, `Io` has one variant and its `if let`s cannot fail.
 #![cfg_attr(
@@ -20,30 +21,27 @@ use sio_protocol::payload;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 
+use crate::js;
 #[cfg(feature = "polling")]
 use crate::js::Array;
-use crate::js::{self, Callback};
 use crate::opts::TransportKind;
 
-/// A frame on its way out. Text is the whole Engine.IO packet as a JS string, so a WebSocket
-/// sends it without copying it through wasm memory.
-#[derive(Clone)]
-pub(crate) enum Out {
-    Text(JsValue),
-    /// `ArrayBuffer`, a typed array or a `Blob`.
-    Binary(JsValue),
+/// A frame on its way out: a whole Engine.IO text packet as a JS string (so a WebSocket
+/// sends it without a copy through wasm memory), or a binary message (`ArrayBuffer`, a typed
+/// array or a `Blob`).
+pub(crate) type Out = JsValue;
+
+/// The callback kind of transport `id`'s events: `tag(id) + op + ev` (see [`ev`]).
+pub(crate) fn tag(id: u32) -> u32 {
+    id.wrapping_mul(32)
 }
 
-impl Out {
-    fn to_js(&self) -> JsValue {
-        match self {
-            Out::Text(s) => s.clone(),
-            Out::Binary(b) => b.clone(),
-        }
-    }
+/// The transport id in a callback kind, and what happened (`op + ev`).
+pub(crate) fn untag(kind: u32) -> (u32, u32) {
+    (kind / 32, kind % 32)
 }
 
-/// What a transport reports (the `kind` of its [`Callback`]).
+/// What a transport reports (the `kind` of the manager's callback, past its [`tag`]).
 pub(crate) mod ev {
     /// WebSocket open.
     pub(crate) const OPEN: u32 = 0;
@@ -70,7 +68,7 @@ pub(crate) struct Transport {
 
 enum Io {
     #[cfg(feature = "websocket")]
-    Ws { ws: JsValue, _cb: Callback },
+    Ws { ws: JsValue },
     #[cfg(feature = "polling")]
     Polling(Polling),
 }
@@ -79,13 +77,14 @@ enum Io {
 struct Polling {
     url: String,
     headers: JsValue,
-    credentials: bool,
-    timestamps: bool,
+    /// glue.js `request` flags: 1 credentials (`withCredentials`), 2 a cache-busting `t`
+    /// parameter (`timestampRequests`).
+    flags: u32,
     get: Option<JsValue>,
     /// The POST in flight, or the reading of the Blobs it will carry.
     post: Option<JsValue>,
-    cb: Callback,
-    seq: u32,
+    cb: JsValue,
+    tag: u32,
 }
 
 /// Where and how to connect, shared by every transport of a session.
@@ -131,18 +130,18 @@ impl Endpoint<'_> {
 }
 
 impl Transport {
-    /// Opens a transport; its events arrive through `cb` (polling keeps it for its requests).
-    pub(crate) fn open(id: u32, kind: TransportKind, at: &Endpoint<'_>, cb: Callback) -> Self {
+    /// Opens a transport; its events arrive through `cb`, tagged with `id`.
+    pub(crate) fn open(id: u32, kind: TransportKind, at: &Endpoint<'_>, cb: &JsValue) -> Self {
         match kind {
             #[cfg(feature = "websocket")]
             TransportKind::WebSocket => {
-                let ws = js::ws_open(&at.url("ws", "websocket"), at.protocols, &cb);
+                let ws = js::ws_open(&at.url("ws", "websocket"), at.protocols, cb, tag(id));
                 Transport {
                     id,
                     kind,
                     writable: false,
                     closed: false,
-                    io: Io::Ws { ws, _cb: cb },
+                    io: Io::Ws { ws },
                 }
             }
             #[cfg(feature = "polling")]
@@ -156,12 +155,11 @@ impl Transport {
                     io: Io::Polling(Polling {
                         url: at.url("http", "polling"),
                         headers: at.headers.clone(),
-                        credentials: at.credentials,
-                        timestamps: at.timestamps,
+                        flags: u32::from(at.credentials) | u32::from(at.timestamps) << 1,
                         get: None,
                         post: None,
-                        cb,
-                        seq: 0,
+                        cb: cb.clone(),
+                        tag: tag(id),
                     }),
                 };
                 t.poll();
@@ -186,15 +184,13 @@ impl Transport {
         #[cfg(feature = "polling")]
         if let Io::Polling(p) = &mut self.io {
             if p.get.is_none() {
-                let url = p.next_url();
                 p.get = Some(js::request(
-                    "GET",
-                    &url,
+                    &p.url,
                     &JsValue::UNDEFINED,
                     &p.headers,
-                    p.credentials,
-                    p.cb.as_ref(),
-                    ev::GET,
+                    p.flags,
+                    &p.cb,
+                    p.tag + ev::GET,
                     &JsValue::UNDEFINED,
                 ));
             }
@@ -236,18 +232,16 @@ impl Transport {
             #[cfg(feature = "polling")]
             Io::Polling(p) => {
                 self.writable = false;
-                let blobs = frames
-                    .iter()
-                    .any(|f| matches!(f, Out::Binary(b) if js::is_blob(b)));
+                let blobs = frames.iter().any(js::is_blob);
                 if blobs {
                     // Read the Blobs first; the POST goes out when `BLOBS` comes back.
                     let parts = Array::new();
                     for f in frames {
-                        parts.push(&f.to_js());
+                        parts.push(f);
                     }
-                    p.post = Some(js::unblob(&parts, &p.cb));
+                    p.post = Some(js::unblob(&parts, &p.cb, p.tag));
                 } else {
-                    p.post_body(&encode_payload(frames.iter().map(Out::to_js)));
+                    p.post_body(&encode_payload(frames));
                 }
             }
         }
@@ -257,7 +251,7 @@ impl Transport {
     fn send_ws(&self, frames: &[Out]) {
         if let Io::Ws { ws, .. } = &self.io {
             for f in frames {
-                js::ws_send(ws, &f.to_js());
+                js::ws_send(ws, f);
             }
         }
     }
@@ -267,7 +261,7 @@ impl Transport {
     pub(crate) fn blobs_read(&mut self, parts: &JsValue) {
         if let Io::Polling(p) = &mut self.io {
             let parts: &Array = parts.unchecked_ref();
-            let body = encode_payload(parts.to_vec().into_iter());
+            let body = encode_payload(&parts.to_vec());
             p.post_body(&body);
         }
     }
@@ -294,36 +288,25 @@ impl Transport {
                 // On a goodbye, the GET stays open for the server to answer (aborting it would
                 // make Node's engine.io drop the session before the close packet arrives);
                 // either way its callback dies with this transport.
-                if let Some(get) = &p.get {
-                    js::abort(get, bye.is_some());
+                // Likewise, on a goodbye the POST in flight goes through (the close packet
+                // follows it).
+                for r in [&p.get, &p.post].into_iter().flatten() {
+                    js::abort(r, bye.is_some());
                 }
-                match bye {
-                    Some(rest) => {
-                        // The POST in flight goes through (the close packet follows it), but
-                        // its callback dies with this transport.
-                        if let Some(post) = &p.post {
-                            js::abort(post, true);
-                        }
-                        let parts = rest.iter().map(Out::to_js);
-                        let body = encode_payload(parts.chain([JsValue::from_str("1")]));
-                        let body = js::text(&body);
-                        // Fire and forget: nobody listens for the answer.
-                        js::request(
-                            "POST",
-                            &p.url,
-                            &body,
-                            &p.headers,
-                            p.credentials,
-                            &JsValue::UNDEFINED,
-                            0,
-                            p.post.as_ref().unwrap_or(&JsValue::UNDEFINED),
-                        );
-                    }
-                    None => {
-                        if let Some(post) = &p.post {
-                            js::abort(post, false);
-                        }
-                    }
+                if let Some(rest) = bye {
+                    let mut parts = rest.to_vec();
+                    parts.push(JsValue::from_str("1"));
+                    let body = js::text(&encode_payload(&parts));
+                    // Fire and forget: nobody listens for the answer.
+                    js::request(
+                        &p.url,
+                        &body,
+                        &p.headers,
+                        p.flags,
+                        &JsValue::UNDEFINED,
+                        0,
+                        p.post.as_ref().unwrap_or(&JsValue::UNDEFINED),
+                    );
                 }
             }
         }
@@ -338,63 +321,30 @@ impl Drop for Transport {
 
 #[cfg(feature = "polling")]
 impl Polling {
-    fn next_url(&mut self) -> String {
-        let mut url = self.url.clone();
-        if self.timestamps {
-            // A fresh `t` defeats caches that ignore `no-store`.
-            self.seq = self.seq.wrapping_add(1);
-            url.push_str("&t=");
-            push_base36(&mut url, js::now() as u64);
-            url.push('.');
-            push_base36(&mut url, u64::from(self.seq));
-        }
-        url
-    }
-
     fn post_body(&mut self, body: &[u8]) {
-        let url = self.next_url();
         self.post = Some(js::request(
-            "POST",
-            &url,
+            &self.url,
             &js::text(body),
             &self.headers,
-            self.credentials,
-            self.cb.as_ref(),
-            ev::POST,
+            self.flags,
+            &self.cb,
+            self.tag + ev::POST,
             &JsValue::UNDEFINED,
         ));
     }
 }
 
-#[cfg(feature = "polling")]
-fn push_base36(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 13];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        let d = (n % 36) as u8;
-        buf[i] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
-}
-
 /// A polling body (UTF-8) from text packets (JS strings) and binary ones (buffers, views).
 #[cfg(feature = "polling")]
-fn encode_payload(parts: impl Iterator<Item = JsValue>) -> Vec<u8> {
+fn encode_payload(parts: &[JsValue]) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::new();
-    for (i, v) in parts.enumerate() {
+    for (i, v) in parts.iter().enumerate() {
         if i > 0 {
             out.push(payload::SEPARATOR);
         }
         match v.as_string() {
             Some(s) => out.extend_from_slice(s.as_bytes()),
-            None => payload::write_binary_record(&js::bytes(&v), &mut out),
+            None => payload::write_binary_record(&js::bytes(v), &mut out),
         }
     }
     out

@@ -1,5 +1,6 @@
-//! What `io(url)` means: which server (the Manager cache key), which namespace, which query.
-//! The browser resolves the URL against the page (glue.js `url`), as socket.io-client does.
+//! What `io(url)` means to the Rust API: which server, which namespace, which query. The
+//! browser resolves the URL against the page (glue.js `url`, which the JS API calls
+//! directly), as socket.io-client does.
 
 use alloc::string::String;
 
@@ -11,9 +12,6 @@ pub(crate) struct Parsed {
     pub(crate) secure: bool,
     /// `host[:port]` as it goes in a URL.
     pub(crate) host: String,
-    /// `scheme://host:port`: sockets of one server share a Manager (JS API's `io()`).
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) id: String,
     /// The namespace (the URL's path).
     pub(crate) nsp: String,
     /// The URL's query, without `?`.
@@ -31,7 +29,6 @@ pub(crate) fn parse(uri: &JsValue) -> Option<Parsed> {
     Some(Parsed {
         secure: parts.at(0).is_truthy(),
         host: text(1),
-        id: text(2),
         nsp: text(3),
         query: text(4),
     })

@@ -111,3 +111,82 @@ async fn refused_namespaces_and_reserved_names_are_errors() {
     assert!(socket.emit("connect", &[]).is_err());
     socket.disconnect();
 }
+
+#[cfg(feature = "serde")]
+mod json {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+    use sio_client::JsonError;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Message {
+        author: String,
+        text: String,
+        tags: Vec<u32>,
+    }
+
+    /// What a typed listener saw: its arguments, or the error's text.
+    type Seen = Rc<RefCell<Vec<Result<(Message,), String>>>>;
+
+    fn message() -> Message {
+        Message {
+            author: "ann".into(),
+            text: "é ✓".into(),
+            tags: vec![1, 2],
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn rust_values_go_both_ways() {
+        let socket = io(&server("/"), opts(vec![TransportKind::WebSocket])).unwrap();
+        // "echo" acks with its arguments: a tuple out, the same tuple back.
+        let back: (u32, Message) = socket
+            .timeout(5000.0)
+            .emit_with_ack_json("echo", &(7, message()))
+            .await
+            .unwrap();
+        assert_eq!(back, (7, message()));
+
+        let seen: Seen = Rc::default();
+        let s = seen.clone();
+        socket.on_json("hello", move |args: Result<(Message,), JsonError>| {
+            s.borrow_mut().push(args.map_err(|e| e.to_string()));
+        });
+        socket.emit_json("emit-as", &("hello", message())).unwrap();
+        // Arguments that do not fit the listener's type reach it as an error.
+        socket.emit_json("emit-as", &("hello", 1)).unwrap();
+        let none: () = socket
+            .timeout(5000.0)
+            .emit_with_ack_json("echo", &())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(none, ());
+        let seen = seen.borrow();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].as_ref().unwrap(), &(message(),));
+        assert!(seen[1].is_err());
+        socket.disconnect();
+    }
+
+    #[wasm_bindgen_test]
+    async fn typed_errors() {
+        let socket = io(&server("/"), opts(vec![TransportKind::WebSocket])).unwrap();
+        assert!(matches!(
+            socket.emit_json("disconnect", &(1,)),
+            Err(JsonError::Reserved(name)) if name == "disconnect"
+        ));
+        // The ack's arguments are not a u32.
+        let wrong: Result<(u32,), _> = socket
+            .timeout(5000.0)
+            .emit_with_ack_json("echo", &("text",))
+            .await;
+        assert!(matches!(wrong, Err(JsonError::Json(_))));
+        socket.disconnect();
+        // Disconnected on purpose: the ack never comes.
+        let late: Result<(u32,), _> = socket
+            .timeout(200.0)
+            .emit_with_ack_json("echo", &(1,))
+            .await;
+        assert!(matches!(late, Err(JsonError::Ack(_))));
+    }
+}

@@ -82,8 +82,9 @@ pub fn decode_text(text: &str) -> Result<Packet<'_>, DecodeError> {
     let kind = PacketType::from_digit(first).ok_or_else(|| {
         DecodeError::UnknownType(text.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER))
     })?;
-    // The first byte is an ASCII digit, so index 1 is a char boundary.
-    let data = &text[1..];
+    // The first byte is an ASCII digit, so index 1 is a char boundary (`get` rather than
+    // indexing keeps a panic path out of the wasm client).
+    let data = text.get(1..).unwrap_or_default();
     Ok(match kind {
         PacketType::Open => Packet::Open(data),
         PacketType::Close => Packet::Close,

@@ -101,18 +101,20 @@ pub fn decode(text: &str) -> Result<Packet<'_>, DecodeError> {
     let kind = PacketType::from_digit(first).ok_or_else(|| {
         DecodeError::UnknownType(text.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER))
     })?;
-    // Every index below stops at ASCII bytes, so slicing stays on char boundaries.
+    // Every index below stops at an ASCII byte, a char boundary: `get` never fails there,
+    // and unlike indexing it brings no panic path (and its formatting) into the wasm client.
+    let rest = |i: usize| bytes.get(i..).unwrap_or_default();
     let mut i = 1;
 
     let mut attachments = 0;
     if kind.is_binary() {
-        let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let (n, digits) = leading_number(rest(i));
         if digits == 0 || bytes.get(i + digits) != Some(&b'-') {
             return Err(DecodeError::IllegalAttachments);
         }
-        attachments = text[i..i + digits]
-            .parse()
-            .map_err(|_| DecodeError::IllegalAttachments)?;
+        attachments = n
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(DecodeError::IllegalAttachments)?;
         // A binary packet without attachments is refused, as the reference parser does.
         if attachments == 0 {
             return Err(DecodeError::IllegalAttachments);
@@ -122,11 +124,11 @@ pub fn decode(text: &str) -> Result<Packet<'_>, DecodeError> {
 
     let mut nsp = "/";
     if bytes.get(i) == Some(&b'/') {
-        let end = bytes[i..]
+        let end = rest(i)
             .iter()
             .position(|&b| b == b',')
             .map_or(bytes.len(), |p| i + p);
-        nsp = &text[i..end];
+        nsp = text.get(i..end).ok_or(DecodeError::IllegalNamespace)?;
         // Control characters (the polling record separator among them) never name a namespace.
         if nsp.bytes().any(|b| b < 0x20) {
             return Err(DecodeError::IllegalNamespace);
@@ -135,19 +137,16 @@ pub fn decode(text: &str) -> Result<Packet<'_>, DecodeError> {
     }
 
     let mut id = None;
-    let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let (n, digits) = leading_number(rest(i));
     if digits > 0 {
-        let n: u64 = text[i..i + digits]
-            .parse()
-            .map_err(|_| DecodeError::IllegalId)?;
-        if n > MAX_ACK_ID {
-            return Err(DecodeError::IllegalId);
+        match n {
+            Some(n) if n <= MAX_ACK_ID => id = Some(n),
+            _ => return Err(DecodeError::IllegalId),
         }
-        id = Some(n);
         i += digits;
     }
 
-    let data = &text[i..];
+    let data = text.get(i..).ok_or(DecodeError::InvalidPayload)?;
     check_shape(kind, data)?;
     Ok(Packet {
         kind,
@@ -156,6 +155,21 @@ pub fn decode(text: &str) -> Result<Packet<'_>, DecodeError> {
         attachments,
         data,
     })
+}
+
+/// The number written in the ASCII digits that start `bytes` (`None` if it overflows), and
+/// how many digits there are.
+fn leading_number(bytes: &[u8]) -> (Option<u64>, usize) {
+    let mut n = Some(0u64);
+    let mut digits = 0;
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        n = n.and_then(|n| n.checked_mul(10)?.checked_add(u64::from(b - b'0')));
+        digits += 1;
+    }
+    (n, digits)
 }
 
 fn check_shape(kind: PacketType, data: &str) -> Result<(), DecodeError> {

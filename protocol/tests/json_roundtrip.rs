@@ -245,7 +245,7 @@ proptest! {
                 .iter()
                 .map(|f| match f {
                     Frame::Text(_) => Record::Packet(engine::decode_text(f.as_text().unwrap()).unwrap()),
-                    Frame::Binary(b) => Record::Binary(b.clone()),
+                    Frame::Binary(b) => Record::Binary(b.to_vec()),
                 })
                 .collect()
         } else {
@@ -261,7 +261,7 @@ proptest! {
                     let p = socket::decode(t).unwrap();
                     r.on_header((p.kind, p.nsp.to_owned(), p.id, p.data.to_owned()), p.attachments)
                 }
-                Record::Binary(b) => r.on_binary(b),
+                Record::Binary(b) => r.on_binary(b.into()),
                 other => panic!("unexpected {other:?}"),
             };
             if let Some(complete) = step.unwrap() {

@@ -313,7 +313,7 @@ proptest! {
                     let kind = engine::PacketType::from_digit(text.as_bytes()[0]).unwrap();
                     Record::Packet(engine_packet(kind, &text[1..]))
                 }
-                Frame::Binary(b) => Record::Binary(b.clone()),
+                Frame::Binary(b) => Record::Binary(b.to_vec()),
             };
             prop_assert_eq!(record, &expected);
         }

@@ -198,11 +198,14 @@ where
             for record in payload::decode(text) {
                 let alive = match record {
                     Ok(Record::Packet(packet)) => engine.on_packet(&session, Ok(packet), &body),
-                    Ok(Record::Binary(bin)) => engine.on_packet(
-                        &session,
-                        Ok(sio_protocol::engine::Packet::Binary(&bin)),
-                        &bin,
-                    ),
+                    Ok(Record::Binary(bin)) => {
+                        let bin = Bytes::from(bin);
+                        engine.on_packet(
+                            &session,
+                            Ok(sio_protocol::engine::Packet::Binary(&bin)),
+                            &bin,
+                        )
+                    }
                     Err(err) => engine.on_packet(&session, Err(err), &body),
                 };
                 if !alive {
