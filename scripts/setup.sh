@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by demo.sh and test.sh: Rust components and the npm test
 # dependencies. Every step is skipped when already satisfied, so a second run is fast.
-# Usage: scripts/setup.sh [rust] [node] [wasm]   (no argument: all three)
+# Usage: scripts/setup.sh [rust] [node] [wasm] [browser]   (no argument: all four)
+#   wasm: the tools that build the browser client; browser: Chromium, which runs its tests.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WANT="${*:-rust node wasm}"
+WANT="${*:-rust node wasm browser}"
 
 log() { echo "[setup] $*" >&2; }
 
@@ -30,14 +31,8 @@ if [[ " $WANT " == *" node "* ]]; then
   fi
 fi
 
-# The browser client's toolchain, from package registries only (see client-wasm/README.md):
-# Debian chromium + chromedriver, and wasm-bindgen-cli / wasm-pack from crates.io at the
-# versions the lock file needs. wasm-opt comes from npm `binaryen` (tests/package.json):
-# Debian's binaryen 108 writes modules that fail to instantiate, so it is never installed.
-if [[ " $WANT " == *" wasm "* ]]; then
-  have_ver() { [[ "$("$1" --version 2>/dev/null | awk '{print $2}')" == "$2" ]]; }
-  WB_VER=$(awk '$0=="name = \"wasm-bindgen\""{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")
-  WASM_PACK_VER=0.15.1
+# The browser client's tests run in Debian's chromium (+ chromedriver for wasm-pack test).
+if [[ " $WANT " == *" browser "* ]]; then
   pkgs=()
   [[ -x /usr/bin/chromium ]] || pkgs+=(chromium)
   [[ -x /usr/bin/chromedriver ]] || pkgs+=(chromium-driver)
@@ -47,6 +42,16 @@ if [[ " $WANT " == *" wasm "* ]]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
   fi
+fi
+
+# The browser client's toolchain, from package registries only (see client-wasm/README.md):
+# wasm-bindgen-cli / wasm-pack from crates.io at the versions the lock file needs. wasm-opt
+# comes from npm `binaryen` (tests/package.json): Debian's binaryen 108 writes modules that
+# fail to instantiate, so it is never installed.
+if [[ " $WANT " == *" wasm "* ]]; then
+  have_ver() { [[ "$("$1" --version 2>/dev/null | awk '{print $2}')" == "$2" ]]; }
+  WB_VER=$(awk '$0=="name = \"wasm-bindgen\""{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")
+  WASM_PACK_VER=0.15.1
   if ! have_ver wasm-bindgen "$WB_VER"; then
     log "installing wasm-bindgen-cli $WB_VER (cargo install, a few minutes once)"
     # --locked fails when the registry lags behind the CLI's own lock file; retry unlocked.

@@ -55,6 +55,8 @@ pub mod adapter;
 mod args;
 mod broadcast;
 mod client;
+#[cfg(feature = "client-bundle")]
+mod client_bundle;
 pub mod config;
 pub mod engine;
 mod error;
@@ -71,6 +73,8 @@ pub use ack::AckFuture;
 pub use adapter::{Adapter, BroadcastOptions, BroadcastPacket, LocalSockets, MemoryAdapter, Room};
 pub use args::{ArgError, Args, EmitArgs, FromArgs, RawArgs, ValueArgs};
 pub use broadcast::{AckResponse, BroadcastOperator, IntoRooms};
+#[cfg(feature = "client-bundle")]
+pub use client_bundle::{CLIENT_FILES, ClientBundle, ClientBundleBody, ClientBundleService};
 pub use config::{Config, Transports};
 pub use engine::Transport;
 pub use error::{AckError, ConnectError, EmitError};

@@ -1,9 +1,9 @@
 // Test harness: start/stop the server under test, and small client helpers.
 //
-// Two servers (`kind`): "contract" (the default) and "features".
+// Servers (`kind`): "contract" (the default), "features", and "chat" (the demo, Rust only).
 // Which implementation: SIO_SERVER=node -> the Node reference (reference/contract-server.mjs,
-// reference/features-server.mjs); otherwise the command in SIO_CONTRACT_BIN / SIO_FEATURES_BIN
-// (default ../target/release/examples/contract / features, relative to tests/). The server
+// reference/features-server.mjs); otherwise the command in SIO_CONTRACT_BIN / SIO_FEATURES_BIN /
+// SIO_CHAT_BIN (default ../target/release/examples/contract / features / chat, relative to tests/). The server
 // gets PORT=<free port> plus the env passed to startServer.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -32,12 +32,14 @@ const LOG_CAP = 256 * 1024; // keep the last 256 KiB of server output
 const KINDS = {
   contract: { reference: "contract-server.mjs", envBin: "SIO_CONTRACT_BIN", example: "contract" },
   features: { reference: "features-server.mjs", envBin: "SIO_FEATURES_BIN", example: "features" },
+  chat: { reference: null, envBin: "SIO_CHAT_BIN", example: "chat" }, // the demo chat: Rust only
 };
 
 function serverCommand(kind = "contract", impl = SERVER_KIND) {
   const k = KINDS[kind];
   if (!k) throw new Error(`unknown server kind ${JSON.stringify(kind)} (${Object.keys(KINDS).join(", ")})`);
   if (impl === "node") {
+    if (!k.reference) throw new Error(`the ${kind} server has no Node twin`);
     return [process.execPath, [path.join(TESTS_DIR, "reference", k.reference)]];
   }
   const spec = process.env[k.envBin] || path.join(TESTS_DIR, "..", "target", "release", "examples", k.example);

@@ -1,6 +1,7 @@
 //! What every example server does the same way: logs to stderr (quiet unless `RUST_LOG`
 //! says otherwise), settings from the environment, and serving an axum app on
-//! `127.0.0.1:$PORT` with TCP_NODELAY until SIGTERM or Ctrl-C closes every socket.
+//! `$HOST:$PORT` (default `127.0.0.1:3000`) with TCP_NODELAY until SIGTERM or Ctrl-C closes
+//! every socket.
 
 use axum::Router;
 use axum::serve::ListenerExt;
@@ -25,17 +26,29 @@ pub fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Serves `app` on 127.0.0.1:$PORT (default 3000) until SIGTERM or Ctrl-C, then closes
-/// every socket of `io`.
+/// Serves `app` on $HOST:$PORT (default 127.0.0.1:3000) until SIGTERM or Ctrl-C, then
+/// closes every socket of `io`.
+#[allow(dead_code)] // not every example says where it listens
 pub async fn serve(app: Router, io: SocketIo) -> std::io::Result<()> {
+    serve_with(app, io, |_| {}).await
+}
+
+/// [`serve`], calling `listening` with the bound address once the port is open.
+pub async fn serve_with(
+    app: Router,
+    io: SocketIo,
+    listening: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
     let port = u16::try_from(env_num("PORT", 3000)).unwrap_or(3000);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await?
-        .tap_io(|tcp| {
-            // Small frames must not wait for Nagle's algorithm.
-            let _ = tcp.set_nodelay(true);
-        });
-    tracing::info!("listening on 127.0.0.1:{port}");
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
+    let addr = listener.local_addr()?;
+    let listener = listener.tap_io(|tcp| {
+        // Small frames must not wait for Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+    });
+    tracing::info!("listening on {addr}");
+    listening(addr);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let shutdown = async move {
         tokio::select! {

@@ -1,0 +1,106 @@
+//! The demo chat: the page in `www/`, the wasm client's bundle and the Socket.IO endpoint,
+//! served by one axum app.
+//!
+//! ```sh
+//! scripts/build-client.sh   # the wasm client, into client-wasm/pkg
+//! cargo run --release -p sio-server --example chat
+//! # open http://127.0.0.1:3000 (wasm client) or /js-client.html (socket.io-client)
+//! ```
+//!
+//! | path | what |
+//! | --- | --- |
+//! | `/` | `www/`: `index.html` (the chat on the wasm client), `js-client.html` (the same chat on socket.io-client) |
+//! | `/pkg/` | the wasm client (`sio_client.js`, `sio_client_bg.wasm`), by [`ClientBundle`] |
+//! | `/vendor/socket.io-client/` | socket.io-client's `dist/`, for `js-client.html` |
+//! | `/socket.io/` | the chat (namespace `/`; events in `chat/wire.rs`) |
+//!
+//! | env | default |
+//! | --- | --- |
+//! | `HOST`, `PORT` | `127.0.0.1`, `3000` |
+//! | `SIO_CLIENT_PKG` | `client-wasm/pkg` |
+//! | `SIO_CHAT_WWW` | `www` |
+//! | `SIO_JS_CLIENT_DIR` | `tests/node_modules/socket.io-client/dist` (`npm ci` in `tests/`) |
+//! | `CHAT_CHANNELS` | `general,random,rust` |
+//! | `CHAT_MAX_NAME`, `CHAT_MAX_MESSAGE` | 24, 500 characters |
+//! | `CHAT_HISTORY` | 50 messages kept per channel |
+//! | `CHAT_RATE_BURST`, `CHAT_RATE_REFILL_MS` | 5 messages (or joins, leaves, direct messages) at once, then one a second |
+//! | `CHAT_TYPING_BURST`, `CHAT_TYPING_REFILL_MS` | 5 typing notifications at once, then one per 500 ms (the rest are dropped) |
+//! | `MAX_PAYLOAD`, `PING_INTERVAL_MS`, `PING_TIMEOUT_MS` | 64 KiB, 25 s, 20 s |
+//!
+//! Relative paths are relative to the working directory; the defaults are inside this
+//! repository wherever the server runs from.
+
+use axum::Router;
+use http::HeaderValue;
+use http::header::CONTENT_SECURITY_POLICY;
+use sio_server::{ClientBundle, SocketIo};
+use tower_http::set_header::SetResponseHeader;
+
+#[path = "chat/config.rs"]
+mod config;
+#[path = "chat/events.rs"]
+mod events;
+#[path = "chat/history.rs"]
+mod history;
+#[path = "chat/rate_limit.rs"]
+mod rate_limit;
+#[path = "shared/serve.rs"]
+mod serve;
+#[path = "chat/validate.rs"]
+mod validate;
+#[path = "chat/wire.rs"]
+mod wire;
+
+use config::Config;
+
+/// The page runs only its own scripts and the client's wasm, and talks only to its origin:
+/// a message that slipped past the page's text-only rendering still could not run.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn app(cfg: &Config) -> Router {
+    let www = SetResponseHeader::overriding(
+        ClientBundle::new(&cfg.www).into_service(),
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    Router::new()
+        .nest_service("/pkg", ClientBundle::new(&cfg.pkg).into_service())
+        .nest_service(
+            "/vendor/socket.io-client",
+            ClientBundle::new(&cfg.js_client).into_service(),
+        )
+        .fallback_service(www)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    serve::init_tracing();
+    let cfg = Config::from_env();
+    if !ClientBundle::new(&cfg.pkg).is_built() {
+        tracing::warn!(
+            "no wasm client in {}: build it with scripts/build-client.sh (or set SIO_CLIENT_PKG)",
+            cfg.pkg.display()
+        );
+    }
+    if !cfg.js_client.join("socket.io.esm.min.js").is_file() {
+        tracing::warn!(
+            "no socket.io-client in {}: js-client.html needs `npm ci` in tests/ (or SIO_JS_CLIENT_DIR)",
+            cfg.js_client.display()
+        );
+    }
+    let (layer, io) = SocketIo::builder()
+        .ping_interval(cfg.ping_interval)
+        .ping_timeout(cfg.ping_timeout)
+        .max_payload(cfg.max_payload)
+        .build_layer();
+    events::Chat::install(&io, cfg.clone());
+    let app = app(&cfg).layer(layer);
+    serve::serve_with(app, io, |addr| {
+        println!(
+            "sio chat on http://{addr}/ (socket.io-client version: http://{addr}/js-client.html)"
+        );
+    })
+    .await
+}

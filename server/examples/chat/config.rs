@@ -1,0 +1,154 @@
+//! The chat's settings, all from the environment (see the table in `chat.rs`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::rate_limit::Rate;
+use crate::validate;
+
+/// Where the files come from and every limit the chat enforces.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The page (`www/`).
+    pub www: PathBuf,
+    /// The wasm client's bundle, served at `/pkg/`.
+    pub pkg: PathBuf,
+    /// socket.io-client's `dist/`, served at `/vendor/socket.io-client/` for `js-client.html`.
+    pub js_client: PathBuf,
+    /// The channels, `#`-prefixed; the first is where a newcomer lands.
+    pub channels: Vec<String>,
+    /// Longest nickname, in characters.
+    pub max_name: usize,
+    /// Longest message, in characters.
+    pub max_message: usize,
+    /// Messages kept per channel for those who join later.
+    pub history: usize,
+    /// Messages, direct messages, joins and leaves a socket may send.
+    pub actions: Rate,
+    /// Typing notifications a socket may send (over it they are dropped silently).
+    pub typing: Rate,
+    /// Largest Engine.IO message, in bytes.
+    pub max_payload: usize,
+    /// Engine.IO heartbeat.
+    pub ping_interval: Duration,
+    /// Engine.IO heartbeat timeout.
+    pub ping_timeout: Duration,
+}
+
+/// The channels when `CHAT_CHANNELS` names none.
+pub const DEFAULT_CHANNELS: [&str; 3] = ["#general", "#random", "#rust"];
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `get` (the environment, or a map in tests). Unparsable values
+    /// fall back to the default with a warning.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let path = |key: &str, default: PathBuf| get(key).map(PathBuf::from).unwrap_or(default);
+        let num = |key: &str, default: u64| -> u64 {
+            match get(key) {
+                None => default,
+                Some(v) => v.trim().parse().unwrap_or_else(|_| {
+                    tracing::warn!("{key}={v:?} is not a number; using {default}");
+                    default
+                }),
+            }
+        };
+        let size = |key: &str, default: usize| {
+            usize::try_from(num(key, default as u64))
+                .unwrap_or(default)
+                .max(1)
+        };
+        let ms = |key: &str, default: u64| Duration::from_millis(num(key, default));
+        Self {
+            www: path("SIO_CHAT_WWW", repo.join("www")),
+            pkg: path("SIO_CLIENT_PKG", repo.join("client-wasm/pkg")),
+            js_client: path(
+                "SIO_JS_CLIENT_DIR",
+                repo.join("tests/node_modules/socket.io-client/dist"),
+            ),
+            channels: parse_channels(get("CHAT_CHANNELS").as_deref().unwrap_or_default()),
+            max_name: size("CHAT_MAX_NAME", 24),
+            max_message: size("CHAT_MAX_MESSAGE", 500),
+            history: size("CHAT_HISTORY", 50),
+            actions: Rate {
+                burst: u32::try_from(num("CHAT_RATE_BURST", 5)).unwrap_or(5).max(1),
+                refill: ms("CHAT_RATE_REFILL_MS", 1_000),
+            },
+            typing: Rate {
+                burst: u32::try_from(num("CHAT_TYPING_BURST", 5))
+                    .unwrap_or(5)
+                    .max(1),
+                refill: ms("CHAT_TYPING_REFILL_MS", 500),
+            },
+            max_payload: size("MAX_PAYLOAD", 64 * 1024),
+            ping_interval: ms("PING_INTERVAL_MS", 25_000),
+            ping_timeout: ms("PING_TIMEOUT_MS", 20_000),
+        }
+    }
+}
+
+/// `general, #random,,rust` → `["#general", "#random", "#rust"]`; invalid names are skipped
+/// with a warning, duplicates dropped, and no valid name at all gives [`DEFAULT_CHANNELS`].
+pub fn parse_channels(list: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let name = format!("#{}", raw.trim_start_matches('#').to_lowercase());
+        if !validate::is_channel_name(&name) {
+            tracing::warn!(
+                "CHAT_CHANNELS: {raw:?} is not a channel name (a-z, 0-9, - and _); skipped"
+            );
+        } else if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    if out.is_empty() {
+        out = DEFAULT_CHANNELS.map(String::from).to_vec();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn channels() {
+        assert_eq!(
+            parse_channels("general, #Random,,rust"),
+            ["#general", "#random", "#rust"]
+        );
+        assert_eq!(parse_channels("a,a,#a"), ["#a"]);
+        assert_eq!(parse_channels("bad name!, ok"), ["#ok"]);
+        assert_eq!(parse_channels(""), DEFAULT_CHANNELS);
+        assert_eq!(parse_channels("<b>, ,"), DEFAULT_CHANNELS);
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let env: HashMap<&str, &str> = [
+            ("CHAT_MAX_MESSAGE", "80"),
+            ("CHAT_RATE_BURST", "3"),
+            ("CHAT_RATE_REFILL_MS", "60000"),
+            ("CHAT_HISTORY", "nope"),
+            ("CHAT_MAX_NAME", "0"),
+            ("SIO_CLIENT_PKG", "/tmp/pkg"),
+        ]
+        .into();
+        let cfg = Config::from_lookup(|k| env.get(k).map(|v| v.to_string()));
+        assert_eq!(cfg.max_message, 80);
+        assert_eq!(cfg.actions.burst, 3);
+        assert_eq!(cfg.actions.refill, Duration::from_secs(60));
+        assert_eq!(cfg.history, 50); // not a number: the default
+        assert_eq!(cfg.max_name, 1); // every limit is at least 1
+        assert_eq!(cfg.pkg, PathBuf::from("/tmp/pkg"));
+        assert!(cfg.www.ends_with("www"));
+        assert_eq!(cfg.channels[0], "#general");
+    }
+}

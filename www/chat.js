@@ -1,0 +1,709 @@
+// The chat page, on any socket.io-client-compatible `io` (the wasm client or the npm one).
+// Server events are described in server/examples/chat/wire.rs.
+import { h, fill, timeOf, avatar } from "./dom.js";
+
+const NAME_KEY = "sio-chat-name";
+const TYPING_EVERY_MS = 2_000; // a "typing" refresh at most this often
+const TYPING_IDLE_MS = 3_000; // "stopped typing" after this long without a keystroke
+const TYPING_SHOWN_MS = 5_000; // others' indicator fades if no refresh comes
+const GROUP_MS = 5 * 60_000; // consecutive messages of one author within this share a header
+
+/** Replaces the page with an error (the client could not load). */
+export function showFatal(text) {
+  fill(document.getElementById("app"), h("div", { class: "fatal", role: "alert" }, text));
+}
+
+/** Starts the chat with `io` (socket.io-client's `io`); `client`: {name, other: {href, label}}. */
+export function startChat(io, client) {
+  const chat = new Chat(io, client);
+  chat.start();
+  return chat;
+}
+
+/** One conversation: a channel ("#general") or a direct one ("@<socket id>"). */
+class Conv {
+  constructor(key, title, peer = null) {
+    this.key = key;
+    this.title = title;
+    this.peer = peer; // {id, name} for direct messages
+    this.list = h("ol", { class: "messages", "aria-label": `Messages in ${title}`, hidden: true });
+    this.unread = 0;
+    this.typers = new Map(); // socket id → {name, timer}
+    this.last = null; // {author, ts} of the last message, for grouping
+  }
+
+  get isRoom() {
+    return this.peer === null;
+  }
+}
+
+class Chat {
+  constructor(io, client) {
+    this.io = io;
+    this.client = client;
+    this.socket = null;
+    this.name = localStorage.getItem(NAME_KEY) || "";
+    this.me = null; // {id, name} once the server accepted us
+    this.myIds = new Set(); // every socket id this page had: own messages in history
+    this.channels = [];
+    this.joined = new Set();
+    this.counts = {};
+    this.members = new Map(); // channel → [{id, name}]
+    this.convs = new Map();
+    this.active = null;
+    this.limits = { message: 500, name: 24 };
+    this.seen = new Set(); // message ids already shown
+    this.state = "idle"; // idle (no nickname yet), connecting, connected, reconnecting, offline
+    this.attempt = 0;
+    this.typing = { room: null, sentAt: 0, idle: null };
+  }
+
+  start() {
+    this.build();
+    if (this.name) this.connect(this.name);
+    else this.showLogin();
+    addEventListener("online", () => this.renderStatus());
+    addEventListener("offline", () => this.renderStatus());
+    // Leaving the page says goodbye at once, so the others see "left" now rather than when
+    // the server's heartbeat gives up; a page restored from the back/forward cache comes back.
+    addEventListener("pagehide", () => this.socket?.disconnect());
+    addEventListener("pageshow", (e) => e.persisted && this.socket?.connect());
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  connect(name) {
+    this.name = name;
+    if (!this.socket) {
+      // A function: re-read at every (re)connection, so the server puts this page back in
+      // the channels it was in.
+      const auth = (cb) => cb({ name: this.name, rooms: this.me ? [...this.joined] : undefined });
+      this.socket = this.io({ auth });
+      this.listen(this.socket);
+    } else {
+      this.socket.disconnect();
+      this.socket.connect();
+    }
+    this.setState("connecting");
+  }
+
+  listen(s) {
+    s.on("connect", () => {
+      this.attempt = 0;
+      this.setState("connected");
+    });
+    s.on("connect_error", (err) => {
+      // An active socket is retried by its manager; an inactive one was refused.
+      if (s.active) return;
+      this.setState("offline");
+      this.showLogin(err.message);
+    });
+    s.on("disconnect", () => {
+      this.setState(s.active ? "reconnecting" : "offline");
+      for (const conv of this.convs.values()) this.clearTypers(conv);
+    });
+    s.io.on("reconnect_attempt", (n) => {
+      this.attempt = n;
+      this.setState("reconnecting");
+    });
+    s.io.on("reconnect_failed", () => this.setState("offline"));
+    s.io.on("open", () => s.io.engine?.on?.("upgrade", () => this.renderStatus()));
+    s.on("session", (x) => this.onSession(x));
+    s.on("message", (m) => this.onMessage(m));
+    s.on("dm", (m) => this.onDm(m));
+    s.on("notice", (n) => this.onNotice(n));
+    s.on("presence", (p) => this.onPresence(p));
+    s.on("counts", (c) => {
+      this.counts = c;
+      this.renderChannels();
+    });
+    s.on("typing", (t) => this.onTyping(t));
+    s.on("chat-error", (e) => this.flash(e.message));
+  }
+
+  setState(state) {
+    this.state = state;
+    this.renderStatus();
+    this.renderHead();
+    this.renderPending();
+  }
+
+  // ------------------------------------------------------------------ server events
+
+  onSession(x) {
+    this.me = { id: x.id, name: x.name };
+    this.myIds.add(x.id);
+    this.name = x.name;
+    localStorage.setItem(NAME_KEY, x.name);
+    this.channels = x.channels;
+    this.limits = x.limits;
+    this.counts = x.counts;
+    this.joined = new Set(x.joined.map((r) => r.room));
+    for (const room of this.channels) this.conv(room);
+    for (const st of x.joined) this.applyRoom(st);
+    this.hideLogin();
+    this.el.input.maxLength = this.limits.message;
+    const current = this.convs.get(this.active);
+    if (!current || (current.isRoom && !this.joined.has(current.key))) {
+      this.show(x.joined[0]?.room ?? this.channels[0]);
+    } else {
+      this.show(this.active);
+    }
+    this.renderMe();
+  }
+
+  applyRoom(st) {
+    const conv = this.conv(st.room);
+    this.members.set(st.room, st.users);
+    for (const m of st.history) this.addMessage(conv, m);
+  }
+
+  onMessage(m) {
+    const conv = this.conv(m.room);
+    this.dropTyper(conv, m.from.id);
+    this.addMessage(conv, m);
+  }
+
+  onDm(dm) {
+    const mine = this.myIds.has(dm.from.id);
+    const conv = this.dmConv(mine ? dm.to : dm.from);
+    this.addMessage(conv, { ...dm, room: conv.key });
+  }
+
+  onNotice(n) {
+    const mine = this.myIds.has(n.user.id);
+    // Our own join is announced before the join's ack makes the channel ours.
+    if (!this.joined.has(n.room) && !(mine && n.kind === "join")) return;
+    const conv = this.conv(n.room);
+    const who = mine ? "You" : n.user.name;
+    const what = n.kind === "join" ? "joined" : "left";
+    if (n.kind === "leave") this.dropTyper(conv, n.user.id);
+    this.append(conv, h("li", { class: "notice" }, h("span", {}, `${who} ${what} ${n.room}`), h("time", {}, timeOf(n.ts))));
+    conv.last = null;
+  }
+
+  onPresence(p) {
+    this.members.set(p.room, p.users);
+    if (this.active === p.room) {
+      this.renderMembers();
+      this.renderHead();
+    }
+  }
+
+  onTyping(t) {
+    const conv = this.convs.get(t.room);
+    if (!conv || this.myIds.has(t.from.id)) return;
+    this.dropTyper(conv, t.from.id);
+    if (t.typing) {
+      const timer = setTimeout(() => this.dropTyper(conv, t.from.id), TYPING_SHOWN_MS);
+      conv.typers.set(t.from.id, { name: t.from.name, timer });
+      this.renderTyping();
+    }
+  }
+
+  // ------------------------------------------------------------------ conversations
+
+  conv(room) {
+    let conv = this.convs.get(room);
+    if (!conv) {
+      conv = new Conv(room, room);
+      this.convs.set(room, conv);
+      this.el.lists.append(conv.list);
+    }
+    return conv;
+  }
+
+  dmConv(peer) {
+    const key = `@${peer.id}`;
+    let conv = this.convs.get(key);
+    if (!conv) {
+      conv = new Conv(key, `@${peer.name}`, peer);
+      this.convs.set(key, conv);
+      this.el.lists.append(conv.list);
+      this.renderDms();
+    }
+    return conv;
+  }
+
+  addMessage(conv, m) {
+    if (this.seen.has(m.id)) return;
+    this.seen.add(m.id);
+    const mine = this.myIds.has(m.from.id);
+    this.append(conv, this.messageItem(conv, m.from.name, m.text, m.ts, mine));
+    if (!mine && conv.key !== this.active) {
+      conv.unread += 1;
+      conv.isRoom ? this.renderChannels() : this.renderDms();
+    }
+  }
+
+  messageItem(conv, author, text, ts, mine) {
+    const grouped = conv.last && conv.last.author === author && ts - conv.last.ts < GROUP_MS;
+    conv.last = { author, ts };
+    const time = h("time", {}, timeOf(ts));
+    const li = h(
+      "li",
+      { class: `msg${mine ? " mine" : ""}${grouped ? " grouped" : ""}` },
+      avatar(author),
+      h(
+        "div",
+        { class: "body" },
+        h("div", { class: "meta" }, h("span", { class: "author" }, author), time),
+        h("div", { class: "line" }, h("p", { class: "text" }, text)),
+      ),
+    );
+    li.time = time;
+    return li;
+  }
+
+  append(conv, li) {
+    const box = this.el.lists;
+    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    conv.list.append(li);
+    if (conv.key === this.active && atBottom) box.scrollTop = box.scrollHeight;
+  }
+
+  show(key) {
+    const conv = this.convs.get(key);
+    if (!conv) return;
+    if (this.active !== key) this.stopTyping();
+    this.active = key;
+    conv.unread = 0;
+    for (const c of this.convs.values()) c.list.hidden = c !== conv;
+    this.el.lists.scrollTop = this.el.lists.scrollHeight;
+    this.renderAll();
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  send(event) {
+    event.preventDefault();
+    const conv = this.convs.get(this.active);
+    const text = this.el.input.value.trim();
+    if (!conv || !text || !this.canWrite(conv)) return;
+    if (text.length > this.limits.message) {
+      this.flash(`Messages are at most ${this.limits.message} characters`);
+      return;
+    }
+    this.el.input.value = "";
+    this.stopTyping();
+    this.renderCounter();
+
+    const li = this.messageItem(conv, this.me.name, text, Date.now(), true);
+    const status = h("span", { class: "status" });
+    li.querySelector(".line").append(status);
+    li.pending = status;
+    this.append(conv, li);
+    this.renderPending(li);
+    // No ack timeout: while offline the client keeps the emit and sends it, once, on
+    // reconnection; the ack then turns "queued" into "sent".
+    const settle = (res) => {
+      li.pending = null;
+      if (res?.ok) {
+        this.seen.add(res.id);
+        li.time.textContent = timeOf(res.ts);
+        fill(status, "✓ sent");
+        status.className = "status sent";
+      } else {
+        fill(status, `not sent: ${res?.error ?? "no answer"}`);
+        status.className = "status failed";
+        li.classList.add("failed");
+      }
+    };
+    if (conv.isRoom) this.socket.emit("message", { room: conv.key, text }, settle);
+    else this.socket.emit("dm", { to: conv.peer.id, text }, settle);
+  }
+
+  /** Own messages still waiting for the server's ack say whether they wait for the network. */
+  renderPending(only) {
+    const items = only ? [only] : [...this.el.lists.querySelectorAll("li.mine")];
+    for (const li of items) {
+      if (!li.pending) continue;
+      const queued = this.state !== "connected";
+      fill(li.pending, queued ? "queued: sends when back online" : "sending…");
+      li.pending.className = `status ${queued ? "queued" : "sending"}`;
+    }
+  }
+
+  onInput() {
+    this.renderCounter();
+    const conv = this.convs.get(this.active);
+    if (!conv?.isRoom || !this.socket?.connected) return;
+    if (!this.el.input.value.trim()) return this.stopTyping();
+    const now = Date.now();
+    if (this.typing.room !== conv.key || now - this.typing.sentAt > TYPING_EVERY_MS) {
+      // Volatile: a notification lost while offline would only be stale when it arrived.
+      this.socket.volatile.emit("typing", { room: conv.key, typing: true });
+      this.typing.room = conv.key;
+      this.typing.sentAt = now;
+    }
+    clearTimeout(this.typing.idle);
+    this.typing.idle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    clearTimeout(this.typing.idle);
+    if (this.typing.room && this.socket?.connected) {
+      this.socket.volatile.emit("typing", { room: this.typing.room, typing: false });
+    }
+    this.typing.room = null;
+    this.typing.sentAt = 0;
+  }
+
+  dropTyper(conv, id) {
+    const t = conv.typers.get(id);
+    if (!t) return;
+    clearTimeout(t.timer);
+    conv.typers.delete(id);
+    if (conv.key === this.active) this.renderTyping();
+  }
+
+  clearTypers(conv) {
+    for (const id of [...conv.typers.keys()]) this.dropTyper(conv, id);
+  }
+
+  join(room) {
+    this.socket.emit("join", room, (res) => {
+      if (!res?.ok) return this.flash(res?.error ?? "Could not join");
+      this.joined.add(room);
+      this.applyRoom(res.state);
+      this.show(room);
+    });
+  }
+
+  leave(room) {
+    this.socket.emit("leave", room, (res) => {
+      if (!res?.ok) return this.flash(res?.error ?? "Could not leave");
+      this.joined.delete(room);
+      this.members.delete(room);
+      this.clearTypers(this.conv(room));
+      if (this.active === room && this.joined.size) this.show([...this.joined][0]);
+      else this.renderAll();
+    });
+  }
+
+  canWrite(conv) {
+    return Boolean(this.me) && (!conv.isRoom || this.joined.has(conv.key));
+  }
+
+  flash(text) {
+    fill(this.el.flash, text);
+    this.el.flash.hidden = false;
+    clearTimeout(this.flashTimer);
+    this.flashTimer = setTimeout(() => (this.el.flash.hidden = true), 6_000);
+  }
+
+  // ------------------------------------------------------------------ the page
+
+  build() {
+    const el = (this.el = {});
+    el.status = h("div", { class: "conn", role: "status", "aria-live": "polite" });
+    el.me = h("div", { class: "me" });
+    el.channels = h("ul", { class: "channel-list", "aria-label": "Channels" });
+    el.dms = h("ul", { class: "dm-list", "aria-label": "Direct messages" });
+    el.title = h("h1", { class: "conv-title" });
+    el.sub = h("span", { class: "conv-sub" });
+    el.headAction = h("div", { class: "conv-action" });
+    el.lists = h("div", { class: "scroller" });
+    el.typing = h("div", { class: "typing", "aria-live": "polite" });
+    el.flash = h("div", { class: "flash", role: "alert", hidden: true });
+    el.input = h("input", {
+      class: "compose-input",
+      type: "text",
+      autocomplete: "off",
+      maxlength: this.limits.message,
+      "aria-label": "Message",
+      oninput: () => this.onInput(),
+      onblur: () => this.stopTyping(),
+    });
+    el.counter = h("span", { class: "counter", "aria-live": "off" });
+    el.sendBtn = h("button", { type: "submit", class: "send" }, "Send");
+    el.composer = h("form", { class: "composer", onsubmit: (e) => this.send(e) }, el.input, el.counter, el.sendBtn);
+    el.membersTitle = h("h2", {});
+    el.members = h("ul", { class: "member-list", "aria-label": "Members" });
+    el.login = this.buildLogin();
+
+    const other = this.client.other;
+    fill(
+      document.getElementById("app"),
+      h(
+        "div",
+        { class: "chat" },
+        h(
+          "header",
+          { class: "top" },
+          h(
+            "div",
+            { class: "brand" },
+            h("span", { class: "logo" }, "sio"),
+            h("span", {}, "chat"),
+            h("span", { class: "client" }, this.client.name),
+          ),
+          el.status,
+          el.me,
+        ),
+        h(
+          "nav",
+          { class: "side" },
+          h("h2", {}, "Channels"),
+          el.channels,
+          h("h2", {}, "Direct messages"),
+          el.dms,
+          h("a", { class: "other-client", href: other.href }, `${other.label} →`),
+        ),
+        h(
+          "main",
+          { class: "room" },
+          h("header", { class: "conv-head" }, h("div", {}, el.title, el.sub), el.headAction),
+          el.lists,
+          el.typing,
+          el.flash,
+          el.composer,
+        ),
+        h("aside", { class: "people" }, el.membersTitle, el.members),
+      ),
+      el.login,
+    );
+    this.renderAll();
+  }
+
+  buildLogin() {
+    const input = h("input", {
+      id: "nick",
+      type: "text",
+      autocomplete: "nickname",
+      "aria-label": "Nickname",
+      placeholder: "e.g. ferris",
+    });
+    const error = h("p", { class: "login-error", role: "alert" });
+    const cancel = h("button", { type: "button", class: "secondary", onclick: () => this.hideLogin() }, "Cancel");
+    const form = h(
+      "form",
+      {
+        class: "card",
+        onsubmit: (e) => {
+          e.preventDefault();
+          fill(error);
+          const name = input.value.trim();
+          if (name === this.me?.name && this.socket?.connected) this.hideLogin();
+          else this.connect(name);
+        },
+      },
+      h("h2", {}, "Welcome to sio chat"),
+      h("p", { class: "lede" }, "A Socket.IO chat served by a Rust server. Pick a nickname to join #general."),
+      h("label", { for: "nick" }, "Nickname"),
+      input,
+      error,
+      h("div", { class: "actions" }, cancel, h("button", { type: "submit" }, "Join the chat")),
+    );
+    const overlay = h("div", { class: "overlay", hidden: true }, form);
+    Object.assign(overlay, { input, error, cancel });
+    return overlay;
+  }
+
+  showLogin(error = "") {
+    const l = this.el.login;
+    l.input.value = this.name;
+    fill(l.error, error);
+    l.cancel.hidden = !this.me || !this.socket?.connected;
+    l.hidden = false;
+    l.input.focus();
+    l.input.select();
+  }
+
+  hideLogin() {
+    this.el.login.hidden = true;
+  }
+
+  renderAll() {
+    this.renderStatus();
+    this.renderMe();
+    this.renderChannels();
+    this.renderDms();
+    this.renderHead();
+    this.renderMembers();
+    this.renderTyping();
+    this.renderComposer();
+  }
+
+  renderStatus() {
+    let text;
+    let cls = this.state;
+    if (this.state === "connected") {
+      const transport = this.socket?.io?.engine?.transport?.name;
+      text = transport ? `connected · ${transport}` : "connected";
+    } else if (this.state === "reconnecting") {
+      text = this.attempt ? `reconnecting (attempt ${this.attempt})` : "reconnecting…";
+    } else if (this.state === "connecting") {
+      text = "connecting…";
+    } else if (this.state === "idle") {
+      text = "not connected";
+    } else {
+      text = "offline";
+      cls = "offline";
+    }
+    if (!navigator.onLine && this.state !== "connected") {
+      text = "offline";
+      cls = "offline";
+    }
+    fill(this.el.status, h("span", { class: "dot", "aria-hidden": "true" }), text);
+    this.el.status.className = `conn ${cls}`;
+  }
+
+  renderMe() {
+    if (!this.me) return fill(this.el.me);
+    fill(
+      this.el.me,
+      avatar(this.me.name),
+      h("span", { class: "me-name" }, this.me.name),
+      h("button", { type: "button", class: "link", onclick: () => this.showLogin() }, "change"),
+    );
+  }
+
+  renderChannels() {
+    fill(
+      this.el.channels,
+      this.channels.map((room) => {
+        const conv = this.conv(room);
+        const joined = this.joined.has(room);
+        const count = this.counts[room] ?? 0;
+        return h(
+          "li",
+          { class: `channel${room === this.active ? " active" : ""}${joined ? " joined" : ""}` },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "open",
+              title: joined ? `Open ${room}` : `Join ${room}`,
+              onclick: () => (joined ? this.show(room) : this.join(room)),
+            },
+            h("span", { class: "name" }, room),
+            conv.unread ? h("span", { class: "unread", "aria-label": `${conv.unread} unread` }, conv.unread) : null,
+            h("span", { class: "count", title: `${count} online` }, count),
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "toggle",
+              "aria-label": `${joined ? "Leave" : "Join"} ${room}`,
+              onclick: () => (joined ? this.leave(room) : this.join(room)),
+            },
+            joined ? "leave" : "join",
+          ),
+        );
+      }),
+    );
+  }
+
+  renderDms() {
+    const dms = [...this.convs.values()].filter((c) => !c.isRoom);
+    fill(
+      this.el.dms,
+      dms.length
+        ? dms.map((c) =>
+            h(
+              "li",
+              { class: `channel dm${c.key === this.active ? " active" : ""}` },
+              h(
+                "button",
+                { type: "button", class: "open", onclick: () => this.show(c.key) },
+                h("span", { class: "name" }, c.title),
+                c.unread ? h("span", { class: "unread", "aria-label": `${c.unread} unread` }, c.unread) : null,
+              ),
+            ),
+          )
+        : h("li", { class: "hint" }, "Pick someone in the member list to message them privately."),
+    );
+  }
+
+  renderHead() {
+    const conv = this.convs.get(this.active);
+    if (!conv) {
+      fill(this.el.title, this.state === "connecting" ? "Connecting…" : "");
+      fill(this.el.sub);
+      fill(this.el.headAction);
+      return;
+    }
+    fill(this.el.title, conv.title);
+    if (!conv.isRoom) {
+      fill(this.el.sub, "private conversation: nobody else sees it");
+      fill(this.el.headAction);
+    } else if (this.joined.has(conv.key)) {
+      const n = this.members.get(conv.key)?.length ?? 0;
+      fill(this.el.sub, `${n} online`);
+      fill(this.el.headAction);
+    } else {
+      fill(this.el.sub, "you are not in this channel");
+      fill(this.el.headAction, h("button", { type: "button", onclick: () => this.join(conv.key) }, `Join ${conv.key}`));
+    }
+  }
+
+  renderMembers() {
+    const conv = this.convs.get(this.active);
+    if (!conv || !conv.isRoom || !this.joined.has(conv.key)) {
+      fill(this.el.membersTitle, conv && !conv.isRoom ? "Direct message" : "Members");
+      const hint = conv && !conv.isRoom ? `Only you and ${conv.peer.name} see these messages.` : null;
+      fill(this.el.members, hint && h("li", { class: "hint" }, hint));
+      return;
+    }
+    const users = this.members.get(conv.key) ?? [];
+    fill(this.el.membersTitle, `Online in ${conv.key} — ${users.length}`);
+    fill(
+      this.el.members,
+      users.map((u) => {
+        const me = this.me && u.id === this.me.id;
+        return h(
+          "li",
+          { class: `member${me ? " me" : ""}` },
+          avatar(u.name),
+          h("span", { class: "name" }, u.name),
+          me
+            ? h("span", { class: "you" }, "you")
+            : h(
+                "button",
+                {
+                  type: "button",
+                  class: "dm-btn",
+                  "aria-label": `Message ${u.name}`,
+                  title: `Message ${u.name} privately`,
+                  onclick: () => this.show(this.dmConv(u).key),
+                },
+                "message",
+              ),
+        );
+      }),
+    );
+  }
+
+  renderTyping() {
+    const conv = this.convs.get(this.active);
+    const names = conv ? [...conv.typers.values()].map((t) => t.name) : [];
+    const text =
+      names.length === 0
+        ? ""
+        : names.length === 1
+          ? `${names[0]} is typing…`
+          : names.length === 2
+            ? `${names[0]} and ${names[1]} are typing…`
+            : "Several people are typing…";
+    fill(this.el.typing, text);
+  }
+
+  renderComposer() {
+    const conv = this.convs.get(this.active);
+    const ok = conv && this.canWrite(conv);
+    this.el.input.disabled = !ok;
+    this.el.sendBtn.disabled = !ok;
+    this.el.input.placeholder = !conv ? "" : ok ? `Message ${conv.title}` : `Join ${conv.key} to write here`;
+    this.renderCounter();
+    if (ok && this.el.login.hidden) this.el.input.focus();
+  }
+
+  renderCounter() {
+    const n = this.el.input.value.length;
+    const max = this.limits.message;
+    fill(this.el.counter, n > max * 0.8 ? `${n}/${max}` : "");
+    this.el.counter.classList.toggle("full", n >= max);
+  }
+}
