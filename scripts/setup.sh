@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by demo.sh and test.sh: Rust components and the npm test
 # dependencies. Every step is skipped when already satisfied, so a second run is fast.
-# Usage: scripts/setup.sh [rust] [node] [wasm] [browser]   (no argument: all four)
-#   wasm: the tools that build the browser client; browser: Chromium, which runs its tests.
+# Usage: scripts/setup.sh [rust] [node] [wasm] [browser] [redis]   (no argument: all five)
+#   wasm: the tools that build the browser client; browser: Chromium, which runs its tests;
+#   redis: Debian's redis-server, which the cluster tests (tests/cluster/) start themselves.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WANT="${*:-rust node wasm browser}"
+WANT="${*:-rust node wasm browser redis}"
 
 log() { echo "[setup] $*" >&2; }
 
@@ -42,6 +43,15 @@ if [[ " $WANT " == *" browser "* ]]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
   fi
+fi
+
+# The Redis adapter's tests start their own redis-server (on a free port, stopped by PID):
+# only the binary is needed, no service.
+if [[ " $WANT " == *" redis "* ]] && ! command -v redis-server >/dev/null; then
+  log "installing redis-server (apt)"
+  SUDO=; (( EUID == 0 )) || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 
 # The browser client's toolchain, from package registries only (see client-wasm/README.md):

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: formatting and lints, the Rust unit, property
-# and doc tests, the interop suite (official socket.io-client against our server), then the
-# browser client: its size report, its in-browser Rust tests, and the browser interop suite
-# (our wasm client in Chromium against the official Node server and ours).
+# and doc tests, the interop suite (official socket.io-client against our server), the
+# cluster suite (our nodes and Node's on one redis-server), then the browser client: its
+# size report, its in-browser Rust tests, the browser interop suite (our wasm client in
+# Chromium against the official Node server and ours), and the demo chat in Chromium.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -30,13 +31,16 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features --lock
 step "Rust tests (unit, property, doc)"
 cargo test --workspace --all-features --locked
 
-step "build the contract, features and chat servers (release)"
-cargo build --release --locked -p sio-server --example contract --example features --example chat
+step "build the contract, features and chat servers (release, with the Redis adapter)"
+cargo build --release --locked -p sio-server --features redis --example contract --example features --example chat
 
 step "interop: official socket.io-client against the contract and features servers"
 export SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract"
 export SIO_FEATURES_BIN="$ROOT/target/release/examples/features"
 (cd tests && npm test)
+
+step "cluster: sio and Node socket.io nodes on one redis-server (Redis adapter)"
+(cd tests && npm run test:cluster)
 
 step "browser client: build (wasm-pack) and size report"
 scripts/build-client.sh

@@ -7,6 +7,14 @@
 //!
 //! Listens on 127.0.0.1:$PORT; settings from `PING_INTERVAL_MS`, `PING_TIMEOUT_MS`,
 //! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`; logs to stderr (`RUST_LOG` to raise).
+//!
+//! With `REDIS_URL` set, it joins the Redis cluster there (built with `--features redis`):
+//!
+//! ```sh
+//! cargo build --release -p sio-server --features redis --example contract
+//! REDIS_URL=redis://127.0.0.1:6379/ PORT=3000 target/release/examples/contract &
+//! REDIS_URL=redis://127.0.0.1:6379/ PORT=3001 target/release/examples/contract &
+//! ```
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +25,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sio_server::{ConnectError, CorsLayer, Event, Socket, SocketIo};
 
+#[path = "shared/cluster.rs"]
+mod cluster;
 #[path = "shared/serve.rs"]
 mod serve;
 
@@ -147,7 +157,8 @@ fn handlers(io: &SocketIo, socket: &Socket) {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     serve::init_tracing();
-    let (layer, io) = SocketIo::builder()
+    let builder = cluster::cluster(SocketIo::builder())?;
+    let (layer, io) = builder
         .ping_interval(env_ms("PING_INTERVAL_MS", 25_000))
         .ping_timeout(env_ms("PING_TIMEOUT_MS", 20_000))
         .connect_timeout(env_ms("CONNECT_TIMEOUT_MS", 45_000))

@@ -32,6 +32,8 @@ use std::time::Duration;
 
 use axum::Router;
 
+#[path = "shared/cluster.rs"]
+mod cluster;
 #[path = "shared/serve.rs"]
 mod serve;
 use serde::{Deserialize, Serialize};
@@ -215,12 +217,23 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
                 let Some(ns) = namespace_of(&io, &socket) else {
                     return;
                 };
-                let mut found: Vec<Value> = select(&ns, &socket, &sel)
+                let selection = select(&ns, &socket, &sel);
+                let mut found: Vec<Value> = selection
                     .fetch_sockets()
                     .await
                     .iter()
                     .map(|s| json!({ "id": s.id().as_str(), "rooms": sorted_rooms(s) }))
                     .collect();
+                // The other nodes' sockets, in a cluster (REDIS_URL).
+                match selection.fetch_remote_sockets().await {
+                    Ok(remote) => found.extend(remote.into_iter().map(|s| {
+                        let mut rooms: Vec<String> =
+                            s.rooms.into_iter().filter(|r| *r != s.id).collect();
+                        rooms.sort();
+                        json!({ "id": s.id, "rooms": rooms })
+                    })),
+                    Err(e) => tracing::warn!("fetch: {e}"),
+                }
                 found.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
                 let _ = ev.ack(&found);
             }
@@ -357,7 +370,7 @@ async fn middleware(socket: Socket) -> Result<(), ConnectError> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     serve::init_tracing();
-    let (layer, io) = SocketIo::builder()
+    let (layer, io) = cluster::cluster(SocketIo::builder())?
         .cors(CorsLayer::very_permissive())
         .build_layer();
     let last: LastDisconnect = Arc::new(Mutex::new(Value::Null));

@@ -2,16 +2,23 @@
 //!
 //! Every room and broadcast operation of a namespace goes through its [`Adapter`]. The
 //! default [`MemoryAdapter`] keeps rooms in this process; a cluster adapter (Redis) wraps it
-//! and forwards broadcasts to other nodes, without handlers noticing.
+//! and forwards broadcasts to other nodes, without handlers noticing: see [`redis`] (cargo
+//! feature `redis`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock, Weak};
 
 use smallvec::SmallVec;
 
+use crate::namespace::NamespaceInner;
 use crate::packet::Packet;
 use crate::sid::{Sid, SidMap, SidSet};
 use crate::socket::Socket;
+
+#[cfg(feature = "redis")]
+pub mod redis;
 
 /// A room name. Every socket is also in the room named by its id.
 pub type Room = Arc<str>;
@@ -63,6 +70,86 @@ impl<'a> LocalSockets<'a> {
     }
 }
 
+/// A weak handle to the namespace an adapter serves, given to it by [`Adapter::bind`]: how
+/// a cluster adapter reaches this node's sockets when a message comes from another node.
+#[derive(Clone)]
+pub struct LocalNamespace(Weak<NamespaceInner>);
+
+impl std::fmt::Debug for LocalNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LocalNamespace")
+            .field(&self.name().as_deref())
+            .finish()
+    }
+}
+
+impl LocalNamespace {
+    pub(crate) fn new(ns: &Arc<NamespaceInner>) -> Self {
+        Self(Arc::downgrade(ns))
+    }
+
+    /// The namespace's name; None once the server is gone.
+    pub fn name(&self) -> Option<Arc<str>> {
+        self.0.upgrade().map(|ns| ns.name.clone())
+    }
+
+    /// Calls `f` with the namespace's sockets on this node (under its read lock: `f` must
+    /// not connect or disconnect sockets); None once the server is gone.
+    pub fn with_sockets<R>(&self, f: impl FnOnce(&LocalSockets<'_>) -> R) -> Option<R> {
+        let ns = self.0.upgrade()?;
+        let sockets = ns.sockets();
+        Some(f(&LocalSockets::new(&sockets)))
+    }
+
+    /// The namespace itself, for cluster adapters that need its ack ids.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn inner(&self) -> Option<Arc<NamespaceInner>> {
+        self.0.upgrade()
+    }
+
+    /// A copy of the socket map, for operations that disconnect sockets.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn snapshot(&self) -> Option<SidMap<Socket>> {
+        Some(self.0.upgrade()?.sockets().clone())
+    }
+}
+
+/// A socket of another node of the cluster, as its node describes it (Node's
+/// `RemoteSocket`: id, rooms, handshake, data).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct RemoteSocket {
+    /// The socket id.
+    pub id: String,
+    /// Its rooms, its own-id room included.
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// Its handshake (`headers`, `query`, `auth`, `url`, `issued`, …), as JSON.
+    #[serde(default)]
+    pub handshake: serde_json::Value,
+    /// `socket.data` on a Node node (`{}` on sio nodes).
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// Why an operation across a cluster failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdapterError {
+    /// Some nodes did not answer in time.
+    #[error("timeout reached: only {answered} responses received out of {expected}")]
+    Timeout {
+        /// Nodes that answered.
+        answered: usize,
+        /// Nodes that were expected to.
+        expected: usize,
+    },
+    /// The cluster cannot be reached (Redis down).
+    #[error("cluster unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The future of an operation across a cluster.
+pub type AdapterFuture<T> = Pin<Box<dyn Future<Output = Result<T, AdapterError>> + Send>>;
+
 /// A packet encoded once for every receiver of a broadcast.
 #[derive(Debug, Clone)]
 pub struct BroadcastPacket(pub(crate) Packet);
@@ -97,6 +184,18 @@ pub trait Adapter: Send + Sync + 'static {
     fn rooms(&self) -> Vec<Room>;
     /// Calls `f` once for every socket of `local` that the options select.
     fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid));
+
+    /// Called once, when the namespace that owns the adapter is made: a cluster adapter
+    /// keeps the handle to deliver other nodes' messages. Does nothing by default.
+    fn bind(&self, ns: LocalNamespace) {
+        let _ = ns;
+    }
+
+    /// The selected sockets of the *other* nodes of a cluster; none by default.
+    fn fetch_remote_sockets(&self, opts: &BroadcastOptions) -> AdapterFuture<Vec<RemoteSocket>> {
+        let _ = opts;
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
 
     /// Delivers `packet` to the selected sockets.
     fn broadcast(

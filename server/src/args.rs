@@ -249,12 +249,23 @@ impl EmitArgs for ValueArgs {
         out: &mut BytesMut,
         attachments: &mut Vec<Bytes>,
     ) -> Result<usize, ArgError> {
-        for (i, v) in self.0.iter().enumerate() {
+        self.0.as_slice().write_args(out, attachments)
+    }
+}
+
+/// Values, one argument each.
+impl<V: Serialize> EmitArgs for [V] {
+    fn write_args(
+        &self,
+        out: &mut BytesMut,
+        attachments: &mut Vec<Bytes>,
+    ) -> Result<usize, ArgError> {
+        for (i, v) in self.iter().enumerate() {
             if i > 0 {
                 out.put_u8(b',');
             }
             json::encode_value(out, v, attachments)?;
         }
-        Ok(self.0.len())
+        Ok(self.len())
     }
 }

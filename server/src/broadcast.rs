@@ -7,7 +7,9 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use crate::ack::AckFuture;
-use crate::adapter::{BroadcastOptions, BroadcastPacket, LocalSockets, Room};
+use crate::adapter::{
+    AdapterError, BroadcastOptions, BroadcastPacket, LocalSockets, RemoteSocket, Room,
+};
 use crate::args::{Args, EmitArgs};
 use crate::error::{AckError, EmitError};
 use crate::namespace::NamespaceInner;
@@ -212,9 +214,30 @@ impl BroadcastOperator {
         out
     }
 
-    /// The selected sockets (Node's `fetchSockets`); a cluster adapter adds remote ones.
+    /// The selected sockets of this node (Node's `fetchSockets` on one node); see
+    /// [`fetch_remote_sockets`](Self::fetch_remote_sockets) for the other nodes of a cluster.
     pub async fn fetch_sockets(&self) -> Vec<Socket> {
         self.sockets()
+    }
+
+    /// The selected sockets of the other nodes of a cluster (none without a cluster
+    /// adapter, or with [`local`](Self::local)): with [`fetch_sockets`](Self::fetch_sockets),
+    /// every socket Node's `fetchSockets` would return. Fails when a node does not answer
+    /// within the adapter's request timeout.
+    ///
+    /// ```no_run
+    /// # async fn f(io: sio_server::SocketIo) -> Result<(), sio_server::AdapterError> {
+    /// let here = io.to("lobby").fetch_sockets().await;
+    /// let elsewhere = io.to("lobby").fetch_remote_sockets().await?;
+    /// println!("{} in the lobby", here.len() + elsewhere.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn fetch_remote_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        if self.opts.local {
+            return Ok(Vec::new());
+        }
+        self.ns.adapter.fetch_remote_sockets(&self.opts).await
     }
 
     /// Makes the selected sockets join `rooms`.

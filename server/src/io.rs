@@ -29,11 +29,13 @@ pub(crate) struct ServerInner {
 
 impl ServerInner {
     fn new_namespace(&self, name: &str, behaviour: Arc<Behaviour>) -> Arc<NamespaceInner> {
-        Arc::new(NamespaceInner::new(
+        let ns = Arc::new(NamespaceInner::new(
             Arc::from(name),
             behaviour,
             (self.adapter)(name),
-        ))
+        ));
+        ns.adapter.bind(crate::adapter::LocalNamespace::new(&ns));
+        ns
     }
 
     /// The namespace a CONNECT to `name` reaches: a registered one, or a new child of the

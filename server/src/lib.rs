@@ -70,7 +70,10 @@ mod sid;
 mod socket;
 
 pub use ack::AckFuture;
-pub use adapter::{Adapter, BroadcastOptions, BroadcastPacket, LocalSockets, MemoryAdapter, Room};
+pub use adapter::{
+    Adapter, AdapterError, AdapterFuture, BroadcastOptions, BroadcastPacket, LocalNamespace,
+    LocalSockets, MemoryAdapter, RemoteSocket, Room,
+};
 pub use args::{ArgError, Args, EmitArgs, FromArgs, RawArgs, ValueArgs};
 pub use broadcast::{AckResponse, BroadcastOperator, IntoRooms};
 #[cfg(feature = "client-bundle")]

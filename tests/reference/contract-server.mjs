@@ -5,10 +5,12 @@
 //   PORT=3000 node reference/contract-server.mjs
 //
 // env: PORT (3000), PING_INTERVAL_MS (25000), PING_TIMEOUT_MS (20000),
-//      CONNECT_TIMEOUT_MS (45000), MAX_PAYLOAD (1000000).
+//      CONNECT_TIMEOUT_MS (45000), MAX_PAYLOAD (1000000), REDIS_URL (join the Redis cluster
+//      there with @socket.io/redis-adapter 8; REDIS_SHARDED=1: its sharded adapter).
 // Listens on 127.0.0.1:$PORT, logs to stderr, exits 0 on SIGTERM/SIGINT.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import { joinCluster } from "./cluster.mjs";
 
 const envInt = (name, dflt) => {
   const v = process.env[name];
@@ -52,6 +54,8 @@ const splitAck = (args) => {
 };
 
 const log = (...a) => console.error("[contract-server]", ...a);
+
+await joinCluster(io, log); // REDIS_URL: reference/cluster.mjs
 
 function setup(nsp) {
   nsp.on("connection", (socket) => {

@@ -8,10 +8,12 @@
 // Namespaces: `/` and every `/dyn-…` (dynamic: features.rs matches `name.starts_with("/dyn-")`).
 // An async middleware on both refuses a client whose auth has `reject: "msg"` (error message
 // "msg", data {from: "middleware"}) and joins the room named by the query parameter `room`.
+// REDIS_URL: joins the Redis cluster there (reference/cluster.mjs).
 // Listens on 127.0.0.1:$PORT, CORS any origin, logs to stderr, on SIGTERM/SIGINT runs
 // `io.close()` then exits 0.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import { joinCluster } from "./cluster.mjs";
 
 const port = Number(process.env.PORT || 3000);
 const httpServer = createServer();
@@ -21,6 +23,7 @@ const io = new Server(httpServer, {
 });
 
 const log = (...a) => console.error("[features-server]", ...a);
+await joinCluster(io, log); // REDIS_URL (CONTRACT.md "cluster"): reference/cluster.mjs
 
 // Splits a handler's arguments into (args, ack|undefined).
 const splitAck = (args) => {

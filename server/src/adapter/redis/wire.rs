@@ -1,0 +1,672 @@
+//! The messages of `@socket.io/redis-adapter` 8 (classic mode), as pure functions.
+//!
+//! - A broadcast, on `<prefix>#<nsp>#` or `<prefix>#<nsp>#<room>#`: the msgpack array
+//!   `[uid, packet, opts]`, with `packet = {type, data, nsp, id?}` (`data` is
+//!   `[event, ...args]`, binary as msgpack `bin`) and `opts = {rooms, except, flags}`.
+//! - A request, on `<prefix>-request#<nsp>#`: a JSON object (its first byte is `{`) or a
+//!   msgpack map, `{uid, requestId?, type, …}` with `type` a [`RequestType`].
+//! - A response, on `<prefix>-response#<nsp>#` (or `…#<uid>#`): the same, JSON or msgpack.
+
+use sio_protocol::json::{self, Value};
+use sio_protocol::socket::{self, PacketType};
+
+use super::msgpack::{self, Mp, MsgpackError};
+use crate::adapter::BroadcastPacket;
+use crate::args::ArgError;
+
+/// Why a message from Redis could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// Not valid msgpack.
+    #[error(transparent)]
+    Msgpack(#[from] MsgpackError),
+    /// Not valid JSON.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Valid msgpack or JSON of the wrong shape.
+    #[error("unexpected message shape: {0}")]
+    Shape(&'static str),
+    /// A packet of ours that could not be read back or written.
+    #[error("packet: {0}")]
+    Packet(String),
+    /// Arguments that could not be encoded as a Socket.IO packet.
+    #[error(transparent)]
+    Args(#[from] ArgError),
+}
+
+/// The request types shared by every node (`RequestType` of the Node adapter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum RequestType {
+    Sockets = 0,
+    AllRooms = 1,
+    RemoteJoin = 2,
+    RemoteLeave = 3,
+    RemoteDisconnect = 4,
+    RemoteFetch = 5,
+    ServerSideEmit = 6,
+    Broadcast = 7,
+    BroadcastClientCount = 8,
+    BroadcastAck = 9,
+}
+
+impl RequestType {
+    fn from_u64(n: u64) -> Option<Self> {
+        use RequestType::*;
+        Some(match n {
+            0 => Sockets,
+            1 => AllRooms,
+            2 => RemoteJoin,
+            3 => RemoteLeave,
+            4 => RemoteDisconnect,
+            5 => RemoteFetch,
+            6 => ServerSideEmit,
+            7 => Broadcast,
+            8 => BroadcastClientCount,
+            9 => BroadcastAck,
+            _ => return None,
+        })
+    }
+}
+
+/// A Socket.IO packet as the Node adapter sends it between nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WirePacket {
+    /// The packet type: 2 (event) for broadcasts, binary or not.
+    pub kind: u8,
+    /// `[event, ...args]`.
+    pub data: Vec<Value>,
+    /// The namespace.
+    pub nsp: String,
+    /// The ack id, for broadcasts with acks.
+    pub id: Option<u64>,
+}
+
+/// The flags of a broadcast that matter to a receiving node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Flags {
+    /// `volatile`.
+    pub volatile: bool,
+    /// `local` (never published by a well-behaved node).
+    pub local: bool,
+    /// `timeout`, in milliseconds (broadcasts with acks).
+    pub timeout: Option<u64>,
+}
+
+/// Which sockets a message targets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WireOpts {
+    /// Only sockets in one of these rooms (all when empty).
+    pub rooms: Vec<String>,
+    /// Not the sockets in these rooms.
+    pub except: Vec<String>,
+    /// The flags.
+    pub flags: Flags,
+}
+
+/// A broadcast: `[uid, packet, opts]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BroadcastMessage {
+    /// The sending node.
+    pub uid: String,
+    /// What to deliver.
+    pub packet: WirePacket,
+    /// To whom.
+    pub opts: WireOpts,
+}
+
+/// A request from another node, or a response to one of ours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The sending node (absent in responses).
+    pub uid: Option<String>,
+    /// The request id (absent in fire-and-forget requests).
+    pub request_id: Option<String>,
+    /// The request type (absent in some responses).
+    pub kind: Option<RequestType>,
+    /// The selection, for requests on a selection of sockets.
+    pub opts: Option<WireOpts>,
+    /// The rooms to join or leave.
+    pub rooms: Vec<String>,
+    /// `close` of a disconnect.
+    pub close: bool,
+    /// The packet of a broadcast with acks.
+    pub packet: Option<WirePacket>,
+    /// The whole message, for the fields this type does not name.
+    pub raw: Mp,
+}
+
+/// The channel of a broadcast: `prefix#nsp#`, or `prefix#nsp#room#` when it targets
+/// exactly one room.
+pub fn broadcast_channel(prefix: &str, nsp: &str, opts: &WireOpts) -> String {
+    match opts.rooms.as_slice() {
+        [room] => format!("{prefix}#{nsp}#{room}#"),
+        _ => format!("{prefix}#{nsp}#"),
+    }
+}
+
+/// Encodes a broadcast as the Node adapter does.
+pub fn encode_broadcast(msg: &BroadcastMessage) -> Vec<u8> {
+    msgpack::encode(&Mp::Array(vec![
+        Mp::str(msg.uid.as_str()),
+        packet_to_mp(&msg.packet),
+        opts_to_mp(&msg.opts, true),
+    ]))
+}
+
+/// Decodes a broadcast. A packet without `nsp` is in `/`, as in Node.
+pub fn decode_broadcast(bytes: &[u8]) -> Result<BroadcastMessage, WireError> {
+    let Mp::Array(items) = msgpack::decode(bytes)? else {
+        return Err(WireError::Shape("a broadcast is an array"));
+    };
+    let [uid, packet, opts] = <[Mp; 3]>::try_from(items)
+        .map_err(|_| WireError::Shape("a broadcast has three elements"))?;
+    let uid = match uid {
+        Mp::Str(s) => s,
+        _ => return Err(WireError::Shape("uid is a string")),
+    };
+    Ok(BroadcastMessage {
+        uid,
+        packet: packet_from_mp(&packet)?,
+        opts: opts_from_mp(&opts),
+    })
+}
+
+/// Decodes a request or response: JSON when its first byte is `{`, else msgpack.
+pub fn decode_request(bytes: &[u8]) -> Result<Request, WireError> {
+    let raw = if bytes.first() == Some(&b'{') {
+        json_to_mp(serde_json::from_slice(bytes)?)
+    } else {
+        msgpack::decode(bytes)?
+    };
+    if !matches!(raw, Mp::Map(_)) {
+        return Err(WireError::Shape("a request is an object"));
+    }
+    let kind = match raw.get("type") {
+        None => None,
+        Some(t) => Some(
+            t.as_u64()
+                .and_then(RequestType::from_u64)
+                .ok_or(WireError::Shape("unknown request type"))?,
+        ),
+    };
+    let strings = |key| raw.get(key).map(string_list).unwrap_or_default();
+    let packet = match raw.get("packet") {
+        Some(p) if matches!(p, Mp::Map(_)) => Some(packet_from_mp(p)?),
+        _ => None,
+    };
+    Ok(Request {
+        uid: raw.get("uid").and_then(Mp::as_str).map(String::from),
+        request_id: raw.get("requestId").and_then(request_id),
+        kind,
+        opts: raw.get("opts").filter(|o| !o.is_nil()).map(opts_from_mp),
+        rooms: strings("rooms"),
+        close: raw.get("close").is_some_and(Mp::is_true),
+        packet,
+        raw,
+    })
+}
+
+/// Request ids are strings (`uid2(6)`); numbers are accepted too.
+fn request_id(v: &Mp) -> Option<String> {
+    match v {
+        Mp::Str(s) => Some(s.clone()),
+        v => v.as_u64().map(|n| n.to_string()),
+    }
+}
+
+/// A list of room names; numbers (Node allows numeric rooms) become their digits.
+fn string_list(v: &Mp) -> Vec<String> {
+    let Mp::Array(items) = v else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Mp::Str(s) => Some(s.clone()),
+            Mp::UInt(n) => Some(n.to_string()),
+            Mp::Int(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn packet_to_mp(p: &WirePacket) -> Mp {
+    let mut entries = vec![
+        (Mp::str("type"), Mp::UInt(u64::from(p.kind))),
+        (
+            Mp::str("data"),
+            Mp::Array(p.data.iter().map(value_to_mp).collect()),
+        ),
+        (Mp::str("nsp"), Mp::str(p.nsp.as_str())),
+    ];
+    if let Some(id) = p.id {
+        entries.push((Mp::str("id"), Mp::UInt(id)));
+    }
+    Mp::Map(entries)
+}
+
+fn packet_from_mp(p: &Mp) -> Result<WirePacket, WireError> {
+    let kind = p
+        .get("type")
+        .and_then(Mp::as_u64)
+        .and_then(|t| u8::try_from(t).ok())
+        .ok_or(WireError::Shape("packet.type is a number"))?;
+    let data = match p.get("data") {
+        Some(Mp::Array(items)) => items.iter().map(mp_to_value).collect(),
+        _ => return Err(WireError::Shape("packet.data is an array")),
+    };
+    let nsp = match p.get("nsp") {
+        None | Some(Mp::Nil | Mp::Undefined) => "/".to_owned(),
+        Some(Mp::Str(s)) => s.clone(),
+        Some(_) => return Err(WireError::Shape("packet.nsp is a string")),
+    };
+    Ok(WirePacket {
+        kind,
+        data,
+        nsp,
+        id: p.get("id").and_then(Mp::as_u64),
+    })
+}
+
+fn opts_to_mp(o: &WireOpts, with_flags: bool) -> Mp {
+    let list = |l: &[String]| Mp::Array(l.iter().map(|s| Mp::str(s.as_str())).collect());
+    let mut entries = vec![
+        (Mp::str("rooms"), list(&o.rooms)),
+        (Mp::str("except"), list(&o.except)),
+    ];
+    if with_flags {
+        let mut flags = Vec::new();
+        if o.flags.volatile {
+            flags.push((Mp::str("volatile"), Mp::Bool(true)));
+        }
+        if o.flags.local {
+            flags.push((Mp::str("local"), Mp::Bool(true)));
+        }
+        if let Some(t) = o.flags.timeout {
+            flags.push((Mp::str("timeout"), Mp::UInt(t)));
+        }
+        entries.push((Mp::str("flags"), Mp::Map(flags)));
+    }
+    Mp::Map(entries)
+}
+
+fn opts_from_mp(o: &Mp) -> WireOpts {
+    let flags = o.get("flags");
+    let flag = |name| flags.and_then(|f| f.get(name)).is_some_and(Mp::is_true);
+    WireOpts {
+        rooms: o.get("rooms").map(string_list).unwrap_or_default(),
+        except: o.get("except").map(string_list).unwrap_or_default(),
+        flags: Flags {
+            volatile: flag("volatile"),
+            local: flag("local"),
+            timeout: flags.and_then(|f| f.get("timeout")).and_then(Mp::as_u64),
+        },
+    }
+}
+
+/// `opts` of a request on a selection (`{rooms, except}`) as JSON.
+pub fn opts_json(o: &WireOpts) -> serde_json::Value {
+    serde_json::json!({ "rooms": o.rooms, "except": o.except })
+}
+
+/// A msgpack value as the JSON-with-binary value a Socket.IO handler sees: dates become
+/// their ISO string (what `JSON.stringify` makes of them), `undefined` becomes `null` in
+/// arrays and disappears from objects, other extensions become `[type, bytes]`.
+pub fn mp_to_value(v: &Mp) -> Value {
+    match v {
+        Mp::Nil | Mp::Undefined => Value::Null,
+        Mp::Bool(b) => Value::Bool(*b),
+        Mp::UInt(n) => Value::Number((*n).into()),
+        Mp::Int(n) => Value::Number((*n).into()),
+        Mp::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        Mp::Str(s) => Value::String(s.clone()),
+        Mp::Bin(b) => Value::Binary(b.clone()),
+        Mp::Array(items) => Value::Array(items.iter().map(mp_to_value).collect()),
+        Mp::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .filter(|(_, v)| !matches!(v, Mp::Undefined))
+                .map(|(k, v)| (key_string(k), mp_to_value(v)))
+                .collect(),
+        ),
+        Mp::Date(ms) => iso_date(*ms).map_or(Value::Null, Value::String),
+        Mp::Ext(t, b) => Value::Array(vec![
+            Value::Number(i64::from(*t).into()),
+            Value::Binary(b.clone()),
+        ]),
+    }
+}
+
+fn key_string(k: &Mp) -> String {
+    match k {
+        Mp::Str(s) => s.clone(),
+        Mp::UInt(n) => n.to_string(),
+        Mp::Int(n) => n.to_string(),
+        Mp::Bool(b) => b.to_string(),
+        Mp::Float(f) => f.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A JSON-with-binary value as notepack encodes it.
+pub fn value_to_mp(v: &Value) -> Mp {
+    match v {
+        Value::Null => Mp::Nil,
+        Value::Bool(b) => Mp::Bool(*b),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                Mp::UInt(u)
+            } else if let Some(i) = n.as_i64() {
+                Mp::Int(i)
+            } else {
+                Mp::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::String(s) => Mp::Str(s.clone()),
+        Value::Binary(b) => Mp::Bin(b.clone()),
+        Value::Array(items) => Mp::Array(items.iter().map(value_to_mp).collect()),
+        Value::Object(m) => Mp::Map(
+            m.iter()
+                .map(|(k, v)| (Mp::str(k.as_str()), value_to_mp(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn json_to_mp(v: serde_json::Value) -> Mp {
+    value_to_mp(&Value::from(v))
+}
+
+/// `Date.prototype.toISOString`: `1970-01-01T00:00:00.000Z`; None out of its range.
+fn iso_date(ms: f64) -> Option<String> {
+    if !ms.is_finite() || ms.abs() > 8.64e15 {
+        return None;
+    }
+    let ms = ms.floor() as i64;
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, min, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    let year = if (0..=9999).contains(&y) {
+        format!("{y:04}")
+    } else if y < 0 {
+        format!("-{:06}", -y)
+    } else {
+        format!("+{y:06}")
+    };
+    Some(format!(
+        "{year}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z"
+    ))
+}
+
+/// The wire packet of an event this node broadcasts (`ack_id` for broadcasts with acks).
+pub fn packet_from_broadcast(
+    packet: &BroadcastPacket,
+    ack_id: Option<u64>,
+) -> Result<WirePacket, WireError> {
+    let text = packet
+        .text()
+        .strip_prefix('4')
+        .ok_or_else(|| WireError::Packet("not an Engine.IO message".into()))?;
+    let p = socket::decode(text).map_err(|e| WireError::Packet(e.to_string()))?;
+    if !matches!(p.kind, PacketType::Event | PacketType::BinaryEvent) {
+        return Err(WireError::Packet("not an event".into()));
+    }
+    let data: Value = json::decode_arg(p.data, packet.attachments())?;
+    let Value::Array(data) = data else {
+        return Err(WireError::Packet("event data is not an array".into()));
+    };
+    Ok(WirePacket {
+        kind: 2,
+        data,
+        nsp: p.nsp.to_owned(),
+        id: ack_id.or(p.id),
+    })
+}
+
+/// The Socket.IO packet that delivers a remote event to this node's sockets.
+pub fn packet_to_broadcast(packet: &WirePacket) -> Result<BroadcastPacket, WireError> {
+    let (name, args) = match packet.data.split_first() {
+        Some((Value::String(s), args)) => (s.clone(), args),
+        Some((Value::Number(n), args)) => (n.to_string(), args),
+        _ => return Err(WireError::Shape("packet.data starts with the event name")),
+    };
+    let encoded = crate::packet::encode(&packet.nsp, Some(&name), packet.id, args)?;
+    Ok(BroadcastPacket(encoded))
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    /// Test vectors captured from the real `@socket.io/redis-adapter` 8.3 by
+    /// `tests/cluster/make-fixtures.mjs`.
+    const FIXTURES: &str = include_str!("../../../tests/fixtures/redis-adapter.json");
+
+    fn fixture(name: &str) -> (String, Vec<u8>) {
+        let all: serde_json::Value = serde_json::from_str(FIXTURES).unwrap_or_default();
+        let f = all["fixtures"]
+            .as_array()
+            .and_then(|l| l.iter().find(|f| f["name"] == name))
+            .cloned()
+            .unwrap_or_default();
+        let hex = f["hex"].as_str().unwrap_or_default();
+        let bytes = (0..hex.len() / 2)
+            .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        (f["channel"].as_str().unwrap_or_default().to_owned(), bytes)
+    }
+
+    fn v(j: serde_json::Value) -> Value {
+        Value::from(j)
+    }
+
+    fn bin(b: &'static [u8]) -> Value {
+        Value::Binary(Bytes::from_static(b))
+    }
+
+    /// Decodes the fixture, checks it, and encodes it back to the same bytes.
+    fn round_trip(name: &str, expected: &BroadcastMessage) {
+        let (channel, bytes) = fixture(name);
+        let msg = decode_broadcast(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(&msg, expected, "{name}");
+        assert_eq!(encode_broadcast(&msg), bytes, "{name}: re-encoded");
+        assert_eq!(
+            broadcast_channel("socket.io", &msg.packet.nsp, &msg.opts),
+            channel
+        );
+    }
+
+    fn msg(uid: &str, nsp: &str, data: Vec<Value>, opts: WireOpts) -> BroadcastMessage {
+        BroadcastMessage {
+            uid: uid.into(),
+            packet: WirePacket {
+                kind: 2,
+                data,
+                nsp: nsp.into(),
+                id: None,
+            },
+            opts,
+        }
+    }
+
+    fn strings(l: &[&str]) -> Vec<String> {
+        l.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn node_broadcasts() {
+        let uid = "xmCFpZ";
+        round_trip(
+            "emit-json",
+            &msg(
+                uid,
+                "/",
+                vec![
+                    v("hello".into()),
+                    v("world".into()),
+                    v(1.into()),
+                    v((-2).into()),
+                    v(1.5.into()),
+                    v(true.into()),
+                    Value::Null,
+                    v(serde_json::json!({"a": [1, "b"]})),
+                ],
+                WireOpts::default(),
+            ),
+        );
+        let nested = std::iter::once(("nested".to_owned(), bin(b""))).collect();
+        round_trip(
+            "room-except-volatile-binary",
+            &msg(
+                uid,
+                "/",
+                vec![v("bin".into()), bin(&[1, 2, 3]), Value::Object(nested)],
+                WireOpts {
+                    rooms: strings(&["r1"]),
+                    except: strings(&["x"]),
+                    flags: Flags {
+                        volatile: true,
+                        ..Default::default()
+                    },
+                },
+            ),
+        );
+        round_trip(
+            "namespace-two-rooms",
+            &msg(
+                "e9Wnzh",
+                "/custom",
+                vec![v("two-rooms".into()), v("é😀".into())],
+                WireOpts {
+                    rooms: strings(&["r1", "r2"]),
+                    ..Default::default()
+                },
+            ),
+        );
+    }
+
+    #[test]
+    fn node_dates_become_iso_strings() -> Result<(), WireError> {
+        let (_, bytes) = fixture("dates-undefined");
+        let m = decode_broadcast(&bytes)?;
+        assert_eq!(
+            m.packet.data,
+            vec![
+                v("dates".into()),
+                v("1970-01-01T00:00:00.000Z".into()),
+                v("1970-01-01T00:00:01.500Z".into()),
+                Value::Null
+            ]
+        );
+        assert_eq!(m.opts.except, strings(&["sid1"]));
+        assert_eq!(
+            iso_date(1.7e12).as_deref(),
+            Some("2023-11-14T22:13:20.000Z")
+        );
+        assert_eq!(iso_date(-1.0).as_deref(), Some("1969-12-31T23:59:59.999Z"));
+        Ok(())
+    }
+
+    #[test]
+    fn node_requests_and_responses() -> Result<(), WireError> {
+        let (channel, bytes) = fixture("broadcast-with-ack-request");
+        assert_eq!(channel, "socket.io-request#/#");
+        let r = decode_request(&bytes)?;
+        assert_eq!(r.kind, Some(RequestType::Broadcast));
+        assert_eq!(r.uid.as_deref(), Some("xmCFpZ"));
+        assert_eq!(r.request_id.as_deref(), Some("I-m3xn"));
+        let p = r.packet.ok_or(WireError::Shape("packet"))?;
+        assert_eq!(p.data, vec![v("ask".into()), v(42.into())]);
+        assert_eq!(r.opts.map(|o| o.flags.timeout), Some(Some(1000)));
+
+        let (_, bytes) = fixture("broadcast-ack-response");
+        let r = decode_request(&bytes)?;
+        assert_eq!(r.kind, Some(RequestType::BroadcastAck));
+        assert_eq!(
+            r.raw.get("packet").map(mp_to_value),
+            Some(Value::Array(vec![v("yes".into()), bin(&[7])]))
+        );
+
+        let r = decode_request(
+            br#"{"uid":"abc","type":2,"opts":{"rooms":["a"],"except":[]},"rooms":["b",3]}"#,
+        )?;
+        assert_eq!(r.kind, Some(RequestType::RemoteJoin));
+        assert_eq!(r.rooms, strings(&["b", "3"]));
+        assert_eq!(r.opts.map(|o| o.rooms), Some(strings(&["a"])));
+        assert!(decode_request(b"{\"type\":42}").is_err());
+        assert!(decode_request(b"[1]").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn numbers_match_notepack() -> Result<(), WireError> {
+        let (_, bytes) = fixture("long-string-and-numbers");
+        let value = mp_to_value(&msgpack::decode(&bytes)?);
+        assert_eq!(
+            value,
+            v(serde_json::json!([
+                "x".repeat(300),
+                70000,
+                -70000,
+                1u64 << 40,
+                -(1i64 << 40),
+                0.1
+            ]))
+        );
+        assert_eq!(msgpack::encode(&value_to_mp(&value)), bytes);
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_broadcasts_are_errors() {
+        assert!(decode_broadcast(&[0xc1]).is_err());
+        assert!(decode_broadcast(&msgpack::encode(&Mp::UInt(1))).is_err());
+        let no_data = Mp::Array(vec![
+            Mp::str("u"),
+            Mp::Map(vec![(Mp::str("type"), Mp::UInt(2))]),
+            Mp::Map(vec![]),
+        ]);
+        assert!(decode_broadcast(&msgpack::encode(&no_data)).is_err());
+    }
+
+    #[test]
+    fn our_packets_both_ways() -> Result<(), WireError> {
+        let p = crate::packet::encode(
+            "/chat",
+            Some("file"),
+            None,
+            &("name", crate::Binary::from(vec![1u8, 2])),
+        )?;
+        let wire = packet_from_broadcast(&BroadcastPacket(p), None)?;
+        assert_eq!(wire.nsp, "/chat");
+        assert_eq!(
+            wire.data,
+            vec![v("file".into()), v("name".into()), bin(&[1, 2])]
+        );
+        let back = packet_to_broadcast(&wire)?;
+        assert_eq!(
+            back.text(),
+            "451-/chat,[\"file\",\"name\",{\"_placeholder\":true,\"num\":0}]"
+        );
+        assert_eq!(back.attachments(), &[Bytes::from_static(&[1, 2])]);
+        Ok(())
+    }
+}

@@ -1,0 +1,15 @@
+// CONTRACT.md "cluster" for the Node reference servers: with REDIS_URL, every namespace uses
+// @socket.io/redis-adapter 8 on that Redis (REDIS_SHARDED=1: its sharded adapter, as
+// createShardedAdapter does). Without REDIS_URL: nothing (the in-memory adapter).
+export async function joinCluster(io, log) {
+  const url = process.env.REDIS_URL;
+  if (!url) return;
+  const { createClient } = await import("redis");
+  const { createAdapter, createShardedAdapter } = await import("@socket.io/redis-adapter");
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (e) => log(`redis: ${e.message}`));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(process.env.REDIS_SHARDED === "1" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub));
+  log(`joined the Redis cluster at ${url}`);
+}
