@@ -15,6 +15,10 @@
 //! socket.emit("chat message", &[JsValue::from_str("hi")]);
 //! ```
 //!
+//! Features: `websocket` and `polling` (the transports, both on by default), `js` (the Rust
+//! half of the JS API, for the shipped bundle), `serde` (Rust values as event arguments:
+//! `Socket::emit_json`, `on_json`, `emit_with_ack_json`).
+//!
 //! Inside: [`Manager`] owns one Engine.IO session (`engine`, over `transport`s) and
 //! reconnects it; each [`Socket`] is one namespace on it. Every packet is framed by
 //! `sio-protocol`; JSON goes through the browser's own `JSON` (no serde in the bundle).
