@@ -43,6 +43,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState } from "../lib/common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -50,11 +51,6 @@ const TESTS = path.join(ROOT, "tests");
 const { chromium } = createRequire(path.join(TESTS, "package.json"))("playwright-core");
 
 const env = process.env;
-const num = (name, def) => {
-  const v = env[name] === undefined || env[name] === "" ? def : Number(env[name]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number, got ${JSON.stringify(env[name])}`);
-  return v;
-};
 const CFG = {
   repeats: num("REPEATS", 3),
   floodN: num("FLOOD_N", 20_000),
@@ -94,12 +90,6 @@ function freePort() {
   });
 }
 
-const canConnect = (port) =>
-  new Promise((resolve) => {
-    const s = net.connect({ port, host: "127.0.0.1" });
-    s.once("connect", () => (s.destroy(), resolve(true)));
-    s.once("error", () => (s.destroy(), resolve(false)));
-  });
 
 let server = null; // {pid, port, exited, output()}
 async function startServer() {
@@ -142,16 +132,6 @@ async function stopServer() {
 }
 
 /** Machine-wide CPU jiffies {busy, total} from /proc/stat. */
-function machineCpu() {
-  try {
-    const v = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1, 9).map(Number);
-    const total = v.reduce((a, b) => a + b, 0);
-    return { busy: total - v[3] - v[4], total };
-  } catch {
-    return { busy: NaN, total: NaN };
-  }
-}
-const busyPct = (a, b) => (100 * (b.busy - a.busy)) / (b.total - a.total);
 
 /** CPU seconds (user + system) the server has used so far, from /proc. */
 function serverCpu() {
@@ -317,35 +297,7 @@ function floodProblem(r, n) {
 
 const ratio = (a, b) => (Number.isFinite(a / b) ? (a / b).toFixed(2) + "x" : "—");
 const fmt2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : "—");
-const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—");
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-function table(head, rows, numericCols) {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((c, i) => (numericCols.includes(i) ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join("  ").trimEnd();
-  return [line(head), ...rows.map(line)].join("\n");
-}
-function mdTable(head, rows, numericCols) {
-  return [
-    `| ${head.join(" | ")} |`,
-    `| ${head.map((_, i) => (numericCols.includes(i) ? "---:" : "---")).join(" | ")} |`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
-  ].join("\n");
-}
 
-function gitState() {
-  if (env.BENCH_GIT_STATE) return env.BENCH_GIT_STATE; // taken by bench-browser.sh before its builds
-  try {
-    const rev = execFileSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["-C", ROOT, "status", "--porcelain", "--", "client-wasm", "server", "protocol"], { encoding: "utf8" }).trim();
-    return `${rev}${dirty ? " + uncommitted changes in client-wasm/server/protocol" : ""}`;
-  } catch {
-    return "unknown";
-  }
-}
 
 // ---------- main ----------
 
@@ -354,7 +306,7 @@ async function main() {
     if (!existsSync(path.join(CFG.pkg, f))) throw new Error(`no ${f} in ${CFG.pkg}: run scripts/build-client.sh`);
   }
   const started = new Date();
-  const git = gitState();
+  const git = gitState(ROOT, ["client-wasm", "server", "protocol"]);
   // WAIT_IDLE_S: wait up to that long for a second in which the machine is < 15% busy.
   const waitUntil = Date.now() + num("WAIT_IDLE_S", 0) * 1000;
   let busyBefore;

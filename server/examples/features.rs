@@ -26,6 +26,13 @@
 //! | `typed` NAME, N, BIN, {list: [u8]} + ack | acks `NAME.len()`, `N * 2`, BIN reversed (binary), `{list: reversed, bin: BIN}` |
 //! | `disconnect-me` {close} | `socket.disconnect()`, or `disconnect_and_close()` when `close` |
 //! | `last-disconnect` + ack | acks `{id, reason, rooms}` of the last socket that left (rooms seen in `disconnecting`) |
+//! | `sse-emit` MSG + ack | `io.of(nsp).server_side_emit("sse-note", MSG)` to the other nodes, acks `true` |
+//! | `sse-ask` MSG + ack | `io.of(nsp).server_side_emit_with_ack("sse-ping", MSG)`, acks `{answers}` or `{error, answers}` (the answers that came) |
+//!
+//! Server-side events of `/` (from the other nodes of a cluster, REDIS_URL): `sse-note` X
+//! is emitted to this node's clients of `/` as `sse-note` X; `sse-ping` X is answered
+//! `{pong: X, by: "sio"}` (`"node"` on the Node twin). Without a cluster there are no other
+//! nodes: `sse-ask` acks `{answers: []}` here (Node's in-memory adapter never answers).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,6 +69,15 @@ fn field(ev: &Event, name: &str) -> sio_server::Value {
         Ok(sio_server::Value::Object(mut m)) => m.shift_remove(name).unwrap_or_default(),
         _ => sio_server::Value::Null,
     }
+}
+
+/// The first argument, binary included; `null` when absent.
+fn field_or_null(ev: &Event) -> sio_server::Value {
+    field_or_null_args(ev.args())
+}
+
+fn field_or_null_args(args: &sio_server::Args) -> sio_server::Value {
+    args.get::<sio_server::Value>(0).unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -338,6 +354,57 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
         }
     });
     {
+        let io = io.clone();
+        socket.on("sse-emit", move |socket, mut ev| {
+            if let Some(ns) = namespace_of(&io, &socket) {
+                if let Err(e) = ns.server_side_emit("sse-note", &field_or_null(&ev)) {
+                    tracing::warn!("sse-emit: {e}");
+                }
+            }
+            let _ = ev.ack(&true);
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on_async("sse-ask", move |socket, mut ev| {
+            let io = io.clone();
+            async move {
+                let Some(ns) = namespace_of(&io, &socket) else {
+                    return;
+                };
+                #[derive(Serialize)]
+                struct Answers {
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    error: Option<String>,
+                    answers: Vec<sio_server::Value>,
+                }
+                let reply = match ns
+                    .server_side_emit_with_ack("sse-ping", &field_or_null(&ev))
+                    .await
+                {
+                    Ok(answers) => Answers {
+                        error: None,
+                        answers,
+                    },
+                    Err(e) => {
+                        tracing::warn!("sse-ask: {e}");
+                        let answers = match &e {
+                            sio_server::ServerSideError::Timeout { responses, .. } => {
+                                responses.clone()
+                            }
+                            _ => Vec::new(),
+                        };
+                        Answers {
+                            error: Some(e.to_string()),
+                            answers,
+                        }
+                    }
+                };
+                let _ = ev.ack(&reply);
+            }
+        });
+    }
+    {
         let last = last.clone();
         socket.on("last-disconnect", move |_, mut ev| {
             let value = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -376,8 +443,22 @@ async fn main() -> std::io::Result<()> {
     let last: LastDisconnect = Arc::new(Mutex::new(Value::Null));
 
     let (io2, last2) = (io.clone(), last.clone());
-    io.ns("/", move |socket| handlers(&io2, &socket, &last2))
-        .middleware(middleware);
+    let root = io.ns("/", move |socket| handlers(&io2, &socket, &last2));
+    root.middleware(middleware);
+    // Server-side events from the other nodes of a cluster.
+    let io2 = io.clone();
+    root.on_server_side("sse-note", move |ev| {
+        let _ = io2.local().emit("sse-note", &field_or_null_args(ev.args()));
+    })
+    .on_server_side("sse-ping", |mut ev| {
+        let x = field_or_null_args(ev.args());
+        #[derive(Serialize)]
+        struct Pong {
+            pong: sio_server::Value,
+            by: &'static str,
+        }
+        let _ = ev.ack(Pong { pong: x, by: "sio" });
+    });
     let (io2, last2) = (io.clone(), last.clone());
     io.dyn_ns(
         |name| name.starts_with("/dyn-"),

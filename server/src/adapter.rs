@@ -14,6 +14,7 @@ use smallvec::SmallVec;
 
 use crate::namespace::NamespaceInner;
 use crate::packet::Packet;
+use crate::server_side::{ServerSideAck, ServerSideError};
 use crate::sid::{Sid, SidMap, SidSet};
 use crate::socket::Socket;
 
@@ -107,6 +108,26 @@ impl LocalNamespace {
         self.0.upgrade()
     }
 
+    /// Delivers a server-side event from another node (`data` is `[event, ...args]`) to
+    /// this namespace's [`on_server_side`](crate::Namespace::on_server_side) handlers;
+    /// `ack` is how they answer, when the sender waits for answers. Returns how many
+    /// handlers got it (0 also when the server is gone or `data` is not an event).
+    pub fn server_side_event(
+        &self,
+        data: &[sio_protocol::json::Value],
+        ack: Option<ServerSideAck>,
+    ) -> usize {
+        let Some(ns) = self.0.upgrade() else { return 0 };
+        let handlers = ns.behaviour.server_side_handlers();
+        match crate::server_side::dispatch(&handlers, data, ack) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(target: "sio_server::adapter", "server-side event skipped: {e}");
+                0
+            }
+        }
+    }
+
     /// A copy of the socket map, for operations that disconnect sockets.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn snapshot(&self) -> Option<SidMap<Socket>> {
@@ -149,6 +170,10 @@ pub enum AdapterError {
 
 /// The future of an operation across a cluster.
 pub type AdapterFuture<T> = Pin<Box<dyn Future<Output = Result<T, AdapterError>> + Send>>;
+
+/// The future of a server-side emit with acks: one answer per other node.
+pub type ServerSideFuture =
+    Pin<Box<dyn Future<Output = Result<Vec<sio_protocol::json::Value>, ServerSideError>> + Send>>;
 
 /// A packet encoded once for every receiver of a broadcast.
 #[derive(Debug, Clone)]
@@ -194,6 +219,20 @@ pub trait Adapter: Send + Sync + 'static {
     /// The selected sockets of the *other* nodes of a cluster; none by default.
     fn fetch_remote_sockets(&self, opts: &BroadcastOptions) -> AdapterFuture<Vec<RemoteSocket>> {
         let _ = opts;
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// Sends a server-side event (`data` is `[event, ...args]`) to the *other* nodes of a
+    /// cluster, without waiting for answers. Reaches nobody by default (one node: Node's
+    /// in-memory adapter does not support it either).
+    fn server_side_emit(&self, data: Vec<sio_protocol::json::Value>) {
+        let _ = data;
+    }
+
+    /// Sends a server-side event to the other nodes and gathers one answer per node. By
+    /// default there are no other nodes: no answers, at once.
+    fn server_side_emit_with_ack(&self, data: Vec<sio_protocol::json::Value>) -> ServerSideFuture {
+        let _ = data;
         Box::pin(std::future::ready(Ok(Vec::new())))
     }
 

@@ -273,6 +273,20 @@ impl DynNamespace {
         self.0.add_middleware(f);
         self
     }
+
+    /// Registers a server-side event handler for every namespace this one creates (see
+    /// [`Namespace::on_server_side`]).
+    pub fn on_server_side<F>(
+        &self,
+        event: impl Into<std::borrow::Cow<'static, str>>,
+        handler: F,
+    ) -> &Self
+    where
+        F: Fn(crate::ServerSideEvent) + Send + Sync + 'static,
+    {
+        self.0.add_server_side(event.into(), Arc::new(handler));
+        self
+    }
 }
 
 /// One open connection (Engine.IO session).
@@ -448,6 +462,35 @@ impl SocketIo {
     /// Disconnects every socket of `/`; with `close`, their connections too.
     pub fn disconnect_sockets(&self, close: bool) {
         self.root().broadcast().disconnect_sockets(close)
+    }
+
+    /// Registers a handler for server-side event `event` of `/` (see
+    /// [`Namespace::on_server_side`]).
+    pub fn on_server_side<F>(&self, event: impl Into<std::borrow::Cow<'static, str>>, handler: F)
+    where
+        F: Fn(crate::ServerSideEvent) + Send + Sync + 'static,
+    {
+        self.root().on_server_side(event, handler);
+    }
+
+    /// Sends server-side event `event` to `/` on every other node of the cluster (see
+    /// [`Namespace::server_side_emit`]); reaches nobody without a cluster adapter.
+    pub fn server_side_emit(
+        &self,
+        event: &str,
+        args: impl EmitArgs,
+    ) -> Result<(), crate::ArgError> {
+        self.root().server_side_emit(event, args)
+    }
+
+    /// Sends server-side event `event` to `/` on every other node and collects one answer
+    /// per node (see [`Namespace::server_side_emit_with_ack`]).
+    pub fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: impl EmitArgs,
+    ) -> crate::AckFuture<Result<Vec<crate::Value>, crate::ServerSideError>> {
+        self.root().server_side_emit_with_ack(event, args)
     }
 
     /// The number of open connections (Node's `io.engine.clientsCount`).

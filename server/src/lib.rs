@@ -65,6 +65,7 @@ mod io;
 mod namespace;
 mod packet;
 mod run;
+mod server_side;
 mod service;
 mod sid;
 mod socket;
@@ -72,7 +73,7 @@ mod socket;
 pub use ack::AckFuture;
 pub use adapter::{
     Adapter, AdapterError, AdapterFuture, BroadcastOptions, BroadcastPacket, LocalNamespace,
-    LocalSockets, MemoryAdapter, RemoteSocket, Room,
+    LocalSockets, MemoryAdapter, RemoteSocket, Room, ServerSideFuture,
 };
 pub use args::{ArgError, Args, EmitArgs, FromArgs, RawArgs, ValueArgs};
 pub use broadcast::{AckResponse, BroadcastOperator, IntoRooms};
@@ -84,6 +85,7 @@ pub use error::{AckError, ConnectError, EmitError};
 pub use handshake::Handshake;
 pub use io::{ConnectionInfo, DynNamespace, SocketIo, SocketIoBuilder};
 pub use namespace::Namespace;
+pub use server_side::{ServerSideAck, ServerSideError, ServerSideEvent};
 pub use service::{EngineService, ResponseFuture, SioBody, SocketIoLayer, SocketIoService};
 pub use sid::Sid;
 pub use sio_protocol::json::{Binary, Value};

@@ -1,15 +1,20 @@
 //! Namespaces: their connection handler, middlewares, sockets and adapter.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
+use crate::ack::AckFuture;
 use crate::adapter::Adapter;
+use crate::args::{ArgError, EmitArgs};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::error::ConnectError;
+use crate::server_side::{ServerSideError, ServerSideEvent, ServerSideFn, ServerSideHandlers};
 use crate::sid::SidMap;
 use crate::socket::Socket;
+use sio_protocol::json::Value;
 
 pub(crate) type MiddlewareFuture = Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>;
 pub(crate) type MiddlewareFn = Arc<dyn Fn(Socket) -> MiddlewareFuture + Send + Sync>;
@@ -19,6 +24,7 @@ pub(crate) type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
 pub(crate) struct Behaviour {
     on_connect: RwLock<ConnectFn>,
     middlewares: RwLock<Vec<MiddlewareFn>>,
+    server_side: RwLock<ServerSideHandlers>,
 }
 
 impl Behaviour {
@@ -26,7 +32,20 @@ impl Behaviour {
         Self {
             on_connect: RwLock::new(on_connect),
             middlewares: RwLock::new(Vec::new()),
+            server_side: RwLock::default(),
         }
+    }
+
+    pub fn server_side_handlers(&self) -> ServerSideHandlers {
+        self.server_side
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn add_server_side(&self, event: Cow<'static, str>, f: ServerSideFn) {
+        let mut handlers = self.server_side.write().unwrap_or_else(|e| e.into_inner());
+        Arc::make_mut(&mut handlers).push((event, f));
     }
 
     pub fn on_connect(&self) -> ConnectFn {
@@ -168,6 +187,64 @@ impl Namespace {
     /// The socket with this id, if connected here.
     pub fn get_socket(&self, id: crate::Sid) -> Option<Socket> {
         self.0.sockets().get(&id).cloned()
+    }
+
+    /// Registers a handler for server-side event `event`: one that another node of the
+    /// cluster sends with [`server_side_emit`](Self::server_side_emit) (or Node's
+    /// `io.of(nsp).serverSideEmit`). It runs in the cluster adapter's receiving task:
+    /// spawn for slow work. When the sender waits for answers, the first
+    /// [`ServerSideEvent::ack`] of the node's handlers is its answer; a node whose
+    /// handlers do not answer makes the sender time out.
+    ///
+    /// ```no_run
+    /// # fn f(io: sio_server::SocketIo) {
+    /// io.ns("/", |_| {}).on_server_side("ping", |mut ev| {
+    ///     let from: String = ev.arg(0).unwrap_or_default();
+    ///     let _ = ev.ack(&format!("pong to {from}"));
+    /// });
+    /// # }
+    /// ```
+    pub fn on_server_side<F>(&self, event: impl Into<Cow<'static, str>>, handler: F) -> &Self
+    where
+        F: Fn(ServerSideEvent) + Send + Sync + 'static,
+    {
+        self.0
+            .behaviour
+            .add_server_side(event.into(), Arc::new(handler));
+        self
+    }
+
+    /// Sends server-side event `event` to the handlers of this namespace on every *other*
+    /// node of the cluster (Node's `serverSideEmit`), not to clients. Without a cluster
+    /// adapter it reaches nobody.
+    pub fn server_side_emit(&self, event: &str, args: impl EmitArgs) -> Result<(), ArgError> {
+        let data = crate::server_side::event_values(event, &args)?;
+        self.0.adapter.server_side_emit(data);
+        Ok(())
+    }
+
+    /// Sends server-side event `event` to every other node and collects one answer per node
+    /// (Node's `serverSideEmitWithAck`), in arrival order. Fails with
+    /// [`ServerSideError::Timeout`] (the answers that came, and how many were expected) when
+    /// a node does not answer within the adapter's request timeout. Without a cluster
+    /// adapter there is nobody to ask: no answers.
+    ///
+    /// ```no_run
+    /// # async fn f(io: sio_server::SocketIo) {
+    /// match io.server_side_emit_with_ack("ping", &"node-a").await {
+    ///     Ok(answers) => println!("{} nodes answered", answers.len()),
+    ///     Err(e) => eprintln!("{e}"), // timeout reached: only 1 responses received out of 2
+    /// }
+    /// # }
+    /// ```
+    pub fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: impl EmitArgs,
+    ) -> AckFuture<Result<Vec<Value>, ServerSideError>> {
+        let sent = crate::server_side::event_values(event, &args)
+            .map(|data| self.0.adapter.server_side_emit_with_ack(data));
+        AckFuture::new(async move { sent?.await })
     }
 
     /// The number of sockets connected to the namespace on this node.

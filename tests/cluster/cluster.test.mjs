@@ -9,15 +9,10 @@
 // publisher's messages in order, so once the marker is in, the earlier message would be too.
 import assert from "node:assert/strict";
 import { describe, it, before, after, afterEach } from "node:test";
-import { createServer } from "node:http";
-import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { startServer, connect, collect, ack, waitFor, closeAllClients, toBuffers, once } from "../lib/harness.mjs";
-import { startRedis, haveRedis } from "../lib/redis.mjs";
-
-// Skipped on a machine without redis-server, never in CI (scripts/setup.sh installs it there).
-const skip = haveRedis() || process.env.CI ? false : "redis-server not installed (scripts/setup.sh redis)";
+import { startRedis } from "../lib/redis.mjs";
+import { skipWithoutRedis as skip, startProbe } from "../lib/cluster.mjs";
 
 describe("Redis cluster: two sio nodes and a Node socket.io node", { skip }, () => {
   let redis, a, b, node, probe;
@@ -31,7 +26,7 @@ describe("Redis cluster: two sio nodes and a Node socket.io node", { skip }, () 
       startServer({ env, impl: "rust" }),
       startServer({ env, impl: "node" }),
     ]);
-    probe = await startProbe(redis.url);
+    probe = await startProbe(redis.url, { namespaces: ["/custom"] });
     // Every node has subscribed once each one counts the others on the request channel.
     await waitFor(async () => (await probe.io.of("/").adapter.serverCount()) >= 4, {
       timeout: 10_000,
@@ -279,23 +274,3 @@ describe("Redis cluster: malformed messages", { skip }, () => {
     }
   });
 });
-
-/** A Node socket.io node in this process, with the Redis adapter, on a free port. */
-async function startProbe(url) {
-  const pub = createClient({ url });
-  const sub = pub.duplicate();
-  for (const c of [pub, sub]) c.on("error", () => {});
-  await Promise.all([pub.connect(), sub.connect()]);
-  const http = createServer();
-  const io = new Server(http, { adapter: createAdapter(pub, sub, { requestsTimeout: 3_000 }) });
-  io.of("/custom");
-  await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
-  return {
-    io,
-    pub,
-    async close() {
-      io.close();
-      await Promise.allSettled([pub.quit(), sub.quit()]);
-    },
-  };
-}

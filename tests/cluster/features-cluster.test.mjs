@@ -4,39 +4,13 @@
 // redis-server started here. `fetch`, `sockets-join`, `send` and `disconnect-all` act on
 // every node's sockets.
 import assert from "node:assert/strict";
-import { describe, it, before, after, afterEach } from "node:test";
-import { startServer, connect, collect, ack, ackTimeout, waitFor, closeAllClients, once } from "../lib/harness.mjs";
-import { startRedis, haveRedis } from "../lib/redis.mjs";
-
-// Skipped on a machine without redis-server, never in CI (scripts/setup.sh installs it there).
-const skip = haveRedis() || process.env.CI ? false : "redis-server not installed (scripts/setup.sh redis)";
+import { describe, it } from "node:test";
+import { connect, collect, ack, ackTimeout, waitFor, once } from "../lib/harness.mjs";
+import { skipWithoutRedis as skip, useFeaturesPair } from "../lib/cluster.mjs";
 
 describe("Redis cluster: sio features server and its Node twin", { skip }, () => {
   let redis, rust, node;
-
-  before(async () => {
-    redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,features=info" };
-    [rust, node] = await Promise.all([
-      startServer({ env, kind: "features", impl: "rust" }),
-      startServer({ env, kind: "features", impl: "node" }),
-    ]);
-  });
-
-  afterEach((t) => {
-    closeAllClients();
-    if (!t.passed) {
-      for (const [name, s] of [["rust", rust], ["node", node]]) {
-        console.error(`--- ${name} (pid ${s?.pid}) ---\n${s?.newLogs?.() || "(none)"}`);
-      }
-    }
-  });
-
-  after(async () => {
-    closeAllClients();
-    await Promise.all([rust?.stop(), node?.stop()]);
-    await redis?.stop();
-  });
+  useFeaturesPair((p) => ({ redis, rust, node } = p));
 
   const ids = (list) => list.map((s) => s.id).sort();
 

@@ -10,13 +10,15 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import msgpack from "notepack.io";
 
 const published = [];
+// What PUBSUB NUMSUB answers: this node and one other (serverSideEmitWithAck waits for 1).
+let numSub = 1;
 const fakeClient = () => ({
   pSubscribe() {},
   subscribe() {},
   on() {},
   off() {},
   send_command(_cmd, _args, cb) {
-    cb(null, 1);
+    cb(null, ["", String(numSub)]);
   },
   publish(channel, msg) {
     published.push({ channel, msg: Buffer.from(msg) });
@@ -42,6 +44,21 @@ take("dates-undefined");
 io.timeout(1000).emit("ask", 42, () => {});
 take("broadcast-with-ack-request");
 
+// serverSideEmit, without and with acks (the request waits for the node count first).
+io.serverSideEmit("hello", "world", { n: 1 });
+take("server-side-emit");
+numSub = 2;
+io.of("/custom").serverSideEmitWithAck("ping", 42).catch(() => {});
+await new Promise((resolve) => setTimeout(resolve, 10));
+take("server-side-emit-with-ack");
+// Another node's request, answered by a handler: the response Node publishes.
+io.on("ping", (x, cb) => cb({ pong: x, list: [true, null] }));
+await io.of("/").adapter.onrequest(
+  "socket.io-request#/#",
+  Buffer.from(JSON.stringify({ uid: "other", requestId: "rq1234", type: 6, data: ["ping", 7] })),
+);
+take("server-side-emit-response");
+
 // Responses built as the adapter builds them (onrequest), encoded by notepack.
 const extra = (name, value) =>
   fixtures.push({ name, channel: "", hex: msgpack.encode(value).toString("hex") });
@@ -49,7 +66,7 @@ extra("broadcast-ack-response", { type: 9, requestId: "abc123", packet: ["yes", 
 extra("long-string-and-numbers", ["x".repeat(300), 70000, -70000, 2 ** 40, -(2 ** 40), 0.1]);
 
 writeFileSync(
-  new URL("../../server/tests/fixtures/redis-adapter.json", import.meta.url),
+  process.env.FIXTURES_OUT || new URL("../../server/tests/fixtures/redis-adapter.json", import.meta.url),
   JSON.stringify({ generator: "tests/cluster/make-fixtures.mjs", uid, fixtures }, null, 2) + "\n",
 );
 process.exitCode = 0;

@@ -243,6 +243,24 @@ function handlers(socket) {
     if (ack) ack(last);
   });
 
+  // Server-side events (features.rs): to the other nodes of a cluster.
+  socket.on("sse-emit", (...all) => {
+    const [args, ack] = splitAck(all);
+    nsp.serverSideEmit("sse-note", args[0] === undefined ? null : args[0]);
+    if (ack) ack(true);
+  });
+
+  socket.on("sse-ask", async (...all) => {
+    const [args, ack] = splitAck(all);
+    try {
+      const answers = await nsp.serverSideEmitWithAck("sse-ping", args[0] === undefined ? null : args[0]);
+      if (ack) ack({ answers });
+    } catch (err) {
+      log(`sse-ask: ${err.message}`);
+      if (ack) ack({ error: err.message, answers: err.responses ?? [] });
+    }
+  });
+
   socket.on("disconnecting", (reason) => {
     last = { id: socket.id, reason, rooms: sortedRooms(socket) };
   });
@@ -265,6 +283,10 @@ async function middleware(socket, next) {
 
 io.use(middleware);
 io.on("connection", handlers);
+// Server-side events of `/` from the other nodes (features.rs): `sse-note` goes to this
+// node's clients, `sse-ping` is answered.
+io.on("sse-note", (x) => io.local.emit("sse-note", x === undefined ? null : x));
+io.on("sse-ping", (x, cb) => cb({ pong: x === undefined ? null : x, by: "node" }));
 const dyn = io.of(/^\/dyn-/);
 dyn.use(middleware);
 dyn.on("connection", handlers);

@@ -32,9 +32,22 @@
 //! answer, [`RedisConfig::request_timeout`] how long to wait), and answers to other nodes'
 //! `fetchSockets`, `allRooms`, `socketsJoin` / `socketsLeave` / `disconnectSockets` and
 //! broadcasts with acks (this node's sockets get the packet, the requester gets their count
-//! and each ack). Not yet: broadcasts with acks and `server_side_emit` *initiated* by this
-//! node across the cluster (its `emit_with_ack` reaches its own sockets only), answers to
-//! `serverSideEmit`, and the sharded (`SPUBLISH`) mode.
+//! and each ack).
+//!
+//! Server-side events both ways: [`server_side_emit`](crate::Namespace::server_side_emit)
+//! publishes a `SERVER_SIDE_EMIT` request (type 6, `{uid, type, data: [event, ...args]}`,
+//! JSON, or msgpack when an argument is binary) that every other node's handlers get
+//! ([`on_server_side`](crate::Namespace::on_server_side) here, `io.of(nsp).on(event)` in
+//! Node); [`server_side_emit_with_ack`](crate::Namespace::server_side_emit_with_ack) adds a
+//! `requestId` and gathers one `{type: 6, requestId, data}` response per other node (counted
+//! with `PUBSUB NUMSUB`) up to [`RedisConfig::request_timeout`], else fails with Node's
+//! `timeout reached: only N responses received out of M` and the answers that came. Other
+//! nodes' `serverSideEmit` reach this node's handlers, and the first ack of any of them is
+//! this node's response; a node whose handlers do not ack makes the sender time out, as in
+//! Node.
+//!
+//! Not yet: broadcasts with acks *initiated* by this node across the cluster (its
+//! `emit_with_ack` reaches its own sockets only), and the sharded (`SPUBLISH`) mode.
 //!
 //! # Faults
 //!
@@ -84,11 +97,14 @@ use redis::AsyncCommands;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::adapter::RemoteSocket;
+use crate::adapter::ServerSideFuture;
 use crate::adapter::{
     Adapter, AdapterError, AdapterFuture, BroadcastOptions, BroadcastPacket, LocalNamespace,
     LocalSockets, MemoryAdapter, Room,
 };
+use crate::server_side::{ServerSideAck, ServerSideError};
 use crate::sid::Sid;
+use sio_protocol::json::Value;
 use wire::{RequestType, WireOpts};
 
 const LOG: &str = "sio_server::redis";
@@ -113,8 +129,8 @@ pub struct RedisConfig {
     pub prefix: String,
     /// Messages waiting to be published before new ones are dropped (default 4096).
     pub queue_capacity: usize,
-    /// How long a request to the other nodes (`fetch_remote_sockets`) waits for their
-    /// answers (`requestsTimeout`, default 5 s).
+    /// How long a request to the other nodes (`fetch_remote_sockets`,
+    /// `server_side_emit_with_ack`) waits for their answers (`requestsTimeout`, default 5 s).
     pub request_timeout: Duration,
 }
 
@@ -281,6 +297,32 @@ struct NsState {
     pending: Mutex<HashMap<String, Pending>>,
 }
 
+/// What a request to the other nodes gathered.
+enum Gathered {
+    /// Every node answered.
+    All(Vec<msgpack::Mp>),
+    /// Some did not, within the request timeout.
+    TimedOut {
+        responses: Vec<msgpack::Mp>,
+        expected: usize,
+    },
+}
+
+/// Removes a request from the pending ones when its waiter goes away.
+struct ForgetOnDrop<'a> {
+    pending: &'a Mutex<HashMap<String, Pending>>,
+    id: &'a str,
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        lock(self.pending).remove(self.id);
+    }
+}
+
+/// Requests of one namespace waiting for answers at once, at most.
+const MAX_PENDING: usize = 4096;
+
 /// A request of this node waiting for the other nodes' answers.
 struct Pending {
     expected: usize,
@@ -341,6 +383,19 @@ impl Adapter for RedisAdapter {
 
     fn bind(&self, ns: LocalNamespace) {
         let _ = self.state.ns.set(ns);
+    }
+
+    fn server_side_emit(&self, data: Vec<Value>) {
+        let st = &self.state;
+        st.shared.publish(
+            st.request_channel.clone(),
+            wire::server_side_request(&st.uid, None, &data),
+        );
+    }
+
+    fn server_side_emit_with_ack(&self, data: Vec<Value>) -> ServerSideFuture {
+        let state = self.state.clone();
+        Box::pin(async move { state.server_side_with_ack(data).await })
     }
 
     fn broadcast(
@@ -439,33 +494,94 @@ impl NsState {
         kind: RequestType,
         fill: impl FnOnce(&mut serde_json::Value),
     ) -> Result<Vec<msgpack::Mp>, AdapterError> {
+        let uid = self.uid.clone();
+        let gathered = self
+            .gather(move |id| {
+                let mut req =
+                    serde_json::json!({ "uid": uid, "requestId": id, "type": kind as u8 });
+                fill(&mut req);
+                req.to_string().into_bytes()
+            })
+            .await?;
+        match gathered {
+            Gathered::All(responses) => Ok(responses),
+            Gathered::TimedOut {
+                responses,
+                expected,
+            } => Err(AdapterError::Timeout {
+                answered: responses.len(),
+                expected,
+            }),
+        }
+    }
+
+    /// Publishes the request `make` encodes (given a new request id) to every other node,
+    /// and gathers their answers up to the request timeout. No other node: no answers.
+    async fn gather(&self, make: impl FnOnce(&str) -> Vec<u8>) -> Result<Gathered, AdapterError> {
         let expected = self.server_count().await?.saturating_sub(1);
         if expected == 0 {
-            return Ok(Vec::new());
+            return Ok(Gathered::All(Vec::new()));
         }
         let id = random_uid();
         let (tx, rx) = oneshot::channel();
-        lock(&self.pending).insert(
-            id.clone(),
-            Pending {
-                expected,
-                responses: Vec::new(),
-                done: Some(tx),
-            },
-        );
-        let mut req = serde_json::json!({ "uid": self.uid, "requestId": id, "type": kind as u8 });
-        fill(&mut req);
-        self.shared
-            .publish(self.request_channel.clone(), req.to_string().into_bytes());
+        {
+            let mut pending = lock(&self.pending);
+            if pending.len() >= MAX_PENDING {
+                return Err(AdapterError::Unavailable(format!(
+                    "too many requests in flight ({MAX_PENDING})"
+                )));
+            }
+            pending.insert(
+                id.clone(),
+                Pending {
+                    expected,
+                    responses: Vec::new(),
+                    done: Some(tx),
+                },
+            );
+        }
+        // A caller that stops waiting (its future dropped) must not leave the entry behind.
+        let _forget = ForgetOnDrop {
+            pending: &self.pending,
+            id: &id,
+        };
+        self.shared.publish(self.request_channel.clone(), make(&id));
         let answered = tokio::time::timeout(self.shared.request_timeout, rx).await;
         let responses = lock(&self.pending)
             .remove(&id)
             .map(|p| p.responses)
             .unwrap_or_default();
-        match answered {
-            Ok(_) => Ok(responses),
-            Err(_) => Err(AdapterError::Timeout {
-                answered: responses.len(),
+        Ok(match answered {
+            Ok(_) => Gathered::All(responses),
+            Err(_) => {
+                tracing::debug!(target: LOG, answered = responses.len(), expected, "request timed out");
+                Gathered::TimedOut {
+                    responses,
+                    expected,
+                }
+            }
+        })
+    }
+
+    /// `serverSideEmit` with acks: one answer (`data`) per other node.
+    async fn server_side_with_ack(&self, data: Vec<Value>) -> Result<Vec<Value>, ServerSideError> {
+        let uid = self.uid.clone();
+        let gathered = self
+            .gather(move |id| wire::server_side_request(&uid, Some(id), &data))
+            .await?;
+        let answers = |responses: Vec<msgpack::Mp>| -> Vec<Value> {
+            responses
+                .iter()
+                .map(|r| r.get("data").map(wire::mp_to_value).unwrap_or_default())
+                .collect()
+        };
+        match gathered {
+            Gathered::All(responses) => Ok(answers(responses)),
+            Gathered::TimedOut {
+                responses,
+                expected,
+            } => Err(ServerSideError::Timeout {
+                responses: answers(responses),
                 expected,
             }),
         }
@@ -562,6 +678,28 @@ impl NsState {
         }
     }
 
+    /// Another node's `serverSideEmit`: this namespace's server-side handlers get it; with a
+    /// request id, the first ack of any of them goes back (`SERVER_SIDE_EMIT` response).
+    fn answer_server_side(&self, req: &wire::Request) {
+        let Some(data) = wire::server_side_data(req) else {
+            if self.shared.throttle.allow(2) {
+                tracing::warn!(target: LOG, nsp = %self.nsp, "server-side event without an event name skipped");
+            }
+            return;
+        };
+        let Some(ns) = self.ns.get() else { return };
+        let ack = req.request_id.clone().map(|id| {
+            let shared = self.shared.clone();
+            let channel = self.response_channel.clone();
+            ServerSideAck::new(move |value| {
+                shared.publish(channel, wire::server_side_response(&id, &value));
+            })
+        });
+        if ns.server_side_event(&data, ack) == 0 {
+            tracing::debug!(target: LOG, nsp = %self.nsp, "server-side event without a handler");
+        }
+    }
+
     /// An answer to one of this node's requests.
     fn on_response(&self, payload: &[u8]) {
         let Ok(resp) = wire::decode_request(payload) else {
@@ -575,6 +713,10 @@ impl NsState {
         let Some(p) = pending.get_mut(&id) else {
             return;
         };
+        // Bounded: a node answering twice adds nothing once everyone has answered.
+        if p.responses.len() >= p.expected {
+            return;
+        }
         p.responses.push(resp.raw);
         if p.responses.len() >= p.expected {
             if let Some(done) = p.done.take() {
@@ -673,6 +815,7 @@ impl NsState {
                     self.answer_broadcast_with_ack(id, packet, &opts, timeout);
                 }
             }
+            RequestType::ServerSideEmit => self.answer_server_side(&req),
             RequestType::AllRooms => {
                 let Some(id) = req.request_id else { return };
                 let mut rooms: Vec<String> =

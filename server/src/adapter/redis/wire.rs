@@ -207,6 +207,66 @@ pub fn decode_request(bytes: &[u8]) -> Result<Request, WireError> {
     })
 }
 
+/// Encodes a request or response as the Node adapter reads it: JSON when nothing in it is
+/// binary (what Node publishes), else msgpack.
+pub fn encode_request(msg: &Mp) -> Vec<u8> {
+    if has_binary(msg) {
+        return msgpack::encode(msg);
+    }
+    serde_json::to_vec(&mp_to_value(msg)).unwrap_or_else(|_| msgpack::encode(msg))
+}
+
+fn has_binary(v: &Mp) -> bool {
+    match v {
+        Mp::Bin(_) | Mp::Ext(..) => true,
+        Mp::Array(items) => items.iter().any(has_binary),
+        Mp::Map(entries) => entries.iter().any(|(k, v)| has_binary(k) || has_binary(v)),
+        _ => false,
+    }
+}
+
+/// A `SERVER_SIDE_EMIT` request: `{uid, requestId?, type: 6, data: [event, ...args]}`.
+pub fn server_side_request(uid: &str, request_id: Option<&str>, data: &[Value]) -> Vec<u8> {
+    let mut entries = vec![(Mp::str("uid"), Mp::str(uid))];
+    if let Some(id) = request_id {
+        entries.push((Mp::str("requestId"), Mp::str(id)));
+    }
+    entries.push((
+        Mp::str("type"),
+        Mp::UInt(RequestType::ServerSideEmit as u64),
+    ));
+    entries.push((
+        Mp::str("data"),
+        Mp::Array(data.iter().map(value_to_mp).collect()),
+    ));
+    encode_request(&Mp::Map(entries))
+}
+
+/// The answer of one node to a `SERVER_SIDE_EMIT` request with acks:
+/// `{type: 6, requestId, data}` (one value, as Node's callback sends).
+pub fn server_side_response(request_id: &str, data: &Value) -> Vec<u8> {
+    encode_request(&Mp::Map(vec![
+        (
+            Mp::str("type"),
+            Mp::UInt(RequestType::ServerSideEmit as u64),
+        ),
+        (Mp::str("requestId"), Mp::str(request_id)),
+        (Mp::str("data"), value_to_mp(data)),
+    ]))
+}
+
+/// `data` of a `SERVER_SIDE_EMIT` request (`[event, ...args]`): None when it is not an
+/// array starting with an event name.
+pub fn server_side_data(req: &Request) -> Option<Vec<Value>> {
+    let Some(Mp::Array(items)) = req.raw.get("data") else {
+        return None;
+    };
+    if !matches!(items.first(), Some(Mp::Str(_) | Mp::UInt(_) | Mp::Int(_))) {
+        return None;
+    }
+    Some(items.iter().map(mp_to_value).collect())
+}
+
 /// Request ids are strings (`uid2(6)`); numbers are accepted too.
 fn request_id(v: &Mp) -> Option<String> {
     match v {
@@ -613,6 +673,64 @@ mod tests {
         assert_eq!(r.opts.map(|o| o.rooms), Some(strings(&["a"])));
         assert!(decode_request(b"{\"type\":42}").is_err());
         assert!(decode_request(b"[1]").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn node_server_side_emit() -> Result<(), WireError> {
+        // Without acks: `{uid, type: 6, data}`, JSON, on the request channel.
+        let (channel, bytes) = fixture("server-side-emit");
+        assert_eq!(channel, "socket.io-request#/#");
+        let r = decode_request(&bytes)?;
+        assert_eq!(r.kind, Some(RequestType::ServerSideEmit));
+        assert_eq!(r.request_id, None);
+        let data = server_side_data(&r).ok_or(WireError::Shape("data"))?;
+        assert_eq!(
+            data,
+            vec![
+                v("hello".into()),
+                v("world".into()),
+                v(serde_json::json!({"n": 1}))
+            ]
+        );
+        let uid = r.uid.clone().unwrap_or_default();
+        assert_eq!(server_side_request(&uid, None, &data), bytes);
+
+        // With acks: a request id too.
+        let (channel, bytes) = fixture("server-side-emit-with-ack");
+        assert_eq!(channel, "socket.io-request#/custom#");
+        let r = decode_request(&bytes)?;
+        let id = r.request_id.clone().ok_or(WireError::Shape("requestId"))?;
+        let data = server_side_data(&r).ok_or(WireError::Shape("data"))?;
+        assert_eq!(data, vec![v("ping".into()), v(42.into())]);
+        let uid = r.uid.clone().unwrap_or_default();
+        assert_eq!(server_side_request(&uid, Some(&id), &data), bytes);
+
+        // A node's answer: `{type: 6, requestId, data}` on the response channel.
+        let (channel, bytes) = fixture("server-side-emit-response");
+        assert_eq!(channel, "socket.io-response#/#");
+        let r = decode_request(&bytes)?;
+        assert_eq!(r.kind, Some(RequestType::ServerSideEmit));
+        assert_eq!(r.request_id.as_deref(), Some("rq1234"));
+        let answer = r.raw.get("data").map(mp_to_value).unwrap_or_default();
+        assert_eq!(
+            answer,
+            v(serde_json::json!({"pong": 7, "list": [true, null]}))
+        );
+        // (Decoded JSON objects come out with sorted keys: encode the handler's value.)
+        let handler_value: Value = json::decode_arg(r#"{"pong":7,"list":[true,null]}"#, &[])?;
+        assert_eq!(server_side_response("rq1234", &handler_value), bytes);
+
+        // Binary makes it msgpack, which Node's adapter decodes as well.
+        let with_bin = server_side_request("u", None, &[v("f".into()), bin(&[1])]);
+        assert_ne!(with_bin.first(), Some(&b'{'));
+        let r = decode_request(&with_bin)?;
+        assert_eq!(server_side_data(&r), Some(vec![v("f".into()), bin(&[1])]));
+        // Data that does not start with an event name is no event.
+        let r = decode_request(br#"{"uid":"u","type":6,"data":[{"x":1}]}"#)?;
+        assert_eq!(server_side_data(&r), None);
+        let r = decode_request(br#"{"uid":"u","type":6}"#)?;
+        assert_eq!(server_side_data(&r), None);
         Ok(())
     }
 

@@ -1,0 +1,76 @@
+// What the benchmark runners (bench/browser/run.mjs, bench/cluster/run.mjs) share: their
+// env parameters, reachability and machine-load probes, and the tables they print and write.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+
+const { env } = process;
+
+/** The non-negative number in env `name`, or `def` when unset. */
+export const num = (name, def) => {
+  const v = env[name] === undefined || env[name] === "" ? def : Number(env[name]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number, got ${JSON.stringify(env[name])}`);
+  return v;
+};
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: "127.0.0.1" });
+    const done = (ok) => (s.destroy(), resolve(ok));
+    s.once("connect", () => done(true));
+    s.once("error", () => done(false));
+  });
+}
+
+/** The machine's CPU counters so far (/proc/stat ticks): busy, total and stolen. */
+export function machineCpu() {
+  try {
+    const v = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busy: total - v[3] - v[4], total, steal: v[7] };
+  } catch {
+    return { busy: NaN, total: NaN, steal: NaN };
+  }
+}
+
+/** How busy the machine was between two `machineCpu()` readings, in %. */
+export const busyPct = (a, b) => (100 * (b.busy - a.busy)) / (b.total - a.total);
+
+export const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—");
+
+/** A plain-text table, numeric columns right-aligned. */
+export function table(head, rows, numericCols) {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (numericCols.includes(i) ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+/** The same table in markdown. */
+export function mdTable(head, rows, numericCols) {
+  return [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map((_, i) => (numericCols.includes(i) ? "---:" : "---")).join(" | ")} |`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+/** The commit measured, noting uncommitted changes under `dirs` of the repo at `root`
+ *  (env BENCH_GIT_STATE, taken by a script before its builds, wins). */
+export function gitState(root, dirs) {
+  if (env.BENCH_GIT_STATE) return env.BENCH_GIT_STATE;
+  try {
+    const rev = execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["-C", root, "status", "--porcelain", "--", ...dirs], { encoding: "utf8" }).trim();
+    return `${rev}${dirty ? ` + uncommitted changes in ${dirs.join("/")}` : ""}`;
+  } catch {
+    return "unknown";
+  }
+}

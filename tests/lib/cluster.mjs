@@ -1,0 +1,64 @@
+// Shared pieces of the cluster suites (tests/cluster/): whether they can run, an in-process
+// Node socket.io node on the Redis adapter, and the Rust/Node pair of features servers.
+import { before, after, afterEach } from "node:test";
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
+import { startServer, closeAllClients } from "./harness.mjs";
+import { startRedis, haveRedis } from "./redis.mjs";
+
+/** The `skip` of a cluster suite: skipped on a machine without redis-server, never in CI
+ *  (scripts/setup.sh installs it there). */
+export const skipWithoutRedis = haveRedis() || process.env.CI ? false : "redis-server not installed (scripts/setup.sh redis)";
+
+/** A Node socket.io node in this process, with the Redis adapter of `url`, on a free port
+ *  (with the extra `namespaces` created). Returns {io, pub, close()}. */
+export async function startProbe(url, { namespaces = [] } = {}) {
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", () => {});
+  await Promise.all([pub.connect(), sub.connect()]);
+  const http = createServer();
+  const io = new Server(http, { adapter: createAdapter(pub, sub, { requestsTimeout: 3_000 }) });
+  for (const nsp of namespaces) io.of(nsp);
+  await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
+  return {
+    io,
+    pub,
+    async close() {
+      io.close();
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}
+
+/** For the enclosing `describe`: a redis-server and the features server on it in both
+ *  implementations, handed to `set({redis, rust, node})` once started; clients are closed
+ *  after each test (and the servers' logs printed when it failed), everything stopped at
+ *  the end. */
+export function useFeaturesPair(set) {
+  let redis, rust, node;
+  before(async () => {
+    redis = await startRedis();
+    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,features=info" };
+    [rust, node] = await Promise.all([
+      startServer({ env, kind: "features", impl: "rust" }),
+      startServer({ env, kind: "features", impl: "node" }),
+    ]);
+    set({ redis, rust, node });
+  });
+  afterEach((t) => {
+    closeAllClients();
+    if (!t.passed) {
+      for (const [name, s] of [["rust", rust], ["node", node]]) {
+        console.error(`--- ${name} (pid ${s?.pid}) ---\n${s?.newLogs?.() || "(none)"}`);
+      }
+    }
+  });
+  after(async () => {
+    closeAllClients();
+    await Promise.all([rust?.stop(), node?.stop()]);
+    await redis?.stop();
+  });
+}
