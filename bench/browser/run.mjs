@@ -43,7 +43,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState } from "../lib/common.mjs";
+import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead } from "../lib/common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -425,7 +425,6 @@ async function main() {
   if (failures.length) console.log(`\nFAILED measurements:\n  ${failures.join("\n  ")}`);
   if (problems.length) console.log(`\npage errors / console errors and warnings:\n  ${problems.join("\n  ")}`);
 
-  const cpu = os.cpus();
   const md = `# Browser client benchmark: sio-client (wasm) vs socket.io-client
 
 Messages per second received and decoded by a page, our client against
@@ -434,11 +433,7 @@ Written by \`scripts/bench-browser.sh\` (\`bench/browser/run.mjs\`); every run o
 
 ## Setup
 
-| | |
-| --- | --- |
-| date | ${started.toISOString()} |
-| commit | ${git} |
-| machine | ${cpu.length} × ${cpu[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()} |
+${setupHead(started, git)}
 | other load | machine ${fmtInt(busyBefore)}% busy in the second before the bench; ${fmtInt(busyDuring)}% during it (this bench included); load average ${load0.map((l) => l.toFixed(2)).join(" ")} at the start, ${load1.map((l) => l.toFixed(2)).join(" ")} at the end |
 | Chromium | ${chromiumVersion} (${CFG.chromium}, headless, --no-sandbox --disable-gpu --disable-background-networking) |
 | node | ${process.version}, playwright-core ${pkgVersion(path.join(TESTS, "node_modules", "playwright-core"))} |

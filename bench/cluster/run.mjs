@@ -47,7 +47,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../tests/lib/harness.mjs";
 import { startRedis, REDIS_SERVER } from "../../tests/lib/redis.mjs";
-import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState } from "../lib/common.mjs";
+import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead } from "../lib/common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -449,7 +449,6 @@ async function main() {
   if (warnings.length) console.log(`\n${warnings.map((w) => `! ${w}`).join("\n")}`);
   if (failures.length) console.log(`\nFAILED / problems:\n  ${failures.join("\n  ")}`);
 
-  const cpu = os.cpus();
   const sioc = pkgVersion("socket.io-client");
   const md = `# Cluster benchmark: two-node fanout through Redis, sio vs Node socket.io
 
@@ -461,11 +460,7 @@ Written by \`scripts/bench-cluster.sh\` (\`bench/cluster/run.mjs\`); every run o
 
 ## Setup
 
-| | |
-| --- | --- |
-| date | ${started.toISOString()} |
-| commit | ${git} |
-| machine | ${cpu.length} × ${cpu[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()} |
+${setupHead(started, git)}
 | other load | machine ${fmtInt(busyBefore)}% busy in the second before the bench; ${fmtInt(busyDuring)}% during it (this bench included); steal ${fmt(steal, 1)}% (median of the measurements); load average ${load0.map((l) => l.toFixed(2)).join(" ")} at the start, ${load1.map((l) => l.toFixed(2)).join(" ")} at the end |
 | cores | ${CFG.pin ? "PIN=1: both nodes and redis-server on core 0 (taskset), the client process on core 1" : "PIN=0: not pinned"} |
 | redis | ${redisVersion}, 127.0.0.1, no persistence (\`tests/lib/redis.mjs\`) |

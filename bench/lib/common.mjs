@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 
 const { env } = process;
 
@@ -73,4 +74,14 @@ export function gitState(root, dirs) {
   } catch {
     return "unknown";
   }
+}
+
+/** The first rows of a RESULTS.md setup table: when, which commit, which machine. */
+export function setupHead(started, git) {
+  const cpu = os.cpus();
+  return `| | |
+| --- | --- |
+| date | ${started.toISOString()} |
+| commit | ${git} |
+| machine | ${cpu.length} × ${cpu[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()} |`;
 }
