@@ -43,7 +43,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead } from "../lib/common.mjs";
+import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead, stopOnSignals } from "../lib/common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -340,7 +340,7 @@ async function main() {
     // Alternate which client goes first; the baseline runs last.
     const order = [...(round % 2 ? ["ours", "theirs"] : ["theirs", "ours"]), ...WHO.filter((w) => w === "bare")];
     for (const who of order) {
-      if (stopping) throw new Error("interrupted");
+      if (stopping()) throw new Error("interrupted");
       const rec = { round };
       runs[who].push(rec);
       let page;
@@ -471,7 +471,7 @@ client, warms it up (flood ${fmtInt(WARMUP.flood)} + ${WARMUP.acks} acks, not co
 
 ${mdTable(head, rows, numeric)}
 ${failures.length ? `\n**Failed measurements**:\n\n${failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${problems.length ? `\n**Page errors / console errors and warnings**:\n\n${problems.map((p) => `- ${p}`).join("\n")}\n` : "\nNo page errors, console errors or warnings.\n"}`;
-  if (stopping) throw new Error("interrupted");
+  if (stopping()) throw new Error("interrupted");
   writeFileSync(CFG.results, md);
   log(`wrote ${CFG.results}`);
   return failures.length || pageProblems.some((p) => p.kind !== "console.warning") ? 1 : 0;
@@ -491,15 +491,7 @@ async function cleanup() {
   await stopServer();
 }
 
-let stopping = false;
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.once(sig, async () => {
-    stopping = true;
-    log(`${sig}: stopping (no results written)`);
-    await cleanup();
-    process.exit(130);
-  });
-}
+const stopping = stopOnSignals(log, cleanup);
 process.once("exit", () => {
   // Last resort (e.g. an uncaught exception): never leave the server running.
   if (server && !server.exitInfo()) {

@@ -47,7 +47,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../tests/lib/harness.mjs";
 import { startRedis, REDIS_SERVER } from "../../tests/lib/redis.mjs";
-import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead } from "../lib/common.mjs";
+import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead, stopOnSignals } from "../lib/common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -383,7 +383,7 @@ async function main() {
       const m0 = machineCpu();
       await delay(1000);
       const b = busyPct(m0, machineCpu());
-      if (b <= 15 || Date.now() >= until || stopping) return b;
+      if (b <= 15 || Date.now() >= until || stopping()) return b;
     }
   };
   const busyBefore = await waitIdle();
@@ -403,7 +403,7 @@ async function main() {
   for (let round = 1; round <= CFG.repeats; round++) {
     const order = round % 2 ? CFG.impls : [...CFG.impls].reverse();
     for (const impl of order) {
-      if (stopping) throw new Error("interrupted");
+      if (stopping()) throw new Error("interrupted");
       if (idleBudget) {
         const b = await waitIdle();
         if (b > 15) log(`machine still ${fmtInt(b)}% busy after WAIT_IDLE_S: measuring anyway`);
@@ -513,27 +513,19 @@ Limits: everything on one 2-core VM over loopback (the kernel's TCP work of both
 partly to whichever process makes the syscall), and both nodes share one core with Redis;
 compare the implementations within one run, not with other machines.
 `;
-  if (stopping) throw new Error("interrupted");
+  if (stopping()) throw new Error("interrupted");
   writeFileSync(CFG.results, md);
   log(`wrote ${CFG.results}`);
   return failures.length || impls.some((i) => !runs[i].length) ? 1 : 0;
 }
 
-let stopping = false;
 let stopRedis = null;
 let redisPid = null;
 async function cleanup() {
   for (const nd of [...live]) await stopNode(nd).catch(() => {});
   await stopRedis?.().catch(() => {});
 }
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.once(sig, async () => {
-    stopping = true;
-    log(`${sig}: stopping (no results written)`);
-    await cleanup();
-    process.exit(130);
-  });
-}
+const stopping = stopOnSignals(log, cleanup);
 process.once("exit", () => {
   for (const nd of live) {
     try {

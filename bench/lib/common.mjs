@@ -85,3 +85,18 @@ export function setupHead(started, git) {
 | commit | ${git} |
 | machine | ${cpu.length} × ${cpu[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()} |`;
 }
+
+/** On Ctrl-C or SIGTERM: `cleanup()`, then exit 130 without writing results. Returns whether
+ *  that has begun, for the runners to stop between measurements. */
+export function stopOnSignals(log, cleanup) {
+  let stopping = false;
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.once(sig, async () => {
+      stopping = true;
+      log(`${sig}: stopping (no results written)`);
+      await cleanup();
+      process.exit(130);
+    });
+  }
+  return () => stopping;
+}
