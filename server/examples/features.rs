@@ -22,7 +22,9 @@
 //! | `sockets-leave` {room?, leave} + ack | makes the selection leave `leave`, acks `true` |
 //! | `disconnect-all` {room?, close} | disconnects the selection (closing connections if `close`) |
 //! | `ask` {timeout, q} + ack | `socket.timeout(t).emit_with_ack("question", q)`, acks `{answer: [args]}` or `{error: "timeout"}` |
-//! | `ask-all` {room?, timeout, q} + ack | the same to the selection; acks `[{id, answer} or {id, error}]` sorted by id |
+//! | `ask-all` {room?, timeout, q} + ack | the same to the selection on this node; acks `[{id, answer} or {id, error}]` sorted by id |
+//! | `ask-cluster` {room?, timeout, q} + ack | the same on every node of the cluster; acks `{answers, error?}`: `answers` as for `ask-all` (without `id` for Node nodes' sockets, whose answers carry only their first argument), `error` when a node did not answer |
+//! | `all-rooms` + ack | acks `{rooms}`, every room of the namespace on every node, sorted (own-id rooms included), or `{error}` |
 //! | `typed` NAME, N, BIN, {list: [u8]} + ack | acks `NAME.len()`, `N * 2`, BIN reversed (binary), `{list: reversed, bin: BIN}` |
 //! | `disconnect-me` {close} | `socket.disconnect()`, or `disconnect_and_close()` when `close` |
 //! | `last-disconnect` + ack | acks `{id, reason, rooms}` of the last socket that left (rooms seen in `disconnecting`) |
@@ -46,7 +48,8 @@ mod serve;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sio_server::{
-    Binary, BroadcastOperator, ConnectError, CorsLayer, Event, Namespace, Socket, SocketIo,
+    AckResponse, Binary, BroadcastAckError, BroadcastOperator, ConnectError, CorsLayer, Event,
+    Namespace, Socket, SocketIo,
 };
 
 #[derive(Deserialize, Default)]
@@ -126,6 +129,23 @@ impl Reply {
             error: Some(error),
         }
     }
+}
+
+/// Each answer of a broadcast with acks as a `Reply`, sorted by socket id (answers from
+/// Node nodes, which name no socket, first, in arrival order).
+fn replies(responses: Vec<AckResponse>) -> Vec<Reply> {
+    let mut out: Vec<Reply> = responses
+        .into_iter()
+        .map(|r| {
+            let id = r.socket.map(|s| s.to_string());
+            match r.result {
+                Ok(args) => Reply::answer(id, args.values().unwrap_or_default()),
+                Err(_) => Reply::error(id, "timeout".into()),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
 }
 
 fn namespace_of(io: &SocketIo, socket: &Socket) -> Option<Namespace> {
@@ -308,20 +328,68 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
                 let Some(ns) = namespace_of(&io, &socket) else {
                     return;
                 };
+                let reply = select(&ns, &socket, &sel).local();
+                let reply = reply.emit_with_ack("question", &field(&ev, "q"));
+                let responses = match reply.await {
+                    Ok(responses) => responses,
+                    Err(BroadcastAckError::Cluster { responses, .. }) => responses,
+                    Err(_) => return,
+                };
+                let _ = ev.ack(&replies(responses));
+            }
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on_async("ask-cluster", move |socket, mut ev| {
+            let io = io.clone();
+            async move {
+                let mut sel: Selection = ev.arg(0).unwrap_or_default();
+                sel.timeout = sel.timeout.or(Some(5000));
+                let Some(ns) = namespace_of(&io, &socket) else {
+                    return;
+                };
                 let reply = select(&ns, &socket, &sel).emit_with_ack("question", &field(&ev, "q"));
-                let Ok(responses) = reply.await else { return };
-                let mut out: Vec<Reply> = responses
-                    .into_iter()
-                    .map(|r| {
-                        let id = Some(r.socket.to_string());
-                        match r.result {
-                            Ok(args) => Reply::answer(id, args.values().unwrap_or_default()),
-                            Err(_) => Reply::error(id, "timeout".into()),
-                        }
-                    })
-                    .collect();
-                out.sort_by(|a, b| a.id.cmp(&b.id));
-                let _ = ev.ack(&out);
+                #[derive(Serialize)]
+                struct Answers {
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    error: Option<String>,
+                    answers: Vec<Reply>,
+                }
+                let reply = match reply.await {
+                    Ok(responses) => Answers {
+                        error: None,
+                        answers: replies(responses),
+                    },
+                    Err(BroadcastAckError::Cluster { responses, error }) => Answers {
+                        error: Some(error.to_string()),
+                        answers: replies(responses),
+                    },
+                    Err(e) => Answers {
+                        error: Some(e.to_string()),
+                        answers: Vec::new(),
+                    },
+                };
+                let _ = ev.ack(&reply);
+            }
+        });
+    }
+    {
+        let io = io.clone();
+        socket.on_async("all-rooms", move |socket, mut ev| {
+            let io = io.clone();
+            async move {
+                let Some(ns) = namespace_of(&io, &socket) else {
+                    return;
+                };
+                let reply = match ns.all_rooms().await {
+                    Ok(rooms) => {
+                        let rooms: Vec<&str> = rooms.iter().map(|r| &**r).collect();
+                        json!({ "rooms": rooms })
+                    }
+                    Err(e) => json!({ "error": e.to_string() }),
+                };
+                let _ = ev.ack(&reply);
             }
         });
     }

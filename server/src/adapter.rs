@@ -9,9 +9,11 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
 use smallvec::SmallVec;
 
+use crate::broadcast::AckResponse;
 use crate::namespace::NamespaceInner;
 use crate::packet::Packet;
 use crate::server_side::{ServerSideAck, ServerSideError};
@@ -175,6 +177,21 @@ pub type AdapterFuture<T> = Pin<Box<dyn Future<Output = Result<T, AdapterError>>
 pub type ServerSideFuture =
     Pin<Box<dyn Future<Output = Result<Vec<sio_protocol::json::Value>, ServerSideError>> + Send>>;
 
+/// What the sockets of the *other* nodes of a cluster answered to a broadcast with acks
+/// ([`Adapter::remote_broadcast_with_ack`]).
+#[derive(Debug, Default)]
+pub struct RemoteAcks {
+    /// One entry per socket that got the packet on another node: its ack, or
+    /// [`AckError::Timeout`](crate::AckError::Timeout) when none came in time.
+    pub responses: Vec<AckResponse>,
+    /// Set when some nodes never said how many of their sockets got the packet (node
+    /// down or slow, or Redis unreachable): their sockets are missing from `responses`.
+    pub error: Option<AdapterError>,
+}
+
+/// The future of a broadcast with acks on the other nodes.
+pub type RemoteAcksFuture = Pin<Box<dyn Future<Output = RemoteAcks> + Send>>;
+
 /// A packet encoded once for every receiver of a broadcast.
 #[derive(Debug, Clone)]
 pub struct BroadcastPacket(pub(crate) Packet);
@@ -233,6 +250,26 @@ pub trait Adapter: Send + Sync + 'static {
     /// default there are no other nodes: no answers, at once.
     fn server_side_emit_with_ack(&self, data: Vec<sio_protocol::json::Value>) -> ServerSideFuture {
         let _ = data;
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// Sends `packet` (an event with an ack id) to the selected sockets of the *other*
+    /// nodes of a cluster and gathers their acks for up to `timeout` (the adapter's own
+    /// limit when None). The request is sent before this returns; the future only gathers.
+    /// By default there are no other nodes: no answers, at once.
+    fn remote_broadcast_with_ack(
+        &self,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+        timeout: Option<Duration>,
+    ) -> RemoteAcksFuture {
+        let _ = (packet, opts, timeout);
+        Box::pin(std::future::ready(RemoteAcks::default()))
+    }
+
+    /// The rooms of the *other* nodes of a cluster (each socket's own-id room included, as
+    /// Node lists them); none by default.
+    fn remote_rooms(&self) -> AdapterFuture<Vec<Room>> {
         Box::pin(std::future::ready(Ok(Vec::new())))
     }
 

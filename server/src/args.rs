@@ -121,6 +121,19 @@ impl Args {
         }
     }
 
+    /// Arguments from dynamic values, binary included (acks relayed by another node).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn from_values(values: &[json::Value]) -> Result<Args, ArgError> {
+        let mut body = BytesMut::new();
+        let mut attachments = Vec::new();
+        body.put_u8(b'[');
+        values.write_args(&mut body, &mut attachments)?;
+        body.put_u8(b']');
+        let body = body.freeze();
+        let spans = json::split_args(std::str::from_utf8(&body).unwrap_or_default())?;
+        Ok(Args::new(body, spans, attachments))
+    }
+
     /// Arguments from a JSON array, without attachments (for tests and tools).
     pub fn from_json(array: &str) -> Result<Args, ArgError> {
         let spans = json::split_args(array)?;

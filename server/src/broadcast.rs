@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 
 use crate::ack::AckFuture;
 use crate::adapter::{
-    AdapterError, BroadcastOptions, BroadcastPacket, LocalSockets, RemoteSocket, Room,
+    AdapterError, BroadcastOptions, BroadcastPacket, LocalSockets, RemoteAcks, RemoteSocket, Room,
 };
 use crate::args::{Args, EmitArgs};
-use crate::error::{AckError, EmitError};
+use crate::error::{AckError, BroadcastAckError, EmitError};
 use crate::namespace::NamespaceInner;
 use crate::packet;
 use crate::sid::Sid;
@@ -101,9 +101,12 @@ impl std::fmt::Debug for BroadcastOperator {
 /// Each receiver's answer to a broadcast with acks.
 #[derive(Debug)]
 pub struct AckResponse {
-    /// The socket that answered (or failed to).
-    pub socket: Sid,
-    /// Its ack arguments, or why there are none.
+    /// The socket that answered (or failed to). Always known for this node's sockets and
+    /// for other sio nodes' ones; None for the sockets of Node nodes, whose answers do not
+    /// say which socket gave them.
+    pub socket: Option<Sid>,
+    /// Its ack arguments, or why there are none. From a Node node, only the first argument
+    /// of the ack arrives (all that Node's adapter forwards).
     pub result: Result<Args, AckError>,
 }
 
@@ -174,15 +177,37 @@ impl BroadcastOperator {
     }
 
     /// Emits `event` to every selected socket asking each for an ack, and collects every
-    /// answer (or its timeout).
+    /// answer (or its timeout), on every node of a cluster unless [`local`](Self::local).
+    ///
+    /// Across a cluster, the wait for other nodes' sockets is bounded by
+    /// [`timeout`](Self::timeout), or else by the adapter's request timeout; a node that does
+    /// not say in time how many of its sockets got the packet makes the result a
+    /// [`BroadcastAckError::Cluster`] that still holds every answer that came.
+    ///
+    /// ```no_run
+    /// # async fn f(io: sio_server::SocketIo) {
+    /// use std::time::Duration;
+    /// let answers = io.timeout(Duration::from_secs(2)).emit_with_ack("vote", &"lunch?").await;
+    /// let responses = match &answers {
+    ///     Ok(all) => &all[..],
+    ///     Err(e) => e.responses(),
+    /// };
+    /// let yes = responses
+    ///     .iter()
+    ///     .filter(|r| r.result.as_ref().is_ok_and(|a| a.get::<bool>(0).unwrap_or(false)))
+    ///     .count();
+    /// println!("{yes} yes of {}", responses.len());
+    /// # }
+    /// ```
     pub fn emit_with_ack(
         &self,
         event: &str,
         args: impl EmitArgs,
-    ) -> AckFuture<Result<Vec<AckResponse>, EmitError>> {
+    ) -> AckFuture<Result<Vec<AckResponse>, BroadcastAckError>> {
         let id = self.ns.next_ack_id();
         let encoded = packet::encode(&self.ns.name, Some(event), Some(id), &args);
         let mut waits = Vec::new();
+        let mut remote = None;
         if let Ok(packet) = &encoded {
             self.for_each(|s| {
                 let rx = s.register_ack(id);
@@ -192,7 +217,7 @@ impl BroadcastOperator {
                     let wait = crate::ack::wait(rx, self.timeout, move || socket.forget_ack(id));
                     waits.push(async move {
                         AckResponse {
-                            socket: sid,
+                            socket: Some(sid),
                             result: wait.await,
                         }
                     });
@@ -200,10 +225,25 @@ impl BroadcastOperator {
                     s.forget_ack(id);
                 }
             });
+            if !self.opts.local {
+                remote = Some(self.ns.adapter.remote_broadcast_with_ack(
+                    &BroadcastPacket(packet.clone()),
+                    &self.opts,
+                    self.timeout,
+                ));
+            }
         }
         AckFuture::new(async move {
-            encoded?;
-            Ok(join_all(waits).await)
+            encoded.map_err(EmitError::from)?;
+            let (mut responses, remote) = match remote {
+                Some(remote) => join(join_all(waits), remote).await,
+                None => (join_all(waits).await, RemoteAcks::default()),
+            };
+            responses.extend(remote.responses);
+            match remote.error {
+                None => Ok(responses),
+                Some(error) => Err(BroadcastAckError::Cluster { responses, error }),
+            }
         })
     }
 

@@ -31,6 +31,36 @@ pub enum AckError {
     Emit(#[from] EmitError),
 }
 
+/// Why a broadcast with acks ([`BroadcastOperator::emit_with_ack`](crate::BroadcastOperator::emit_with_ack))
+/// did not hear from every socket it reached.
+#[derive(Debug, thiserror::Error)]
+pub enum BroadcastAckError {
+    /// The packet could not be encoded.
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    /// Some nodes of the cluster did not say how many of their sockets got the packet
+    /// within the timeout, or the cluster could not be reached. `responses` holds every
+    /// answer that came, this node's included.
+    #[error("{error}")]
+    Cluster {
+        /// The answers that came (and the timeouts of the sockets known to have the packet).
+        responses: Vec<crate::AckResponse>,
+        /// Which nodes are missing: [`AdapterError::Timeout`](crate::AdapterError::Timeout)
+        /// counts the nodes that answered.
+        error: crate::AdapterError,
+    },
+}
+
+impl BroadcastAckError {
+    /// The answers that came despite the error (none when the packet was not sent).
+    pub fn responses(&self) -> &[crate::AckResponse] {
+        match self {
+            Self::Emit(_) => &[],
+            Self::Cluster { responses, .. } => responses,
+        }
+    }
+}
+
 /// A refusal from a namespace middleware, sent to the client as CONNECT_ERROR with the
 /// message and optional data, as Node's `next(err)` does.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -493,6 +493,11 @@ impl SocketIo {
         self.root().server_side_emit_with_ack(event, args)
     }
 
+    /// Every room of `/` on every node of the cluster (see [`Namespace::all_rooms`]).
+    pub async fn all_rooms(&self) -> Result<Vec<crate::Room>, crate::AdapterError> {
+        self.root().all_rooms().await
+    }
+
     /// The number of open connections (Node's `io.engine.clientsCount`).
     pub fn engine_count(&self) -> usize {
         self.0.engine().map_or(0, |e| e.session_count())

@@ -73,7 +73,8 @@ mod socket;
 pub use ack::AckFuture;
 pub use adapter::{
     Adapter, AdapterError, AdapterFuture, BroadcastOptions, BroadcastPacket, LocalNamespace,
-    LocalSockets, MemoryAdapter, RemoteSocket, Room, ServerSideFuture,
+    LocalSockets, MemoryAdapter, RemoteAcks, RemoteAcksFuture, RemoteSocket, Room,
+    ServerSideFuture,
 };
 pub use args::{ArgError, Args, EmitArgs, FromArgs, RawArgs, ValueArgs};
 pub use broadcast::{AckResponse, BroadcastOperator, IntoRooms};
@@ -81,7 +82,7 @@ pub use broadcast::{AckResponse, BroadcastOperator, IntoRooms};
 pub use client_bundle::{CLIENT_FILES, ClientBundle, ClientBundleBody, ClientBundleService};
 pub use config::{Config, Transports};
 pub use engine::Transport;
-pub use error::{AckError, ConnectError, EmitError};
+pub use error::{AckError, BroadcastAckError, ConnectError, EmitError};
 pub use handshake::Handshake;
 pub use io::{ConnectionInfo, DynNamespace, SocketIo, SocketIoBuilder};
 pub use namespace::Namespace;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::ack::AckFuture;
-use crate::adapter::Adapter;
+use crate::adapter::{Adapter, AdapterError, Room};
 use crate::args::{ArgError, EmitArgs};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::error::ConnectError;
@@ -245,6 +245,30 @@ impl Namespace {
         let sent = crate::server_side::event_values(event, &args)
             .map(|data| self.0.adapter.server_side_emit_with_ack(data));
         AckFuture::new(async move { sent?.await })
+    }
+
+    /// Every room of the namespace on every node of the cluster (Node's
+    /// `adapter.allRooms()`), each listed once, sorted. As in Node, each socket's own-id
+    /// room is one of them. Fails when a node does not answer within the adapter's request
+    /// timeout; without a cluster adapter, this node's rooms.
+    ///
+    /// ```no_run
+    /// # async fn f(io: sio_server::SocketIo) -> Result<(), sio_server::AdapterError> {
+    /// if let Some(ns) = io.of("/chat") {
+    ///     let channels: Vec<_> = ns.all_rooms().await?;
+    ///     println!("{channels:?}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn all_rooms(&self) -> Result<Vec<Room>, AdapterError> {
+        let remote = self.0.adapter.remote_rooms();
+        let mut rooms = self.0.adapter.rooms();
+        rooms.extend(self.0.sockets().keys().map(|s| Room::from(s.as_str())));
+        rooms.extend(remote.await?);
+        rooms.sort_unstable();
+        rooms.dedup();
+        Ok(rooms)
     }
 
     /// The number of sockets connected to the namespace on this node.

@@ -112,9 +112,7 @@ describe("Redis cluster: server-side events between sio and Node", { skip }, () 
     await askUntil(r, "warm-up", 1);
     process.kill(node.pid, "SIGSTOP");
     try {
-      const t0 = Date.now();
       const [reply] = await ackTimeout(10_000, r, "sse-ask", "anyone?");
-      assert.ok(Date.now() - t0 >= 4_500, "waited for the request timeout");
       assert.deepEqual(reply, { error: "timeout reached: only 0 responses received out of 1", answers: [] });
     } finally {
       process.kill(node.pid, "SIGCONT");

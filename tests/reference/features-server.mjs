@@ -187,7 +187,7 @@ function handlers(socket) {
     // back only the first argument of each answer, in arrival order, without saying which
     // socket gave it. To report `{id, answer: [all args]}` per socket (the Rust
     // `AckResponse`), ask each selected socket separately.
-    const targets = await select(socket, sel).fetchSockets();
+    const targets = await select(socket, sel).local.fetchSockets();
     const out = await Promise.all(
       targets.map(
         (s) =>
@@ -200,6 +200,31 @@ function handlers(socket) {
       ),
     );
     if (ack) ack(out.sort(byId));
+  });
+
+  socket.on("ask-cluster", (...all) => {
+    const [args, ack] = splitAck(all);
+    const sel = parseSelection(args[0]);
+    const q = isObject(args[0]) && args[0].q !== undefined ? args[0].q : null;
+    // Node's broadcast with acks: the first argument of each answer, no socket id, and on a
+    // timeout "operation has timed out" with the answers that came.
+    select(socket, sel)
+      .timeout(sel.timeout ?? 5000)
+      .emit("question", q, (err, responses) => {
+        const answers = (responses ?? []).map((a) => ({ answer: [a] }));
+        if (ack) ack(err ? { error: err.message, answers } : { answers });
+      });
+  });
+
+  socket.on("all-rooms", async (...all) => {
+    const [, ack] = splitAck(all);
+    try {
+      // Only cluster adapters have allRooms(); one node's rooms are its adapter's.
+      const rooms = nsp.adapter.allRooms ? await nsp.adapter.allRooms() : nsp.adapter.rooms.keys();
+      if (ack) ack({ rooms: [...rooms].sort() });
+    } catch (err) {
+      if (ack) ack({ error: err.message });
+    }
   });
 
   socket.on("typed", (...all) => {

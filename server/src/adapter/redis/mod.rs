@@ -46,8 +46,22 @@
 //! this node's response; a node whose handlers do not ack makes the sender time out, as in
 //! Node.
 //!
-//! Not yet: broadcasts with acks *initiated* by this node across the cluster (its
-//! `emit_with_ack` reaches its own sockets only), and the sharded (`SPUBLISH`) mode.
+//! Broadcasts with acks both ways: [`emit_with_ack`](crate::BroadcastOperator::emit_with_ack)
+//! publishes a `BROADCAST` request (type 7, msgpack, the packet without an ack id: each node
+//! numbers its own). Every other node answers with how many of its sockets got the packet
+//! (`BROADCAST_CLIENT_COUNT`), then one `BROADCAST_ACK` per ack; the emitter waits until
+//! every node (counted with `PUBSUB NUMSUB`) has given its count and every counted socket
+//! has answered, or the broadcast's timeout (else [`RedisConfig::request_timeout`]) passes.
+//! Counted sockets that did not answer are timeouts; nodes that gave no count make the
+//! result a [`BroadcastAckError::Cluster`](crate::BroadcastAckError::Cluster) that keeps the
+//! answers that came. Node's answers carry the ack's first argument only and name no
+//! socket; sio's add the socket id and every argument (fields Node ignores, see
+//! [`wire::broadcast_ack_response`]).
+//!
+//! [`all_rooms`](crate::Namespace::all_rooms) sends an `ALL_ROOMS` request (type 1) and
+//! merges the answers with this node's rooms.
+//!
+//! Not yet: the sharded (`SPUBLISH`) mode.
 //!
 //! # Faults
 //!
@@ -96,12 +110,14 @@ use rand::Rng;
 use redis::AsyncCommands;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::adapter::RemoteSocket;
-use crate::adapter::ServerSideFuture;
 use crate::adapter::{
     Adapter, AdapterError, AdapterFuture, BroadcastOptions, BroadcastPacket, LocalNamespace,
-    LocalSockets, MemoryAdapter, Room,
+    LocalSockets, MemoryAdapter, RemoteAcks, RemoteAcksFuture, RemoteSocket, Room,
+    ServerSideFuture,
 };
+use crate::args::Args;
+use crate::broadcast::AckResponse;
+use crate::error::{AckError, EmitError};
 use crate::server_side::{ServerSideAck, ServerSideError};
 use crate::sid::Sid;
 use sio_protocol::json::Value;
@@ -227,6 +243,7 @@ impl RedisCluster {
             shared: self.0.clone(),
             ns: OnceLock::new(),
             pending: Mutex::new(HashMap::new()),
+            acks: Mutex::new(HashMap::new()),
         });
         {
             let weak = Arc::downgrade(&state);
@@ -295,6 +312,8 @@ struct NsState {
     ns: OnceLock<LocalNamespace>,
     /// This node's requests waiting for answers, by request id.
     pending: Mutex<HashMap<String, Pending>>,
+    /// This node's broadcasts with acks waiting for other nodes' sockets, by request id.
+    acks: Mutex<HashMap<String, AckGather>>,
 }
 
 /// What a request to the other nodes gathered.
@@ -328,6 +347,67 @@ struct Pending {
     expected: usize,
     responses: Vec<msgpack::Mp>,
     done: Option<oneshot::Sender<()>>,
+}
+
+/// Acks of other nodes' sockets one broadcast waits for, at most: a node announcing more
+/// (`clientCount`) is not believed past it.
+const MAX_REMOTE_ACKS: usize = 1 << 20;
+
+/// A broadcast with acks of this node, gathering what the other nodes' sockets answer.
+/// Each node first says how many of its sockets got the packet (`BROADCAST_CLIENT_COUNT`),
+/// then forwards their acks one by one (`BROADCAST_ACK`), in that order on the wire.
+struct AckGather {
+    /// How many other nodes must say their count; None until `PUBSUB NUMSUB` answers.
+    nodes_expected: Option<usize>,
+    nodes_answered: usize,
+    /// The sum of the counts so far.
+    clients_expected: usize,
+    responses: Vec<AckResponse>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl AckGather {
+    fn check(&mut self) {
+        let nodes_done = self
+            .nodes_expected
+            .is_some_and(|n| self.nodes_answered >= n);
+        if nodes_done && self.responses.len() >= self.clients_expected {
+            if let Some(done) = self.done.take() {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// What came: one entry per counted socket, a timeout for each that did not answer,
+    /// and an error when some nodes never gave their count.
+    fn finish(self, error: Option<AdapterError>) -> RemoteAcks {
+        let mut responses = self.responses;
+        let missing = self.clients_expected.saturating_sub(responses.len());
+        responses.extend((0..missing).map(|_| AckResponse {
+            socket: None,
+            result: Err(AckError::Timeout),
+        }));
+        let error = error.or(match self.nodes_expected {
+            Some(expected) if self.nodes_answered < expected => Some(AdapterError::Timeout {
+                answered: self.nodes_answered,
+                expected,
+            }),
+            _ => None,
+        });
+        RemoteAcks { responses, error }
+    }
+}
+
+/// Forgets a broadcast with acks when its future goes away, awaited to the end or not.
+struct ForgetAck {
+    state: Arc<NsState>,
+    id: String,
+}
+
+impl Drop for ForgetAck {
+    fn drop(&mut self) {
+        lock(&self.state.acks).remove(&self.id);
+    }
 }
 
 fn wire_opts(opts: &BroadcastOptions) -> WireOpts {
@@ -396,6 +476,20 @@ impl Adapter for RedisAdapter {
     fn server_side_emit_with_ack(&self, data: Vec<Value>) -> ServerSideFuture {
         let state = self.state.clone();
         Box::pin(async move { state.server_side_with_ack(data).await })
+    }
+
+    fn remote_broadcast_with_ack(
+        &self,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+        timeout: Option<Duration>,
+    ) -> RemoteAcksFuture {
+        self.state.clone().broadcast_with_ack(packet, opts, timeout)
+    }
+
+    fn remote_rooms(&self) -> AdapterFuture<Vec<Room>> {
+        let state = self.state.clone();
+        Box::pin(async move { state.remote_rooms().await })
     }
 
     fn broadcast(
@@ -587,6 +681,128 @@ impl NsState {
         }
     }
 
+    /// Publishes a broadcast with acks (`BROADCAST` request) at once; the future gathers
+    /// the other nodes' counts and acks until all came or `timeout` (else the request
+    /// timeout) has passed since the call.
+    fn broadcast_with_ack(
+        self: Arc<Self>,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+        timeout: Option<Duration>,
+    ) -> RemoteAcksFuture {
+        let wait = timeout.unwrap_or(self.shared.request_timeout);
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut wire_packet = match wire::packet_from_broadcast(packet, None) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(target: LOG, "broadcast with acks not published: {e}");
+                return Box::pin(std::future::ready(RemoteAcks::default()));
+            }
+        };
+        // Each node numbers the acks of its own sockets.
+        wire_packet.id = None;
+        let mut opts = wire_opts(opts);
+        opts.flags.timeout = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        let id = random_uid();
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut acks = lock(&self.acks);
+            if acks.len() >= MAX_PENDING {
+                let error = AdapterError::Unavailable(format!(
+                    "too many broadcasts with acks in flight ({MAX_PENDING})"
+                ));
+                return Box::pin(std::future::ready(RemoteAcks {
+                    responses: Vec::new(),
+                    error: Some(error),
+                }));
+            }
+            acks.insert(
+                id.clone(),
+                AckGather {
+                    nodes_expected: None,
+                    nodes_answered: 0,
+                    clients_expected: 0,
+                    responses: Vec::new(),
+                    done: Some(tx),
+                },
+            );
+        }
+        self.shared.publish(
+            self.request_channel.clone(),
+            wire::broadcast_ack_request(&self.uid, &id, &wire_packet, &opts),
+        );
+        let forget = ForgetAck { state: self, id };
+        Box::pin(async move {
+            let state = &forget.state;
+            // Answers may come before the count of nodes: they are kept meanwhile.
+            let error = match tokio::time::timeout_at(deadline, state.server_count()).await {
+                Ok(Ok(nodes)) => {
+                    if let Some(g) = lock(&state.acks).get_mut(&forget.id) {
+                        g.nodes_expected = Some(nodes.saturating_sub(1));
+                        g.check();
+                    }
+                    None
+                }
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(AdapterError::Unavailable(
+                    "no answer from Redis to PUBSUB NUMSUB".into(),
+                )),
+            };
+            if error.is_none() {
+                let _ = tokio::time::timeout_at(deadline, rx).await;
+            }
+            match lock(&state.acks).remove(&forget.id) {
+                Some(g) => g.finish(error),
+                None => RemoteAcks::default(),
+            }
+        })
+    }
+
+    /// An answer to one of this node's broadcasts with acks; false when `id` is not one.
+    fn on_ack_response(&self, id: &str, resp: &wire::Request) -> bool {
+        let mut acks = lock(&self.acks);
+        let Some(g) = acks.get_mut(id) else {
+            return false;
+        };
+        match resp.kind {
+            Some(RequestType::BroadcastClientCount) => {
+                let count = resp.raw.get("clientCount").and_then(msgpack::Mp::as_u64);
+                let count = usize::try_from(count.unwrap_or(0)).unwrap_or(MAX_REMOTE_ACKS);
+                g.nodes_answered += 1;
+                g.clients_expected = g
+                    .clients_expected
+                    .saturating_add(count)
+                    .min(MAX_REMOTE_ACKS);
+            }
+            // Counted sockets only: a node answering twice adds nothing.
+            Some(RequestType::BroadcastAck) if g.responses.len() < g.clients_expected => {
+                let socket = resp
+                    .raw
+                    .get("sid")
+                    .and_then(msgpack::Mp::as_str)
+                    .and_then(Sid::parse);
+                let result = Args::from_values(&wire::broadcast_ack_args(resp))
+                    .map_err(|e| AckError::from(EmitError::from(e)));
+                g.responses.push(AckResponse { socket, result });
+            }
+            _ => {}
+        }
+        g.check();
+        true
+    }
+
+    /// The rooms of the other nodes (`ALL_ROOMS` request), each listed once.
+    async fn remote_rooms(&self) -> Result<Vec<Room>, AdapterError> {
+        let responses = self.request_all(RequestType::AllRooms, |_| {}).await?;
+        let mut rooms = HashSet::new();
+        for r in &responses {
+            if let Some(msgpack::Mp::Array(list)) = r.get("rooms") {
+                rooms.extend(list.iter().filter_map(msgpack::Mp::as_str).map(Room::from));
+            }
+        }
+        Ok(rooms.into_iter().collect())
+    }
+
     async fn fetch_remote(&self, opts: WireOpts) -> Result<Vec<RemoteSocket>, AdapterError> {
         let responses = self
             .request_all(RequestType::RemoteFetch, |r| {
@@ -641,9 +857,8 @@ impl NsState {
                 let rx = s.register_ack(id);
                 if s.send_packet(&bp.0, opts.volatile).is_ok() {
                     let socket = s.clone();
-                    waits.push(crate::ack::wait(rx, Some(timeout), move || {
-                        socket.forget_ack(id)
-                    }));
+                    let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
+                    waits.push((sid, wait));
                 } else {
                     s.forget_ack(id);
                 }
@@ -654,26 +869,15 @@ impl NsState {
             "requestId": request_id,
             "clientCount": waits.len(),
         }));
-        for wait in waits {
+        for (sid, wait) in waits {
             let shared = self.shared.clone();
             let channel = self.response_channel.clone();
             let request_id = request_id.clone();
             tokio::spawn(async move {
                 let Ok(args) = wait.await else { return };
-                let first = args
-                    .values()
-                    .ok()
-                    .and_then(|v| v.into_iter().next())
-                    .unwrap_or_default();
-                let msg = msgpack::Mp::Map(vec![
-                    (
-                        msgpack::Mp::str("type"),
-                        msgpack::Mp::UInt(RequestType::BroadcastAck as u64),
-                    ),
-                    (msgpack::Mp::str("requestId"), msgpack::Mp::Str(request_id)),
-                    (msgpack::Mp::str("packet"), wire::value_to_mp(&first)),
-                ]);
-                shared.publish(channel, msgpack::encode(&msg));
+                let values = args.values().unwrap_or_default();
+                let msg = wire::broadcast_ack_response(&request_id, sid.as_str(), &values);
+                shared.publish(channel, msg);
             });
         }
     }
@@ -702,15 +906,23 @@ impl NsState {
 
     /// An answer to one of this node's requests.
     fn on_response(&self, payload: &[u8]) {
-        let Ok(resp) = wire::decode_request(payload) else {
-            if self.shared.throttle.allow(2) {
-                tracing::warn!(target: LOG, "malformed response skipped");
+        let resp = match wire::decode_request(payload) {
+            Ok(r) => r,
+            Err(e) => {
+                if self.shared.throttle.allow(2) {
+                    tracing::warn!(target: LOG, len = payload.len(), "malformed response skipped: {e}");
+                }
+                return;
             }
+        };
+        let Some(id) = resp.request_id.as_deref() else {
             return;
         };
-        let Some(id) = resp.request_id else { return };
+        if self.on_ack_response(id, &resp) {
+            return;
+        }
         let mut pending = lock(&self.pending);
-        let Some(p) = pending.get_mut(&id) else {
+        let Some(p) = pending.get_mut(id) else {
             return;
         };
         // Bounded: a node answering twice adds nothing once everyone has answered.

@@ -191,8 +191,10 @@ pub fn decode_request(bytes: &[u8]) -> Result<Request, WireError> {
         ),
     };
     let strings = |key| raw.get(key).map(string_list).unwrap_or_default();
+    // Only a BROADCAST request carries a Socket.IO packet: in a BROADCAST_ACK response,
+    // `packet` is an ack value, any shape.
     let packet = match raw.get("packet") {
-        Some(p) if matches!(p, Mp::Map(_)) => Some(packet_from_mp(p)?),
+        Some(p) if kind == Some(RequestType::Broadcast) => Some(packet_from_mp(p)?),
         _ => None,
     };
     Ok(Request {
@@ -253,6 +255,58 @@ pub fn server_side_response(request_id: &str, data: &Value) -> Vec<u8> {
         (Mp::str("requestId"), Mp::str(request_id)),
         (Mp::str("data"), value_to_mp(data)),
     ]))
+}
+
+/// A `BROADCAST` request (a broadcast with acks): `{uid, requestId, type: 7, packet, opts}`,
+/// always msgpack, as Node's adapter encodes it. `packet` has no ack id: each receiving
+/// node picks one of its own.
+pub fn broadcast_ack_request(
+    uid: &str,
+    request_id: &str,
+    packet: &WirePacket,
+    opts: &WireOpts,
+) -> Vec<u8> {
+    msgpack::encode(&Mp::Map(vec![
+        (Mp::str("uid"), Mp::str(uid)),
+        (Mp::str("requestId"), Mp::str(request_id)),
+        (Mp::str("type"), Mp::UInt(RequestType::Broadcast as u64)),
+        (Mp::str("packet"), packet_to_mp(packet)),
+        (Mp::str("opts"), opts_to_mp(opts, true)),
+    ]))
+}
+
+/// One socket's ack to another node's broadcast with acks: `{type: 9, requestId, packet}`,
+/// msgpack, with `packet` the ack's first argument (all Node forwards).
+///
+/// sio adds two fields that Node's adapter ignores: `sid`, the socket that answered, and
+/// `args`, every argument of the ack when there is not exactly one.
+pub fn broadcast_ack_response(request_id: &str, sid: &str, args: &[Value]) -> Vec<u8> {
+    let mut entries = vec![
+        (Mp::str("type"), Mp::UInt(RequestType::BroadcastAck as u64)),
+        (Mp::str("requestId"), Mp::str(request_id)),
+        (
+            Mp::str("packet"),
+            args.first().map_or(Mp::Undefined, value_to_mp),
+        ),
+        (Mp::str("sid"), Mp::str(sid)),
+    ];
+    if args.len() != 1 {
+        entries.push((
+            Mp::str("args"),
+            Mp::Array(args.iter().map(value_to_mp).collect()),
+        ));
+    }
+    msgpack::encode(&Mp::Map(entries))
+}
+
+/// The arguments of a socket's ack in a `BROADCAST_ACK` response: sio's `args` when
+/// present, else the one value Node forwards (`packet`; none when it is absent).
+pub fn broadcast_ack_args(resp: &Request) -> Vec<Value> {
+    match (resp.raw.get("args"), resp.raw.get("packet")) {
+        (Some(Mp::Array(all)), _) => all.iter().map(mp_to_value).collect(),
+        (_, None | Some(Mp::Undefined)) => Vec::new(),
+        (_, Some(first)) => vec![mp_to_value(first)],
+    }
 }
 
 /// `data` of a `SERVER_SIDE_EMIT` request (`[event, ...args]`): None when it is not an
@@ -655,15 +709,40 @@ mod tests {
         assert_eq!(r.request_id.as_deref(), Some("I-m3xn"));
         let p = r.packet.ok_or(WireError::Shape("packet"))?;
         assert_eq!(p.data, vec![v("ask".into()), v(42.into())]);
-        assert_eq!(r.opts.map(|o| o.flags.timeout), Some(Some(1000)));
+        let opts = r.opts.ok_or(WireError::Shape("opts"))?;
+        assert_eq!(opts.flags.timeout, Some(1000));
+        assert_eq!(
+            broadcast_ack_request("xmCFpZ", "I-m3xn", &p, &opts),
+            bytes,
+            "our request is byte for byte Node's"
+        );
 
         let (_, bytes) = fixture("broadcast-ack-response");
         let r = decode_request(&bytes)?;
         assert_eq!(r.kind, Some(RequestType::BroadcastAck));
         assert_eq!(
-            r.raw.get("packet").map(mp_to_value),
-            Some(Value::Array(vec![v("yes".into()), bin(&[7])]))
+            broadcast_ack_args(&r),
+            vec![Value::Array(vec![v("yes".into()), bin(&[7])])],
+            "Node forwards the first argument only"
         );
+        // sio's answers name the socket, and carry every argument when not exactly one.
+        let ours = decode_request(&broadcast_ack_response("abc123", "sid1", &[v(1.into())]))?;
+        assert_eq!(ours.kind, Some(RequestType::BroadcastAck));
+        assert_eq!(ours.raw.get("sid").and_then(Mp::as_str), Some("sid1"));
+        assert!(ours.raw.get("args").is_none());
+        assert_eq!(broadcast_ack_args(&ours), vec![v(1.into())]);
+        let two = [v("a".into()), bin(&[1])];
+        let ours = decode_request(&broadcast_ack_response("abc123", "sid1", &two))?;
+        assert_eq!(broadcast_ack_args(&ours), two.to_vec());
+        let object = [v(serde_json::json!({"type": "not a packet"}))];
+        let ours = decode_request(&broadcast_ack_response("abc123", "sid1", &object))?;
+        assert_eq!(
+            broadcast_ack_args(&ours),
+            object.to_vec(),
+            "an object ack is a value"
+        );
+        let none = decode_request(&broadcast_ack_response("abc123", "sid1", &[]))?;
+        assert_eq!(broadcast_ack_args(&none), Vec::<Value>::new());
 
         let r = decode_request(
             br#"{"uid":"abc","type":2,"opts":{"rooms":["a"],"except":[]},"rooms":["b",3]}"#,
