@@ -107,7 +107,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use rand::Rng;
-use redis::AsyncCommands;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::adapter::{
@@ -1211,19 +1210,40 @@ async fn publisher(
                 }
             }
         }
-        let Some((channel, payload)) = next else {
+        let Some(first) = next else {
             continue;
         };
-        let Some(c) = conn.as_mut() else { continue };
-        let sent: redis::RedisResult<i64> = c.publish(&channel, payload).await;
+        // What queued up meanwhile goes in the same write: one round trip, and one read for
+        // Redis, instead of one per message.
+        let mut pipe = redis::pipe();
+        let mut count = 0u64;
+        for (channel, payload) in
+            std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok()).take(MAX_BATCH))
+        {
+            pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+            count += 1;
+        }
+        let sent = match conn.as_mut() {
+            Some(c) => pipe.query_async::<()>(c).await,
+            None => Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "not connected",
+            ))),
+        };
         if let Err(e) = sent {
+            if let Some(sh) = shared.upgrade() {
+                sh.dropped.fetch_add(count, Ordering::Relaxed);
+            }
             errors += 1;
             if errors.is_power_of_two() {
-                tracing::warn!(target: LOG, errors, "redis publish failed, message dropped: {e}");
+                tracing::warn!(target: LOG, errors, count, "redis publish failed, messages dropped: {e}");
             }
         }
     }
 }
+
+/// Queued messages published in one pipeline, at most (after the first).
+const MAX_BATCH: usize = 127;
 
 /// Subscribes to every namespace's channels and dispatches what arrives; reconnects with
 /// backoff and subscribes again when the connection is lost. Ends when the cluster is gone.
