@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: formatting and lints, the Rust unit, property
 # and doc tests, the interop suite (official socket.io-client against our server), the
-# cluster suite (our nodes and Node's on one redis-server), then the browser client: its
+# cluster suite (our nodes and Node's on one redis-server, classic and sharded), then the browser client: its
 # size report, its in-browser Rust tests, the browser interop suite (our wasm client in
 # Chromium against the official Node server and ours), and the demo chat in Chromium.
 set -euo pipefail
@@ -39,8 +39,11 @@ export SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract"
 export SIO_FEATURES_BIN="$ROOT/target/release/examples/features"
 (cd tests && npm test)
 
-step "cluster: sio and Node socket.io nodes on one redis-server (Redis adapter)"
+step "cluster: sio and Node socket.io nodes on one redis-server (Redis adapter, classic PUBLISH)"
 (cd tests && npm run test:cluster)
+
+step "cluster: the same in the sharded mode (SPUBLISH, createShardedAdapter)"
+(cd tests && REDIS_SHARDED=1 npm run test:cluster)
 
 step "browser client: build (wasm-pack) and size report"
 scripts/build-client.sh

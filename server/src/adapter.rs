@@ -168,6 +168,9 @@ pub enum AdapterError {
     /// The cluster cannot be reached (Redis down).
     #[error("cluster unavailable: {0}")]
     Unavailable(String),
+    /// The cluster's protocol has no such operation.
+    #[error("not supported: {0}")]
+    Unsupported(&'static str),
 }
 
 /// The future of an operation across a cluster.
@@ -226,6 +229,12 @@ pub trait Adapter: Send + Sync + 'static {
     fn rooms(&self) -> Vec<Room>;
     /// Calls `f` once for every socket of `local` that the options select.
     fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid));
+
+    /// Called when socket `sid` connects to the namespace (its own-id room exists from then
+    /// on, without an entry). Does nothing by default.
+    fn add_socket(&self, sid: Sid) {
+        let _ = sid;
+    }
 
     /// Called once, when the namespace that owns the adapter is made: a cluster adapter
     /// keeps the handle to deliver other nodes' messages. Does nothing by default.
@@ -362,23 +371,31 @@ impl State {
     }
 }
 
-impl Adapter for MemoryAdapter {
-    fn add_all(&self, sid: Sid, rooms: &[Room]) {
+impl MemoryAdapter {
+    /// [`add_all`](Adapter::add_all), calling `created` with each room that had no member
+    /// before (a cluster adapter subscribes to per-room channels then).
+    pub fn add_all_tracked(&self, sid: Sid, rooms: &[Room], created: &mut dyn FnMut(&Room)) {
         let mut st = self.write();
         for room in rooms {
             // The own-id room is implicit: no entry, no memory.
             if &**room == sid.as_str() {
                 continue;
             }
-            if st.rooms.entry(room.clone()).or_default().insert(sid) {
+            let members = st.rooms.entry(room.clone()).or_default();
+            let new_room = members.is_empty();
+            if members.insert(sid) {
                 st.sids.entry(sid).or_default().push(room.clone());
+                if new_room {
+                    created(room);
+                }
             }
         }
     }
 
-    fn del(&self, sid: Sid, room: &str) {
+    /// [`del`](Adapter::del), calling `emptied` when the room has no member left.
+    pub fn del_tracked(&self, sid: Sid, room: &str, emptied: &mut dyn FnMut(&Room)) {
         let mut st = self.write();
-        let emptied = match st.rooms.get_mut(room) {
+        let now_empty = match st.rooms.get_mut(room) {
             Some(members) => {
                 if !members.remove(&sid) {
                     return;
@@ -387,8 +404,10 @@ impl Adapter for MemoryAdapter {
             }
             None => return,
         };
-        if emptied {
-            st.rooms.remove(room);
+        if now_empty {
+            if let Some((room, _)) = st.rooms.remove_entry(room) {
+                emptied(&room);
+            }
         }
         if let Some(list) = st.sids.get_mut(&sid) {
             list.retain(|r| &**r != room);
@@ -398,7 +417,8 @@ impl Adapter for MemoryAdapter {
         }
     }
 
-    fn del_all(&self, sid: Sid) {
+    /// [`del_all`](Adapter::del_all), calling `emptied` for each room left with no member.
+    pub fn del_all_tracked(&self, sid: Sid, emptied: &mut dyn FnMut(&Room)) {
         let mut st = self.write();
         let Some(list) = st.sids.remove(&sid) else {
             return;
@@ -408,9 +428,24 @@ impl Adapter for MemoryAdapter {
                 members.remove(&sid);
                 if members.is_empty() {
                     st.rooms.remove(&room);
+                    emptied(&room);
                 }
             }
         }
+    }
+}
+
+impl Adapter for MemoryAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[Room]) {
+        self.add_all_tracked(sid, rooms, &mut |_| {});
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        self.del_tracked(sid, room, &mut |_| {});
+    }
+
+    fn del_all(&self, sid: Sid) {
+        self.del_all_tracked(sid, &mut |_| {});
     }
 
     fn rooms_of(&self, sid: Sid) -> Vec<Room> {
@@ -520,6 +555,18 @@ mod tests {
         assert_eq!(pick(&a, &ids, &opts(&[Sid::new().as_str()], &[])), vec![]);
         assert_eq!(pick(&a, &ids, &opts(&["nobody"], &[])), vec![]);
 
+        let mut created = Vec::new();
+        a.add_all_tracked(ids[3], &[Room::from("r2"), Room::from("r3")], &mut |r| {
+            created.push(r.clone())
+        });
+        assert_eq!(
+            created,
+            [Room::from("r3")],
+            "only rooms that were empty are new"
+        );
+        let mut emptied = Vec::new();
+        a.del_all_tracked(ids[3], &mut |r| emptied.push(r.clone()));
+        assert_eq!(emptied, [Room::from("r3")], "r2 still has members");
         a.del(ids[0], "r1");
         assert_eq!(a.rooms_of(ids[0]), vec![Room::from("r2")]);
         a.del_all(ids[0]);

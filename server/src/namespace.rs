@@ -112,6 +112,7 @@ impl NamespaceInner {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(socket.id(), socket.clone());
+        self.adapter.add_socket(socket.id());
     }
 
     pub fn remove_socket(&self, socket: &Socket) {

@@ -44,6 +44,7 @@ impl From<AdapterError> for ServerSideError {
                 expected,
             },
             AdapterError::Unavailable(m) => ServerSideError::Unavailable(m),
+            AdapterError::Unsupported(m) => ServerSideError::Unavailable(m.to_owned()),
         }
     }
 }

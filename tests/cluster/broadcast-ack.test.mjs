@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it, before, after } from "node:test";
 import { connect, ackTimeout, waitFor, toBuffers, startServer } from "../lib/harness.mjs";
-import { skipWithoutRedis as skip, useFeaturesPair } from "../lib/cluster.mjs";
+import { skipWithoutRedis as skip, useFeaturesPair, classicOnly, SHARDED } from "../lib/cluster.mjs";
 
 describe("Redis cluster: broadcasts with acks and allRooms across sio and Node", { skip }, () => {
   let redis, rust, node, rust2;
@@ -109,7 +109,7 @@ describe("Redis cluster: broadcasts with acks and allRooms across sio and Node",
     assert.deepEqual(answers, ["a:x", "b:x", "n:x"]);
   });
 
-  it("allRooms from a sio node and from Node lists every node's rooms", async () => {
+  it("allRooms from a sio node and from Node lists every node's rooms", { skip: classicOnly }, async () => {
     const [a, b, n] = await Promise.all([
       connect(rust.url, { query: { room: "room-a" } }),
       connect(rust2.url, { query: { room: "room-b" } }),
@@ -129,7 +129,7 @@ describe("Redis cluster: broadcasts with acks and allRooms across sio and Node",
     }
   });
 
-  it("allRooms with a stopped node fails naming how many nodes answered", async () => {
+  it("allRooms with a stopped node fails naming how many nodes answered", { skip: classicOnly }, async () => {
     const a = await connect(rust.url);
     await waitFor(async () => !(await ackTimeout(10_000, a, "all-rooms"))[0].error, {
       timeout: 15_000,
@@ -143,5 +143,11 @@ describe("Redis cluster: broadcasts with acks and allRooms across sio and Node",
     } finally {
       process.kill(node.pid, "SIGCONT");
     }
+  });
+
+  it("sharded: allRooms is refused, as the sharded protocol has no such request", { skip: !SHARDED && "sharded mode only" }, async () => {
+    const a = await connect(rust.url);
+    const [reply] = await ackTimeout(10_000, a, "all-rooms");
+    assert.deepEqual(reply, { error: "not supported: allRooms is not part of the sharded protocol" });
   });
 });

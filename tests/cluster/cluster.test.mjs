@@ -12,7 +12,7 @@ import { describe, it, before, after, afterEach } from "node:test";
 import { createClient } from "redis";
 import { startServer, connect, collect, ack, waitFor, closeAllClients, toBuffers, once } from "../lib/harness.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { skipWithoutRedis as skip, startProbe } from "../lib/cluster.mjs";
+import { skipWithoutRedis as skip, startProbe, SHARDED } from "../lib/cluster.mjs";
 
 describe("Redis cluster: two sio nodes and a Node socket.io node", { skip }, () => {
   let redis, a, b, node, probe;
@@ -256,14 +256,32 @@ describe("Redis cluster: malformed messages", { skip }, () => {
         },
         { timeout: 10_000, interval: 100, what: "a and b subscribed" },
       );
-      await pub.publish("socket.io#/#", Buffer.from([0xc1, 0x00]));
-      await pub.publish("socket.io#/#", Buffer.from([0x93, 0xa1, 0x78])); // truncated
-      await pub.publish("socket.io-request#/#", "{not json");
-      await pub.publish("socket.io-request#/#", JSON.stringify({ uid: "x", type: 99 }));
+      // The sharded mode has one kind of message on one channel; the classic mode has
+      // broadcasts and requests on their own channels.
+      const garbage = SHARDED
+        ? [
+            ["socket.io#/#", Buffer.from([0xc1, 0x00])],
+            ["socket.io#/#", Buffer.from([0x84, 0xa1, 0x78])], // truncated
+            ["socket.io#/#", "{not json"],
+            ["socket.io#/#", JSON.stringify({ type: 99, data: {}, uid: "x", nsp: "/" })],
+            ["socket.io#/#", JSON.stringify({ type: 3, data: { opts: {} }, uid: "x", nsp: "/" })],
+          ]
+        : [
+            ["socket.io#/#", Buffer.from([0xc1, 0x00])],
+            ["socket.io#/#", Buffer.from([0x93, 0xa1, 0x78])], // truncated
+            ["socket.io-request#/#", "{not json"],
+            ["socket.io-request#/#", JSON.stringify({ uid: "x", type: 99 })],
+          ];
+      for (const [channel, msg] of garbage) {
+        await (SHARDED ? pub.sPublish(channel, msg) : pub.publish(channel, msg));
+      }
       const n = got[1].length;
       socks[0].emit("broadcast", "still fine");
       await got[1].until((l) => l.length > n && l.at(-1)[0] === "still fine");
-      await waitFor(() => /malformed broadcast skipped/.test(b.logs()) && /malformed request skipped/.test(b.logs()), {
+      const logged = SHARDED
+        ? [/malformed message skipped/]
+        : [/malformed broadcast skipped/, /malformed request or response skipped/];
+      await waitFor(() => logged.every((re) => re.test(b.logs())), {
         timeout: 5_000,
         interval: 50,
         what: "the skipped messages logged",

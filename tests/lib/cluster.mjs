@@ -3,24 +3,33 @@
 import { before, after, afterEach } from "node:test";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { startServer, closeAllClients } from "./harness.mjs";
 import { startRedis, haveRedis } from "./redis.mjs";
+
+/** REDIS_SHARDED=1 runs the cluster suites in the sharded mode (SPUBLISH): the servers they
+ *  start inherit it, and the in-process probe uses `createShardedAdapter`. */
+export const SHARDED = process.env.REDIS_SHARDED === "1";
+
+/** The `skip` of a cluster test that only the classic mode has. */
+export const classicOnly = SHARDED ? "classic mode only (REDIS_SHARDED=1)" : false;
 
 /** The `skip` of a cluster suite: skipped on a machine without redis-server, never in CI
  *  (scripts/setup.sh installs it there). */
 export const skipWithoutRedis = haveRedis() || process.env.CI ? false : "redis-server not installed (scripts/setup.sh redis)";
 
-/** A Node socket.io node in this process, with the Redis adapter of `url`, on a free port
- *  (with the extra `namespaces` created). Returns {io, pub, close()}. */
+/** A Node socket.io node in this process, with the Redis adapter of `url` (classic or
+ *  sharded, see SHARDED), on a free port (with the extra `namespaces` created). Returns
+ *  {io, pub, close()}. */
 export async function startProbe(url, { namespaces = [] } = {}) {
   const pub = createClient({ url });
   const sub = pub.duplicate();
   for (const c of [pub, sub]) c.on("error", () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   const http = createServer();
-  const io = new Server(http, { adapter: createAdapter(pub, sub, { requestsTimeout: 3_000 }) });
+  const adapter = SHARDED ? createShardedAdapter(pub, sub) : createAdapter(pub, sub, { requestsTimeout: 3_000 });
+  const io = new Server(http, { adapter });
   for (const nsp of namespaces) io.of(nsp);
   await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
   return {

@@ -2,20 +2,19 @@
 
 use sio_server::SocketIoBuilder;
 
-/// The Redis adapter when `REDIS_URL` is set; `REDIS_SHARDED=1` (the sharded mode) is
-/// refused: not supported yet.
+/// The Redis adapter when `REDIS_URL` is set; `REDIS_SHARDED=1` selects the sharded mode
+/// (`SPUBLISH`) with Node's default subscription mode, as `createShardedAdapter` does.
 #[cfg(feature = "redis")]
 pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
-    use sio_server::adapter::redis::{RedisCluster, RedisConfig};
+    use sio_server::adapter::redis::{RedisCluster, RedisConfig, SubscriptionMode};
     let Ok(url) = std::env::var("REDIS_URL") else {
         return Ok(builder);
     };
+    let mut config = RedisConfig::new(url);
     if std::env::var("REDIS_SHARDED").is_ok_and(|v| v == "1") {
-        return Err(std::io::Error::other(
-            "REDIS_SHARDED=1: the sharded mode is not supported yet",
-        ));
+        config = config.sharded(SubscriptionMode::Dynamic);
     }
-    let cluster = RedisCluster::new(RedisConfig::new(url)).map_err(std::io::Error::other)?;
+    let cluster = RedisCluster::new(config).map_err(std::io::Error::other)?;
     tracing::info!("joining the Redis cluster ({cluster:?})");
     Ok(builder.adapter(move |nsp| cluster.adapter(nsp)))
 }

@@ -1,12 +1,13 @@
 //! A cluster over Redis pub/sub that speaks the wire format of Node's
-//! `@socket.io/redis-adapter` 8 (classic `PUBLISH` mode), so sio nodes and Node `socket.io`
-//! nodes on the same Redis form one cluster.
+//! `@socket.io/redis-adapter` 8, in both its modes (classic `PUBLISH`, `createAdapter`;
+//! sharded `SPUBLISH`, `createShardedAdapter`), so sio nodes and Node `socket.io` nodes on
+//! the same Redis form one cluster.
 //!
 //! # Design
 //!
-//! The format, as read in `@socket.io/redis-adapter` 8.3 (`lib/index.ts`) and checked
-//! against bytes it publishes (`server/tests/fixtures/redis-adapter.json`, written by
-//! `tests/cluster/make-fixtures.mjs`):
+//! The classic format, as read in `@socket.io/redis-adapter` 8.3 (`lib/index.ts`) and
+//! checked against bytes it publishes (`server/tests/fixtures/redis-adapter.json`, written
+//! by `tests/cluster/make-fixtures.mjs`):
 //!
 //! - each namespace's adapter has a node uid of 6 random characters; with the key prefix
 //!   (`socket.io` by default) it uses the channels `prefix#nsp#` (broadcasts, and
@@ -16,9 +17,21 @@
 //! - a broadcast is the msgpack (notepack.io) array `[uid, packet, opts]`: see [`wire`];
 //! - requests and responses are JSON objects, or msgpack maps when they carry binary.
 //!
+//! The sharded format ([`RedisConfig::sharded`], Redis 7) is socket.io-adapter's
+//! `ClusterAdapter` over `SPUBLISH`: every message is `{type, data, uid, nsp}` on
+//! `prefix#nsp#` (answers on the requester's `prefix#nsp#uid#`; in the dynamic
+//! [`SubscriptionMode`]s, broadcasts to one room on `prefix#nsp#room#`, which a node
+//! subscribes to while the room has members there), node uids are 16 hex digits, and
+//! `PUBSUB SHARDNUMSUB` counts the nodes: see [`sharded`]
+//! (`server/tests/fixtures/redis-sharded-adapter.json`). Incoming messages of both formats
+//! are read into the same shapes, and [`format`] writes each outgoing one in the cluster's
+//! format, so everything below holds in both modes, but for `allRooms`, which the sharded
+//! protocol lacks ([`AdapterError::Unsupported`]).
+//!
 //! In this crate a [`RedisCluster`] owns two Redis connections shared by every namespace:
 //! a publisher (fed through a bounded queue) and a subscriber (one task that dispatches each
-//! message to the namespace whose channel it is on). Each namespace's [`RedisAdapter`] wraps
+//! message to the namespace whose channel it is on; in the sharded mode a RESP3 connection,
+//! as the `redis` crate's pub/sub connection has no `SSUBSCRIBE`). Each namespace's [`RedisAdapter`] wraps
 //! a [`MemoryAdapter`]: it does every local operation there, and publishes what is not
 //! `local`. A message from another node is decoded and delivered to this node's sockets
 //! through the [`LocalNamespace`] handle the namespace gives its adapter.
@@ -61,7 +74,9 @@
 //! [`all_rooms`](crate::Namespace::all_rooms) sends an `ALL_ROOMS` request (type 1) and
 //! merges the answers with this node's rooms.
 //!
-//! Not yet: the sharded (`SPUBLISH`) mode.
+//! The sharded mode needs one Redis 7 server (or a Redis Cluster of a single shard): the
+//! connections are not cluster-aware, so a multi-shard Redis Cluster, where each shard
+//! channel lives on the node that owns its slot, is not supported yet.
 //!
 //! # Faults
 //!
@@ -96,17 +111,32 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The sharded mode, with Node's default subscription mode:
+//!
+//! ```no_run
+//! use sio_server::adapter::redis::{RedisCluster, RedisConfig, SubscriptionMode};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = RedisConfig::new("redis://127.0.0.1:6379/").sharded(SubscriptionMode::Dynamic);
+//! let cluster = RedisCluster::new(config)?;
+//! # let _ = cluster;
+//! # Ok(())
+//! # }
+//! ```
 
+mod connection;
+mod format;
+mod incoming;
 pub mod msgpack;
+pub mod sharded;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use futures_util::StreamExt;
-use rand::Rng;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::adapter::{
@@ -117,8 +147,10 @@ use crate::adapter::{
 use crate::args::Args;
 use crate::broadcast::AckResponse;
 use crate::error::{AckError, EmitError};
-use crate::server_side::{ServerSideAck, ServerSideError};
+use crate::server_side::ServerSideError;
 use crate::sid::Sid;
+use connection::{Throttle, publisher, subscriber};
+use format::{Answer, Ask, Format};
 use sio_protocol::json::Value;
 use wire::{RequestType, WireOpts};
 
@@ -135,6 +167,30 @@ pub enum RedisAdapterError {
     NoRuntime,
 }
 
+/// Which Redis pub/sub the cluster uses: the two factories of the Node adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PubSubMode {
+    /// `PUBLISH` / `SUBSCRIBE` (`createAdapter`): any Redis.
+    #[default]
+    Classic,
+    /// `SPUBLISH` / `SSUBSCRIBE` (`createShardedAdapter`): Redis 7 or later.
+    Sharded(SubscriptionMode),
+}
+
+/// Which channels a node subscribes to in the sharded mode (`subscriptionMode` of
+/// `createShardedAdapter`): every node of a cluster must use the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubscriptionMode {
+    /// Only the namespace's channel: every broadcast reaches every node.
+    Static,
+    /// Also one channel per room with members on this node (not socket ids): a broadcast
+    /// to one room reaches only the nodes that have it (Node's default).
+    #[default]
+    Dynamic,
+    /// As `Dynamic`, with a channel for each socket id too.
+    DynamicPrivate,
+}
+
 /// Settings of a [`RedisCluster`].
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
@@ -147,6 +203,8 @@ pub struct RedisConfig {
     /// How long a request to the other nodes (`fetch_remote_sockets`,
     /// `server_side_emit_with_ack`) waits for their answers (`requestsTimeout`, default 5 s).
     pub request_timeout: Duration,
+    /// Classic (default) or sharded pub/sub.
+    pub mode: PubSubMode,
 }
 
 impl RedisConfig {
@@ -157,7 +215,14 @@ impl RedisConfig {
             prefix: "socket.io".into(),
             queue_capacity: 4096,
             request_timeout: Duration::from_secs(5),
+            mode: PubSubMode::Classic,
         }
+    }
+
+    /// Selects the sharded mode (`SPUBLISH`, Redis 7), as Node's `createShardedAdapter`.
+    pub fn sharded(mut self, subscription: SubscriptionMode) -> Self {
+        self.mode = PubSubMode::Sharded(subscription);
+        self
     }
 
     /// Sets the request timeout.
@@ -182,12 +247,14 @@ impl std::fmt::Debug for RedisCluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisCluster")
             .field("prefix", &self.0.prefix)
+            .field("mode", &self.0.mode)
             .finish()
     }
 }
 
 struct Shared {
     prefix: String,
+    mode: PubSubMode,
     request_timeout: Duration,
     /// The publisher's connection once it is up, for commands with an answer.
     conn: RwLock<Option<redis::aio::ConnectionManager>>,
@@ -212,6 +279,7 @@ impl RedisCluster {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let shared = Arc::new(Shared {
             prefix: config.prefix,
+            mode: config.mode,
             request_timeout: config.request_timeout,
             conn: RwLock::new(None),
             publish: tx,
@@ -221,42 +289,33 @@ impl RedisCluster {
             dropped: AtomicU64::new(0),
             throttle: Throttle::default(),
         });
-        runtime.spawn(publisher(client.clone(), rx, Arc::downgrade(&shared)));
-        runtime.spawn(subscriber(client, Arc::downgrade(&shared)));
+        runtime.spawn(publisher(
+            client.clone(),
+            config.mode,
+            rx,
+            Arc::downgrade(&shared),
+        ));
+        let subscriber = subscriber(config.url, client, config.mode, Arc::downgrade(&shared));
+        runtime.spawn(subscriber);
         Ok(Self(shared))
     }
 
     /// The adapter of namespace `nsp`: pass `move |nsp| cluster.adapter(nsp)` to
     /// [`SocketIoBuilder::adapter`](crate::SocketIoBuilder::adapter).
     pub fn adapter(&self, nsp: &str) -> RedisAdapter {
-        let prefix = &self.0.prefix;
-        let uid = random_uid();
+        let format = Format::new(&self.0.prefix, nsp, self.0.mode);
+        let (patterns, channels) = format.subscriptions();
         let state = Arc::new(NsState {
             memory: MemoryAdapter::new(),
-            nsp: nsp.to_owned(),
-            channel: format!("{prefix}#{nsp}#"),
-            request_channel: format!("{prefix}-request#{nsp}#"),
-            response_channel: format!("{prefix}-response#{nsp}#"),
-            specific_response_channel: format!("{prefix}-response#{nsp}#{uid}#"),
-            uid,
+            format,
             shared: self.0.clone(),
             ns: OnceLock::new(),
             pending: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
         });
-        {
-            let weak = Arc::downgrade(&state);
-            let mut patterns = write(&self.0.patterns);
-            patterns.insert(format!("{}*", state.channel), weak.clone());
-            let mut channels = write(&self.0.channels);
-            for c in [
-                &state.request_channel,
-                &state.response_channel,
-                &state.specific_response_channel,
-            ] {
-                channels.insert(c.clone(), weak.clone());
-            }
-        }
+        let weak = Arc::downgrade(&state);
+        write(&self.0.patterns).extend(patterns.into_iter().map(|p| (p, weak.clone())));
+        write(&self.0.channels).extend(channels.into_iter().map(|c| (c, weak.clone())));
         self.0.changed.notify_one();
         RedisAdapter { state }
     }
@@ -286,27 +345,23 @@ pub struct RedisAdapter {
 impl std::fmt::Debug for RedisAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisAdapter")
-            .field("nsp", &self.state.nsp)
-            .field("uid", &self.state.uid)
+            .field("nsp", &self.state.format.nsp)
+            .field("uid", &self.state.format.uid)
             .finish()
     }
 }
 
 impl RedisAdapter {
-    /// This node's uid in the namespace (6 characters, as in Node).
+    /// This node's uid in the namespace, as in Node: 6 characters in the classic mode, 16
+    /// hex digits in the sharded one.
     pub fn uid(&self) -> &str {
-        &self.state.uid
+        &self.state.format.uid
     }
 }
 
 struct NsState {
     memory: MemoryAdapter,
-    nsp: String,
-    uid: String,
-    channel: String,
-    request_channel: String,
-    response_channel: String,
-    specific_response_channel: String,
+    format: Format,
     shared: Arc<Shared>,
     ns: OnceLock<LocalNamespace>,
     /// This node's requests waiting for answers, by request id.
@@ -431,15 +486,19 @@ fn local_opts(opts: &WireOpts) -> BroadcastOptions {
 
 impl Adapter for RedisAdapter {
     fn add_all(&self, sid: Sid, rooms: &[Room]) {
-        self.state.memory.add_all(sid, rooms)
+        self.state.add_all(sid, rooms);
     }
 
     fn del(&self, sid: Sid, room: &str) {
-        self.state.memory.del(sid, room)
+        self.state.del(sid, room);
     }
 
     fn del_all(&self, sid: Sid) {
-        self.state.memory.del_all(sid)
+        self.state.del_all(sid);
+    }
+
+    fn add_socket(&self, sid: Sid) {
+        self.state.room_subscription(sid.as_str(), true, true);
     }
 
     fn rooms_of(&self, sid: Sid) -> Vec<Room> {
@@ -465,11 +524,7 @@ impl Adapter for RedisAdapter {
     }
 
     fn server_side_emit(&self, data: Vec<Value>) {
-        let st = &self.state;
-        st.shared.publish(
-            st.request_channel.clone(),
-            wire::server_side_request(&st.uid, None, &data),
-        );
+        self.state.send(&Ask::ServerSide(&data), None);
     }
 
     fn server_side_emit_with_ack(&self, data: Vec<Value>) -> ServerSideFuture {
@@ -501,13 +556,8 @@ impl Adapter for RedisAdapter {
         if !opts.local {
             match wire::packet_from_broadcast(packet, None) {
                 Ok(p) => {
-                    let msg = wire::BroadcastMessage {
-                        uid: st.uid.clone(),
-                        packet: p,
-                        opts: wire_opts(opts),
-                    };
-                    let channel = wire::broadcast_channel(&st.shared.prefix, &st.nsp, &msg.opts);
-                    st.shared.publish(channel, wire::encode_broadcast(&msg));
+                    let (channel, payload) = st.format.broadcast(&p, &wire_opts(opts));
+                    st.shared.publish(channel, payload);
                 }
                 Err(e) => tracing::warn!(target: LOG, "broadcast not published: {e}"),
             }
@@ -517,86 +567,131 @@ impl Adapter for RedisAdapter {
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
         if !opts.local {
-            self.state.request(RequestType::RemoteJoin, opts, |r| {
-                r["rooms"] = rooms_json(rooms)
-            });
+            self.state.send(&Ask::Join(&wire_opts(opts), rooms), None);
         }
-        self.state.memory.add_sockets(opts, rooms, local)
+        self.state.join_selected(opts, rooms, local)
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
         if !opts.local {
-            self.state.request(RequestType::RemoteLeave, opts, |r| {
-                r["rooms"] = rooms_json(rooms)
-            });
+            self.state.send(&Ask::Leave(&wire_opts(opts), rooms), None);
         }
-        self.state.memory.del_sockets(opts, rooms, local)
+        self.state.leave_selected(opts, rooms, local)
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool, local: &LocalSockets<'_>) {
         if !opts.local {
             self.state
-                .request(RequestType::RemoteDisconnect, opts, |r| {
-                    r["close"] = close.into()
-                });
+                .send(&Ask::Disconnect(&wire_opts(opts), close), None);
         }
         self.state.memory.disconnect_sockets(opts, close, local)
     }
 }
 
-fn rooms_json(rooms: &[Room]) -> serde_json::Value {
-    rooms.iter().map(|r| r.to_string()).collect()
-}
-
 impl NsState {
-    /// Publishes a fire-and-forget request on a selection of sockets (JSON, as Node does).
-    fn request(
-        &self,
-        kind: RequestType,
-        opts: &BroadcastOptions,
-        fill: impl FnOnce(&mut serde_json::Value),
-    ) {
-        let mut req = serde_json::json!({
-            "uid": self.uid,
-            "type": kind as u8,
-            "opts": wire::opts_json(&wire_opts(opts)),
+    /// Publishes a request in the cluster's format (unless the format has none such).
+    fn send(&self, ask: &Ask<'_>, request_id: Option<&str>) {
+        if let Some((channel, payload)) = self.format.ask(ask, request_id) {
+            self.shared.publish(channel, payload);
+        }
+    }
+
+    /// Publishes an answer to another node's request.
+    fn answer(&self, requester: Option<&str>, request_id: &str, answer: Answer<'_>) {
+        match self.format.answer(requester, request_id, answer) {
+            Some((channel, payload)) => self.shared.publish(channel, payload),
+            None => tracing::debug!(target: LOG, "a request that this mode does not answer"),
+        }
+    }
+
+    /// Adds socket `sid` to `rooms`; in the sharded dynamic modes, a room new on this node
+    /// gets its channel subscribed.
+    fn add_all(self: &Arc<Self>, sid: Sid, rooms: &[Room]) {
+        self.memory.add_all_tracked(sid, rooms, &mut |room| {
+            self.room_subscription(room, false, true)
         });
-        fill(&mut req);
-        self.shared
-            .publish(self.request_channel.clone(), req.to_string().into_bytes());
+    }
+
+    fn del(self: &Arc<Self>, sid: Sid, room: &str) {
+        self.memory.del_tracked(sid, room, &mut |room| {
+            self.room_subscription(room, false, false)
+        });
+    }
+
+    fn del_all(self: &Arc<Self>, sid: Sid) {
+        self.memory
+            .del_all_tracked(sid, &mut |room| self.room_subscription(room, false, false));
+        self.room_subscription(sid.as_str(), true, false);
+    }
+
+    /// Makes this node's selected sockets join `rooms`.
+    fn join_selected(
+        self: &Arc<Self>,
+        opts: &BroadcastOptions,
+        rooms: &[Room],
+        local: &LocalSockets<'_>,
+    ) {
+        for sid in self.selected(opts, local) {
+            self.add_all(sid, rooms);
+        }
+    }
+
+    /// Makes this node's selected sockets leave `rooms`.
+    fn leave_selected(
+        self: &Arc<Self>,
+        opts: &BroadcastOptions,
+        rooms: &[Room],
+        local: &LocalSockets<'_>,
+    ) {
+        for sid in self.selected(opts, local) {
+            for room in rooms {
+                self.del(sid, room);
+            }
+        }
+    }
+
+    /// The selected ids, collected first: acting on them takes the rooms' lock.
+    fn selected(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>) -> Vec<Sid> {
+        let mut ids = Vec::new();
+        self.memory.select(opts, local, &mut |sid| ids.push(sid));
+        ids
+    }
+
+    /// Subscribes to (`add`) or unsubscribes from the channel of `room` when the sharded
+    /// dynamic modes listen to it; `private` says whether it is a socket's own-id room.
+    fn room_subscription(self: &Arc<Self>, room: &str, private: bool, add: bool) {
+        let Some(channel) = self.format.room_subscription(room, private) else {
+            return;
+        };
+        let mut channels = write(&self.shared.channels);
+        if add {
+            channels.insert(channel, Arc::downgrade(self));
+        } else {
+            channels.remove(&channel);
+        }
+        drop(channels);
+        self.shared.changed.notify_one();
     }
 
     /// How many nodes serve this namespace, this one included (`PUBSUB NUMSUB` of the
-    /// request channel, as Node counts them).
+    /// request channel, or `SHARDNUMSUB` of the namespace's channel, as Node counts them).
     async fn server_count(&self) -> Result<usize, AdapterError> {
         let conn = read(&self.shared.conn).clone();
         let mut conn =
             conn.ok_or_else(|| AdapterError::Unavailable("not connected to Redis".into()))?;
-        let (_, n): (String, usize) = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg(&self.request_channel)
+        let (sub, channel) = self.format.server_count_query();
+        let counts: Vec<(String, usize)> = redis::cmd("PUBSUB")
+            .arg(sub)
+            .arg(channel)
             .query_async(&mut conn)
             .await
             .map_err(|e| AdapterError::Unavailable(e.to_string()))?;
-        Ok(n)
+        Ok(counts.first().map_or(0, |(_, n)| *n))
     }
 
     /// Sends a request to every other node and gathers their answers.
-    async fn request_all(
-        &self,
-        kind: RequestType,
-        fill: impl FnOnce(&mut serde_json::Value),
-    ) -> Result<Vec<msgpack::Mp>, AdapterError> {
-        let uid = self.uid.clone();
-        let gathered = self
-            .gather(move |id| {
-                let mut req =
-                    serde_json::json!({ "uid": uid, "requestId": id, "type": kind as u8 });
-                fill(&mut req);
-                req.to_string().into_bytes()
-            })
-            .await?;
-        match gathered {
+    async fn request_all(&self, ask: Ask<'_>) -> Result<Vec<msgpack::Mp>, AdapterError> {
+        match self.gather(ask).await? {
             Gathered::All(responses) => Ok(responses),
             Gathered::TimedOut {
                 responses,
@@ -608,14 +703,14 @@ impl NsState {
         }
     }
 
-    /// Publishes the request `make` encodes (given a new request id) to every other node,
-    /// and gathers their answers up to the request timeout. No other node: no answers.
-    async fn gather(&self, make: impl FnOnce(&str) -> Vec<u8>) -> Result<Gathered, AdapterError> {
+    /// Publishes `ask` with a new request id to every other node, and gathers their answers
+    /// up to the request timeout. No other node: no answers.
+    async fn gather(&self, ask: Ask<'_>) -> Result<Gathered, AdapterError> {
         let expected = self.server_count().await?.saturating_sub(1);
         if expected == 0 {
             return Ok(Gathered::All(Vec::new()));
         }
-        let id = random_uid();
+        let id = self.format.request_id();
         let (tx, rx) = oneshot::channel();
         {
             let mut pending = lock(&self.pending);
@@ -638,7 +733,7 @@ impl NsState {
             pending: &self.pending,
             id: &id,
         };
-        self.shared.publish(self.request_channel.clone(), make(&id));
+        self.send(&ask, Some(&id));
         let answered = tokio::time::timeout(self.shared.request_timeout, rx).await;
         let responses = lock(&self.pending)
             .remove(&id)
@@ -658,10 +753,7 @@ impl NsState {
 
     /// `serverSideEmit` with acks: one answer (`data`) per other node.
     async fn server_side_with_ack(&self, data: Vec<Value>) -> Result<Vec<Value>, ServerSideError> {
-        let uid = self.uid.clone();
-        let gathered = self
-            .gather(move |id| wire::server_side_request(&uid, Some(id), &data))
-            .await?;
+        let gathered = self.gather(Ask::ServerSide(&data)).await?;
         let answers = |responses: Vec<msgpack::Mp>| -> Vec<Value> {
             responses
                 .iter()
@@ -702,7 +794,7 @@ impl NsState {
         wire_packet.id = None;
         let mut opts = wire_opts(opts);
         opts.flags.timeout = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-        let id = random_uid();
+        let id = self.format.request_id();
         let (tx, rx) = oneshot::channel();
         {
             let mut acks = lock(&self.acks);
@@ -726,10 +818,7 @@ impl NsState {
                 },
             );
         }
-        self.shared.publish(
-            self.request_channel.clone(),
-            wire::broadcast_ack_request(&self.uid, &id, &wire_packet, &opts),
-        );
+        self.send(&Ask::BroadcastWithAck(&wire_packet, &opts), Some(&id));
         let forget = ForgetAck { state: self, id };
         Box::pin(async move {
             let state = &forget.state;
@@ -792,7 +881,12 @@ impl NsState {
 
     /// The rooms of the other nodes (`ALL_ROOMS` request), each listed once.
     async fn remote_rooms(&self) -> Result<Vec<Room>, AdapterError> {
-        let responses = self.request_all(RequestType::AllRooms, |_| {}).await?;
+        if matches!(self.format.mode, PubSubMode::Sharded(_)) {
+            return Err(AdapterError::Unsupported(
+                "allRooms is not part of the sharded protocol",
+            ));
+        }
+        let responses = self.request_all(Ask::AllRooms).await?;
         let mut rooms = HashSet::new();
         for r in &responses {
             if let Some(msgpack::Mp::Array(list)) = r.get("rooms") {
@@ -803,11 +897,7 @@ impl NsState {
     }
 
     async fn fetch_remote(&self, opts: WireOpts) -> Result<Vec<RemoteSocket>, AdapterError> {
-        let responses = self
-            .request_all(RequestType::RemoteFetch, |r| {
-                r["opts"] = wire::opts_json(&opts);
-            })
-            .await?;
+        let responses = self.request_all(Ask::Fetch(&opts)).await?;
         let mut out = Vec::new();
         for r in responses {
             let Some(msgpack::Mp::Array(sockets)) = r.get("sockets") else {
@@ -823,299 +913,6 @@ impl NsState {
         }
         Ok(out)
     }
-
-    /// Another node's broadcast with acks: deliver it here with an ack id of this namespace,
-    /// tell the requester how many sockets got it (`BROADCAST_CLIENT_COUNT`, JSON), then
-    /// forward each socket's first ack argument (`BROADCAST_ACK`, msgpack) as it comes.
-    fn answer_broadcast_with_ack(
-        &self,
-        request_id: String,
-        mut packet: wire::WirePacket,
-        opts: &BroadcastOptions,
-        timeout_ms: Option<u64>,
-    ) {
-        let Some(ns) = self.ns.get().and_then(LocalNamespace::inner) else {
-            return;
-        };
-        let id = ns.next_ack_id();
-        packet.id = Some(id);
-        let bp = match wire::packet_to_broadcast(&packet) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(target: LOG, "broadcast with acks skipped: {e}");
-                return;
-            }
-        };
-        let timeout = Duration::from_millis(timeout_ms.unwrap_or(5_000));
-        let mut waits = Vec::new();
-        {
-            let sockets = ns.sockets();
-            let local = LocalSockets::new(&sockets);
-            self.memory.select(opts, &local, &mut |sid| {
-                let Some(s) = local.get(sid) else { return };
-                let rx = s.register_ack(id);
-                if s.send_packet(&bp.0, opts.volatile).is_ok() {
-                    let socket = s.clone();
-                    let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
-                    waits.push((sid, wait));
-                } else {
-                    s.forget_ack(id);
-                }
-            });
-        }
-        self.respond(serde_json::json!({
-            "type": RequestType::BroadcastClientCount as u8,
-            "requestId": request_id,
-            "clientCount": waits.len(),
-        }));
-        for (sid, wait) in waits {
-            let shared = self.shared.clone();
-            let channel = self.response_channel.clone();
-            let request_id = request_id.clone();
-            tokio::spawn(async move {
-                let Ok(args) = wait.await else { return };
-                let values = args.values().unwrap_or_default();
-                let msg = wire::broadcast_ack_response(&request_id, sid.as_str(), &values);
-                shared.publish(channel, msg);
-            });
-        }
-    }
-
-    /// Another node's `serverSideEmit`: this namespace's server-side handlers get it; with a
-    /// request id, the first ack of any of them goes back (`SERVER_SIDE_EMIT` response).
-    fn answer_server_side(&self, req: &wire::Request) {
-        let Some(data) = wire::server_side_data(req) else {
-            if self.shared.throttle.allow(2) {
-                tracing::warn!(target: LOG, nsp = %self.nsp, "server-side event without an event name skipped");
-            }
-            return;
-        };
-        let Some(ns) = self.ns.get() else { return };
-        let ack = req.request_id.clone().map(|id| {
-            let shared = self.shared.clone();
-            let channel = self.response_channel.clone();
-            ServerSideAck::new(move |value| {
-                shared.publish(channel, wire::server_side_response(&id, &value));
-            })
-        });
-        if ns.server_side_event(&data, ack) == 0 {
-            tracing::debug!(target: LOG, nsp = %self.nsp, "server-side event without a handler");
-        }
-    }
-
-    /// An answer to one of this node's requests.
-    fn on_response(&self, payload: &[u8]) {
-        let resp = match wire::decode_request(payload) {
-            Ok(r) => r,
-            Err(e) => {
-                if self.shared.throttle.allow(2) {
-                    tracing::warn!(target: LOG, len = payload.len(), "malformed response skipped: {e}");
-                }
-                return;
-            }
-        };
-        let Some(id) = resp.request_id.as_deref() else {
-            return;
-        };
-        if self.on_ack_response(id, &resp) {
-            return;
-        }
-        let mut pending = lock(&self.pending);
-        let Some(p) = pending.get_mut(id) else {
-            return;
-        };
-        // Bounded: a node answering twice adds nothing once everyone has answered.
-        if p.responses.len() >= p.expected {
-            return;
-        }
-        p.responses.push(resp.raw);
-        if p.responses.len() >= p.expected {
-            if let Some(done) = p.done.take() {
-                let _ = done.send(());
-            }
-        }
-    }
-
-    fn respond(&self, response: serde_json::Value) {
-        self.shared.publish(
-            self.response_channel.clone(),
-            response.to_string().into_bytes(),
-        );
-    }
-
-    fn with_local<R>(&self, f: impl FnOnce(&LocalSockets<'_>) -> R) -> Option<R> {
-        self.ns.get()?.with_sockets(f)
-    }
-
-    /// A message on `prefix#nsp#…`.
-    fn on_broadcast(&self, channel: &str, payload: &[u8]) {
-        if !channel.starts_with(&self.channel) {
-            return;
-        }
-        let msg = match wire::decode_broadcast(payload) {
-            Ok(m) => m,
-            Err(e) => {
-                if self.shared.throttle.allow(1) {
-                    tracing::warn!(target: LOG, channel, "malformed broadcast skipped: {e}");
-                }
-                return;
-            }
-        };
-        if msg.uid == self.uid || msg.packet.nsp != self.nsp {
-            return;
-        }
-        let packet = match wire::packet_to_broadcast(&msg.packet) {
-            Ok(p) => p,
-            Err(e) => {
-                if self.shared.throttle.allow(1) {
-                    tracing::warn!(target: LOG, channel, "broadcast skipped: {e}");
-                }
-                return;
-            }
-        };
-        let opts = local_opts(&msg.opts);
-        self.with_local(|local| self.memory.broadcast(&packet, &opts, local));
-    }
-
-    /// A message on the request or response channels.
-    fn on_request(&self, channel: &str, payload: &[u8]) {
-        if channel.starts_with(&self.response_channel) {
-            self.on_response(payload);
-            return;
-        }
-        let req = match wire::decode_request(payload) {
-            Ok(r) => r,
-            Err(e) => {
-                if self.shared.throttle.allow(2) {
-                    tracing::warn!(target: LOG, channel, "malformed request skipped: {e}");
-                }
-                return;
-            }
-        };
-        if req.uid.as_deref() == Some(self.uid.as_str()) {
-            return;
-        }
-        let Some(kind) = req.kind else { return };
-        let opts = req
-            .opts
-            .as_ref()
-            .map(local_opts)
-            .unwrap_or_else(|| BroadcastOptions {
-                local: true,
-                ..Default::default()
-            });
-        let rooms: Vec<Room> = req.rooms.iter().map(|r| Room::from(r.as_str())).collect();
-        match kind {
-            RequestType::RemoteJoin if req.opts.is_some() => {
-                self.with_local(|l| self.memory.add_sockets(&opts, &rooms, l));
-            }
-            RequestType::RemoteLeave if req.opts.is_some() => {
-                self.with_local(|l| self.memory.del_sockets(&opts, &rooms, l));
-            }
-            RequestType::RemoteDisconnect if req.opts.is_some() => {
-                // Disconnecting removes sockets from the namespace: act on a snapshot.
-                let snapshot = self.ns.get().and_then(LocalNamespace::snapshot);
-                if let Some(sockets) = snapshot {
-                    let local = LocalSockets::new(&sockets);
-                    self.memory.disconnect_sockets(&opts, req.close, &local);
-                }
-            }
-            RequestType::Broadcast => {
-                if let (Some(id), Some(packet)) = (req.request_id, req.packet) {
-                    let timeout = req.opts.as_ref().and_then(|o| o.flags.timeout);
-                    self.answer_broadcast_with_ack(id, packet, &opts, timeout);
-                }
-            }
-            RequestType::ServerSideEmit => self.answer_server_side(&req),
-            RequestType::AllRooms => {
-                let Some(id) = req.request_id else { return };
-                let mut rooms: Vec<String> =
-                    self.memory.rooms().iter().map(|r| r.to_string()).collect();
-                self.with_local(|l| rooms.extend(l.ids().map(|s| s.as_str().to_owned())));
-                self.respond(serde_json::json!({ "requestId": id, "rooms": rooms }));
-            }
-            RequestType::RemoteFetch => {
-                let Some(id) = req.request_id else { return };
-                let sockets = self
-                    .with_local(|l| {
-                        let mut out = Vec::new();
-                        self.memory.select(&opts, l, &mut |sid| {
-                            if let Some(s) = l.get(sid) {
-                                out.push(socket_json(s));
-                            }
-                        });
-                        out
-                    })
-                    .unwrap_or_default();
-                self.respond(serde_json::json!({ "requestId": id, "sockets": sockets }));
-            }
-            RequestType::Sockets => {
-                let Some(id) = req.request_id else { return };
-                let ids = self
-                    .with_local(|l| {
-                        let mut out = Vec::new();
-                        self.memory
-                            .select(&opts, l, &mut |sid| out.push(sid.as_str().to_owned()));
-                        out
-                    })
-                    .unwrap_or_default();
-                self.respond(serde_json::json!({ "requestId": id, "sockets": ids }));
-            }
-            _ => {
-                tracing::debug!(target: LOG, ?kind, "request type not handled");
-            }
-        }
-    }
-}
-
-/// A socket as a `fetchSockets` response describes it (Node's `RemoteSocket` fields).
-fn socket_json(s: &crate::Socket) -> serde_json::Value {
-    let hs = s.handshake();
-    let mut headers = serde_json::Map::new();
-    for (k, v) in hs.headers() {
-        if let Ok(v) = v.to_str() {
-            headers.insert(k.as_str().to_owned(), v.into());
-        }
-    }
-    let issued = hs
-        .issued()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let query: serde_json::Map<String, serde_json::Value> = hs
-        .query_pairs()
-        .into_iter()
-        .map(|(k, v)| (k, v.into()))
-        .collect();
-    let auth: serde_json::Value =
-        serde_json::from_str(hs.auth_raw()).unwrap_or_else(|_| serde_json::json!({}));
-    let mut rooms = vec![s.id().as_str().to_owned()];
-    rooms.extend(s.rooms().iter().map(|r| r.to_string()));
-    let time = wire::mp_to_value(&msgpack::Mp::Date(issued as f64));
-    serde_json::json!({
-        "id": s.id().as_str(),
-        "handshake": {
-            "headers": headers,
-            "time": serde_json::to_value(&time).unwrap_or_default(),
-            "address": "",
-            "xdomain": hs.headers().contains_key(http::header::ORIGIN),
-            "secure": false,
-            "issued": issued,
-            "url": hs.url().to_string(),
-            "query": query,
-            "auth": auth,
-        },
-        "rooms": rooms,
-        "data": {},
-    })
-}
-
-/// 6 characters as `uid2(6)` makes them.
-fn random_uid() -> String {
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..6)
-        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
-        .collect()
 }
 
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
@@ -1130,232 +927,32 @@ fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Backoff before reconnect attempt `n` (from 0): 100 ms doubling, at most 5 s.
-fn backoff(n: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << n.min(6)).min(5000))
-}
-
-/// At most one log line a second per kind.
-#[derive(Default)]
-struct Throttle {
-    last: [AtomicU64; 4],
-}
-
-impl Throttle {
-    fn allow(&self, kind: usize) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let Some(last) = self.last.get(kind) else {
-            return true;
-        };
-        last.swap(now, Ordering::Relaxed) != now
-    }
-}
-
-/// Publishes queued messages. While Redis is unreachable, messages are dropped (counted
-/// and logged), and connecting again is tried with backoff.
-async fn publisher(
-    client: redis::Client,
-    mut rx: mpsc::Receiver<(String, Vec<u8>)>,
-    shared: Weak<Shared>,
-) {
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_secs(1)))
-        .set_number_of_retries(1)
-        .set_max_delay(Duration::from_secs(1));
-    let mut conn: Option<redis::aio::ConnectionManager> = None;
-    let mut failures = 0u32;
-    let mut next_try = Instant::now();
-    let mut errors = 0u64;
-    let mut first = true;
-    loop {
-        // The first connection is made at once, for requests that need it before any publish.
-        let next = if first {
-            first = false;
-            None
-        } else {
-            match rx.recv().await {
-                Some(m) => Some(m),
-                None => return,
-            }
-        };
-        if conn.is_none() && Instant::now() >= next_try {
-            match tokio::time::timeout(
-                Duration::from_secs(2),
-                client.get_connection_manager_with_config(config.clone()),
-            )
-            .await
-            {
-                Ok(Ok(c)) => {
-                    if failures > 0 {
-                        tracing::info!(target: LOG, "redis publisher connected");
-                    }
-                    if let Some(sh) = shared.upgrade() {
-                        *write(&sh.conn) = Some(c.clone());
-                    }
-                    conn = Some(c);
-                    failures = 0;
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(target: LOG, "redis publisher cannot connect: {e}");
-                    next_try = Instant::now() + backoff(failures);
-                    failures += 1;
-                }
-                Err(_) => {
-                    tracing::warn!(target: LOG, "redis publisher: connection timed out");
-                    next_try = Instant::now() + backoff(failures);
-                    failures += 1;
-                }
-            }
-        }
-        let Some(first) = next else {
-            continue;
-        };
-        // What queued up meanwhile goes in the same write: one round trip, and one read for
-        // Redis, instead of one per message.
-        let mut pipe = redis::pipe();
-        let mut count = 0u64;
-        for (channel, payload) in
-            std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok()).take(MAX_BATCH))
-        {
-            pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
-            count += 1;
-        }
-        let sent = match conn.as_mut() {
-            Some(c) => pipe.query_async::<()>(c).await,
-            None => Err(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "not connected",
-            ))),
-        };
-        if let Err(e) = sent {
-            if let Some(sh) = shared.upgrade() {
-                sh.dropped.fetch_add(count, Ordering::Relaxed);
-            }
-            errors += 1;
-            if errors.is_power_of_two() {
-                tracing::warn!(target: LOG, errors, count, "redis publish failed, messages dropped: {e}");
-            }
-        }
-    }
-}
-
-/// Queued messages published in one pipeline, at most (after the first).
-const MAX_BATCH: usize = 127;
-
-/// Subscribes to every namespace's channels and dispatches what arrives; reconnects with
-/// backoff and subscribes again when the connection is lost. Ends when the cluster is gone.
-async fn subscriber(client: redis::Client, shared: Weak<Shared>) {
-    let mut failures = 0u32;
-    loop {
-        if shared.strong_count() == 0 {
-            return;
-        }
-        match tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await {
-            Ok(Ok(pubsub)) => {
-                let (mut sink, mut stream) = pubsub.split();
-                let mut subscribed = HashSet::new();
-                if let Err(e) = sync_subscriptions(&shared, &mut sink, &mut subscribed).await {
-                    tracing::warn!(target: LOG, "redis subscribe failed: {e}");
-                } else {
-                    if failures > 0 {
-                        tracing::info!(target: LOG, "redis subscriber reconnected and resubscribed");
-                    }
-                    failures = 0;
-                    loop {
-                        let Some(sh) = shared.upgrade() else { return };
-                        // Held during the wait: the cluster lives as long as its server.
-                        let changed = sh.changed.notified();
-                        tokio::select! {
-                            msg = stream.next() => match msg {
-                                Some(msg) => dispatch(&shared, &msg),
-                                None => {
-                                    tracing::warn!(target: LOG, "redis subscriber connection lost");
-                                    break;
-                                }
-                            },
-                            () = changed => {
-                                if let Err(e) = sync_subscriptions(&shared, &mut sink, &mut subscribed).await {
-                                    tracing::warn!(target: LOG, "redis subscribe failed: {e}");
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            Ok(Err(e)) => {
-                if failures == 0 || failures.is_power_of_two() {
-                    tracing::warn!(target: LOG, failures, "redis unreachable: {e}");
-                }
-            }
-            Err(_) => tracing::warn!(target: LOG, "redis subscriber: connection timed out"),
-        }
-        tokio::time::sleep(backoff(failures)).await;
-        failures = failures.saturating_add(1);
-    }
-}
-
-/// Subscribes to what is registered and not yet subscribed on this connection.
-async fn sync_subscriptions(
-    shared: &Weak<Shared>,
-    sink: &mut redis::aio::PubSubSink,
-    subscribed: &mut HashSet<String>,
-) -> redis::RedisResult<()> {
-    let Some(sh) = shared.upgrade() else {
-        return Ok(());
-    };
-    let patterns: Vec<String> = read(&sh.patterns)
-        .keys()
-        .filter(|p| !subscribed.contains(*p))
-        .cloned()
-        .collect();
-    let channels: Vec<String> = read(&sh.channels)
-        .keys()
-        .filter(|c| !subscribed.contains(*c))
-        .cloned()
-        .collect();
-    drop(sh);
-    if !patterns.is_empty() {
-        sink.psubscribe(&patterns).await?;
-    }
-    if !channels.is_empty() {
-        sink.subscribe(&channels).await?;
-    }
-    subscribed.extend(patterns);
-    subscribed.extend(channels);
-    Ok(())
-}
-
-fn dispatch(shared: &Weak<Shared>, msg: &redis::Msg) {
-    let Some(sh) = shared.upgrade() else { return };
-    let channel = msg.get_channel_name();
-    let payload = msg.get_payload_bytes();
-    if msg.from_pattern() {
-        let pattern: String = msg.get_pattern().unwrap_or_default();
-        let ns = read(&sh.patterns).get(&pattern).and_then(Weak::upgrade);
-        if let Some(ns) = ns {
-            ns.on_broadcast(channel, payload);
-        }
-    } else {
-        let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
-        if let Some(ns) = ns {
-            ns.on_request(channel, payload);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn uids_and_backoff() {
-        let uid = random_uid();
-        assert_eq!(uid.len(), 6);
-        assert!(uid.chars().all(|c| c.is_ascii_alphanumeric()));
+        let classic = Format::new("socket.io", "/", PubSubMode::Classic);
+        assert_eq!(classic.uid.len(), 6);
+        assert!(classic.uid.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(
+            classic.own_response_channel,
+            format!("socket.io-response#/#{}#", classic.uid)
+        );
+        let sharded = Format::new(
+            "socket.io",
+            "/",
+            PubSubMode::Sharded(SubscriptionMode::Dynamic),
+        );
+        assert_eq!(sharded.uid.len(), 16);
+        assert!(sharded.uid.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(
+            sharded.own_response_channel,
+            format!("socket.io#/#{}#", sharded.uid)
+        );
+        assert_eq!(sharded.request_id().len(), 16);
+        use connection::backoff;
         assert_eq!(backoff(0), Duration::from_millis(100));
         assert_eq!(backoff(3), Duration::from_millis(800));
         assert_eq!(backoff(30), Duration::from_secs(5));

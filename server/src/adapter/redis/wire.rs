@@ -149,7 +149,7 @@ pub fn broadcast_channel(prefix: &str, nsp: &str, opts: &WireOpts) -> String {
 pub fn encode_broadcast(msg: &BroadcastMessage) -> Vec<u8> {
     msgpack::encode(&Mp::Array(vec![
         Mp::str(msg.uid.as_str()),
-        packet_to_mp(&msg.packet),
+        packet_to_mp(&msg.packet, true),
         opts_to_mp(&msg.opts, true),
     ]))
 }
@@ -172,13 +172,23 @@ pub fn decode_broadcast(bytes: &[u8]) -> Result<BroadcastMessage, WireError> {
     })
 }
 
-/// Decodes a request or response: JSON when its first byte is `{`, else msgpack.
-pub fn decode_request(bytes: &[u8]) -> Result<Request, WireError> {
-    let raw = if bytes.first() == Some(&b'{') {
+/// Decodes a message that is JSON when its first byte is `{`, else msgpack (requests and
+/// responses here; every message in the sharded mode).
+pub fn decode_json_or_msgpack(bytes: &[u8]) -> Result<Mp, WireError> {
+    Ok(if bytes.first() == Some(&b'{') {
         json_to_mp(serde_json::from_slice(bytes)?)
     } else {
         msgpack::decode(bytes)?
-    };
+    })
+}
+
+/// Decodes a request or response: JSON when its first byte is `{`, else msgpack.
+pub fn decode_request(bytes: &[u8]) -> Result<Request, WireError> {
+    request_from_mp(decode_json_or_msgpack(bytes)?)
+}
+
+/// A request or response from its decoded map.
+pub fn request_from_mp(raw: Mp) -> Result<Request, WireError> {
     if !matches!(raw, Mp::Map(_)) {
         return Err(WireError::Shape("a request is an object"));
     }
@@ -218,7 +228,7 @@ pub fn encode_request(msg: &Mp) -> Vec<u8> {
     serde_json::to_vec(&mp_to_value(msg)).unwrap_or_else(|_| msgpack::encode(msg))
 }
 
-fn has_binary(v: &Mp) -> bool {
+pub(super) fn has_binary(v: &Mp) -> bool {
     match v {
         Mp::Bin(_) | Mp::Ext(..) => true,
         Mp::Array(items) => items.iter().any(has_binary),
@@ -270,7 +280,7 @@ pub fn broadcast_ack_request(
         (Mp::str("uid"), Mp::str(uid)),
         (Mp::str("requestId"), Mp::str(request_id)),
         (Mp::str("type"), Mp::UInt(RequestType::Broadcast as u64)),
-        (Mp::str("packet"), packet_to_mp(packet)),
+        (Mp::str("packet"), packet_to_mp(packet, true)),
         (Mp::str("opts"), opts_to_mp(opts, true)),
     ]))
 }
@@ -281,8 +291,14 @@ pub fn broadcast_ack_request(
 /// sio adds two fields that Node's adapter ignores: `sid`, the socket that answered, and
 /// `args`, every argument of the ack when there is not exactly one.
 pub fn broadcast_ack_response(request_id: &str, sid: &str, args: &[Value]) -> Vec<u8> {
+    let mut entries = vec![(Mp::str("type"), Mp::UInt(RequestType::BroadcastAck as u64))];
+    entries.extend(broadcast_ack_fields(request_id, sid, args));
+    msgpack::encode(&Mp::Map(entries))
+}
+
+/// The fields of a `BROADCAST_ACK` response but its type (which differs by mode).
+pub fn broadcast_ack_fields(request_id: &str, sid: &str, args: &[Value]) -> Vec<(Mp, Mp)> {
     let mut entries = vec![
-        (Mp::str("type"), Mp::UInt(RequestType::BroadcastAck as u64)),
         (Mp::str("requestId"), Mp::str(request_id)),
         (
             Mp::str("packet"),
@@ -296,7 +312,7 @@ pub fn broadcast_ack_response(request_id: &str, sid: &str, args: &[Value]) -> Ve
             Mp::Array(args.iter().map(value_to_mp).collect()),
         ));
     }
-    msgpack::encode(&Mp::Map(entries))
+    entries
 }
 
 /// The arguments of a socket's ack in a `BROADCAST_ACK` response: sio's `args` when
@@ -322,7 +338,7 @@ pub fn server_side_data(req: &Request) -> Option<Vec<Value>> {
 }
 
 /// Request ids are strings (`uid2(6)`); numbers are accepted too.
-fn request_id(v: &Mp) -> Option<String> {
+pub(super) fn request_id(v: &Mp) -> Option<String> {
     match v {
         Mp::Str(s) => Some(s.clone()),
         v => v.as_u64().map(|n| n.to_string()),
@@ -330,7 +346,7 @@ fn request_id(v: &Mp) -> Option<String> {
 }
 
 /// A list of room names; numbers (Node allows numeric rooms) become their digits.
-fn string_list(v: &Mp) -> Vec<String> {
+pub(super) fn string_list(v: &Mp) -> Vec<String> {
     let Mp::Array(items) = v else {
         return Vec::new();
     };
@@ -345,22 +361,26 @@ fn string_list(v: &Mp) -> Vec<String> {
         .collect()
 }
 
-fn packet_to_mp(p: &WirePacket) -> Mp {
+/// A packet as a map: `{type, data, nsp, id?}`, without `nsp` in the sharded mode (where the
+/// message names the namespace).
+pub(super) fn packet_to_mp(p: &WirePacket, with_nsp: bool) -> Mp {
     let mut entries = vec![
         (Mp::str("type"), Mp::UInt(u64::from(p.kind))),
         (
             Mp::str("data"),
             Mp::Array(p.data.iter().map(value_to_mp).collect()),
         ),
-        (Mp::str("nsp"), Mp::str(p.nsp.as_str())),
     ];
+    if with_nsp {
+        entries.push((Mp::str("nsp"), Mp::str(p.nsp.as_str())));
+    }
     if let Some(id) = p.id {
         entries.push((Mp::str("id"), Mp::UInt(id)));
     }
     Mp::Map(entries)
 }
 
-fn packet_from_mp(p: &Mp) -> Result<WirePacket, WireError> {
+pub(super) fn packet_from_mp(p: &Mp) -> Result<WirePacket, WireError> {
     let kind = p
         .get("type")
         .and_then(Mp::as_u64)
@@ -383,7 +403,7 @@ fn packet_from_mp(p: &Mp) -> Result<WirePacket, WireError> {
     })
 }
 
-fn opts_to_mp(o: &WireOpts, with_flags: bool) -> Mp {
+pub(super) fn opts_to_mp(o: &WireOpts, with_flags: bool) -> Mp {
     let list = |l: &[String]| Mp::Array(l.iter().map(|s| Mp::str(s.as_str())).collect());
     let mut entries = vec![
         (Mp::str("rooms"), list(&o.rooms)),
@@ -405,7 +425,7 @@ fn opts_to_mp(o: &WireOpts, with_flags: bool) -> Mp {
     Mp::Map(entries)
 }
 
-fn opts_from_mp(o: &Mp) -> WireOpts {
+pub(super) fn opts_from_mp(o: &Mp) -> WireOpts {
     let flags = o.get("flags");
     let flag = |name| flags.and_then(|f| f.get(name)).is_some_and(Mp::is_true);
     WireOpts {
@@ -488,7 +508,7 @@ pub fn value_to_mp(v: &Value) -> Mp {
     }
 }
 
-fn json_to_mp(v: serde_json::Value) -> Mp {
+pub(super) fn json_to_mp(v: serde_json::Value) -> Mp {
     value_to_mp(&Value::from(v))
 }
 

@@ -1,0 +1,303 @@
+//! What a node does with the other nodes' messages: broadcasts delivered to its sockets,
+//! requests answered, answers to its own requests gathered. Messages of both modes arrive
+//! here in the classic shapes ([`wire::BroadcastMessage`], [`wire::Request`]).
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::format::Answer;
+use super::sharded::{self, Message};
+use super::wire::{self, RequestType};
+use super::{LOG, NsState, local_opts, lock, msgpack};
+use crate::adapter::{Adapter, BroadcastOptions, LocalNamespace, LocalSockets, Room};
+use crate::server_side::ServerSideAck;
+
+impl NsState {
+    fn with_local<R>(&self, f: impl FnOnce(&LocalSockets<'_>) -> R) -> Option<R> {
+        self.ns.get()?.with_sockets(f)
+    }
+
+    /// A classic-mode message on `prefix#nsp#…` (the broadcast pattern).
+    pub(super) fn on_broadcast(&self, channel: &str, payload: &[u8]) {
+        if !channel.starts_with(&self.format.channel) {
+            return;
+        }
+        match wire::decode_broadcast(payload) {
+            Ok(msg) => self.deliver(channel, msg),
+            Err(e) => {
+                if self.shared.throttle.allow(1) {
+                    tracing::warn!(target: LOG, channel, "malformed broadcast skipped: {e}");
+                }
+            }
+        }
+    }
+
+    /// A classic-mode message on the request or response channels.
+    pub(super) fn on_request(self: &Arc<Self>, channel: &str, payload: &[u8]) {
+        let is_response = channel.starts_with(&self.format.response_channel);
+        match wire::decode_request(payload) {
+            Ok(msg) if is_response => self.on_response(&msg),
+            Ok(msg) => self.on_other_request(msg),
+            Err(e) => {
+                if self.shared.throttle.allow(2) {
+                    tracing::warn!(target: LOG, channel, len = payload.len(), "malformed request or response skipped: {e}");
+                }
+            }
+        }
+    }
+
+    /// A sharded-mode message on one of this namespace's shard channels.
+    pub(super) fn on_shard_message(self: &Arc<Self>, channel: &str, payload: &[u8]) {
+        let decoded = match sharded::decode(payload) {
+            Ok(d) => d,
+            Err(e) => {
+                if self.shared.throttle.allow(1) {
+                    tracing::warn!(target: LOG, channel, len = payload.len(), "malformed message skipped: {e}");
+                }
+                return;
+            }
+        };
+        match decoded.message {
+            Message::Response(resp) => self.on_response(&resp),
+            _ if decoded.nsp != self.format.nsp => {}
+            Message::Broadcast(msg) => self.deliver(channel, msg),
+            Message::Request(req) => self.on_other_request(req),
+        }
+    }
+
+    /// Another node's broadcast, to this node's sockets.
+    fn deliver(&self, channel: &str, msg: wire::BroadcastMessage) {
+        if msg.uid == self.format.uid || msg.packet.nsp != self.format.nsp {
+            return;
+        }
+        let packet = match wire::packet_to_broadcast(&msg.packet) {
+            Ok(p) => p,
+            Err(e) => {
+                if self.shared.throttle.allow(1) {
+                    tracing::warn!(target: LOG, channel, "broadcast skipped: {e}");
+                }
+                return;
+            }
+        };
+        let opts = local_opts(&msg.opts);
+        self.with_local(|local| self.memory.broadcast(&packet, &opts, local));
+    }
+
+    /// An answer to one of this node's requests.
+    fn on_response(&self, resp: &wire::Request) {
+        let Some(id) = resp.request_id.as_deref() else {
+            return;
+        };
+        if self.on_ack_response(id, resp) {
+            return;
+        }
+        let mut pending = lock(&self.pending);
+        let Some(p) = pending.get_mut(id) else {
+            return;
+        };
+        // Bounded: a node answering twice adds nothing once everyone has answered.
+        if p.responses.len() >= p.expected {
+            return;
+        }
+        p.responses.push(resp.raw.clone());
+        if p.responses.len() >= p.expected {
+            if let Some(done) = p.done.take() {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Another node's request.
+    fn on_other_request(self: &Arc<Self>, req: wire::Request) {
+        if req.uid.as_deref() == Some(self.format.uid.as_str()) {
+            return;
+        }
+        let Some(kind) = req.kind else { return };
+        let opts = req
+            .opts
+            .as_ref()
+            .map(local_opts)
+            .unwrap_or_else(|| BroadcastOptions {
+                local: true,
+                ..Default::default()
+            });
+        let rooms: Vec<Room> = req.rooms.iter().map(|r| Room::from(r.as_str())).collect();
+        let requester = req.uid.as_deref();
+        match kind {
+            RequestType::RemoteJoin if req.opts.is_some() => {
+                self.with_local(|l| self.join_selected(&opts, &rooms, l));
+            }
+            RequestType::RemoteLeave if req.opts.is_some() => {
+                self.with_local(|l| self.leave_selected(&opts, &rooms, l));
+            }
+            RequestType::RemoteDisconnect if req.opts.is_some() => {
+                // Disconnecting removes sockets from the namespace: act on a snapshot.
+                let snapshot = self.ns.get().and_then(LocalNamespace::snapshot);
+                if let Some(sockets) = snapshot {
+                    let local = LocalSockets::new(&sockets);
+                    self.memory.disconnect_sockets(&opts, req.close, &local);
+                }
+            }
+            RequestType::Broadcast => {
+                if let (Some(id), Some(packet)) = (&req.request_id, &req.packet) {
+                    let timeout = req.opts.as_ref().and_then(|o| o.flags.timeout);
+                    self.answer_broadcast_with_ack(requester, id, packet.clone(), &opts, timeout);
+                }
+            }
+            RequestType::ServerSideEmit => self.answer_server_side(&req),
+            RequestType::AllRooms => {
+                let Some(id) = &req.request_id else { return };
+                let mut rooms: Vec<String> =
+                    self.memory.rooms().iter().map(|r| r.to_string()).collect();
+                self.with_local(|l| rooms.extend(l.ids().map(|s| s.as_str().to_owned())));
+                self.answer(requester, id, Answer::Rooms(rooms));
+            }
+            RequestType::RemoteFetch => {
+                let Some(id) = &req.request_id else { return };
+                let sockets = self
+                    .with_local(|l| {
+                        let mut out = Vec::new();
+                        self.memory.select(&opts, l, &mut |sid| {
+                            if let Some(s) = l.get(sid) {
+                                out.push(socket_json(s));
+                            }
+                        });
+                        out
+                    })
+                    .unwrap_or_default();
+                self.answer(requester, id, Answer::Sockets(sockets));
+            }
+            RequestType::Sockets => {
+                let Some(id) = &req.request_id else { return };
+                let ids = self
+                    .with_local(|l| {
+                        let mut out = Vec::new();
+                        self.memory
+                            .select(&opts, l, &mut |sid| out.push(sid.as_str().to_owned()));
+                        out
+                    })
+                    .unwrap_or_default();
+                self.answer(requester, id, Answer::SocketIds(ids));
+            }
+            _ => {
+                tracing::debug!(target: LOG, ?kind, "request type not handled");
+            }
+        }
+    }
+
+    /// Another node's broadcast with acks: deliver it here with an ack id of this namespace,
+    /// tell the requester how many sockets got it, then forward each socket's ack as it
+    /// comes.
+    fn answer_broadcast_with_ack(
+        self: &Arc<Self>,
+        requester: Option<&str>,
+        request_id: &str,
+        mut packet: wire::WirePacket,
+        opts: &BroadcastOptions,
+        timeout_ms: Option<u64>,
+    ) {
+        let Some(ns) = self.ns.get().and_then(LocalNamespace::inner) else {
+            return;
+        };
+        let id = ns.next_ack_id();
+        packet.id = Some(id);
+        let bp = match wire::packet_to_broadcast(&packet) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(target: LOG, "broadcast with acks skipped: {e}");
+                return;
+            }
+        };
+        let timeout = Duration::from_millis(timeout_ms.unwrap_or(5_000));
+        let mut waits = Vec::new();
+        {
+            let sockets = ns.sockets();
+            let local = LocalSockets::new(&sockets);
+            self.memory.select(opts, &local, &mut |sid| {
+                let Some(s) = local.get(sid) else { return };
+                let rx = s.register_ack(id);
+                if s.send_packet(&bp.0, opts.volatile).is_ok() {
+                    let socket = s.clone();
+                    let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
+                    waits.push((sid, wait));
+                } else {
+                    s.forget_ack(id);
+                }
+            });
+        }
+        self.answer(requester, request_id, Answer::ClientCount(waits.len()));
+        for (sid, wait) in waits {
+            let state = self.clone();
+            let requester = requester.map(str::to_owned);
+            let request_id = request_id.to_owned();
+            tokio::spawn(async move {
+                let Ok(args) = wait.await else { return };
+                let values = args.values().unwrap_or_default();
+                state.answer(requester.as_deref(), &request_id, Answer::Ack(sid, &values));
+            });
+        }
+    }
+
+    /// Another node's `serverSideEmit`: this namespace's server-side handlers get it; with a
+    /// request id, the first ack of any of them goes back.
+    fn answer_server_side(self: &Arc<Self>, req: &wire::Request) {
+        let Some(data) = wire::server_side_data(req) else {
+            if self.shared.throttle.allow(2) {
+                tracing::warn!(target: LOG, nsp = %self.format.nsp, "server-side event without an event name skipped");
+            }
+            return;
+        };
+        let Some(ns) = self.ns.get() else { return };
+        let ack = req.request_id.clone().map(|id| {
+            let state = self.clone();
+            let requester = req.uid.clone();
+            ServerSideAck::new(move |value| {
+                state.answer(requester.as_deref(), &id, Answer::ServerSide(&value));
+            })
+        });
+        if ns.server_side_event(&data, ack) == 0 {
+            tracing::debug!(target: LOG, nsp = %self.format.nsp, "server-side event without a handler");
+        }
+    }
+}
+
+/// A socket as a `fetchSockets` response describes it (Node's `RemoteSocket` fields).
+fn socket_json(s: &crate::Socket) -> serde_json::Value {
+    let hs = s.handshake();
+    let mut headers = serde_json::Map::new();
+    for (k, v) in hs.headers() {
+        if let Ok(v) = v.to_str() {
+            headers.insert(k.as_str().to_owned(), v.into());
+        }
+    }
+    let issued = hs
+        .issued()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let query: serde_json::Map<String, serde_json::Value> = hs
+        .query_pairs()
+        .into_iter()
+        .map(|(k, v)| (k, v.into()))
+        .collect();
+    let auth: serde_json::Value =
+        serde_json::from_str(hs.auth_raw()).unwrap_or_else(|_| serde_json::json!({}));
+    let mut rooms = vec![s.id().as_str().to_owned()];
+    rooms.extend(s.rooms().iter().map(|r| r.to_string()));
+    let time = wire::mp_to_value(&msgpack::Mp::Date(issued as f64));
+    serde_json::json!({
+        "id": s.id().as_str(),
+        "handshake": {
+            "headers": headers,
+            "time": serde_json::to_value(&time).unwrap_or_default(),
+            "address": "",
+            "xdomain": hs.headers().contains_key(http::header::ORIGIN),
+            "secure": false,
+            "issued": issued,
+            "url": hs.url().to_string(),
+            "query": query,
+            "auth": auth,
+        },
+        "rooms": rooms,
+        "data": {},
+    })
+}

@@ -1,0 +1,435 @@
+//! The messages of `@socket.io/redis-adapter` 8 in its sharded mode (`createShardedAdapter`,
+//! Redis 7 `SPUBLISH`), as pure functions.
+//!
+//! The sharded adapter is socket.io-adapter's `ClusterAdapter` over Redis:
+//!
+//! - every message is `{type, data, uid, nsp}` (a [`MessageType`], its fields, the sender's
+//!   16-hex-character uid, the namespace), JSON unless `data` holds binary, then msgpack; a
+//!   receiver tells them apart by the first byte (`{`);
+//! - everything goes to `<prefix>#<nsp>#`, except responses, which go to the requester's
+//!   `<prefix>#<nsp>#<uid>#`, and, in the "dynamic" subscription modes, broadcasts without
+//!   acks to exactly one room, which go to `<prefix>#<nsp>#<room>#` (see
+//!   [`broadcast_channel`]);
+//! - a packet inside a message has no `nsp` (the message names it).
+//!
+//! Incoming messages are turned into the classic mode's [`BroadcastMessage`] and
+//! [`Request`] (its keys, its request types), so one set of handlers serves both modes.
+
+use sio_protocol::json::Value;
+
+use super::SubscriptionMode;
+use super::msgpack::Mp;
+use super::wire::{self, BroadcastMessage, Request, RequestType, WireError, WireOpts, WirePacket};
+
+/// The message types of socket.io-adapter's `ClusterAdapter` that the sharded adapter sends
+/// (1, 2 and 13, the heartbeats and `ADAPTER_CLOSE`, are never sent by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum MessageType {
+    Broadcast = 3,
+    SocketsJoin = 4,
+    SocketsLeave = 5,
+    DisconnectSockets = 6,
+    FetchSockets = 7,
+    FetchSocketsResponse = 8,
+    ServerSideEmit = 9,
+    ServerSideEmitResponse = 10,
+    BroadcastClientCount = 11,
+    BroadcastAck = 12,
+}
+
+/// A decoded message, in the classic mode's shapes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A broadcast without acks.
+    Broadcast(BroadcastMessage),
+    /// A request from another node.
+    Request(Request),
+    /// A response to one of this node's requests.
+    Response(Request),
+}
+
+/// A decoded message and the namespace it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The `nsp` of the message (`/` when absent).
+    pub nsp: String,
+    /// What it says.
+    pub message: Message,
+}
+
+/// The channel a broadcast goes to: a room's own channel for a broadcast without acks to
+/// exactly one room in the dynamic modes ("dynamic" skips 20-character names, which Node
+/// takes for socket ids), else the namespace's.
+pub fn broadcast_channel(
+    base: &str,
+    mode: SubscriptionMode,
+    opts: &WireOpts,
+    with_ack: bool,
+) -> String {
+    match (mode, opts.rooms.as_slice(), with_ack) {
+        (SubscriptionMode::Dynamic, [room], false) if room.chars().count() != 20 => {
+            room_channel(base, room)
+        }
+        (SubscriptionMode::DynamicPrivate, [room], false) => room_channel(base, room),
+        _ => base.to_owned(),
+    }
+}
+
+/// `<prefix>#<nsp>#<room>#`, from the namespace's channel `<prefix>#<nsp>#`.
+pub fn room_channel(base: &str, room: &str) -> String {
+    format!("{base}{room}#")
+}
+
+/// Encodes `{type, data, uid, nsp}` as Node does: JSON unless binary.
+pub fn encode(kind: MessageType, data: Vec<(Mp, Mp)>, uid: &str, nsp: &str) -> Vec<u8> {
+    wire::encode_request(&Mp::Map(vec![
+        (Mp::str("type"), Mp::UInt(kind as u64)),
+        (Mp::str("data"), Mp::Map(data)),
+        (Mp::str("uid"), Mp::str(uid)),
+        (Mp::str("nsp"), Mp::str(nsp)),
+    ]))
+}
+
+/// `data` of a broadcast, with acks when `request_id` is set.
+pub fn broadcast_data(
+    packet: &WirePacket,
+    request_id: Option<&str>,
+    opts: &WireOpts,
+) -> Vec<(Mp, Mp)> {
+    let mut data = vec![(Mp::str("packet"), wire::packet_to_mp(packet, false))];
+    if let Some(id) = request_id {
+        data.push((Mp::str("requestId"), Mp::str(id)));
+    }
+    data.push((Mp::str("opts"), opts_mp(opts)));
+    data
+}
+
+/// `opts` with its flags, as every sharded message carries them.
+pub fn opts_mp(opts: &WireOpts) -> Mp {
+    wire::opts_to_mp(opts, true)
+}
+
+/// `data` of a server-side event (`[event, ...args]`), with acks when `request_id` is set.
+pub fn server_side_data(request_id: Option<&str>, data: &[Value]) -> Vec<(Mp, Mp)> {
+    let mut out = Vec::with_capacity(2);
+    if let Some(id) = request_id {
+        out.push((Mp::str("requestId"), Mp::str(id)));
+    }
+    out.push((
+        Mp::str("packet"),
+        Mp::Array(data.iter().map(wire::value_to_mp).collect()),
+    ));
+    out
+}
+
+/// Decodes a message from a shard channel.
+pub fn decode(bytes: &[u8]) -> Result<Decoded, WireError> {
+    let raw = wire::decode_json_or_msgpack(bytes)?;
+    let Mp::Map(entries) = raw else {
+        return Err(WireError::Shape("a message is an object"));
+    };
+    let mut kind = None;
+    let mut data = Vec::new();
+    let mut uid = None;
+    let mut nsp = "/".to_owned();
+    for (k, v) in entries {
+        match (k.as_str(), v) {
+            (Some("type"), v) => kind = v.as_u64(),
+            (Some("data"), Mp::Map(d)) => data = d,
+            (Some("uid"), Mp::Str(s)) => uid = Some(s),
+            (Some("nsp"), Mp::Str(s)) => nsp = s,
+            _ => {}
+        }
+    }
+    let kind = kind.ok_or(WireError::Shape("a message has a numeric type"))?;
+    let field = |name: &str| {
+        data.iter()
+            .find(|(k, _)| k.as_str() == Some(name))
+            .map(|(_, v)| v.clone())
+    };
+    let request_id = field("requestId");
+    // The classic shape: `{uid?, requestId?, type, …}` with the classic keys and types.
+    let classic =
+        |kind: Option<RequestType>, keys: &[(&str, &str)]| -> Result<Request, WireError> {
+            let mut out = Vec::new();
+            if let Some(uid) = &uid {
+                out.push((Mp::str("uid"), Mp::str(uid.as_str())));
+            }
+            if let Some(id) = &request_id {
+                out.push((Mp::str("requestId"), id.clone()));
+            }
+            if let Some(kind) = kind {
+                out.push((Mp::str("type"), Mp::UInt(kind as u64)));
+            }
+            for (from, to) in keys {
+                if let Some(v) = field(from) {
+                    out.push((Mp::str(*to), v));
+                }
+            }
+            wire::request_from_mp(Mp::Map(out))
+        };
+    let with_nsp = |packet: Mp| match packet {
+        Mp::Map(mut entries) => {
+            entries.push((Mp::str("nsp"), Mp::str(nsp.as_str())));
+            Mp::Map(entries)
+        }
+        other => other,
+    };
+    let message = match kind {
+        3 if request_id.is_none() => {
+            let packet = field("packet")
+                .map(with_nsp)
+                .ok_or(WireError::Shape("a broadcast has a packet"))?;
+            Message::Broadcast(BroadcastMessage {
+                uid: uid.clone().unwrap_or_default(),
+                packet: wire::packet_from_mp(&packet)?,
+                opts: field("opts")
+                    .map(|o| wire::opts_from_mp(&o))
+                    .unwrap_or_default(),
+            })
+        }
+        3 => {
+            let mut req = classic(Some(RequestType::Broadcast), &[("opts", "opts")])?;
+            let packet = field("packet")
+                .map(with_nsp)
+                .ok_or(WireError::Shape("a broadcast has a packet"))?;
+            req.packet = Some(wire::packet_from_mp(&packet)?);
+            Message::Request(req)
+        }
+        4 => Message::Request(classic(
+            Some(RequestType::RemoteJoin),
+            &[("opts", "opts"), ("rooms", "rooms")],
+        )?),
+        5 => Message::Request(classic(
+            Some(RequestType::RemoteLeave),
+            &[("opts", "opts"), ("rooms", "rooms")],
+        )?),
+        6 => Message::Request(classic(
+            Some(RequestType::RemoteDisconnect),
+            &[("opts", "opts"), ("close", "close")],
+        )?),
+        7 => Message::Request(classic(
+            Some(RequestType::RemoteFetch),
+            &[("opts", "opts")],
+        )?),
+        9 => Message::Request(classic(
+            Some(RequestType::ServerSideEmit),
+            &[("packet", "data")],
+        )?),
+        8 => Message::Response(classic(None, &[("sockets", "sockets")])?),
+        10 => Message::Response(classic(
+            Some(RequestType::ServerSideEmit),
+            &[("packet", "data")],
+        )?),
+        11 => Message::Response(classic(
+            Some(RequestType::BroadcastClientCount),
+            &[("clientCount", "clientCount")],
+        )?),
+        12 => Message::Response(classic(
+            Some(RequestType::BroadcastAck),
+            &[("packet", "packet"), ("sid", "sid"), ("args", "args")],
+        )?),
+        _ => return Err(WireError::Shape("unknown message type")),
+    };
+    Ok(Decoded { nsp, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    /// Test vectors captured from the real `@socket.io/redis-adapter` 8.3 in its sharded mode
+    /// by `tests/cluster/make-fixtures.mjs`.
+    const FIXTURES: &str = include_str!("../../../tests/fixtures/redis-sharded-adapter.json");
+
+    fn fixture(name: &str) -> (String, Vec<u8>) {
+        let all: serde_json::Value = serde_json::from_str(FIXTURES).unwrap_or_default();
+        let f = all["fixtures"]
+            .as_array()
+            .and_then(|l| l.iter().find(|f| f["name"] == name))
+            .cloned()
+            .unwrap_or_default();
+        let hex = f["hex"].as_str().unwrap_or_default();
+        let bytes = (0..hex.len() / 2)
+            .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        (f["channel"].as_str().unwrap_or_default().to_owned(), bytes)
+    }
+
+    fn uid() -> String {
+        let all: serde_json::Value = serde_json::from_str(FIXTURES).unwrap_or_default();
+        all["uid"].as_str().unwrap_or_default().to_owned()
+    }
+
+    fn v(j: serde_json::Value) -> Value {
+        Value::from(j)
+    }
+
+    const BASE: &str = "socket.io#/#";
+
+    /// Decodes a broadcast fixture, checks its channel, and encodes it back byte for byte.
+    fn broadcast(name: &str) -> Result<BroadcastMessage, WireError> {
+        let (channel, bytes) = fixture(name);
+        let d = decode(&bytes)?;
+        assert_eq!(d.nsp, "/");
+        let Message::Broadcast(b) = d.message else {
+            panic!("{name}: not a broadcast: {:?}", d.message);
+        };
+        assert_eq!(b.uid, uid());
+        let chan = broadcast_channel(BASE, SubscriptionMode::Dynamic, &b.opts, false);
+        assert_eq!(chan, channel, "{name}");
+        let again = encode(
+            MessageType::Broadcast,
+            broadcast_data(&b.packet, None, &b.opts),
+            &b.uid,
+            "/",
+        );
+        assert_eq!(again, bytes, "{name}: re-encoded");
+        Ok(b)
+    }
+
+    #[test]
+    fn node_broadcasts() -> Result<(), WireError> {
+        let b = broadcast("emit-json")?;
+        assert_eq!(
+            b.packet.data,
+            vec![
+                v("hello".into()),
+                v("world".into()),
+                v(1.into()),
+                v(serde_json::json!({"a": [1, null]}))
+            ]
+        );
+        let b = broadcast("one-room-binary")?;
+        assert_eq!(b.packet.data[1], Value::Binary(Bytes::from_static(&[1, 2])));
+        assert_eq!(
+            (b.opts.rooms.as_slice(), b.opts.except.as_slice()),
+            (&["room1".to_owned()][..], &["x".to_owned()][..])
+        );
+        assert!(b.opts.flags.volatile);
+        assert_eq!(broadcast("two-rooms")?.opts.rooms.len(), 2);
+        // A 20-character room looks like a socket id: the namespace's channel in "dynamic"
+        // mode, the room's own in "dynamic-private".
+        let b = broadcast("socket-id-room")?;
+        let private = broadcast_channel(BASE, SubscriptionMode::DynamicPrivate, &b.opts, false);
+        assert_eq!(private, "socket.io#/#ABCDEFGHIJKLMNOPQRST#");
+        assert_eq!(
+            broadcast_channel(BASE, SubscriptionMode::Static, &b.opts, false),
+            BASE
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn node_requests() -> Result<(), WireError> {
+        let request = |name: &str| -> Result<Request, WireError> {
+            let (channel, bytes) = fixture(name);
+            assert_eq!(channel, BASE, "{name}");
+            match decode(&bytes)?.message {
+                Message::Request(r) => Ok(r),
+                other => panic!("{name}: {other:?}"),
+            }
+        };
+        let r = request("broadcast-with-ack")?;
+        assert_eq!(r.kind, Some(RequestType::Broadcast));
+        let packet = r.packet.clone().ok_or(WireError::Shape("packet"))?;
+        assert_eq!(packet.data, vec![v("ask".into()), v(42.into())]);
+        let opts = r.opts.clone().ok_or(WireError::Shape("opts"))?;
+        assert_eq!(opts.flags.timeout, Some(1000));
+        let id = r.request_id.clone().unwrap_or_default();
+        let again = encode(
+            MessageType::Broadcast,
+            broadcast_data(&packet, Some(&id), &opts),
+            &uid(),
+            "/",
+        );
+        assert_eq!(again, fixture("broadcast-with-ack").1, "re-encoded");
+
+        let r = request("sockets-join")?;
+        assert_eq!(
+            (r.kind, r.rooms.as_slice()),
+            (Some(RequestType::RemoteJoin), &["r3".to_owned()][..])
+        );
+        assert_eq!(r.opts.map(|o| o.rooms), Some(vec!["r1".to_owned()]));
+        assert_eq!(
+            request("sockets-leave")?.kind,
+            Some(RequestType::RemoteLeave)
+        );
+        let r = request("disconnect-sockets")?;
+        assert_eq!(
+            (r.kind, r.close),
+            (Some(RequestType::RemoteDisconnect), true)
+        );
+        let r = request("fetch-sockets")?;
+        assert_eq!(r.kind, Some(RequestType::RemoteFetch));
+        assert!(r.request_id.is_some());
+
+        let r = request("server-side-emit")?;
+        assert_eq!(r.kind, Some(RequestType::ServerSideEmit));
+        assert_eq!(r.request_id, None);
+        assert_eq!(
+            wire::server_side_data(&r),
+            Some(vec![v("hello".into()), v("world".into())])
+        );
+        let again = encode(
+            MessageType::ServerSideEmit,
+            server_side_data(None, &[v("hello".into()), v("world".into())]),
+            &uid(),
+            "/",
+        );
+        assert_eq!(again, fixture("server-side-emit").1);
+        let r = request("server-side-emit-with-ack")?;
+        assert!(r.request_id.is_some());
+        assert_eq!(
+            wire::server_side_data(&r),
+            Some(vec![v("ping".into()), v(42.into())])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn node_responses() -> Result<(), WireError> {
+        let response = |name: &str| -> Result<Request, WireError> {
+            let (channel, bytes) = fixture(name);
+            assert_eq!(
+                channel, "socket.io#/#other#",
+                "{name}: the requester's channel"
+            );
+            match decode(&bytes)?.message {
+                Message::Response(r) => Ok(r),
+                other => panic!("{name}: {other:?}"),
+            }
+        };
+        let r = response("server-side-emit-response-binary")?;
+        assert_eq!(r.request_id.as_deref(), Some("r1"));
+        let answer = r.raw.get("data").map(wire::mp_to_value);
+        let Some(Value::Object(answer)) = answer else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(
+            answer.get("bin"),
+            Some(&Value::Binary(Bytes::from_static(&[9])))
+        );
+        let r = response("fetch-sockets-response")?;
+        assert_eq!(r.raw.get("sockets"), Some(&Mp::Array(Vec::new())));
+        let r = response("broadcast-client-count")?;
+        assert_eq!(r.kind, Some(RequestType::BroadcastClientCount));
+        assert_eq!(r.raw.get("clientCount").and_then(Mp::as_u64), Some(0));
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_messages_are_errors() {
+        assert!(decode(b"{}").is_err());
+        assert!(decode(b"{\"type\":99,\"data\":{}}").is_err());
+        assert!(
+            decode(b"{\"type\":3,\"data\":{}}").is_err(),
+            "a broadcast without packet"
+        );
+        assert!(decode(&[0x93, 1, 2, 3]).is_err());
+        assert!(decode(b"").is_err());
+    }
+}
