@@ -3,7 +3,7 @@
 # dependencies. Every step is skipped when already satisfied, so a second run is fast.
 # Usage: scripts/setup.sh [rust] [node] [wasm] [browser] [redis]   (no argument: all five)
 #   wasm: the tools that build the browser client; browser: Chromium, which runs its tests;
-#   redis: Debian's redis-server, which the cluster tests (tests/cluster/) start themselves.
+#   redis: Debian's redis-server and redis-cli, which the cluster tests (tests/cluster/) use.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WANT="${*:-rust node wasm browser redis}"
@@ -45,13 +45,13 @@ if [[ " $WANT " == *" browser "* ]]; then
   fi
 fi
 
-# The Redis adapter's tests start their own redis-server (on a free port, stopped by PID):
-# only the binary is needed, no service.
-if [[ " $WANT " == *" redis "* ]] && ! command -v redis-server >/dev/null; then
-  log "installing redis-server (apt)"
+# The Redis adapter's tests start their own redis-server (on a free port, stopped by PID),
+# and redis-cli makes a Redis Cluster of several: only the binaries are needed, no service.
+if [[ " $WANT " == *" redis "* ]] && ! { command -v redis-server && command -v redis-cli; } >/dev/null; then
+  log "installing redis-server and redis-tools (apt)"
   SUDO=; (( EUID == 0 )) || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null
 fi
 
 # The browser client's toolchain, from package registries only (see client-wasm/README.md):

@@ -1,7 +1,12 @@
 // A throwaway redis-server for the cluster tests: Debian's binary (scripts/setup.sh redis),
 // on a free port of 127.0.0.1, no persistence; stopped (or killed, to test outages) by PID.
-import { spawn, execFileSync } from "node:child_process";
-import { freePort } from "./harness.mjs";
+// startRedisCluster: a Redis Cluster of such servers (redis-cli --cluster create).
+import { spawn, execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { freePort, waitFor } from "./harness.mjs";
 
 export const REDIS_SERVER = process.env.REDIS_SERVER || "redis-server";
 
@@ -15,12 +20,13 @@ export function haveRedis() {
   }
 }
 
-/** Start redis-server (on `port`, or a free one). Returns {port, url, pid, logs(), stop(), kill()}. */
-export async function startRedis({ port } = {}) {
+/** Start redis-server (on `port`, or a free one; `args` added to its command line). Returns
+ *  {port, url, pid, logs(), stop(), kill()}. */
+export async function startRedis({ port, args = [] } = {}) {
   port ??= await freePort();
   const child = spawn(
     REDIS_SERVER,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
@@ -62,5 +68,52 @@ export async function startRedis({ port } = {}) {
     stop: () => stopWith("SIGTERM"),
     /** SIGKILL: an outage, not a shutdown. */
     kill: () => stopWith("SIGKILL"),
+  };
+}
+
+const run = promisify(execFile);
+const REDIS_CLI = process.env.REDIS_CLI || "redis-cli";
+
+/** Start a Redis Cluster of `masters` redis-servers (no replicas; every 16384 slots
+ *  assigned), and wait until every node says `cluster_state:ok`. Returns {url (the first
+ *  node's), urls, nodes, stop()}. */
+export async function startRedisCluster({ masters = 3 } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "sio-redis-cluster-"));
+  const nodes = [];
+  try {
+    for (let i = 0; i < masters; i++) {
+      const busPort = await freePort();
+      nodes.push(
+        await startRedis({
+          args: [
+            "--cluster-enabled", "yes",
+            "--cluster-port", String(busPort),
+            "--cluster-config-file", `nodes-${i}.conf`,
+            "--dir", dir,
+          ],
+        }),
+      );
+    }
+    const addrs = nodes.map((n) => `127.0.0.1:${n.port}`);
+    await run(REDIS_CLI, ["--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"]);
+    const ok = async (n) => (await run(REDIS_CLI, ["-p", String(n.port), "cluster", "info"])).stdout.includes("cluster_state:ok");
+    await waitFor(async () => (await Promise.all(nodes.map(ok))).every(Boolean), {
+      timeout: 20_000,
+      interval: 100,
+      what: "the Redis Cluster is ok on every node",
+    });
+  } catch (e) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    url: nodes[0].url,
+    urls: nodes.map((n) => n.url),
+    nodes,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -1,12 +1,13 @@
 // CONTRACT.md "cluster" for the Node reference servers: with REDIS_URL, every namespace uses
 // @socket.io/redis-adapter 8 on that Redis (REDIS_SHARDED=1: its sharded adapter, as
-// createShardedAdapter does). Without REDIS_URL: nothing (the in-memory adapter).
+// createShardedAdapter does; REDIS_CLUSTER=1: REDIS_URL is a node of a Redis Cluster).
+// Without REDIS_URL: nothing (the in-memory adapter).
 export async function joinCluster(io, log) {
   const url = process.env.REDIS_URL;
   if (!url) return;
-  const { createClient } = await import("redis");
+  const { createClient, createCluster } = await import("redis");
   const { createAdapter, createShardedAdapter } = await import("@socket.io/redis-adapter");
-  const pub = createClient({ url });
+  const pub = process.env.REDIS_CLUSTER === "1" ? createCluster({ rootNodes: [{ url }] }) : createClient({ url });
   const sub = pub.duplicate();
   for (const c of [pub, sub]) c.on("error", (e) => log(`redis: ${e.message}`));
   await Promise.all([pub.connect(), sub.connect()]);

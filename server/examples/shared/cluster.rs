@@ -3,16 +3,21 @@
 use sio_server::SocketIoBuilder;
 
 /// The Redis adapter when `REDIS_URL` is set; `REDIS_SHARDED=1` selects the sharded mode
-/// (`SPUBLISH`) with Node's default subscription mode, as `createShardedAdapter` does.
+/// (`SPUBLISH`) with Node's default subscription mode, as `createShardedAdapter` does;
+/// `REDIS_CLUSTER=1` says that `REDIS_URL` is a node of a Redis Cluster.
 #[cfg(feature = "redis")]
 pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
     use sio_server::adapter::redis::{RedisCluster, RedisConfig, SubscriptionMode};
     let Ok(url) = std::env::var("REDIS_URL") else {
         return Ok(builder);
     };
+    let flag = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
     let mut config = RedisConfig::new(url);
-    if std::env::var("REDIS_SHARDED").is_ok_and(|v| v == "1") {
+    if flag("REDIS_SHARDED") {
         config = config.sharded(SubscriptionMode::Dynamic);
+    }
+    if flag("REDIS_CLUSTER") {
+        config = config.redis_cluster();
     }
     let cluster = RedisCluster::new(config).map_err(std::io::Error::other)?;
     tracing::info!("joining the Redis cluster ({cluster:?})");

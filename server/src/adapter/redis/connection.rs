@@ -2,9 +2,12 @@
 //! a bounded queue, and the subscriber, which dispatches every message to the namespace
 //! whose channel it came on. Both reconnect with backoff; the subscriber subscribes again.
 //!
-//! The sharded mode's subscriber speaks RESP3: the `redis` crate has no `SSUBSCRIBE` on its
-//! pub/sub connection, so shard messages arrive as pushes on a multiplexed connection,
-//! dispatched as they are read (no queue in between).
+//! The classic mode on one server uses the `redis` crate's pub/sub connection (any Redis
+//! version). The sharded mode, and every mode on a Redis Cluster, speak RESP3 instead: the
+//! crate's pub/sub connection has no `SSUBSCRIBE` and is not cluster-aware, so messages
+//! arrive as pushes on a multiplexed (or cluster) connection, dispatched as they are read
+//! (no queue in between). On a Redis Cluster, each command and shard channel goes to the
+//! node that owns its slot.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +18,89 @@ use futures_util::StreamExt;
 use redis::{IntoConnectionInfo, PushInfo, PushKind};
 use tokio::sync::{Notify, mpsc};
 
-use super::{LOG, PubSubMode, Shared, read, write};
+use super::{LOG, PubSubMode, Shared, Topology, read, write};
+
+/// Where Redis is.
+#[derive(Debug, Clone)]
+pub(super) struct Target {
+    pub url: String,
+    pub topology: Topology,
+}
+
+/// A connection for commands (publishes, node counts): to one server, or to a Redis Cluster.
+#[derive(Clone)]
+pub(super) enum Conn {
+    Single(redis::aio::ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+impl Target {
+    /// Checks the URL before any task starts.
+    pub fn check(&self) -> redis::RedisResult<()> {
+        match self.topology {
+            Topology::Standalone => redis::Client::open(self.url.as_str()).map(drop),
+            Topology::Cluster => {
+                redis::cluster::ClusterClient::new(vec![self.url.as_str()]).map(drop)
+            }
+        }
+    }
+
+    /// The publisher's connection (RESP2 is enough: no pushes).
+    async fn command_connection(&self) -> redis::RedisResult<Conn> {
+        match self.topology {
+            Topology::Standalone => {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(1)))
+                    .set_response_timeout(Some(Duration::from_secs(1)))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_secs(1));
+                let client = redis::Client::open(self.url.as_str())?;
+                Ok(Conn::Single(
+                    client.get_connection_manager_with_config(config).await?,
+                ))
+            }
+            Topology::Cluster => {
+                let client = redis::cluster::ClusterClientBuilder::new(vec![self.url.as_str()])
+                    .connection_timeout(Duration::from_secs(1))
+                    .response_timeout(Duration::from_secs(1))
+                    .retries(1)
+                    .build()?;
+                Ok(Conn::Cluster(client.get_async_connection().await?))
+            }
+        }
+    }
+}
 
 /// Backoff before reconnect attempt `n` (from 0): 100 ms doubling, at most 5 s.
 pub(super) fn backoff(n: u32) -> Duration {
@@ -43,7 +128,7 @@ impl Throttle {
 /// Publishes queued messages. While Redis is unreachable, messages are dropped (counted
 /// and logged), and connecting again is tried with backoff.
 pub(super) async fn publisher(
-    client: redis::Client,
+    target: Target,
     mode: PubSubMode,
     mut rx: mpsc::Receiver<(String, Vec<u8>)>,
     shared: Weak<Shared>,
@@ -52,12 +137,7 @@ pub(super) async fn publisher(
         PubSubMode::Classic => "PUBLISH",
         PubSubMode::Sharded(_) => "SPUBLISH",
     };
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_secs(1)))
-        .set_number_of_retries(1)
-        .set_max_delay(Duration::from_secs(1));
-    let mut conn: Option<redis::aio::ConnectionManager> = None;
+    let mut conn: Option<Conn> = None;
     let mut failures = 0u32;
     let mut next_try = Instant::now();
     let mut errors = 0u64;
@@ -74,12 +154,7 @@ pub(super) async fn publisher(
             }
         };
         if conn.is_none() && Instant::now() >= next_try {
-            match tokio::time::timeout(
-                Duration::from_secs(2),
-                client.get_connection_manager_with_config(config.clone()),
-            )
-            .await
-            {
+            match tokio::time::timeout(Duration::from_secs(2), target.command_connection()).await {
                 Ok(Ok(c)) => {
                     if failures > 0 {
                         tracing::info!(target: LOG, "redis publisher connected");
@@ -107,16 +182,12 @@ pub(super) async fn publisher(
         };
         // What queued up meanwhile goes in the same write: one round trip, and one read for
         // Redis, instead of one per message.
-        let mut pipe = redis::pipe();
-        let mut count = 0u64;
-        for (channel, payload) in
-            std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok()).take(MAX_BATCH))
-        {
-            pipe.cmd(command).arg(channel).arg(payload).ignore();
-            count += 1;
-        }
+        let batch: Vec<(String, Vec<u8>)> = std::iter::once(first)
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()).take(MAX_BATCH))
+            .collect();
+        let count = batch.len() as u64;
         let sent = match conn.as_mut() {
-            Some(c) => pipe.query_async::<()>(c).await,
+            Some(c) => publish_batch(c, command, batch).await,
             None => Err(redis::RedisError::from((
                 redis::ErrorKind::Io,
                 "not connected",
@@ -134,20 +205,52 @@ pub(super) async fn publisher(
     }
 }
 
+/// Publishes a batch: one pipeline on one server; on a Redis Cluster, where a pipeline
+/// must stay within one slot, concurrent commands that the connection sends together.
+async fn publish_batch(
+    conn: &mut Conn,
+    command: &str,
+    batch: Vec<(String, Vec<u8>)>,
+) -> redis::RedisResult<()> {
+    match conn {
+        Conn::Single(c) => {
+            let mut pipe = redis::pipe();
+            for (channel, payload) in batch {
+                pipe.cmd(command).arg(channel).arg(payload).ignore();
+            }
+            pipe.query_async::<()>(c).await
+        }
+        Conn::Cluster(c) => {
+            let sends = batch.into_iter().map(|(channel, payload)| {
+                let mut c = c.clone();
+                async move {
+                    redis::cmd(command)
+                        .arg(channel)
+                        .arg(payload)
+                        .exec_async(&mut c)
+                        .await
+                }
+            });
+            futures_util::future::join_all(sends)
+                .await
+                .into_iter()
+                .collect()
+        }
+    }
+}
+
 /// Queued messages published in one pipeline, at most (after the first).
 const MAX_BATCH: usize = 127;
 
 /// Subscribes to every namespace's channels and dispatches what arrives; reconnects with
 /// backoff and subscribes again when the connection is lost. Ends when the cluster is gone.
-pub(super) async fn subscriber(
-    url: String,
-    client: redis::Client,
-    mode: PubSubMode,
-    shared: Weak<Shared>,
-) {
-    match mode {
-        PubSubMode::Classic => classic_subscriber(client, shared).await,
-        PubSubMode::Sharded(_) => shard_subscriber(url, shared).await,
+pub(super) async fn subscriber(target: Target, mode: PubSubMode, shared: Weak<Shared>) {
+    match (mode, target.topology) {
+        (PubSubMode::Classic, Topology::Standalone) => match redis::Client::open(target.url) {
+            Ok(client) => classic_subscriber(client, shared).await,
+            Err(e) => tracing::error!(target: LOG, "redis subscriber: invalid URL: {e}"),
+        },
+        _ => push_subscriber(target, mode, shared).await,
     }
 }
 
@@ -251,16 +354,57 @@ fn dispatch(shared: &Weak<Shared>, msg: &redis::Msg) {
     }
 }
 
-/// The sharded mode's subscriber: `SSUBSCRIBE` on a RESP3 connection whose `smessage`
-/// pushes are dispatched as they are read.
-async fn shard_subscriber(url: String, shared: Weak<Shared>) {
-    let client = match resp3_client(&url) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(target: LOG, "redis subscriber: invalid URL: {e}");
-            return;
+/// A RESP3 connection for subscriptions: its pushes are the messages.
+enum PushConn {
+    Single(redis::aio::MultiplexedConnection),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl PushConn {
+    async fn exec(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<()> {
+        match self {
+            PushConn::Single(c) => cmd.exec_async(c).await,
+            PushConn::Cluster(c) => cmd.exec_async(c).await,
         }
-    };
+    }
+}
+
+/// Opens a RESP3 subscription connection whose pushes go to `on_push`.
+async fn push_connection(
+    target: &Target,
+    on_push: impl redis::aio::AsyncPushSender + Clone,
+) -> redis::RedisResult<PushConn> {
+    match target.topology {
+        Topology::Standalone => {
+            let info = target.url.as_str().into_connection_info()?;
+            let settings = info
+                .redis_settings()
+                .clone()
+                .set_protocol(redis::ProtocolVersion::RESP3);
+            let client = redis::Client::open(info.set_redis_settings(settings))?;
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(2)))
+                .set_response_timeout(Some(Duration::from_secs(5)))
+                .set_push_sender(on_push);
+            let conn = client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            Ok(PushConn::Single(conn))
+        }
+        Topology::Cluster => {
+            let client = redis::cluster::ClusterClientBuilder::new(vec![target.url.as_str()])
+                .use_protocol(redis::ProtocolVersion::RESP3)
+                .connection_timeout(Duration::from_secs(2))
+                .response_timeout(Duration::from_secs(5))
+                .push_sender(on_push)
+                .build()?;
+            Ok(PushConn::Cluster(client.get_async_connection().await?))
+        }
+    }
+}
+
+/// The subscriber of the sharded mode, and of every mode on a Redis Cluster: RESP3 pushes.
+async fn push_subscriber(target: Target, mode: PubSubMode, shared: Weak<Shared>) {
     let mut failures = 0u32;
     loop {
         if shared.strong_count() == 0 {
@@ -272,27 +416,23 @@ async fn shard_subscriber(url: String, shared: Weak<Shared>) {
             let shared = shared.clone();
             let lost = lost.clone();
             move |push: PushInfo| -> Result<(), std::convert::Infallible> {
-                match push.kind {
-                    PushKind::SMessage => dispatch_shard(&shared, push),
-                    PushKind::Disconnection => lost.notify_one(),
-                    _ => {}
+                if push.kind == PushKind::Disconnection {
+                    lost.notify_one();
+                } else {
+                    dispatch_push(&shared, push);
                 }
                 Ok(())
             }
         };
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_push_sender(on_push);
-        match client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-        {
-            Ok(mut conn) => {
+        let connected =
+            tokio::time::timeout(Duration::from_secs(5), push_connection(&target, on_push)).await;
+        match connected {
+            Ok(Ok(mut conn)) => {
                 let mut subscribed = HashSet::new();
-                if let Err(e) = sync_shard_subscriptions(&shared, &mut conn, &mut subscribed).await
+                if let Err(e) =
+                    sync_push_subscriptions(&shared, mode, &mut conn, &mut subscribed).await
                 {
-                    tracing::warn!(target: LOG, "redis ssubscribe failed: {e}");
+                    tracing::warn!(target: LOG, "redis subscribe failed: {e}");
                 } else {
                     if failures > 0 {
                         tracing::info!(target: LOG, "redis subscriber reconnected and resubscribed");
@@ -308,8 +448,8 @@ async fn shard_subscriber(url: String, shared: Weak<Shared>) {
                                 break;
                             }
                             () = changed => {
-                                if let Err(e) = sync_shard_subscriptions(&shared, &mut conn, &mut subscribed).await {
-                                    tracing::warn!(target: LOG, "redis ssubscribe failed: {e}");
+                                if let Err(e) = sync_push_subscriptions(&shared, mode, &mut conn, &mut subscribed).await {
+                                    tracing::warn!(target: LOG, "redis subscribe failed: {e}");
                                     break;
                                 }
                             }
@@ -317,83 +457,107 @@ async fn shard_subscriber(url: String, shared: Weak<Shared>) {
                     }
                 }
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 if failures == 0 || failures.is_power_of_two() {
                     tracing::warn!(target: LOG, failures, "redis unreachable: {e}");
                 }
             }
+            Err(_) => tracing::warn!(target: LOG, "redis subscriber: connection timed out"),
         }
         tokio::time::sleep(backoff(failures)).await;
         failures = failures.saturating_add(1);
     }
 }
 
-/// A client of `url` that speaks RESP3 (needed for pushes).
-fn resp3_client(url: &str) -> redis::RedisResult<redis::Client> {
-    let info = url.into_connection_info()?;
-    let settings = info
-        .redis_settings()
-        .clone()
-        .set_protocol(redis::ProtocolVersion::RESP3);
-    redis::Client::open(info.set_redis_settings(settings))
-}
-
-/// Brings this connection's shard subscriptions to what is registered: one channel per
-/// command, as Redis confirms each channel of a command separately.
-async fn sync_shard_subscriptions(
+/// Brings this connection's subscriptions to what is registered: one channel per command,
+/// as Redis confirms each channel of a command separately (and, on a Redis Cluster, each
+/// shard channel lives on its own node).
+async fn sync_push_subscriptions(
     shared: &Weak<Shared>,
-    conn: &mut redis::aio::MultiplexedConnection,
+    mode: PubSubMode,
+    conn: &mut PushConn,
     subscribed: &mut HashSet<String>,
 ) -> redis::RedisResult<()> {
     let Some(sh) = shared.upgrade() else {
         return Ok(());
     };
-    let (add, remove): (Vec<String>, Vec<String>) = {
-        let channels = read(&sh.channels);
-        (
-            channels
-                .keys()
-                .filter(|c| !subscribed.contains(*c))
-                .cloned()
-                .collect(),
-            subscribed
-                .iter()
-                .filter(|c| !channels.contains_key(*c))
-                .cloned()
-                .collect(),
-        )
+    let (sub, unsub) = match mode {
+        PubSubMode::Classic => ("SUBSCRIBE", "UNSUBSCRIBE"),
+        PubSubMode::Sharded(_) => ("SSUBSCRIBE", "SUNSUBSCRIBE"),
     };
-    drop(sh);
-    for channel in add {
-        redis::cmd("SSUBSCRIBE")
-            .arg(&channel)
-            .exec_async(conn)
-            .await?;
-        subscribed.insert(channel);
+    // (command, channel, subscribing?)
+    let mut todo: Vec<(&str, String, bool)> = Vec::new();
+    {
+        let patterns = read(&sh.patterns);
+        let channels = read(&sh.channels);
+        for p in patterns.keys().filter(|p| !subscribed.contains(*p)) {
+            todo.push(("PSUBSCRIBE", p.clone(), true));
+        }
+        for c in channels.keys().filter(|c| !subscribed.contains(*c)) {
+            todo.push((sub, c.clone(), true));
+        }
+        for c in subscribed.iter() {
+            if !channels.contains_key(c) && !patterns.contains_key(c) {
+                todo.push((unsub, c.clone(), false));
+            }
+        }
     }
-    for channel in remove {
-        redis::cmd("SUNSUBSCRIBE")
-            .arg(&channel)
-            .exec_async(conn)
-            .await?;
-        subscribed.remove(&channel);
+    drop(sh);
+    for (command, channel, add) in todo {
+        conn.exec(redis::cmd(command).arg(&channel)).await?;
+        if add {
+            subscribed.insert(channel);
+        } else {
+            subscribed.remove(&channel);
+        }
     }
     Ok(())
 }
 
-fn dispatch_shard(shared: &Weak<Shared>, push: PushInfo) {
-    let mut data = push.data.into_iter();
-    let (Some(redis::Value::BulkString(channel)), Some(redis::Value::BulkString(payload))) =
-        (data.next(), data.next())
-    else {
+/// A message pushed by Redis, to the namespace of its channel (or pattern).
+fn dispatch_push(shared: &Weak<Shared>, push: PushInfo) {
+    let kind = push.kind;
+    if !matches!(
+        kind,
+        PushKind::Message | PushKind::PMessage | PushKind::SMessage
+    ) {
+        return;
+    }
+    let mut data = push.data.into_iter().map(|v| match v {
+        redis::Value::BulkString(b) => Some(b),
+        _ => None,
+    });
+    let pattern = if kind == PushKind::PMessage {
+        data.next().flatten()
+    } else {
+        None
+    };
+    let (Some(Some(channel)), Some(Some(payload))) = (data.next(), data.next()) else {
         return;
     };
     let Some(sh) = shared.upgrade() else { return };
     let Ok(channel) = std::str::from_utf8(&channel) else {
         return;
     };
-    let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
-    if let Some(ns) = ns {
-        ns.on_shard_message(channel, &payload);
+    match kind {
+        PushKind::PMessage => {
+            let pattern = pattern.as_deref().and_then(|p| std::str::from_utf8(p).ok());
+            let ns = pattern.and_then(|p| read(&sh.patterns).get(p).and_then(Weak::upgrade));
+            if let Some(ns) = ns {
+                ns.on_broadcast(channel, &payload);
+            }
+        }
+        PushKind::SMessage => {
+            let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
+            if let Some(ns) = ns {
+                ns.on_shard_message(channel, &payload);
+            }
+        }
+        _ => {
+            let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
+            if let Some(ns) = ns {
+                ns.on_request(channel, &payload);
+            }
+        }
     }
 }

@@ -74,9 +74,10 @@
 //! [`all_rooms`](crate::Namespace::all_rooms) sends an `ALL_ROOMS` request (type 1) and
 //! merges the answers with this node's rooms.
 //!
-//! The sharded mode needs one Redis 7 server (or a Redis Cluster of a single shard): the
-//! connections are not cluster-aware, so a multi-shard Redis Cluster, where each shard
-//! channel lives on the node that owns its slot, is not supported yet.
+//! Both modes work on one Redis server and on a Redis Cluster ([`RedisConfig::redis_cluster`]):
+//! there, each command and shard channel goes to the node that owns its slot, and node
+//! counts add up every Redis node's subscribers, as Node's adapter does with a cluster
+//! client.
 //!
 //! # Faults
 //!
@@ -149,7 +150,7 @@ use crate::broadcast::AckResponse;
 use crate::error::{AckError, EmitError};
 use crate::server_side::ServerSideError;
 use crate::sid::Sid;
-use connection::{Throttle, publisher, subscriber};
+use connection::{Conn, Target, Throttle, publisher, subscriber};
 use format::{Answer, Ask, Format};
 use sio_protocol::json::Value;
 use wire::{RequestType, WireOpts};
@@ -191,6 +192,18 @@ pub enum SubscriptionMode {
     DynamicPrivate,
 }
 
+/// How the Redis servers are deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Topology {
+    /// One server (the URL's).
+    #[default]
+    Standalone,
+    /// A Redis Cluster: the URL is one of its nodes, the others are found from it. Each
+    /// command and shard channel goes to the node that owns its slot, and nodes are counted
+    /// on every node, as Node's adapter does with a cluster client.
+    Cluster,
+}
+
 /// Settings of a [`RedisCluster`].
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
@@ -205,6 +218,8 @@ pub struct RedisConfig {
     pub request_timeout: Duration,
     /// Classic (default) or sharded pub/sub.
     pub mode: PubSubMode,
+    /// One server (default) or a Redis Cluster.
+    pub topology: Topology,
 }
 
 impl RedisConfig {
@@ -216,7 +231,14 @@ impl RedisConfig {
             queue_capacity: 4096,
             request_timeout: Duration::from_secs(5),
             mode: PubSubMode::Classic,
+            topology: Topology::Standalone,
         }
+    }
+
+    /// Connects to a Redis Cluster, of which the URL is one node.
+    pub fn redis_cluster(mut self) -> Self {
+        self.topology = Topology::Cluster;
+        self
     }
 
     /// Selects the sharded mode (`SPUBLISH`, Redis 7), as Node's `createShardedAdapter`.
@@ -257,7 +279,7 @@ struct Shared {
     mode: PubSubMode,
     request_timeout: Duration,
     /// The publisher's connection once it is up, for commands with an answer.
-    conn: RwLock<Option<redis::aio::ConnectionManager>>,
+    conn: RwLock<Option<Conn>>,
     publish: mpsc::Sender<(String, Vec<u8>)>,
     /// Pattern subscriptions (broadcasts) and channel subscriptions (requests, responses)
     /// of every namespace, and who handles them.
@@ -273,7 +295,11 @@ impl RedisCluster {
     /// Starts the publisher and subscriber tasks on the current tokio runtime. They connect
     /// in the background: an unreachable Redis is logged and retried, not an error.
     pub fn new(config: RedisConfig) -> Result<Self, RedisAdapterError> {
-        let client = redis::Client::open(config.url.as_str())?;
+        let target = Target {
+            url: config.url,
+            topology: config.topology,
+        };
+        target.check()?;
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| RedisAdapterError::NoRuntime)?;
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
@@ -289,14 +315,9 @@ impl RedisCluster {
             dropped: AtomicU64::new(0),
             throttle: Throttle::default(),
         });
-        runtime.spawn(publisher(
-            client.clone(),
-            config.mode,
-            rx,
-            Arc::downgrade(&shared),
-        ));
-        let subscriber = subscriber(config.url, client, config.mode, Arc::downgrade(&shared));
-        runtime.spawn(subscriber);
+        let publisher = publisher(target.clone(), config.mode, rx, Arc::downgrade(&shared));
+        runtime.spawn(publisher);
+        runtime.spawn(subscriber(target, config.mode, Arc::downgrade(&shared)));
         Ok(Self(shared))
     }
 
