@@ -8,6 +8,7 @@
 #   IMPLS=sio PIN=0 scripts/bench-cluster.sh       # only ours, not pinned to cores
 #   CLIENT=raw scripts/bench-cluster.sh            # a cheaper hand-written client (less client-bound)
 #   WAIT_IDLE_S=120 scripts/bench-cluster.sh       # wait (up to 2 min) for an idle machine before each measurement
+#   REDIS_SHARDED=1 scripts/bench-cluster.sh       # the sharded mode (SPUBLISH) on every node: bench/cluster/RESULTS-sharded.md
 #
 # Builds the contract server with the Redis adapter (cargo build --release -p sio-server
 # --features redis --example contract) and copies it to target/bench-cluster/contract (so a

@@ -69,7 +69,8 @@ const CFG = {
   pin: env.PIN !== "0",
   client: env.CLIENT === "raw" ? "raw" : "sioc",
   sioBin: path.resolve(env.SIO_CONTRACT_BIN || path.join(ROOT, "target", "bench-cluster", "contract")),
-  results: path.resolve(env.BENCH_RESULTS || path.join(HERE, "RESULTS.md")),
+  sharded: env.REDIS_SHARDED === "1",
+  results: path.resolve(env.BENCH_RESULTS || path.join(HERE, env.REDIS_SHARDED === "1" ? "RESULTS-sharded.md" : "RESULTS.md")),
 };
 const NAMES = { sio: "sio", node: "node socket.io" };
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -464,6 +465,7 @@ ${setupHead(started, git)}
 | other load | machine ${fmtInt(busyBefore)}% busy in the second before the bench; ${fmtInt(busyDuring)}% during it (this bench included); steal ${fmt(steal, 1)}% (median of the measurements); load average ${load0.map((l) => l.toFixed(2)).join(" ")} at the start, ${load1.map((l) => l.toFixed(2)).join(" ")} at the end |
 | cores | ${CFG.pin ? "PIN=1: both nodes and redis-server on core 0 (taskset), the client process on core 1" : "PIN=0: not pinned"} |
 | redis | ${redisVersion}, 127.0.0.1, no persistence (\`tests/lib/redis.mjs\`) |
+| adapter mode | ${CFG.sharded ? "REDIS_SHARDED=1: sharded (\`SPUBLISH\`; Node: \`createShardedAdapter\`, subscription mode dynamic) on every node" : "classic (\`PUBLISH\`; Node: \`createAdapter\`) on every node; REDIS_SHARDED=1 for the sharded mode"} |
 | sio | \`${path.relative(ROOT, CFG.sioBin)}\` (release, \`--features redis\`) × 2, REDIS_URL + PORT |
 | node | \`node tests/reference/contract-server.mjs\` × 2 (${process.version}, socket.io ${pkgVersion("socket.io")}, @socket.io/redis-adapter ${pkgVersion("@socket.io/redis-adapter")}, redis ${pkgVersion("redis")}), REDIS_URL + PORT |
 | client | one node process, ${CFG.client === "raw" ? `CLIENT=raw: a minimal Engine.IO/Socket.IO client on \`ws\` ${pkgVersion("ws")} (JSON.parse per event, no socket.io-client)` : `socket.io-client ${sioc}, \`transports: ["websocket"]\``} |
@@ -483,8 +485,8 @@ alternates from round to round) starts two nodes A and B of its contract server
 ${fmtInt(CFG.clients)} receivers connect, alternately to A and B (${fmtInt(Math.ceil(CFG.clients / 2))} on A, ${fmtInt(Math.floor(CFG.clients / 2))} on B), then one sender
 to A; every \`connect\` is awaited. The sender emits \`broadcast\` \`{t, i, ph, p}\` (p = ${CFG.payload} B
 of \`x\`, t = the client process's \`performance.now()\`), which node A turns into
-\`io.emit("bcast", D)\`: to its own sockets directly, to node B's through a Redis PUBLISH
-(the \`@socket.io/redis-adapter\` 8 wire format in both implementations). ${CFG.warmup} warm-up
+\`io.emit("bcast", D)\`: to its own sockets directly, to node B's through a Redis ${CFG.sharded ? "SPUBLISH" : "PUBLISH"}
+(the \`@socket.io/redis-adapter\` 8 wire format${CFG.sharded ? ", sharded mode," : ""} in both implementations). ${CFG.warmup} warm-up
 messages are sent and drained first (not counted), then ${fmtInt(CFG.messages)} measured ones, with at
 most ${CFG.window} messages in flight (not yet received by every receiver). Every round waits for
 all deliveries (a round fails after ${CFG.stallMs / 1000} s without progress); the sender's own copies are
@@ -499,7 +501,7 @@ not counted.
 - **server CPU µs/delivery** = CPU time (user + system, all threads, from
   \`/proc/PID/task/*/schedstat\`, ns) of node A + node B during the measured phase, divided by
   the measured deliveries; per node below it. **redis-server** CPU is reported apart (per
-  delivery and per message: one PUBLISH, one subscriber to feed per node).
+  delivery and per message: one ${CFG.sharded ? "SPUBLISH" : "PUBLISH"}, one subscriber to feed per node).
 - **Redis commands per message**: \`INFO commandstats\` of the measured phase (after a
   \`CONFIG RESETSTAT\`), divided by the measured messages (last round):
 ${impls.map((i) => `  ${NAMES[i]}: ${runs[i].at(-1)?.redisCalls || "?"}`).join(";\n")}.
