@@ -45,7 +45,7 @@ fi
   || { echo "[bench-cluster] tests/node_modules lacks @socket.io/redis-adapter: cd tests && npm ci" >&2; exit 2; }
 
 cmd="scripts/bench-cluster.sh"
-for v in CLIENTS MESSAGES WARMUP WINDOW PAYLOAD REPEATS STALL_S IMPLS PIN CLIENT WAIT_IDLE_S BENCH_NO_BUILD; do
+for v in CLIENTS MESSAGES WARMUP WINDOW PAYLOAD REPEATS STALL_S IMPLS PIN CLIENT WAIT_IDLE_S BENCH_NO_BUILD REDIS_SHARDED; do
   [[ -n ${!v:-} ]] && cmd="$v=${!v} $cmd"
 done
 export BENCH_COMMAND=$cmd
