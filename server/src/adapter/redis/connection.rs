@@ -277,7 +277,7 @@ async fn classic_subscriber(client: redis::Client, shared: Weak<Shared>) {
                         let changed = sh.changed.notified();
                         tokio::select! {
                             msg = stream.next() => match msg {
-                                Some(msg) => dispatch(&shared, &msg),
+                                Some(msg) => dispatch(&shared, &msg, false),
                                 None => {
                                     tracing::warn!(target: LOG, "redis subscriber connection lost");
                                     break;
@@ -336,7 +336,9 @@ async fn sync_subscriptions(
     Ok(())
 }
 
-fn dispatch(shared: &Weak<Shared>, msg: &redis::Msg) {
+/// A message, to the namespace of its pattern (classic broadcasts) or channel (classic
+/// requests and responses; `shard`: every sharded-mode message).
+fn dispatch(shared: &Weak<Shared>, msg: &redis::Msg, shard: bool) {
     let Some(sh) = shared.upgrade() else { return };
     let channel = msg.get_channel_name();
     let payload = msg.get_payload_bytes();
@@ -346,11 +348,13 @@ fn dispatch(shared: &Weak<Shared>, msg: &redis::Msg) {
         if let Some(ns) = ns {
             ns.on_broadcast(channel, payload);
         }
-    } else {
-        let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
-        if let Some(ns) = ns {
-            ns.on_request(channel, payload);
-        }
+        return;
+    }
+    let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
+    match ns {
+        Some(ns) if shard => ns.on_shard_message(channel, payload),
+        Some(ns) => ns.on_request(channel, payload),
+        None => {}
     }
 }
 
@@ -514,50 +518,10 @@ async fn sync_push_subscriptions(
     Ok(())
 }
 
-/// A message pushed by Redis, to the namespace of its channel (or pattern).
+/// A message pushed by Redis (RESP3), dispatched as the classic connection's are.
 fn dispatch_push(shared: &Weak<Shared>, push: PushInfo) {
-    let kind = push.kind;
-    if !matches!(
-        kind,
-        PushKind::Message | PushKind::PMessage | PushKind::SMessage
-    ) {
-        return;
-    }
-    let mut data = push.data.into_iter().map(|v| match v {
-        redis::Value::BulkString(b) => Some(b),
-        _ => None,
-    });
-    let pattern = if kind == PushKind::PMessage {
-        data.next().flatten()
-    } else {
-        None
-    };
-    let (Some(Some(channel)), Some(Some(payload))) = (data.next(), data.next()) else {
-        return;
-    };
-    let Some(sh) = shared.upgrade() else { return };
-    let Ok(channel) = std::str::from_utf8(&channel) else {
-        return;
-    };
-    match kind {
-        PushKind::PMessage => {
-            let pattern = pattern.as_deref().and_then(|p| std::str::from_utf8(p).ok());
-            let ns = pattern.and_then(|p| read(&sh.patterns).get(p).and_then(Weak::upgrade));
-            if let Some(ns) = ns {
-                ns.on_broadcast(channel, &payload);
-            }
-        }
-        PushKind::SMessage => {
-            let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
-            if let Some(ns) = ns {
-                ns.on_shard_message(channel, &payload);
-            }
-        }
-        _ => {
-            let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
-            if let Some(ns) = ns {
-                ns.on_request(channel, &payload);
-            }
-        }
+    let shard = push.kind == PushKind::SMessage;
+    if let Some(msg) = redis::Msg::from_push_info(push) {
+        dispatch(shared, &msg, shard);
     }
 }

@@ -973,6 +973,28 @@ mod tests {
             format!("socket.io#/#{}#", sharded.uid)
         );
         assert_eq!(sharded.request_id().len(), 16);
+        // Room channels: public rooms in "dynamic", socket ids too in "dynamic-private".
+        let rooms = |mode| {
+            let f = Format::new("socket.io", "/", mode);
+            (
+                f.room_subscription("r", false),
+                f.room_subscription("sid", true),
+            )
+        };
+        let chan = |room: &str| Some(format!("socket.io#/#{room}#"));
+        assert_eq!(rooms(PubSubMode::Classic), (None, None));
+        assert_eq!(
+            rooms(PubSubMode::Sharded(SubscriptionMode::Static)),
+            (None, None)
+        );
+        assert_eq!(
+            rooms(PubSubMode::Sharded(SubscriptionMode::Dynamic)),
+            (chan("r"), None)
+        );
+        assert_eq!(
+            rooms(PubSubMode::Sharded(SubscriptionMode::DynamicPrivate)),
+            (chan("r"), chan("sid"))
+        );
         use connection::backoff;
         assert_eq!(backoff(0), Duration::from_millis(100));
         assert_eq!(backoff(3), Duration::from_millis(800));
