@@ -148,6 +148,14 @@ fn replies(responses: Vec<AckResponse>) -> Vec<Reply> {
     out
 }
 
+/// The ack of `ask-cluster` and `sse-ask`: the answers that came, and why some did not.
+#[derive(Serialize)]
+struct Answers<T> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    answers: Vec<T>,
+}
+
 fn namespace_of(io: &SocketIo, socket: &Socket) -> Option<Namespace> {
     io.of(socket.ns())
 }
@@ -350,12 +358,6 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
                     return;
                 };
                 let reply = select(&ns, &socket, &sel).emit_with_ack("question", &field(&ev, "q"));
-                #[derive(Serialize)]
-                struct Answers {
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    error: Option<String>,
-                    answers: Vec<Reply>,
-                }
                 let reply = match reply.await {
                     Ok(responses) => Answers {
                         error: None,
@@ -440,12 +442,6 @@ fn handlers(io: &SocketIo, socket: &Socket, last: &LastDisconnect) {
                 let Some(ns) = namespace_of(&io, &socket) else {
                     return;
                 };
-                #[derive(Serialize)]
-                struct Answers {
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    error: Option<String>,
-                    answers: Vec<sio_server::Value>,
-                }
                 let reply = match ns
                     .server_side_emit_with_ack("sse-ping", &field_or_null(&ev))
                     .await

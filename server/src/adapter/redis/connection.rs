@@ -245,26 +245,20 @@ const MAX_BATCH: usize = 127;
 /// Subscribes to every namespace's channels and dispatches what arrives; reconnects with
 /// backoff and subscribes again when the connection is lost. Ends when the cluster is gone.
 pub(super) async fn subscriber(target: Target, mode: PubSubMode, shared: Weak<Shared>) {
-    match (mode, target.topology) {
-        (PubSubMode::Classic, Topology::Standalone) => match redis::Client::open(target.url) {
-            Ok(client) => classic_subscriber(client, shared).await,
-            Err(e) => tracing::error!(target: LOG, "redis subscriber: invalid URL: {e}"),
-        },
-        _ => push_subscriber(target, mode, shared).await,
-    }
-}
-
-async fn classic_subscriber(client: redis::Client, shared: Weak<Shared>) {
     let mut failures = 0u32;
     loop {
         if shared.strong_count() == 0 {
             return;
         }
-        match tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await {
-            Ok(Ok(pubsub)) => {
-                let (mut sink, mut stream) = pubsub.split();
+        let opened = tokio::time::timeout(
+            Duration::from_secs(5),
+            Session::open(&target, mode, &shared),
+        )
+        .await;
+        match opened {
+            Ok(Ok(mut session)) => {
                 let mut subscribed = HashSet::new();
-                if let Err(e) = sync_subscriptions(&shared, &mut sink, &mut subscribed).await {
+                if let Err(e) = session.sync(&shared, mode, &mut subscribed).await {
                     tracing::warn!(target: LOG, "redis subscribe failed: {e}");
                 } else {
                     if failures > 0 {
@@ -275,19 +269,20 @@ async fn classic_subscriber(client: redis::Client, shared: Weak<Shared>) {
                         let Some(sh) = shared.upgrade() else { return };
                         // Held during the wait: the cluster lives as long as its server.
                         let changed = sh.changed.notified();
-                        tokio::select! {
-                            msg = stream.next() => match msg {
-                                Some(msg) => dispatch(&shared, &msg, false),
-                                None => {
+                        let resync = tokio::select! {
+                            alive = session.next(&shared) => {
+                                if !alive {
                                     tracing::warn!(target: LOG, "redis subscriber connection lost");
                                     break;
                                 }
-                            },
-                            () = changed => {
-                                if let Err(e) = sync_subscriptions(&shared, &mut sink, &mut subscribed).await {
-                                    tracing::warn!(target: LOG, "redis subscribe failed: {e}");
-                                    break;
-                                }
+                                false
+                            }
+                            () = changed => true,
+                        };
+                        if resync {
+                            if let Err(e) = session.sync(&shared, mode, &mut subscribed).await {
+                                tracing::warn!(target: LOG, "redis subscribe failed: {e}");
+                                break;
                             }
                         }
                     }
@@ -302,6 +297,73 @@ async fn classic_subscriber(client: redis::Client, shared: Weak<Shared>) {
         }
         tokio::time::sleep(backoff(failures)).await;
         failures = failures.saturating_add(1);
+    }
+}
+
+/// One subscription connection: the classic pub/sub connection (classic mode on one
+/// server, any Redis version), or a RESP3 connection whose pushes are the messages
+/// (sharded mode, Redis Cluster), dispatched by its push sender as they are read.
+enum Session {
+    Classic(redis::aio::PubSubSink, redis::aio::PubSubStream),
+    /// The connection, and the signal of its loss.
+    Push(PushConn, Arc<Notify>),
+}
+
+impl Session {
+    async fn open(
+        target: &Target,
+        mode: PubSubMode,
+        shared: &Weak<Shared>,
+    ) -> redis::RedisResult<Self> {
+        if let (PubSubMode::Classic, Topology::Standalone) = (mode, target.topology) {
+            let client = redis::Client::open(target.url.as_str())?;
+            let (sink, stream) = client.get_async_pubsub().await?.split();
+            return Ok(Session::Classic(sink, stream));
+        }
+        // A fresh signal per connection: a loss reported by the last one must not end this.
+        let lost = Arc::new(Notify::new());
+        let on_push = {
+            let shared = shared.clone();
+            let lost = lost.clone();
+            move |push: PushInfo| -> Result<(), std::convert::Infallible> {
+                if push.kind == PushKind::Disconnection {
+                    lost.notify_one();
+                } else {
+                    dispatch_push(&shared, push);
+                }
+                Ok(())
+            }
+        };
+        Ok(Session::Push(push_connection(target, on_push).await?, lost))
+    }
+
+    async fn sync(
+        &mut self,
+        shared: &Weak<Shared>,
+        mode: PubSubMode,
+        subscribed: &mut HashSet<String>,
+    ) -> redis::RedisResult<()> {
+        match self {
+            Session::Classic(sink, _) => sync_subscriptions(shared, sink, subscribed).await,
+            Session::Push(conn, _) => sync_push_subscriptions(shared, mode, conn, subscribed).await,
+        }
+    }
+
+    /// Waits for the next message (dispatched) or the connection's loss: false once lost.
+    async fn next(&mut self, shared: &Weak<Shared>) -> bool {
+        match self {
+            Session::Classic(_, stream) => match stream.next().await {
+                Some(msg) => {
+                    dispatch(shared, &msg, false);
+                    true
+                }
+                None => false,
+            },
+            Session::Push(_, lost) => {
+                lost.notified().await;
+                false
+            }
+        }
     }
 }
 
@@ -404,72 +466,6 @@ async fn push_connection(
                 .build()?;
             Ok(PushConn::Cluster(client.get_async_connection().await?))
         }
-    }
-}
-
-/// The subscriber of the sharded mode, and of every mode on a Redis Cluster: RESP3 pushes.
-async fn push_subscriber(target: Target, mode: PubSubMode, shared: Weak<Shared>) {
-    let mut failures = 0u32;
-    loop {
-        if shared.strong_count() == 0 {
-            return;
-        }
-        // A fresh signal per connection: a loss reported by the last one must not end this.
-        let lost = Arc::new(Notify::new());
-        let on_push = {
-            let shared = shared.clone();
-            let lost = lost.clone();
-            move |push: PushInfo| -> Result<(), std::convert::Infallible> {
-                if push.kind == PushKind::Disconnection {
-                    lost.notify_one();
-                } else {
-                    dispatch_push(&shared, push);
-                }
-                Ok(())
-            }
-        };
-        let connected =
-            tokio::time::timeout(Duration::from_secs(5), push_connection(&target, on_push)).await;
-        match connected {
-            Ok(Ok(mut conn)) => {
-                let mut subscribed = HashSet::new();
-                if let Err(e) =
-                    sync_push_subscriptions(&shared, mode, &mut conn, &mut subscribed).await
-                {
-                    tracing::warn!(target: LOG, "redis subscribe failed: {e}");
-                } else {
-                    if failures > 0 {
-                        tracing::info!(target: LOG, "redis subscriber reconnected and resubscribed");
-                    }
-                    failures = 0;
-                    loop {
-                        let Some(sh) = shared.upgrade() else { return };
-                        // Held during the wait: the cluster lives as long as its server.
-                        let changed = sh.changed.notified();
-                        tokio::select! {
-                            () = lost.notified() => {
-                                tracing::warn!(target: LOG, "redis subscriber connection lost");
-                                break;
-                            }
-                            () = changed => {
-                                if let Err(e) = sync_push_subscriptions(&shared, mode, &mut conn, &mut subscribed).await {
-                                    tracing::warn!(target: LOG, "redis subscribe failed: {e}");
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            Ok(Err(e)) => {
-                if failures == 0 || failures.is_power_of_two() {
-                    tracing::warn!(target: LOG, failures, "redis unreachable: {e}");
-                }
-            }
-            Err(_) => tracing::warn!(target: LOG, "redis subscriber: connection timed out"),
-        }
-        tokio::time::sleep(backoff(failures)).await;
-        failures = failures.saturating_add(1);
     }
 }
 

@@ -246,17 +246,7 @@ mod tests {
     const FIXTURES: &str = include_str!("../../../tests/fixtures/redis-sharded-adapter.json");
 
     fn fixture(name: &str) -> (String, Vec<u8>) {
-        let all: serde_json::Value = serde_json::from_str(FIXTURES).unwrap_or_default();
-        let f = all["fixtures"]
-            .as_array()
-            .and_then(|l| l.iter().find(|f| f["name"] == name))
-            .cloned()
-            .unwrap_or_default();
-        let hex = f["hex"].as_str().unwrap_or_default();
-        let bytes = (0..hex.len() / 2)
-            .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-            .collect();
-        (f["channel"].as_str().unwrap_or_default().to_owned(), bytes)
+        wire::load_fixture(FIXTURES, name)
     }
 
     fn uid() -> String {

@@ -584,6 +584,23 @@ pub fn packet_to_broadcast(packet: &WirePacket) -> Result<BroadcastPacket, WireE
     Ok(BroadcastPacket(encoded))
 }
 
+/// Fixture `name` of a `server/tests/fixtures/*.json` file (`all`, written by
+/// `tests/cluster/make-fixtures.mjs`): its channel and its bytes.
+#[cfg(test)]
+pub(super) fn load_fixture(all: &str, name: &str) -> (String, Vec<u8>) {
+    let all: serde_json::Value = serde_json::from_str(all).unwrap_or_default();
+    let f = all["fixtures"]
+        .as_array()
+        .and_then(|l| l.iter().find(|f| f["name"] == name))
+        .cloned()
+        .unwrap_or_default();
+    let hex = f["hex"].as_str().unwrap_or_default();
+    let bytes = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    (f["channel"].as_str().unwrap_or_default().to_owned(), bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
@@ -595,17 +612,7 @@ mod tests {
     const FIXTURES: &str = include_str!("../../../tests/fixtures/redis-adapter.json");
 
     fn fixture(name: &str) -> (String, Vec<u8>) {
-        let all: serde_json::Value = serde_json::from_str(FIXTURES).unwrap_or_default();
-        let f = all["fixtures"]
-            .as_array()
-            .and_then(|l| l.iter().find(|f| f["name"] == name))
-            .cloned()
-            .unwrap_or_default();
-        let hex = f["hex"].as_str().unwrap_or_default();
-        let bytes = (0..hex.len() / 2)
-            .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-            .collect();
-        (f["channel"].as_str().unwrap_or_default().to_owned(), bytes)
+        load_fixture(FIXTURES, name)
     }
 
     fn v(j: serde_json::Value) -> Value {
