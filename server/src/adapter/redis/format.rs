@@ -88,6 +88,14 @@ impl Format {
         }
     }
 
+    /// A new request id in this format.
+    pub fn request_id(&self) -> String {
+        match self.mode {
+            PubSubMode::Classic => random_uid(),
+            PubSubMode::Sharded(_) => random_hex(),
+        }
+    }
+
     /// The patterns and channels this namespace always listens to (room channels of the
     /// dynamic modes come and go with the rooms).
     pub fn subscriptions(&self) -> (Vec<String>, Vec<String>) {
@@ -129,17 +137,10 @@ impl Format {
     /// A broadcast without acks.
     pub fn broadcast(&self, packet: &WirePacket, opts: &WireOpts) -> (String, Vec<u8>) {
         match self.mode {
-            PubSubMode::Classic => {
-                let msg = wire::BroadcastMessage {
-                    uid: self.uid.clone(),
-                    packet: packet.clone(),
-                    opts: opts.clone(),
-                };
-                (
-                    wire::broadcast_channel(&self.prefix, &self.nsp, opts),
-                    wire::encode_broadcast(&msg),
-                )
-            }
+            PubSubMode::Classic => (
+                wire::broadcast_channel(&self.prefix, &self.nsp, opts),
+                wire::encode_broadcast_of(&self.uid, packet, opts),
+            ),
             PubSubMode::Sharded(mode) => (
                 sharded::broadcast_channel(&self.channel, mode, opts, false),
                 self.sharded(
@@ -302,7 +303,7 @@ fn opts_rooms(opts: &WireOpts, rooms: &[Room]) -> Vec<(Mp, Mp)> {
 }
 
 /// 6 characters as `uid2(6)` makes them (classic node uids and request ids).
-pub(super) fn random_uid() -> String {
+fn random_uid() -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     (0..6)
@@ -311,16 +312,6 @@ pub(super) fn random_uid() -> String {
 }
 
 /// 16 hex digits, as socket.io-adapter's `randomId()` (sharded node uids and request ids).
-pub(super) fn random_hex() -> String {
+fn random_hex() -> String {
     format!("{:016x}", rand::rng().random::<u64>())
-}
-
-impl Format {
-    /// A new request id in this format.
-    pub fn request_id(&self) -> String {
-        match self.mode {
-            PubSubMode::Classic => random_uid(),
-            PubSubMode::Sharded(_) => random_hex(),
-        }
-    }
 }

@@ -147,10 +147,15 @@ pub fn broadcast_channel(prefix: &str, nsp: &str, opts: &WireOpts) -> String {
 
 /// Encodes a broadcast as the Node adapter does.
 pub fn encode_broadcast(msg: &BroadcastMessage) -> Vec<u8> {
+    encode_broadcast_of(&msg.uid, &msg.packet, &msg.opts)
+}
+
+/// [`encode_broadcast`] of borrowed parts.
+pub fn encode_broadcast_of(uid: &str, packet: &WirePacket, opts: &WireOpts) -> Vec<u8> {
     msgpack::encode(&Mp::Array(vec![
-        Mp::str(msg.uid.as_str()),
-        packet_to_mp(&msg.packet, true),
-        opts_to_mp(&msg.opts, true),
+        Mp::str(uid),
+        packet_to_mp(packet, true),
+        opts_to_mp(opts, true),
     ]))
 }
 
