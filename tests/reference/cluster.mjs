@@ -1,6 +1,7 @@
 // CONTRACT.md "cluster" for the Node reference servers: with REDIS_URL, every namespace uses
 // @socket.io/redis-adapter 8 on that Redis (REDIS_SHARDED=1: its sharded adapter, as
-// createShardedAdapter does; REDIS_CLUSTER=1: REDIS_URL is a node of a Redis Cluster).
+// createShardedAdapter does, with subscriptionMode REDIS_SUBSCRIPTION_MODE if set;
+// REDIS_CLUSTER=1: REDIS_URL is a node of a Redis Cluster).
 // Without REDIS_URL: nothing (the in-memory adapter).
 export async function joinCluster(io, log) {
   const url = process.env.REDIS_URL;
@@ -11,6 +12,11 @@ export async function joinCluster(io, log) {
   const sub = pub.duplicate();
   for (const c of [pub, sub]) c.on("error", (e) => log(`redis: ${e.message}`));
   await Promise.all([pub.connect(), sub.connect()]);
-  io.adapter(process.env.REDIS_SHARDED === "1" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub));
+  const subscriptionMode = process.env.REDIS_SUBSCRIPTION_MODE;
+  io.adapter(
+    process.env.REDIS_SHARDED === "1"
+      ? createShardedAdapter(pub, sub, subscriptionMode ? { subscriptionMode } : {})
+      : createAdapter(pub, sub),
+  );
   log(`joined the Redis cluster at ${url}`);
 }

@@ -3,7 +3,8 @@
 use sio_server::SocketIoBuilder;
 
 /// The Redis adapter when `REDIS_URL` is set; `REDIS_SHARDED=1` selects the sharded mode
-/// (`SPUBLISH`) with Node's default subscription mode, as `createShardedAdapter` does;
+/// (`SPUBLISH`) as `createShardedAdapter` does, with its subscription mode from
+/// `REDIS_SUBSCRIPTION_MODE` (`static`, `dynamic`, the default, or `dynamic-private`);
 /// `REDIS_CLUSTER=1` says that `REDIS_URL` is a node of a Redis Cluster.
 #[cfg(feature = "redis")]
 pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
@@ -14,7 +15,17 @@ pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
     let flag = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
     let mut config = RedisConfig::new(url);
     if flag("REDIS_SHARDED") {
-        config = config.sharded(SubscriptionMode::Dynamic);
+        let mode = match std::env::var("REDIS_SUBSCRIPTION_MODE").as_deref() {
+            Ok("static") => SubscriptionMode::Static,
+            Ok("dynamic-private") => SubscriptionMode::DynamicPrivate,
+            Ok("dynamic") | Err(_) => SubscriptionMode::Dynamic,
+            Ok(other) => {
+                return Err(std::io::Error::other(format!(
+                    "REDIS_SUBSCRIPTION_MODE={other}: static, dynamic or dynamic-private"
+                )));
+            }
+        };
+        config = config.sharded(mode);
     }
     if flag("REDIS_CLUSTER") {
         config = config.redis_cluster();
