@@ -3,7 +3,8 @@
 // `createCluster`), all with REDIS_CLUSTER=1. In the sharded mode the namespace's channel and
 // each room's channel hash to slots of different nodes, so a connection that is not
 // cluster-aware gets MOVED errors; node counts (PUBSUB NUMSUB / SHARDNUMSUB) must add up
-// every node's subscribers.
+// every node's subscribers; and the Redis node that owns the namespace's channel is killed
+// and restarted.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, it, before, after, afterEach } from "node:test";
@@ -120,6 +121,31 @@ for (const mode of ["sharded", "classic"]) {
         { timeout: 20_000, interval: 100, what: "three answers" },
       );
       assert.deepEqual(reply.answers.map((x) => x.answer[0]).sort(), ["a:1", "b:1", "n:1"]);
+    });
+
+    it("the Redis node of the namespace's channel killed and restarted: every node recovers", async () => {
+      // The channel everything of `/` goes through: its owner's loss cuts every node off.
+      const owner = await redis.owner(mode === "sharded" ? "socket.io#/#" : "socket.io-request#/#");
+      await redis.restart(owner);
+      const [ra, rb, rn] = await Promise.all([connect(a.url), connect(b.url), connect(n.url)]);
+      const got = [ra, rb, rn].map((s) => collect(s, "msg"));
+      for (const sender of [ra, rn]) {
+        await waitFor(
+          async () => {
+            await ack(sender, "send", { msg: sender.id });
+            return got.every((g) => g.some((m) => m[0] === sender.id));
+          },
+          { timeout: 30_000, interval: 200, what: `every node hears ${sender === ra ? "sio" : "Node"} again` },
+        );
+      }
+      await waitFor(
+        async () => {
+          const [found] = await ackTimeout(10_000, ra, "fetch", {});
+          const ids = Array.isArray(found) ? found.map((s) => s.id) : [];
+          return [ra.id, rb.id, rn.id].every((id) => ids.includes(id));
+        },
+        { timeout: 30_000, interval: 200, what: "fetch lists every node's sockets again" },
+      );
     });
 
     it("server-side events with acks: one answer per other node", async () => {

@@ -80,28 +80,26 @@ const REDIS_CLI = process.env.REDIS_CLI || "redis-cli";
 export async function startRedisCluster({ masters = 3 } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "sio-redis-cluster-"));
   const nodes = [];
-  try {
-    for (let i = 0; i < masters; i++) {
-      const busPort = await freePort();
-      nodes.push(
-        await startRedis({
-          args: [
-            "--cluster-enabled", "yes",
-            "--cluster-port", String(busPort),
-            "--cluster-config-file", `nodes-${i}.conf`,
-            "--dir", dir,
-          ],
-        }),
-      );
-    }
-    const addrs = nodes.map((n) => `127.0.0.1:${n.port}`);
-    await run(REDIS_CLI, ["--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"]);
-    const ok = async (n) => (await run(REDIS_CLI, ["-p", String(n.port), "cluster", "info"])).stdout.includes("cluster_state:ok");
-    await waitFor(async () => (await Promise.all(nodes.map(ok))).every(Boolean), {
+  const args = [];
+  const ok = async (n) => {
+    const info = await run(REDIS_CLI, ["-p", String(n.port), "cluster", "info"]).catch(() => ({ stdout: "" }));
+    return info.stdout.includes("cluster_state:ok");
+  };
+  const allOk = () =>
+    waitFor(async () => (await Promise.all(nodes.map(ok))).every(Boolean), {
       timeout: 20_000,
       interval: 100,
       what: "the Redis Cluster is ok on every node",
     });
+  try {
+    for (let i = 0; i < masters; i++) {
+      const busPort = await freePort();
+      args.push(["--cluster-enabled", "yes", "--cluster-port", String(busPort), "--cluster-config-file", `nodes-${i}.conf`, "--dir", dir]);
+      nodes.push(await startRedis({ args: args[i] }));
+    }
+    const addrs = nodes.map((n) => `127.0.0.1:${n.port}`);
+    await run(REDIS_CLI, ["--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"]);
+    await allOk();
   } catch (e) {
     await Promise.all(nodes.map((n) => n.stop()));
     rmSync(dir, { recursive: true, force: true });
@@ -111,6 +109,31 @@ export async function startRedisCluster({ masters = 3 } = {}) {
     url: nodes[0].url,
     urls: nodes.map((n) => n.url),
     nodes,
+    /** The index of the node that owns the slot of `key` (a channel name). */
+    async owner(key) {
+      const slot = Number((await run(REDIS_CLI, ["-p", String(nodes[0].port), "cluster", "keyslot", key])).stdout);
+      const { stdout } = await run(REDIS_CLI, ["-p", String(nodes[0].port), "cluster", "shards"]);
+      // `cluster shards`: each shard's slot ranges, then its nodes with their ports.
+      const shards = stdout.split(/^slots$/m).slice(1);
+      for (const shard of shards) {
+        const [ranges, rest] = shard.split(/^nodes$/m);
+        const bounds = ranges.trim().split(/\s+/).map(Number);
+        for (let i = 0; i + 1 < bounds.length; i += 2) {
+          if (slot >= bounds[i] && slot <= bounds[i + 1]) {
+            const port = Number(/^port\n(\d+)$/m.exec(rest)?.[1]);
+            return nodes.findIndex((n) => n.port === port);
+          }
+        }
+      }
+      return -1;
+    },
+    /** Kills node `i` (SIGKILL, an outage) and starts it again on its port and config. */
+    async restart(i) {
+      const port = nodes[i].port;
+      await nodes[i].kill();
+      nodes[i] = await startRedis({ port, args: args[i] });
+      await allOk();
+    },
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
       rmSync(dir, { recursive: true, force: true });
