@@ -5,6 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
 use super::format::Answer;
 use super::sharded::{self, Message};
 use super::wire::{self, RequestType};
@@ -226,16 +229,24 @@ impl NsState {
             });
         }
         self.answer(requester, request_id, Answer::ClientCount(waits.len()));
-        for (sid, wait) in waits {
-            let state = self.clone();
-            let requester = requester.map(str::to_owned);
-            let request_id = request_id.to_owned();
-            tokio::spawn(async move {
-                let Ok(args) = wait.await else { return };
+        if waits.is_empty() {
+            return;
+        }
+        // One task per request, not per socket: it forwards each ack as it comes.
+        let state = self.clone();
+        let requester = requester.map(str::to_owned);
+        let request_id = request_id.to_owned();
+        let mut acks: FuturesUnordered<_> = waits
+            .into_iter()
+            .map(|(sid, wait)| async move { (sid, wait.await) })
+            .collect();
+        tokio::spawn(async move {
+            while let Some((sid, result)) = acks.next().await {
+                let Ok(args) = result else { continue };
                 let values = args.values().unwrap_or_default();
                 state.answer(requester.as_deref(), &request_id, Answer::Ack(sid, &values));
-            });
-        }
+            }
+        });
     }
 
     /// Another node's `serverSideEmit`: this namespace's server-side handlers get it; with a
