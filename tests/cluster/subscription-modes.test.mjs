@@ -5,38 +5,17 @@
 // socket id) and "dynamic-private" (socket ids too), and to the namespace's channel in
 // "static"; a node must listen to exactly the channels the others publish to.
 import assert from "node:assert/strict";
-import { describe, it, before, after, afterEach } from "node:test";
-import { connect, collect, ack, waitFor, startServer, closeAllClients } from "../lib/harness.mjs";
-import { skipWithoutRedis, SHARDED } from "../lib/cluster.mjs";
-import { startRedis } from "../lib/redis.mjs";
+import { describe, it } from "node:test";
+import { connect, collect, ack, waitFor } from "../lib/harness.mjs";
+import { skipWithoutRedis, SHARDED, useFeaturesPair } from "../lib/cluster.mjs";
 
 // Every mode is set here: the suite's REDIS_SHARDED=1 run skips this file.
 const skip = skipWithoutRedis || (SHARDED && "every mode runs in the classic run of the suite");
 
 for (const mode of ["static", "dynamic", "dynamic-private"]) {
   describe(`sharded mode, subscriptionMode "${mode}": sio and Node nodes`, { skip }, () => {
-    let redis, rust, node;
-    before(async () => {
-      redis = await startRedis();
-      const env = { REDIS_URL: redis.url, REDIS_SHARDED: "1", REDIS_SUBSCRIPTION_MODE: mode, RUST_LOG: "sio_server=info" };
-      [rust, node] = await Promise.all([
-        startServer({ env, kind: "features", impl: "rust" }),
-        startServer({ env, kind: "features", impl: "node" }),
-      ]);
-    });
-    afterEach((t) => {
-      closeAllClients();
-      if (!t.passed) {
-        for (const [name, s] of [["rust", rust], ["node", node]]) {
-          console.error(`--- ${name} (pid ${s?.pid}) ---\n${s?.newLogs?.() || "(none)"}`);
-        }
-      }
-    });
-    after(async () => {
-      closeAllClients();
-      await Promise.all([rust?.stop(), node?.stop()]);
-      await redis?.stop();
-    });
+    let rust, node;
+    useFeaturesPair((p) => ({ rust, node } = p), { env: { REDIS_SHARDED: "1", REDIS_SUBSCRIPTION_MODE: mode } });
 
     /** `send` from `sender` until `receiver` gets it (subscriptions are asynchronous). */
     async function sendUntil(sender, sel, receiver, what) {

@@ -43,14 +43,14 @@ export async function startProbe(url, { namespaces = [] } = {}) {
 }
 
 /** For the enclosing `describe`: a redis-server and the features server on it in both
- *  implementations, handed to `set({redis, rust, node})` once started; clients are closed
- *  after each test (and the servers' logs printed when it failed), everything stopped at
- *  the end. */
-export function useFeaturesPair(set) {
+ *  implementations (with `env` added to theirs), handed to `set({redis, rust, node})` once
+ *  started; clients are closed after each test (and the servers' logs printed when it
+ *  failed), everything stopped at the end. */
+export function useFeaturesPair(set, { env: extra = {} } = {}) {
   let redis, rust, node;
   before(async () => {
     redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,features=info" };
+    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,features=info", ...extra };
     [rust, node] = await Promise.all([
       startServer({ env, kind: "features", impl: "rust" }),
       startServer({ env, kind: "features", impl: "node" }),
