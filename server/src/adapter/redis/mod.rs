@@ -575,7 +575,7 @@ impl Adapter for RedisAdapter {
     ) {
         let st = &self.state;
         if !opts.local {
-            match wire::packet_from_broadcast(packet, None) {
+            match wire::packet_from_broadcast(packet) {
                 Ok(p) => {
                     let (channel, payload) = st.format.broadcast(&p, &wire_opts(opts));
                     st.shared.publish(channel, payload);
@@ -804,15 +804,13 @@ impl NsState {
     ) -> RemoteAcksFuture {
         let wait = timeout.unwrap_or(self.shared.request_timeout);
         let deadline = tokio::time::Instant::now() + wait;
-        let mut wire_packet = match wire::packet_from_broadcast(packet, None) {
+        let wire_packet = match wire::packet_from_broadcast(packet) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(target: LOG, "broadcast with acks not published: {e}");
                 return Box::pin(std::future::ready(RemoteAcks::default()));
             }
         };
-        // Each node numbers the acks of its own sockets.
-        wire_packet.id = None;
         let mut opts = wire_opts(opts);
         opts.flags.timeout = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
         let id = self.format.request_id();

@@ -553,11 +553,9 @@ fn iso_date(ms: f64) -> Option<String> {
     ))
 }
 
-/// The wire packet of an event this node broadcasts (`ack_id` for broadcasts with acks).
-pub fn packet_from_broadcast(
-    packet: &BroadcastPacket,
-    ack_id: Option<u64>,
-) -> Result<WirePacket, WireError> {
+/// The wire packet of an event this node broadcasts. It carries no ack id, with acks or
+/// not: each receiving node numbers the acks of its own sockets.
+pub fn packet_from_broadcast(packet: &BroadcastPacket) -> Result<WirePacket, WireError> {
     let text = packet
         .text()
         .strip_prefix('4')
@@ -574,7 +572,7 @@ pub fn packet_from_broadcast(
         kind: 2,
         data,
         nsp: p.nsp.to_owned(),
-        id: ack_id.or(p.id),
+        id: None,
     })
 }
 
@@ -884,7 +882,7 @@ mod tests {
             None,
             &("name", crate::Binary::from(vec![1u8, 2])),
         )?;
-        let wire = packet_from_broadcast(&BroadcastPacket(p), None)?;
+        let wire = packet_from_broadcast(&BroadcastPacket(p))?;
         assert_eq!(wire.nsp, "/chat");
         assert_eq!(
             wire.data,
