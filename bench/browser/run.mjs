@@ -34,16 +34,14 @@
 // SIO_CLIENT_PKG (client-wasm/pkg),
 // SIO_CONTRACT_BIN (target/release/examples/contract), CHROMIUM (/usr/bin/chromium),
 // BENCH_RESULTS (bench/browser/RESULTS.md), BENCH_COMMAND (the command line to record).
-import { spawn, execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead, stopOnSignals } from "../lib/common.mjs";
+import { num, startListening, stopProcess, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead, stopOnSignals } from "../lib/common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -79,57 +77,16 @@ function pkgVersion(dir) {
 
 // ---------- the contract server (a child process, stopped by its PID) ----------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-
-let server = null; // {pid, port, exited, output()}
+let server = null; // startListening's {pid, port, exited, exitInfo(), output()}
 async function startServer() {
   if (!existsSync(CFG.serverBin)) {
     throw new Error(`no contract server at ${CFG.serverBin}: cargo build --release -p sio-server --example contract`);
   }
-  const port = await freePort();
-  const child = spawn(CFG.serverBin, [], { env: { ...env, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  const keep = (c) => (out = (out + c).slice(-64 * 1024));
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  let exitInfo = null;
-  const exited = new Promise((resolve) => {
-    child.once("exit", (code, signal) => resolve((exitInfo = { code, signal })));
-    child.once("error", (e) => resolve((exitInfo = { error: e.message })));
-  });
-  server = { pid: child.pid, port, exited, exitInfo: () => exitInfo, output: () => out };
-  const deadline = Date.now() + 20_000;
-  while (!(await canConnect(port))) {
-    if (exitInfo) throw new Error(`contract server exited at start ${JSON.stringify(exitInfo)}:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`contract server not listening on 127.0.0.1:${port} after 20 s:\n${out}`);
-    await delay(20);
-  }
+  server = await startListening("contract server", CFG.serverBin, []);
   return server;
 }
 
-async function stopServer() {
-  if (!server || server.exitInfo()) return;
-  try {
-    process.kill(server.pid, "SIGTERM");
-  } catch {}
-  const t = setTimeout(() => {
-    try {
-      process.kill(server.pid, "SIGKILL");
-    } catch {}
-  }, 5_000);
-  await server.exited;
-  clearTimeout(t);
-}
+const stopServer = () => stopProcess(server);
 
 /** Machine-wide CPU jiffies {busy, total} from /proc/stat. */
 

@@ -37,7 +37,7 @@
 // STALL_S (10), IMPLS ("sio node"), PIN (1), CLIENT (sioc | raw), WAIT_IDLE_S (0: wait up to
 // that long for an idle machine, < 15% busy for a second, before the bench and each measurement), SIO_CONTRACT_BIN, BENCH_RESULTS, BENCH_COMMAND,
 // BENCH_GIT_STATE (both set by scripts/bench-cluster.sh), REDIS_SERVER (redis-server).
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, readdirSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
@@ -45,9 +45,8 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../tests/lib/harness.mjs";
 import { startRedis, REDIS_SERVER } from "../../tests/lib/redis.mjs";
-import { num, canConnect, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead, stopOnSignals } from "../lib/common.mjs";
+import { num, startListening, stopProcess, machineCpu, busyPct, median, fmtInt, table, mdTable, gitState, setupHead, stopOnSignals } from "../lib/common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -93,42 +92,16 @@ const live = new Set(); // {pid, child} of the nodes we started, killed on exit
 
 /** Start one contract-server node; resolves when its port accepts connections. */
 async function startNode(impl, name, redisUrl) {
-  const port = await freePort();
   const [cmd, args] = impl === "sio" ? [CFG.sioBin, []] : [process.execPath, [path.join(TESTS, "reference", "contract-server.mjs")]];
   const [c, a] = CFG.pin ? ["taskset", ["-c", "0", cmd, ...args]] : [cmd, args]; // taskset execs: same PID
-  const child = spawn(c, a, {
-    cwd: TESTS,
-    env: { ...env, PORT: String(port), REDIS_URL: redisUrl },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  const append = (d) => (out = (out + d).slice(-65536));
-  child.stdout.on("data", append);
-  child.stderr.on("data", append);
-  let exitInfo = null;
-  const exited = new Promise((resolve) => {
-    child.once("exit", (code, signal) => resolve((exitInfo = { code, signal })));
-    child.once("error", (e) => resolve((exitInfo = { error: e.message })));
-  });
-  const node = { impl, name, port, pid: child.pid, url: `http://127.0.0.1:${port}`, child, exited, output: () => out, exitInfo: () => exitInfo };
+  const proc = await startListening(`${impl} node ${name}`, c, a, { cwd: TESTS, env: { REDIS_URL: redisUrl }, timeoutMs: START_TIMEOUT_MS });
+  const node = { ...proc, impl, name, url: `http://127.0.0.1:${proc.port}` };
   live.add(node);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (let backoff = 5; ; backoff = Math.min(backoff * 2, 100)) {
-    if (exitInfo) throw new Error(`${impl} node ${name} exited before listening (${JSON.stringify(exitInfo)}):\n${out}`);
-    if (await canConnect(port)) break;
-    if (Date.now() > deadline) throw new Error(`${impl} node ${name} did not listen on ${port}:\n${out}`);
-    await Promise.race([delay(backoff), exited]);
-  }
   return node;
 }
 
-
 async function stopNode(node) {
-  if (!node || node.exitInfo()) return live.delete(node);
-  process.kill(node.pid, "SIGTERM");
-  const t = setTimeout(() => !node.exitInfo() && process.kill(node.pid, "SIGKILL"), 5_000);
-  await node.exited;
-  clearTimeout(t);
+  await stopProcess(node);
   live.delete(node);
 }
 

@@ -1,6 +1,7 @@
 // What the benchmark runners (bench/browser/run.mjs, bench/cluster/run.mjs) share: their
-// env parameters, reachability and machine-load probes, and the tables they print and write.
-import { execFileSync } from "node:child_process";
+// env parameters, the servers they start and stop, reachability and machine-load probes,
+// and the tables they print and write.
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -13,6 +14,58 @@ export const num = (name, def) => {
   if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number, got ${JSON.stringify(env[name])}`);
   return v;
 };
+
+/** A free TCP port of 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `cmd args` with PORT = a free port of 127.0.0.1 (and `env`), keeping the last
+ *  64 KiB of its output; resolves once the port accepts connections (rejects if it exits
+ *  first or `timeoutMs` passes). Returns {pid, port, child, exited, exitInfo(), output()}. */
+export async function startListening(what, cmd, args, { env: extra = {}, cwd, timeoutMs = 20_000 } = {}) {
+  const port = await freePort();
+  const child = spawn(cmd, args, { cwd, env: { ...env, ...extra, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const keep = (c) => (out = (out + c).slice(-64 * 1024));
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  let exitInfo = null;
+  const exited = new Promise((resolve) => {
+    child.once("exit", (code, signal) => resolve((exitInfo = { code, signal })));
+    child.once("error", (e) => resolve((exitInfo = { error: e.message })));
+  });
+  const proc = { pid: child.pid, port, child, exited, exitInfo: () => exitInfo, output: () => out };
+  const deadline = Date.now() + timeoutMs;
+  for (let backoff = 5; ; backoff = Math.min(backoff * 2, 100)) {
+    if (exitInfo) throw new Error(`${what} exited before listening (${JSON.stringify(exitInfo)}):\n${out}`);
+    if (await canConnect(port)) return proc;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} in ${timeoutMs / 1000} s:\n${out}`);
+    await Promise.race([new Promise((r) => setTimeout(r, backoff)), exited]);
+  }
+}
+
+/** Stops a process of `startListening` by its PID: SIGTERM, SIGKILL after 5 s; resolves
+ *  once it has exited. */
+export async function stopProcess(proc) {
+  if (!proc || proc.exitInfo()) return;
+  const kill = (sig) => {
+    try {
+      process.kill(proc.pid, sig);
+    } catch {}
+  };
+  kill("SIGTERM");
+  const t = setTimeout(() => !proc.exitInfo() && kill("SIGKILL"), 5_000);
+  await proc.exited;
+  clearTimeout(t);
+}
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port`. */
 export function canConnect(port) {
