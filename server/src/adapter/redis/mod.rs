@@ -851,9 +851,10 @@ impl NsState {
                     None
                 }
                 Ok(Err(e)) => Some(e),
-                Err(_) => Some(AdapterError::Unavailable(
-                    "no answer from Redis to PUBSUB NUMSUB".into(),
-                )),
+                Err(_) => Some(AdapterError::Unavailable(format!(
+                    "no answer from Redis to PUBSUB {} in time",
+                    state.format.server_count_query().0
+                ))),
             };
             if error.is_none() {
                 let _ = tokio::time::timeout_at(deadline, rx).await;
