@@ -101,6 +101,7 @@ fn handlers(io: &SocketIo, socket: &Socket) {
     {
         let io = io.clone();
         socket.on("server-info", move |socket, mut ev| {
+            let ns = io.of(socket.ns());
             let info = json!({
                 "id": socket.id().as_str(),
                 "nsp": socket.ns(),
@@ -108,6 +109,8 @@ fn handlers(io: &SocketIo, socket: &Socket) {
                 "transport": socket.transport().as_str(),
                 "initialTransport": socket.initial_transport().as_str(),
                 "engineCount": io.engine_count(),
+                "nspSockets": ns.as_ref().map_or(0, |n| n.socket_count()),
+                "rooms": ns.as_ref().map_or(0, |n| n.room_count()),
             });
             let _ = ev.ack(&info);
         });

@@ -227,6 +227,11 @@ pub trait Adapter: Send + Sync + 'static {
     fn rooms_of(&self, sid: Sid) -> Vec<Room>;
     /// Every room with at least one member.
     fn rooms(&self) -> Vec<Room>;
+    /// The number of rooms with at least one member (own-id rooms not included); counts
+    /// [`rooms`](Self::rooms) by default.
+    fn room_count(&self) -> usize {
+        self.rooms().len()
+    }
     /// Calls `f` once for every socket of `local` that the options select.
     fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid));
 
@@ -458,6 +463,10 @@ impl Adapter for MemoryAdapter {
 
     fn rooms(&self) -> Vec<Room> {
         self.read().rooms.keys().cloned().collect()
+    }
+
+    fn room_count(&self) -> usize {
+        self.read().rooms.len()
     }
 
     fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid)) {

@@ -503,6 +503,18 @@ impl SocketIo {
         self.0.engine().map_or(0, |e| e.session_count())
     }
 
+    /// The number of namespaces, registered and dynamic children alike (Node's
+    /// `io._nsps.size`).
+    ///
+    /// ```
+    /// let (_layer, io) = sio_server::SocketIo::new_layer();
+    /// io.ns("/chat", |_| {});
+    /// assert_eq!(io.namespace_count(), 2); // "/" always exists
+    /// ```
+    pub fn namespace_count(&self) -> usize {
+        self.0.nsps.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Every open connection.
     pub fn connections(&self) -> Vec<ConnectionInfo> {
         let Some(engine) = self.0.engine() else {

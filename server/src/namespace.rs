@@ -272,8 +272,23 @@ impl Namespace {
         Ok(rooms)
     }
 
-    /// The number of sockets connected to the namespace on this node.
+    /// The number of sockets connected to the namespace on this node (Node's
+    /// `io.of(nsp).sockets.size`).
     pub fn socket_count(&self) -> usize {
         self.0.sockets().len()
+    }
+
+    /// The number of rooms of the namespace on this node, each connected socket's own-id
+    /// room included (Node's `io.of(nsp).adapter.rooms.size`). With
+    /// [`socket_count`](Self::socket_count) and [`SocketIo::engine_count`](crate::SocketIo::engine_count),
+    /// what an operator watches to see that nothing is left behind.
+    ///
+    /// ```
+    /// let (_layer, io) = sio_server::SocketIo::new_layer();
+    /// let ns = io.ns("/chat", |socket| socket.join("lobby"));
+    /// assert_eq!((ns.socket_count(), ns.room_count()), (0, 0));
+    /// ```
+    pub fn room_count(&self) -> usize {
+        self.0.adapter.room_count() + self.0.sockets().len()
     }
 }

@@ -91,7 +91,7 @@ for (const [mode, mopts] of Object.entries(MODES)) {
       bad.disconnect();
     });
 
-    test("server-info: id, nsp, connId, transport, initialTransport, engineCount", async () => {
+    test("server-info: id, nsp, connId, transport, initialTransport, engineCount, nspSockets, rooms", async () => {
       const s = await connect(srv.url, mopts);
       await settleTransport(s, mode);
       const [info] = await ack(s, "server-info");
@@ -103,7 +103,33 @@ for (const [mode, mopts] of Object.entries(MODES)) {
       assert.deepEqual([info.transport, info.initialTransport], expected[mode]);
       assert.equal(typeof info.engineCount, "number");
       assert.ok(info.engineCount >= 1, `engineCount ${info.engineCount}`);
-      assert.deepEqual(Object.keys(info).sort(), ["connId", "engineCount", "id", "initialTransport", "nsp", "transport"]);
+      assert.equal(typeof info.nspSockets, "number");
+      assert.equal(typeof info.rooms, "number");
+      assert.deepEqual(Object.keys(info).sort(), [
+        "connId", "engineCount", "id", "initialTransport", "nsp", "nspSockets", "rooms", "transport",
+      ]);
+    });
+
+    test("server-info: nspSockets and rooms follow connects, joins, leaves and disconnects", async () => {
+      const counts = async (s) => {
+        const [info] = await ack(s, "server-info");
+        return [info.nspSockets, info.rooms];
+      };
+      const same = (want) => async () => JSON.stringify(await counts(a)) === JSON.stringify(want);
+      const a = await connect(`${srv.url}/custom`, mopts);
+      // sockets of earlier tests leave once the server notices their close: re-ask (bounded)
+      await waitFor(same([1, 1]), { what: "/custom holds only this socket and its own-id room" });
+      const b = await connect(`${srv.url}/custom`, mopts);
+      await ack(a, "join", "r1");
+      await ack(a, "join", "r2");
+      await ack(b, "join", "r1");
+      assert.deepEqual(await counts(a), [2, 4], "two own-id rooms, r1, r2");
+      await ack(a, "leave", "r2");
+      assert.deepEqual(await counts(a), [2, 3], "an emptied room is gone");
+      b.disconnect();
+      await waitFor(same([1, 2]), { what: "b and its own-id room gone, r1 kept by a" });
+      await ack(a, "leave", "r1");
+      assert.deepEqual(await counts(a), [1, 1]);
     });
 
     test("server-info / conn-count follow open and closed sessions", async () => {

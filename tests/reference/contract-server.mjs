@@ -128,6 +128,8 @@ function setup(nsp) {
         transport: socket.conn.transport.name,
         initialTransport: initialTransport.get(socket.conn),
         engineCount: io.engine.clientsCount,
+        nspSockets: nsp.sockets.size,
+        rooms: nsp.adapter.rooms.size,
       });
     });
 

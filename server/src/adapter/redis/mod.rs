@@ -530,6 +530,10 @@ impl Adapter for RedisAdapter {
         self.state.memory.rooms()
     }
 
+    fn room_count(&self) -> usize {
+        self.state.memory.room_count()
+    }
+
     fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid)) {
         self.state.memory.select(opts, local, f)
     }
