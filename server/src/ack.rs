@@ -17,12 +17,19 @@ pub(crate) type AckResult = Result<Args, AckError>;
 #[derive(Default)]
 pub(crate) struct AckMap {
     map: Option<HashMap<u64, oneshot::Sender<AckResult>>>,
+    /// Set when the socket ended: an ack asked for later fails at once instead of waiting
+    /// in a map nobody empties.
+    closed: bool,
 }
 
 impl AckMap {
     pub fn insert(&mut self, id: u64) -> oneshot::Receiver<AckResult> {
         let (tx, rx) = oneshot::channel();
-        self.map.get_or_insert_with(HashMap::new).insert(id, tx);
+        if self.closed {
+            let _ = tx.send(Err(AckError::Disconnected));
+        } else {
+            self.map.get_or_insert_with(HashMap::new).insert(id, tx);
+        }
         rx
     }
 
@@ -35,8 +42,9 @@ impl AckMap {
         tx
     }
 
-    /// Fails every pending ack (the socket disconnected).
+    /// Fails every pending ack and every later one (the socket ended).
     pub fn fail_all(&mut self) {
+        self.closed = true;
         for (_, tx) in self.map.take().into_iter().flatten() {
             let _ = tx.send(Err(AckError::Disconnected));
         }

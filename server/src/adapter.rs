@@ -63,14 +63,6 @@ impl<'a> LocalSockets<'a> {
     pub fn ids(&self) -> impl Iterator<Item = Sid> + 'a {
         self.sockets.keys().copied()
     }
-
-    /// Queues `packet` for socket `sid`; a socket whose queue is full is disconnected as too
-    /// slow, without failing the others.
-    pub fn send(&self, sid: Sid, packet: &BroadcastPacket, volatile: bool) {
-        if let Some(s) = self.sockets.get(&sid) {
-            let _ = s.send_packet(&packet.0, volatile);
-        }
-    }
 }
 
 /// A weak handle to the namespace an adapter serves, given to it by [`Adapter::bind`]: how
@@ -121,13 +113,32 @@ impl LocalNamespace {
     ) -> usize {
         let Some(ns) = self.0.upgrade() else { return 0 };
         let handlers = ns.behaviour.server_side_handlers();
-        match crate::server_side::dispatch(&handlers, data, ack) {
+        match crate::server_side::dispatch(&ns.name, &handlers, data, ack) {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(target: "sio_server::adapter", "server-side event skipped: {e}");
                 0
             }
         }
+    }
+
+    /// Sends `packet` to this node's sockets that `opts` selects (a broadcast from another
+    /// node). The selection is taken under the namespace's socket lock, which is released
+    /// before anything is sent; a socket whose queue is full is disconnected as too slow,
+    /// without failing the others.
+    pub fn deliver(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) {
+        if let Some(ns) = self.0.upgrade() {
+            ns.deliver(&packet.0, opts);
+        }
+    }
+
+    /// This node's sockets that `opts` selects, taken under the namespace's socket lock.
+    pub fn selected(&self, opts: &BroadcastOptions) -> Vec<Socket> {
+        let mut out = Vec::new();
+        if let Some(ns) = self.0.upgrade() {
+            ns.selected(opts).for_each(|s| out.push(s.clone()));
+        }
+        out
     }
 
     /// A copy of the socket map, for operations that disconnect sockets.
@@ -247,6 +258,11 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = ns;
     }
 
+    /// Called once, when the namespace is removed (an emptied child of a dynamic namespace,
+    /// Node's `adapter.close()`): a cluster adapter stops listening for it. Does nothing by
+    /// default.
+    fn close(&self) {}
+
     /// The selected sockets of the *other* nodes of a cluster; none by default.
     fn fetch_remote_sockets(&self, opts: &BroadcastOptions) -> AdapterFuture<Vec<RemoteSocket>> {
         let _ = opts;
@@ -287,22 +303,21 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(Vec::new())))
     }
 
-    /// Delivers `packet` to the selected sockets.
-    fn broadcast(
-        &self,
-        packet: &BroadcastPacket,
-        opts: &BroadcastOptions,
-        local: &LocalSockets<'_>,
-    ) {
-        self.select(opts, local, &mut |sid| {
-            local.send(sid, packet, opts.volatile)
-        });
+    /// Sends a broadcast to the selected sockets of the *other* nodes of a cluster (the
+    /// namespace delivers it to this node's sockets itself); reaches nobody by default.
+    /// Not called for [`BroadcastOptions::local`] broadcasts.
+    fn remote_broadcast(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) {
+        let _ = (packet, opts);
     }
 
     /// Makes the selected sockets join `rooms`.
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
         for sid in selected(self, opts, local) {
             self.add_all(sid, rooms);
+            // A socket that ended meanwhile must not keep the rooms.
+            if let Some(s) = local.get(sid) {
+                s.forget_rooms_if_ended();
+            }
         }
     }
 
@@ -362,17 +377,6 @@ impl MemoryAdapter {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl State {
-    /// Whether `sid` is in `room`, own-id room included.
-    fn is_in(&self, sid: Sid, room: &str) -> bool {
-        room == sid.as_str() || self.rooms.get(room).is_some_and(|m| m.contains(&sid))
-    }
-
-    fn excluded(&self, sid: Sid, except: &[Room]) -> bool {
-        except.iter().any(|r| self.is_in(sid, r))
     }
 }
 
@@ -477,18 +481,25 @@ impl Adapter for MemoryAdapter {
 impl MemoryAdapter {
     fn select_ids<V>(&self, opts: &BroadcastOptions, all: &SidMap<V>, f: &mut dyn FnMut(Sid)) {
         let st = self.read();
+        // The excepted sockets, found once rather than for every receiver.
+        let excluded = (!opts.except.is_empty()).then(|| {
+            let mut set = SidSet::default();
+            st.members(&opts.except, all, &mut |sid| {
+                set.insert(sid);
+            });
+            set
+        });
+        let excluded = |sid: &Sid| excluded.as_ref().is_some_and(|e| e.contains(sid));
         if opts.rooms.is_empty() {
-            for &sid in all.keys() {
-                if !st.excluded(sid, &opts.except) {
-                    f(sid);
-                }
+            for sid in all.keys().filter(|s| !excluded(s)) {
+                f(*sid);
             }
             return;
         }
         // With several rooms a socket in two of them must get the packet once.
         let mut seen = (opts.rooms.len() > 1).then(SidSet::default);
-        let mut visit = |sid: Sid, f: &mut dyn FnMut(Sid)| {
-            if st.excluded(sid, &opts.except) {
+        st.members(&opts.rooms, all, &mut |sid| {
+            if excluded(&sid) {
                 return;
             }
             if let Some(seen) = seen.as_mut() {
@@ -497,19 +508,22 @@ impl MemoryAdapter {
                 }
             }
             f(sid);
-        };
-        for room in &opts.rooms {
-            if let Some(members) = st.rooms.get(&**room) {
-                for &sid in members {
-                    visit(sid, f);
-                }
+        });
+    }
+}
+
+impl State {
+    /// Calls `f` for each member of each of `rooms` (a socket's own-id room included,
+    /// when the socket is in `all`); a socket in two rooms is visited twice.
+    fn members<V>(&self, rooms: &[Room], all: &SidMap<V>, f: &mut dyn FnMut(Sid)) {
+        for room in rooms {
+            let members = self.rooms.get(&**room);
+            for &sid in members.into_iter().flatten() {
+                f(sid);
             }
-            // A socket's own-id room.
             if let Some(sid) = Sid::parse(room) {
-                if all.contains_key(&sid)
-                    && !st.rooms.get(&**room).is_some_and(|m| m.contains(&sid))
-                {
-                    visit(sid, f);
+                if all.contains_key(&sid) && !members.is_some_and(|m| m.contains(&sid)) {
+                    f(sid);
                 }
             }
         }

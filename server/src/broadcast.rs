@@ -154,25 +154,19 @@ impl BroadcastOperator {
         self
     }
 
-    /// Calls `f` on each selected socket of this node.
-    fn for_each(&self, mut f: impl FnMut(&Socket)) {
-        let sockets = self.ns.sockets();
-        let local = LocalSockets::new(&sockets);
-        self.ns.adapter.select(&self.opts, &local, &mut |sid| {
-            if let Some(s) = local.get(sid) {
-                f(s);
-            }
-        });
+    /// Calls `f` on each selected socket of this node (outside the namespace's locks).
+    fn for_each(&self, f: impl FnMut(&Socket)) {
+        self.ns.selected(&self.opts).for_each(f);
     }
 
     /// Emits `event` to every selected socket. The packet is encoded once; a socket whose
     /// queue is full is disconnected as too slow without failing the others.
     pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
         let packet = BroadcastPacket(packet::encode(&self.ns.name, Some(event), None, &args)?);
-        let sockets = self.ns.sockets();
-        self.ns
-            .adapter
-            .broadcast(&packet, &self.opts, &LocalSockets::new(&sockets));
+        if !self.opts.local {
+            self.ns.adapter.remote_broadcast(&packet, &self.opts);
+        }
+        self.ns.deliver(&packet.0, &self.opts);
         Ok(())
     }
 
@@ -214,7 +208,8 @@ impl BroadcastOperator {
                 if s.send_packet(packet, self.opts.volatile).is_ok() {
                     let socket = s.clone();
                     let sid = s.id();
-                    let wait = crate::ack::wait(rx, self.timeout, move || socket.forget_ack(id));
+                    let timeout = self.timeout.unwrap_or(self.ns.ack_timeout);
+                    let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
                     waits.push(async move {
                         AckResponse {
                             socket: Some(sid),

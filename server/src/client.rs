@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 use tracing::debug;
 
 use crate::args::Args;
+use crate::catch::{self, Callback, Site};
 use crate::engine::{CloseReason, EngineHandler, Message, Session};
 use crate::handshake::{Handshake, Request};
 use crate::io::ServerInner;
@@ -26,9 +27,11 @@ pub(crate) struct Client {
 
 #[derive(Default)]
 struct ClientState {
-    sockets: SmallVec<[(Arc<str>, Socket); 1]>,
-    /// Namespaces whose CONNECT waits for middlewares.
-    connecting: SmallVec<[Arc<str>; 1]>,
+    /// Every socket of the session that has not ended: connected ones, and those whose
+    /// CONNECT waits for middlewares. The session's end reaches each of them from here.
+    sockets: SmallVec<[Socket; 1]>,
+    /// Set when the session closed: no socket may be added after its end ran.
+    closed: bool,
     /// Created on the first binary packet.
     reassembler: Option<Box<Reassembler<Bytes>>>,
 }
@@ -43,20 +46,24 @@ impl Client {
         self.state()
             .sockets
             .iter()
-            .map(|(_, s)| s.clone())
+            .filter(|s| s.connected())
+            .cloned()
             .collect()
     }
 
+    /// The connected socket of namespace `nsp` (one still connecting does not take
+    /// packets, as in Node).
     fn socket(&self, nsp: &str) -> Option<Socket> {
         self.state()
             .sockets
             .iter()
-            .find(|(n, _)| &**n == nsp)
-            .map(|(_, s)| s.clone())
+            .find(|s| s.ns() == nsp && s.connected())
+            .cloned()
     }
 
-    pub fn remove_socket(&self, nsp: &str) {
-        self.state().sockets.retain(|(n, _)| &**n != nsp);
+    /// Forgets a socket that ended.
+    pub fn remove_socket(&self, socket: &Socket) {
+        self.state().sockets.retain(|s| s != socket);
     }
 
     /// The handshake query, percent-decoded.
@@ -91,11 +98,7 @@ impl SioHandler {
         let client = &session.data;
         match packet.kind {
             PacketType::Connect => {
-                let busy = {
-                    let st = client.state();
-                    st.sockets.iter().any(|(n, _)| &**n == packet.nsp)
-                        || st.connecting.iter().any(|n| &**n == packet.nsp)
-                };
+                let busy = client.state().sockets.iter().any(|s| s.ns() == packet.nsp);
                 if busy {
                     return self.protocol_error(session, "CONNECT to a connected namespace");
                 }
@@ -183,43 +186,60 @@ impl SioHandler {
     }
 
     fn connect(&self, session: &Sess, nsp: &str, auth: Bytes) {
+        let client = &session.data;
+        let full = client.state().sockets.len() >= self.server.config.max_namespaces_per_session;
+        if full {
+            let _ = session.send(packet::connect_error(nsp, "Too many namespaces", None));
+            return;
+        }
         let Some(ns) = self.server.namespace_for(nsp) else {
             debug!(sid = %session.sid, nsp, "CONNECT to an unknown namespace");
             let _ = session.send(packet::connect_error(nsp, "Invalid namespace", None));
             return;
         };
-        let client = &session.data;
-        {
-            let mut st = client.state();
-            if st.sockets.len() + st.connecting.len()
-                >= self.server.config.max_namespaces_per_session
-            {
-                drop(st);
-                let _ = session.send(packet::connect_error(nsp, "Too many namespaces", None));
-                return;
-            }
-            st.connecting.push(ns.name.clone());
-        }
         let handshake = Handshake {
             request: client.request.clone(),
             auth,
         };
+        // From here the socket owns its membership of `ns`: its end releases it.
         let socket = Socket::new(ns.clone(), session.clone(), handshake);
+        let added = {
+            let mut st = client.state();
+            if !st.closed {
+                st.sockets.push(socket.clone());
+            }
+            !st.closed
+        };
+        if !added {
+            socket.end(crate::DisconnectReason::TransportClose);
+            return;
+        }
         let middlewares = ns.behaviour.middlewares();
         if middlewares.is_empty() {
             finish_connect(&ns, socket, Ok(()));
             return;
         }
-        crate::run::start(Box::pin(async move {
-            let mut result = Ok(());
-            for m in middlewares {
-                result = m(socket.clone()).await;
-                if result.is_err() {
-                    break;
+        let name = ns.name.clone();
+        let site = Site {
+            callback: Callback::Middleware,
+            nsp: &*name,
+            socket: Some(socket.id()),
+        };
+        let run = {
+            let socket = socket.clone();
+            Box::pin(async move {
+                for m in middlewares {
+                    m(socket.clone()).await?;
                 }
-            }
+                Ok(())
+            })
+        };
+        catch::start(site, run, move |result| {
+            // A middleware that panicked refuses the socket.
+            let result =
+                result.unwrap_or_else(|| Err(crate::ConnectError::new("middleware error")));
             finish_connect(&ns, socket, result);
-        }));
+        });
     }
 }
 
@@ -229,12 +249,9 @@ fn finish_connect(
     result: Result<(), crate::ConnectError>,
 ) {
     let session = socket.0.session.clone();
-    session.data.state().connecting.retain(|n| **n != *ns.name);
-    if session.is_closed() {
-        return;
-    }
     if let Err(err) = result {
         debug!(sid = %session.sid, nsp = %ns.name, %err, "connection refused by a middleware");
+        socket.end(crate::DisconnectReason::ServerNamespaceDisconnect);
         let data = err.data.as_ref().map(|d| d.to_string());
         let _ = session.send(packet::connect_error(
             &ns.name,
@@ -243,18 +260,20 @@ fn finish_connect(
         ));
         return;
     }
-    socket.set_connected();
-    ns.add_socket(&socket);
-    session
-        .data
-        .state()
-        .sockets
-        .push((ns.name.clone(), socket.clone()));
+    if !ns.add_socket(&socket) {
+        // The connection closed while the middlewares ran: the socket has ended already.
+        return;
+    }
     let _ = session.send(packet::connect_ok(&ns.name, socket.id().as_str()));
     session.clear_first_use_deadline();
     debug!(sid = %session.sid, socket = %socket.id(), nsp = %ns.name, "socket connected");
     let on_connect = ns.behaviour.on_connect();
-    on_connect(socket);
+    let site = Site {
+        callback: Callback::Connect,
+        nsp: &*ns.name,
+        socket: Some(socket.id()),
+    };
+    catch::call(site, || on_connect(socket));
 }
 
 /// Whether every placeholder in `data` refers to one of `count` attachments, as the
@@ -301,13 +320,24 @@ impl EngineHandler for SioHandler {
                 let pending = st.reassembler.as_ref().is_some_and(|r| r.is_pending());
                 if header.attachments == 0 && !pending {
                     drop(st);
-                    return self.on_packet(session, header, owner, Vec::new());
+                    if !matches!(header.kind, PacketType::Event | PacketType::Ack) {
+                        return self.on_packet(session, header, owner, Vec::new());
+                    }
+                    // Arguments get a buffer of their own: a handler that keeps one must
+                    // not keep the transport's read buffer (up to `max_payload`) with it.
+                    let own = Bytes::copy_from_slice(header.data.as_bytes());
+                    let data = std::str::from_utf8(&own).unwrap_or_default();
+                    let header = socket::Packet { data, ..header };
+                    return self.on_packet(session, header, &own, Vec::new());
                 }
                 let max = self.server.config.max_attachments;
                 let r = st
                     .reassembler
                     .get_or_insert_with(|| Box::new(Reassembler::new(max)));
-                let result = r.on_header(owner.slice_ref(text.as_bytes()), header.attachments);
+                // Own copies, as above: the packet waits for its attachments, and its
+                // arguments may be kept.
+                let result =
+                    r.on_header(Bytes::copy_from_slice(text.as_bytes()), header.attachments);
                 drop(st);
                 match result {
                     Ok(Some((text, atts))) => self.complete(session, text, atts),
@@ -319,7 +349,7 @@ impl EngineHandler for SioHandler {
                 let result = {
                     let mut st = session.data.state();
                     match st.reassembler.as_mut() {
-                        Some(r) => r.on_binary(data),
+                        Some(r) => r.on_binary(Bytes::copy_from_slice(&data)),
                         None => Err(sio_protocol::DecodeError::UnexpectedFrame("binary")),
                     }
                 };
@@ -333,10 +363,9 @@ impl EngineHandler for SioHandler {
     }
 
     fn on_first_use_due(&self, session: &Sess) {
-        let idle = {
-            let st = session.data.state();
-            st.sockets.is_empty() && st.connecting.is_empty()
-        };
+        // As Node: only connected sockets count; a middleware still running at the deadline
+        // does not keep the session (its socket ends with it).
+        let idle = !session.data.state().sockets.iter().any(Socket::connected);
         if idle {
             debug!(sid = %session.sid, "no namespace connected in time: closing");
             session.close(CloseReason::ForcedClose);
@@ -346,12 +375,12 @@ impl EngineHandler for SioHandler {
     fn on_close(&self, session: &Sess, reason: CloseReason) {
         let sockets = {
             let mut st = session.data.state();
-            st.connecting.clear();
+            st.closed = true;
             st.reassembler = None;
             std::mem::take(&mut st.sockets)
         };
-        for (_, socket) in sockets {
-            socket.on_close(reason.into());
+        for socket in sockets {
+            socket.end(reason.into());
         }
     }
 }

@@ -52,6 +52,20 @@ pub struct Config {
     pub ws_read_buffer: usize,
     /// WebSocket write buffer per connection before a flush is forced (default 64 KiB).
     pub ws_write_buffer: usize,
+    /// Time a polling POST may take to deliver its body before the session is closed as
+    /// broken (default 45 s: a ping interval plus a ping timeout).
+    pub post_timeout: Duration,
+    /// Time an `emit_with_ack` without its own timeout waits for the ack (default 60 s).
+    /// Node waits until the socket disconnects; a bound keeps a client that never acks
+    /// from piling up pending acks for the life of its connection.
+    pub ack_timeout: Duration,
+    /// Whether a child of a dynamic namespace is removed once it has no socket, connecting
+    /// or connected (Node's `cleanupEmptyChildNamespaces`; default true, where Node's is
+    /// false: each child holds an adapter, and with Redis its subscriptions).
+    pub cleanup_empty_child_namespaces: bool,
+    /// Children of dynamic namespaces that may exist at once (default 10 000); a CONNECT
+    /// that would make one more is refused as an invalid namespace.
+    pub max_dynamic_namespaces: usize,
 }
 
 impl Default for Config {
@@ -71,6 +85,10 @@ impl Default for Config {
             max_namespaces_per_session: 64,
             ws_read_buffer: 4096,
             ws_write_buffer: 64 * 1024,
+            post_timeout: Duration::from_millis(45_000),
+            ack_timeout: Duration::from_millis(60_000),
+            cleanup_empty_child_namespaces: true,
+            max_dynamic_namespaces: 10_000,
         }
     }
 }

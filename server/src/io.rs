@@ -1,6 +1,7 @@
 //! The server handle: configuration, namespaces, and the operations Node offers on `io`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
@@ -23,45 +24,103 @@ pub(crate) struct ServerInner {
     pub config: Arc<Config>,
     nsps: RwLock<HashMap<Arc<str>, Arc<NamespaceInner>>>,
     dynamic: RwLock<Vec<(Matcher, Arc<Behaviour>)>>,
+    /// Children of dynamic namespaces in `nsps`.
+    children: AtomicUsize,
     adapter: AdapterFactory,
     engine: OnceLock<Weak<Engine<SioHandler>>>,
+    /// Itself, for the children of dynamic namespaces that remove themselves.
+    this: Weak<ServerInner>,
 }
 
 impl ServerInner {
-    fn new_namespace(&self, name: &str, behaviour: Arc<Behaviour>) -> Arc<NamespaceInner> {
+    fn new_namespace(
+        &self,
+        name: &str,
+        behaviour: Arc<Behaviour>,
+        child: bool,
+    ) -> Arc<NamespaceInner> {
+        let parent =
+            (child && self.config.cleanup_empty_child_namespaces).then(|| self.this.clone());
         let ns = Arc::new(NamespaceInner::new(
             Arc::from(name),
             behaviour,
             (self.adapter)(name),
+            parent,
+            self.config.ack_timeout,
         ));
         ns.adapter.bind(crate::adapter::LocalNamespace::new(&ns));
         ns
     }
 
-    /// The namespace a CONNECT to `name` reaches: a registered one, or a new child of the
-    /// first dynamic namespace whose matcher accepts the name.
+    fn nsps_read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Arc<NamespaceInner>>> {
+        self.nsps.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn nsps_write(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<NamespaceInner>>> {
+        self.nsps.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The namespace a CONNECT to `name` joins, with one member counted for the new socket
+    /// (the socket releases it when it ends): a registered one, or a child of the first
+    /// dynamic namespace whose matcher accepts the name, made if it does not exist and the
+    /// cap allows. `None`: an invalid namespace.
     pub fn namespace_for(&self, name: &str) -> Option<Arc<NamespaceInner>> {
-        if let Some(ns) = self
-            .nsps
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
+        if let Some(ns) = self.nsps_read().get(name) {
+            ns.acquire_member();
             return Some(ns.clone());
         }
-        let behaviour = self
-            .dynamic
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .find(|(matches, _)| matches(name))
-            .map(|(_, b)| b.clone())?;
-        let mut nsps = self.nsps.write().unwrap_or_else(|e| e.into_inner());
-        let ns = nsps
-            .entry(Arc::from(name))
-            .or_insert_with(|| self.new_namespace(name, behaviour))
-            .clone();
-        Some(ns)
+        let site = crate::catch::Site {
+            callback: crate::catch::Callback::NamespaceMatcher(name),
+            nsp: name,
+            socket: None,
+        };
+        let behaviour = {
+            let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
+            let found = crate::catch::call(site, || {
+                dynamic.iter().position(|(matches, _)| matches(name))
+            });
+            found.flatten().map(|i| dynamic[i].1.clone())
+        }?;
+        // The adapter (with Redis, its subscriptions) is made outside the global lock.
+        let fresh = self.new_namespace(name, behaviour, true);
+        let mut nsps = self.nsps_write();
+        if let Some(ns) = nsps.get(name) {
+            ns.acquire_member();
+            let ns = ns.clone();
+            drop(nsps);
+            fresh.adapter.close();
+            return Some(ns);
+        }
+        if self.children.load(Ordering::Acquire) >= self.config.max_dynamic_namespaces {
+            drop(nsps);
+            fresh.adapter.close();
+            tracing::debug!(
+                nsp = name,
+                "dynamic namespace refused: max_dynamic_namespaces reached"
+            );
+            return None;
+        }
+        self.children.fetch_add(1, Ordering::AcqRel);
+        fresh.acquire_member();
+        nsps.insert(fresh.name.clone(), fresh.clone());
+        Some(fresh)
+    }
+
+    /// Removes child namespace `ns` if nobody is connecting or connected to it (Node's
+    /// `cleanupEmptyChildNamespaces`), and closes its adapter.
+    pub fn remove_if_empty(&self, ns: &Arc<NamespaceInner>) {
+        let mut nsps = self.nsps_write();
+        // Members are only added under this lock: none can appear while it is held.
+        if ns.member_count() != 0 || !nsps.get(&ns.name).is_some_and(|n| Arc::ptr_eq(n, ns)) {
+            return;
+        }
+        nsps.remove(&ns.name);
+        self.children.fetch_sub(1, Ordering::AcqRel);
+        drop(nsps);
+        tracing::debug!(nsp = %ns.name, "empty child namespace removed");
+        ns.adapter.close();
     }
 
     fn engine(&self) -> Option<Arc<Engine<SioHandler>>> {
@@ -175,6 +234,35 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Time a polling POST may take to deliver its body (default 45 s); a slower one closes
+    /// its session as broken.
+    pub fn post_timeout(mut self, d: Duration) -> Self {
+        self.config.post_timeout = d;
+        self
+    }
+
+    /// Time an `emit_with_ack` without a timeout of its own waits for the ack (default
+    /// 60 s), then fails with [`AckError::Timeout`](crate::AckError::Timeout).
+    pub fn ack_timeout(mut self, d: Duration) -> Self {
+        self.config.ack_timeout = d;
+        self
+    }
+
+    /// Whether children of dynamic namespaces are removed once empty (default true; Node's
+    /// `cleanupEmptyChildNamespaces`, false there). An emptied child loses nothing but its
+    /// adapter: the next CONNECT to its name makes it again.
+    pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
+        self.config.cleanup_empty_child_namespaces = cleanup;
+        self
+    }
+
+    /// Children of dynamic namespaces that may exist at once (default 10 000); a CONNECT
+    /// that would make one more gets "Invalid namespace".
+    pub fn max_dynamic_namespaces(mut self, n: usize) -> Self {
+        self.config.max_dynamic_namespaces = n;
+        self
+    }
+
     /// WebSocket read buffer per connection (default 4 KiB).
     pub fn ws_read_buffer(mut self, bytes: usize) -> Self {
         self.config.ws_read_buffer = bytes.max(256);
@@ -200,19 +288,17 @@ impl SocketIoBuilder {
     /// Builds the server: a tower layer to mount, and the handle to use it.
     pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
         let config = Arc::new(self.config);
-        let inner = Arc::new(ServerInner {
+        let inner = Arc::new_cyclic(|this| ServerInner {
             config: config.clone(),
             nsps: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
+            children: AtomicUsize::new(0),
             adapter: self.adapter,
             engine: OnceLock::new(),
+            this: this.clone(),
         });
-        let root = inner.new_namespace("/", Arc::new(Behaviour::new(Arc::new(|_| {}))));
-        inner
-            .nsps
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(Arc::from("/"), root);
+        let root = inner.new_namespace("/", Arc::new(Behaviour::new(Arc::new(|_| {}))), false);
+        inner.nsps_write().insert(Arc::from("/"), root);
         let engine = Engine::new(
             config,
             SioHandler {
@@ -334,16 +420,25 @@ impl SocketIo {
         F: Fn(Socket) + Send + Sync + 'static,
     {
         let path = path.as_ref();
-        let mut nsps = self.0.nsps.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(ns) = nsps.get(path) {
-            ns.behaviour.set_on_connect(Arc::new(on_connect));
+        let on_connect: crate::namespace::ConnectFn = Arc::new(on_connect);
+        if let Some(ns) = self.0.nsps_read().get(path) {
+            ns.behaviour.set_on_connect(on_connect);
             return Namespace(ns.clone());
         }
-        let ns = self
+        // The adapter is made outside the global lock.
+        let fresh = self
             .0
-            .new_namespace(path, Arc::new(Behaviour::new(Arc::new(on_connect))));
-        nsps.insert(ns.name.clone(), ns.clone());
-        Namespace(ns)
+            .new_namespace(path, Arc::new(Behaviour::new(on_connect.clone())), false);
+        let mut nsps = self.0.nsps_write();
+        if let Some(ns) = nsps.get(path) {
+            ns.behaviour.set_on_connect(on_connect);
+            let ns = ns.clone();
+            drop(nsps);
+            fresh.adapter.close();
+            return Namespace(ns);
+        }
+        nsps.insert(fresh.name.clone(), fresh.clone());
+        Namespace(fresh)
     }
 
     /// Registers namespace `path` with an async connection handler. It starts as soon as
@@ -368,7 +463,13 @@ impl SocketIo {
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         self.ns(path, move |socket| {
-            crate::run::start(Box::pin(on_connect(socket)))
+            let nsp = socket.0.ns.name.clone();
+            let site = crate::catch::Site {
+                callback: crate::catch::Callback::Connect,
+                nsp: &*nsp,
+                socket: Some(socket.id()),
+            };
+            crate::catch::start(site, Box::pin(on_connect(socket)), |_| {});
         })
     }
 
@@ -398,8 +499,7 @@ impl SocketIo {
 
     /// The namespace `path`, if it exists.
     pub fn of(&self, path: &str) -> Option<Namespace> {
-        let nsps = self.0.nsps.read().unwrap_or_else(|e| e.into_inner());
-        nsps.get(path).map(|ns| Namespace(ns.clone()))
+        self.0.nsps_read().get(path).map(|ns| Namespace(ns.clone()))
     }
 
     fn root(&self) -> Namespace {
@@ -512,7 +612,7 @@ impl SocketIo {
     /// assert_eq!(io.namespace_count(), 2); // "/" always exists
     /// ```
     pub fn namespace_count(&self) -> usize {
-        self.0.nsps.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.0.nsps_read().len()
     }
 
     /// Every open connection.

@@ -54,6 +54,7 @@ mod ack;
 pub mod adapter;
 mod args;
 mod broadcast;
+mod catch;
 mod client;
 #[cfg(feature = "client-bundle")]
 mod client_bundle;
@@ -64,7 +65,6 @@ mod handshake;
 mod io;
 mod namespace;
 mod packet;
-mod run;
 mod server_side;
 mod service;
 mod sid;

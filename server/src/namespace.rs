@@ -3,16 +3,17 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, Weak};
 
 use crate::ack::AckFuture;
-use crate::adapter::{Adapter, AdapterError, Room};
+use crate::adapter::{Adapter, AdapterError, BroadcastOptions, LocalSockets, Room};
 use crate::args::{ArgError, EmitArgs};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::error::ConnectError;
+use crate::packet::Packet;
 use crate::server_side::{ServerSideError, ServerSideEvent, ServerSideFn, ServerSideHandlers};
-use crate::sid::SidMap;
+use crate::sid::{SidMap, SidSet};
 use crate::socket::Socket;
 use sio_protocol::json::Value;
 
@@ -84,18 +85,58 @@ pub(crate) struct NamespaceInner {
     pub behaviour: Arc<Behaviour>,
     pub adapter: Box<dyn Adapter>,
     sockets: RwLock<SidMap<Socket>>,
+    /// Every socket, as a list a broadcast to all walks without holding `sockets`: made
+    /// by the first such broadcast after a connect or disconnect, dropped by the next one.
+    /// Lock order: this, then `sockets`.
+    all: std::sync::Mutex<Option<Arc<[Socket]>>>,
     ack_ids: AtomicU64,
+    /// Sockets that are connecting (middlewares running) or connected. Taken under the
+    /// server's namespace lock (see `ServerInner::namespace_for`), so that a child
+    /// namespace is removed only when nobody can be joining it.
+    members: AtomicUsize,
+    /// For a child of a dynamic namespace removed once empty: the server to remove it from.
+    parent: Option<Weak<crate::io::ServerInner>>,
+    /// How long an ack is awaited when the emit sets no timeout.
+    pub ack_timeout: std::time::Duration,
 }
 
 impl NamespaceInner {
-    pub fn new(name: Arc<str>, behaviour: Arc<Behaviour>, adapter: Box<dyn Adapter>) -> Self {
+    pub fn new(
+        name: Arc<str>,
+        behaviour: Arc<Behaviour>,
+        adapter: Box<dyn Adapter>,
+        parent: Option<Weak<crate::io::ServerInner>>,
+        ack_timeout: std::time::Duration,
+    ) -> Self {
         Self {
             name,
             behaviour,
             adapter,
             sockets: RwLock::new(SidMap::default()),
+            all: std::sync::Mutex::new(None),
             ack_ids: AtomicU64::new(0),
+            members: AtomicUsize::new(0),
+            parent,
+            ack_timeout,
         }
+    }
+
+    /// One more socket is joining; call under the server's namespace lock.
+    pub fn acquire_member(&self) {
+        self.members.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A socket that joined has ended; an emptied child namespace is removed.
+    pub fn release_member(self: &Arc<Self>) {
+        if self.members.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if let Some(server) = self.parent.as_ref().and_then(Weak::upgrade) {
+                server.remove_if_empty(self);
+            }
+        }
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.members.load(Ordering::Acquire)
     }
 
     /// Ack ids are unique per namespace, so a broadcast with acks uses one id for all.
@@ -107,12 +148,19 @@ impl NamespaceInner {
         self.sockets.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn add_socket(&self, socket: &Socket) {
-        self.sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(socket.id(), socket.clone());
-        self.adapter.add_socket(socket.id());
+    /// Adds a connecting socket, unless it ended meanwhile (then false). The socket becomes
+    /// connected under the socket lock, so its end, whenever it comes, finds it here.
+    pub fn add_socket(&self, socket: &Socket) -> bool {
+        {
+            let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
+            if !socket.try_set_connected() {
+                return false;
+            }
+            sockets.insert(socket.id(), socket.clone());
+            self.adapter.add_socket(socket.id());
+        }
+        self.forget_all();
+        true
     }
 
     pub fn remove_socket(&self, socket: &Socket) {
@@ -121,6 +169,88 @@ impl NamespaceInner {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&socket.id());
+        self.forget_all();
+    }
+
+    /// Drops the list of every socket after a change (outside `sockets`: see `all`). A
+    /// list made before the change is dropped here, one made after it is current.
+    fn forget_all(&self) {
+        let stale = self.all.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(stale);
+    }
+
+    /// Every connected socket, from the shared list (made now if a change dropped it).
+    fn all_sockets(&self) -> Arc<[Socket]> {
+        let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = &*all {
+            return list.clone();
+        }
+        let list: Arc<[Socket]> = self.sockets().values().cloned().collect();
+        *all = Some(list.clone());
+        list
+    }
+
+    /// The sockets of this node that `opts` selects, taken from the socket map under its
+    /// read lock, which is released before anything is sent to them: a long fan-out must
+    /// not hold back connects (std's `RwLock` makes readers wait behind a waiting writer).
+    pub fn selected(&self, opts: &BroadcastOptions) -> Recipients {
+        if opts.rooms.is_empty() {
+            let excluded = (!opts.except.is_empty()).then(|| {
+                // The members of the excepted rooms, found once for the whole fan-out.
+                let of_rooms = BroadcastOptions {
+                    rooms: opts.except.clone(),
+                    ..Default::default()
+                };
+                let sockets = self.sockets();
+                let mut set = SidSet::default();
+                self.adapter
+                    .select(&of_rooms, &LocalSockets::new(&sockets), &mut |sid| {
+                        set.insert(sid);
+                    });
+                set
+            });
+            return Recipients::All(self.all_sockets(), excluded);
+        }
+        let sockets = self.sockets();
+        let mut list = Vec::new();
+        self.adapter
+            .select(opts, &LocalSockets::new(&sockets), &mut |sid| {
+                if let Some(s) = sockets.get(&sid) {
+                    list.push(s.clone());
+                }
+            });
+        Recipients::Some(list)
+    }
+
+    /// Sends `packet` to this node's sockets that `opts` selects; a socket whose queue is
+    /// full is disconnected as too slow without failing the others.
+    pub fn deliver(&self, packet: &Packet, opts: &BroadcastOptions) {
+        self.selected(opts).for_each(|s| {
+            let _ = s.send_packet(packet, opts.volatile);
+        });
+    }
+}
+
+/// Sockets a broadcast reaches on this node.
+pub(crate) enum Recipients {
+    /// Every socket, but those in the set.
+    All(Arc<[Socket]>, Option<SidSet>),
+    /// These.
+    Some(Vec<Socket>),
+}
+
+impl Recipients {
+    pub fn for_each(&self, mut f: impl FnMut(&Socket)) {
+        match self {
+            Recipients::All(all, excluded) => {
+                for s in all.iter() {
+                    if !excluded.as_ref().is_some_and(|e| e.contains(&s.id())) {
+                        f(s);
+                    }
+                }
+            }
+            Recipients::Some(list) => list.iter().for_each(f),
+        }
     }
 }
 

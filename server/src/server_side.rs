@@ -164,6 +164,7 @@ fn values_to_args(values: &[Value]) -> Result<Args, ArgError> {
 /// Calls the handlers of `data[0]` with the rest; returns how many there were. A packet
 /// that does not start with an event name reaches nobody.
 pub(crate) fn dispatch(
+    nsp: &str,
     handlers: &[(Cow<'static, str>, ServerSideFn)],
     data: &[Value],
     ack: Option<ServerSideAck>,
@@ -182,12 +183,18 @@ pub(crate) fn dispatch(
         return Ok(0);
     }
     let args = values_to_args(&data[1..])?;
+    let site = crate::catch::Site {
+        callback: crate::catch::Callback::ServerSide(&*name),
+        nsp,
+        socket: None,
+    };
     for f in &matching {
-        f(ServerSideEvent {
+        let event = ServerSideEvent {
             name: name.clone(),
             args: args.clone(),
             ack: ack.clone(),
-        });
+        };
+        crate::catch::call(site, || f(event));
     }
     Ok(matching.len())
 }
@@ -237,10 +244,10 @@ mod tests {
         let answers: Arc<Mutex<Vec<Value>>> = Arc::default();
         let a = answers.clone();
         let ack = ServerSideAck::new(move |v| a.lock().unwrap_or_else(|e| e.into_inner()).push(v));
-        assert_eq!(dispatch(&handlers, &data, Some(ack))?, 2);
-        assert_eq!(dispatch(&handlers, &[Value::Null], None)?, 0);
+        assert_eq!(dispatch("/", &handlers, &data, Some(ack))?, 2);
+        assert_eq!(dispatch("/", &handlers, &[Value::Null], None)?, 0);
         assert_eq!(
-            dispatch(&handlers, &[Value::String("other".into())], None)?,
+            dispatch("/", &handlers, &[Value::String("other".into())], None)?,
             0
         );
         let got = got.lock().unwrap_or_else(|e| e.into_inner()).clone();

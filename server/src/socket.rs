@@ -2,18 +2,19 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 use tracing::debug;
 
 use crate::ack::{self, AckFuture, AckMap, AckResult};
 use crate::adapter::Room;
 use crate::args::{Args, EmitArgs};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
+use crate::catch::{self, Callback, Site};
 use crate::client::Client;
 use crate::engine::{CloseReason, Session, Transport};
 use crate::error::{AckError, EmitError};
@@ -22,7 +23,7 @@ use crate::namespace::NamespaceInner;
 use crate::packet::{self, Packet};
 use crate::sid::Sid;
 
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+pub(crate) type BoxFuture = catch::BoxFuture<()>;
 type EventFn = Arc<dyn Fn(Socket, Event) -> Option<BoxFuture> + Send + Sync>;
 type AnyFn = Arc<dyn Fn(&Socket, &str, &Args) + Send + Sync>;
 type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
@@ -82,14 +83,31 @@ impl std::fmt::Display for DisconnectReason {
     }
 }
 
+/// One `socket.on(event)` registration.
+struct Listener {
+    event: Cow<'static, str>,
+    f: EventFn,
+    /// Registered with `once`: removed before its first call.
+    once: bool,
+}
+
 #[derive(Default)]
 struct Handlers {
-    events: Vec<(Cow<'static, str>, EventFn)>,
+    /// In registration order, which is the order they run in.
+    events: Vec<Listener>,
     /// Shared so that dispatching an event clones a pointer, not the list.
     any: Arc<Vec<AnyFn>>,
     disconnecting: Vec<DisconnectFn>,
     disconnect: Vec<DisconnectFn>,
+    /// Set once the socket has ended: handlers hold clones of the socket, so one
+    /// registered later would keep it alive for good. Such registrations are dropped.
+    closed: bool,
 }
+
+/// Where a socket is in its life; it only moves forward.
+const CONNECTING: u8 = 0;
+const CONNECTED: u8 = 1;
+const CLOSED: u8 = 2;
 
 pub(crate) struct SocketInner {
     pub(crate) id: Sid,
@@ -98,7 +116,9 @@ pub(crate) struct SocketInner {
     pub(crate) handshake: Handshake,
     handlers: RwLock<Handlers>,
     acks: Mutex<AckMap>,
-    connected: AtomicBool,
+    /// `CONNECTING` while the middlewares run, `CONNECTED` once in the namespace,
+    /// `CLOSED` once ended, whichever way (see [`Socket::end`]).
+    state: AtomicU8,
     extensions: Mutex<http::Extensions>,
 }
 
@@ -141,7 +161,7 @@ pub struct Event {
     ack: Option<AckSender>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum EventName {
     /// Where the name sits in the packet (names without escapes).
     Slice(Bytes),
@@ -200,6 +220,27 @@ impl Event {
             None => Ok(()),
         }
     }
+
+    /// A copy for one more listener of the same event: every copy can ack, the first ack
+    /// sent is the one the client gets (as in Node, where each listener gets the callback).
+    fn share(&mut self) -> Event {
+        let ack = self.ack.as_mut().map(|ack| {
+            let sent = ack
+                .sent
+                .get_or_insert_with(|| Arc::new(AtomicBool::new(false)))
+                .clone();
+            AckSender {
+                socket: ack.socket.clone(),
+                id: ack.id,
+                sent: Some(sent),
+            }
+        });
+        Event {
+            name: self.name.clone(),
+            args: self.args.clone(),
+            ack,
+        }
+    }
 }
 
 /// Sends the acknowledgement of one event, once.
@@ -207,16 +248,29 @@ impl Event {
 pub struct AckSender {
     socket: Socket,
     id: u64,
+    /// Shared by the copies given to several listeners of one event: set by the first ack.
+    sent: Option<Arc<AtomicBool>>,
 }
 
 impl AckSender {
     pub(crate) fn new(socket: Socket, id: u64) -> Self {
-        Self { socket, id }
+        Self {
+            socket,
+            id,
+            sent: None,
+        }
     }
 
-    /// Sends the ack with `args`.
+    /// Sends the ack with `args`; when several listeners got the event, only the first
+    /// ack is sent and later ones do nothing.
     pub fn send(self, args: impl EmitArgs) -> Result<(), EmitError> {
         let packet = packet::encode(&self.socket.0.ns.name, None, Some(self.id), &args)?;
+        if self
+            .sent
+            .is_some_and(|sent| sent.swap(true, Ordering::AcqRel))
+        {
+            return Ok(());
+        }
         self.socket.send_packet(&packet, false)
     }
 }
@@ -240,6 +294,24 @@ impl TimeoutSocket {
     }
 }
 
+fn sync_handler<F>(handler: F) -> EventFn
+where
+    F: Fn(Socket, Event) + Send + Sync + 'static,
+{
+    Arc::new(move |s, e| {
+        handler(s, e);
+        None
+    })
+}
+
+fn async_handler<F, Fut>(handler: F) -> EventFn
+where
+    F: Fn(Socket, Event) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |s, e| Some(Box::pin(handler(s, e)) as BoxFuture))
+}
+
 impl Socket {
     pub(crate) fn new(
         ns: Arc<NamespaceInner>,
@@ -253,7 +325,7 @@ impl Socket {
             handshake,
             handlers: RwLock::new(Handlers::default()),
             acks: Mutex::new(AckMap::default()),
-            connected: AtomicBool::new(false),
+            state: AtomicU8::new(CONNECTING),
             extensions: Mutex::new(http::Extensions::new()),
         }))
     }
@@ -275,7 +347,7 @@ impl Socket {
 
     /// Whether the socket is connected to its namespace.
     pub fn connected(&self) -> bool {
-        self.0.connected.load(Ordering::Acquire)
+        self.0.state.load(Ordering::Acquire) == CONNECTED
     }
 
     /// The Engine.IO session id of the underlying connection.
@@ -303,17 +375,26 @@ impl Socket {
         self.0.handlers.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a handler for `event`. It runs in the connection's task, in arrival order,
-    /// like a Node listener; spawn or use [`Socket::on_async`] for slow work.
+    /// Registers a handler for `event`. Every handler of an event runs, in registration
+    /// order, in the connection's task and in arrival order, like Node's listeners; spawn or
+    /// use [`Socket::on_async`] for slow work. When the client asked for an ack, every
+    /// handler gets an [`Event`] that can send it; the first ack sent is the one that goes.
+    ///
+    /// ```no_run
+    /// # fn f(io: sio_server::SocketIo) {
+    /// io.ns("/", |socket| {
+    ///     socket.on("chat", |_, ev| println!("log: {:?}", ev.args().raw(0)));
+    ///     socket.on("chat", |socket, ev| {
+    ///         let _ = socket.broadcast().emit("chat", ev.args().to_raw());
+    ///     });
+    /// });
+    /// # }
+    /// ```
     pub fn on<F>(&self, event: impl Into<Cow<'static, str>>, handler: F)
     where
         F: Fn(Socket, Event) + Send + Sync + 'static,
     {
-        let f: EventFn = Arc::new(move |s, e| {
-            handler(s, e);
-            None
-        });
-        self.handlers().events.push((event.into(), f));
+        self.listen(event.into(), sync_handler(handler), false);
     }
 
     /// Registers an async handler for `event`. It starts at once, in arrival order; if it
@@ -323,13 +404,47 @@ impl Socket {
         F: Fn(Socket, Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: EventFn = Arc::new(move |s, e| Some(Box::pin(handler(s, e)) as BoxFuture));
-        self.handlers().events.push((event.into(), f));
+        self.listen(event.into(), async_handler(handler), false);
+    }
+
+    /// Registers a handler for the next `event` only (Node's `socket.once`): it is removed
+    /// before it runs.
+    ///
+    /// ```no_run
+    /// # fn f(io: sio_server::SocketIo) {
+    /// io.ns("/", |socket| {
+    ///     socket.once("hello", |socket, _| {
+    ///         let _ = socket.emit("welcome", ());
+    ///     });
+    /// });
+    /// # }
+    /// ```
+    pub fn once<F>(&self, event: impl Into<Cow<'static, str>>, handler: F)
+    where
+        F: Fn(Socket, Event) + Send + Sync + 'static,
+    {
+        self.listen(event.into(), sync_handler(handler), true);
+    }
+
+    /// Registers an async handler for the next `event` only.
+    pub fn once_async<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F)
+    where
+        F: Fn(Socket, Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.listen(event.into(), async_handler(handler), true);
+    }
+
+    fn listen(&self, event: Cow<'static, str>, f: EventFn, once: bool) {
+        let mut h = self.handlers();
+        if !h.closed {
+            h.events.push(Listener { event, f, once });
+        }
     }
 
     /// Removes every handler of `event`.
     pub fn off(&self, event: &str) {
-        self.handlers().events.retain(|(name, _)| name != event);
+        self.handlers().events.retain(|l| l.event != event);
     }
 
     /// Registers a handler called for every event, before its own handlers.
@@ -337,7 +452,10 @@ impl Socket {
     where
         F: Fn(&Socket, &str, &Args) + Send + Sync + 'static,
     {
-        Arc::make_mut(&mut self.handlers().any).push(Arc::new(handler));
+        let mut h = self.handlers();
+        if !h.closed {
+            Arc::make_mut(&mut h.any).push(Arc::new(handler));
+        }
     }
 
     /// Registers a handler run when the socket is about to leave: its rooms are still
@@ -346,7 +464,10 @@ impl Socket {
     where
         F: Fn(Socket, DisconnectReason) + Send + Sync + 'static,
     {
-        self.handlers().disconnecting.push(Arc::new(handler));
+        let mut h = self.handlers();
+        if !h.closed {
+            h.disconnecting.push(Arc::new(handler));
+        }
     }
 
     /// Registers a handler run once the socket has left.
@@ -354,7 +475,10 @@ impl Socket {
     where
         F: Fn(Socket, DisconnectReason) + Send + Sync + 'static,
     {
-        self.handlers().disconnect.push(Arc::new(handler));
+        let mut h = self.handlers();
+        if !h.closed {
+            h.disconnect.push(Arc::new(handler));
+        }
     }
 
     /// Emits `event` with `args` to this client.
@@ -372,7 +496,9 @@ impl Socket {
         self.send_packet(&packet, true)
     }
 
-    /// Emits `event` and waits for the client's acknowledgement (or the disconnection).
+    /// Emits `event` and waits for the client's acknowledgement, until the socket
+    /// disconnects or the server's [`ack_timeout`](crate::SocketIoBuilder::ack_timeout)
+    /// passes (use [`timeout`](Self::timeout) for another bound).
     pub fn emit_with_ack(
         &self,
         event: &str,
@@ -409,9 +535,10 @@ impl Socket {
                 }
             });
         let socket = self.clone();
+        let timeout = timeout.unwrap_or(self.0.ns.ack_timeout);
         AckFuture::new(async move {
             let rx = sent?;
-            ack::wait(rx, timeout, move || {
+            ack::wait(rx, Some(timeout), move || {
                 socket.acks().take(id);
             })
             .await
@@ -444,10 +571,21 @@ impl Socket {
         result.map_err(EmitError::from)
     }
 
-    /// Joins one or more rooms.
+    /// Joins one or more rooms. Works before the socket is connected (in a middleware);
+    /// does nothing once it has left.
     pub fn join(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
         self.0.ns.adapter.add_all(self.0.id, &rooms);
+        self.forget_rooms_if_ended();
+    }
+
+    /// Undoes a join that raced with the socket's end: [`end`](Self::end) marks the socket
+    /// `CLOSED` before it clears its rooms, so a join that came after the clearing sees the
+    /// mark here (the adapter's lock orders the two).
+    pub(crate) fn forget_rooms_if_ended(&self) {
+        if self.0.state.load(Ordering::Acquire) == CLOSED {
+            self.0.ns.adapter.del_all(self.0.id);
+        }
     }
 
     /// Leaves one or more rooms.
@@ -496,29 +634,83 @@ impl Socket {
         self.0.session.close(CloseReason::ForcedClose);
     }
 
-    pub(crate) fn set_connected(&self) {
-        self.0.connected.store(true, Ordering::Release);
+    /// `CONNECTING` → `CONNECTED`, unless the socket ended meanwhile. Called by the
+    /// namespace under its socket lock, so that an end that comes after it finds the socket
+    /// in the namespace.
+    pub(crate) fn try_set_connected(&self) -> bool {
+        self.0
+            .state
+            .compare_exchange(CONNECTING, CONNECTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
-    /// Dispatches a received event to its handlers.
-    pub(crate) fn dispatch(&self, event: Event) {
-        let (handler, any) = {
-            let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
-            let handler = h
+    fn site<'a>(&'a self, callback: Callback<&'a str>) -> Site<&'a str> {
+        Site {
+            callback,
+            nsp: &self.0.ns.name,
+            socket: Some(self.0.id),
+        }
+    }
+
+    /// The handlers of `event`, `once` ones removed from the list as they are taken.
+    fn listeners(&self, event: &str) -> (SmallVec<[EventFn; 2]>, Option<Arc<Vec<AnyFn>>>) {
+        let collect = |h: &Handlers| -> (SmallVec<[EventFn; 2]>, bool) {
+            let mut once = false;
+            let fns = h
                 .events
                 .iter()
-                .find(|(name, _)| name == event.name())
-                .map(|(_, f)| f.clone());
-            let any = (!h.any.is_empty()).then(|| Arc::clone(&h.any));
-            (handler, any)
+                .filter(|l| l.event == event)
+                .inspect(|l| once |= l.once)
+                .map(|l| l.f.clone())
+                .collect();
+            (fns, once)
         };
-        for f in any.iter().flat_map(|a| a.iter()) {
-            f(self, event.name(), &event.args);
-        }
-        if let Some(handler) = handler {
-            if let Some(fut) = handler(self.clone(), event) {
-                crate::run::start(fut);
+        {
+            let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
+            let any = (!h.any.is_empty()).then(|| Arc::clone(&h.any));
+            let (fns, once) = collect(&h);
+            if !once {
+                return (fns, any);
             }
+        }
+        // Taken and removed under one write lock, so a `once` handler runs once even when
+        // two events race.
+        let mut h = self.handlers();
+        let any = (!h.any.is_empty()).then(|| Arc::clone(&h.any));
+        let (fns, _) = collect(&h);
+        h.events.retain(|l| !(l.once && l.event == event));
+        (fns, any)
+    }
+
+    /// Dispatches a received event to its handlers, each behind the panic boundary.
+    pub(crate) fn dispatch(&self, mut event: Event) {
+        let (listeners, any) = self.listeners(event.name());
+        for f in any.iter().flat_map(|a| a.iter()) {
+            let name = event.name();
+            catch::call(self.site(Callback::Any(name)), || {
+                f(self, name, &event.args)
+            });
+        }
+        let Some((last, others)) = listeners.split_last() else {
+            return;
+        };
+        // The name outlives the event each handler consumes (for the log of a panic).
+        let name = event.name.clone();
+        let name = match &name {
+            EventName::Slice(b) => std::str::from_utf8(b).unwrap_or_default(),
+            EventName::Owned(s) => s,
+        };
+        for f in others {
+            let copy = event.share();
+            self.run_handler(name, f, copy);
+        }
+        self.run_handler(name, last, event);
+    }
+
+    fn run_handler(&self, name: &str, f: &EventFn, event: Event) {
+        let site = self.site(Callback::Event(name));
+        if let Some(Some(fut)) = catch::call(site, || f(self.clone(), event)) {
+            catch::start(site, fut, |_| {});
         }
     }
 
@@ -534,23 +726,50 @@ impl Socket {
     }
 
     /// The socket leaves its namespace: `disconnecting` handlers, rooms, `disconnect`
-    /// handlers. Runs once.
+    /// handlers (see [`end`](Self::end)).
     pub(crate) fn on_close(&self, reason: DisconnectReason) {
-        if !self.0.connected.swap(false, Ordering::AcqRel) {
+        self.end(reason);
+    }
+
+    /// Ends the socket, once, whichever comes first: a disconnect of a connected socket
+    /// (`disconnecting` handlers, rooms, namespace, `disconnect` handlers, as Node does), or
+    /// the end of one that never connected (refused by a middleware, or its connection
+    /// closed during the middlewares): the rooms a middleware joined are left, and no
+    /// handler runs. Either way the connection, the pending acks and the handlers let go of
+    /// it, and its namespace counts one member less.
+    pub(crate) fn end(&self, reason: DisconnectReason) {
+        let was = self.0.state.swap(CLOSED, Ordering::AcqRel);
+        if was == CLOSED {
             return;
         }
-        debug!(sid = %self.0.id, nsp = %self.0.ns.name, %reason, "socket disconnected");
-        let disconnecting = self.handlers().disconnecting.clone();
-        for f in disconnecting {
-            f(self.clone(), reason);
+        if was == CONNECTED {
+            debug!(sid = %self.0.id, nsp = %self.0.ns.name, %reason, "socket disconnected");
+            let disconnecting = self.handlers().disconnecting.clone();
+            for f in disconnecting {
+                catch::call(self.site(Callback::Disconnecting), || {
+                    f(self.clone(), reason)
+                });
+            }
+            self.0.ns.remove_socket(self);
+        } else {
+            debug!(sid = %self.0.id, nsp = %self.0.ns.name, "socket ended before it connected");
+            self.0.ns.adapter.del_all(self.0.id);
         }
-        self.0.ns.remove_socket(self);
-        self.0.session.data.remove_socket(&self.0.ns.name);
+        self.0.session.data.remove_socket(self);
         self.acks().fail_all();
         // Handlers often hold clones of the socket: dropping them breaks the cycle.
-        let handlers = std::mem::take(&mut *self.handlers());
-        for f in &handlers.disconnect {
-            f(self.clone(), reason);
+        let handlers = {
+            let mut h = self.handlers();
+            let taken = std::mem::take(&mut *h);
+            h.closed = true;
+            taken
+        };
+        if was == CONNECTED {
+            for f in &handlers.disconnect {
+                catch::call(self.site(Callback::Disconnect), || f(self.clone(), reason));
+            }
         }
+        drop(handlers);
+        self.0.ns.release_member();
     }
 }

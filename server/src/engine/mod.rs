@@ -63,6 +63,40 @@ pub struct Engine<H: EngineHandler> {
     drained: tokio::sync::Notify,
 }
 
+/// The owner of a session's end for its driver: if the driver stops without finishing the
+/// session (its task dropped at runtime shutdown, or a bug that panics), the session is
+/// ended here, with its sockets and rooms. Disarmed by a driver that finished normally; a
+/// session that moved to another transport belongs to that transport's driver.
+pub(crate) struct EndsSession<'a, H: EngineHandler> {
+    engine: &'a Arc<Engine<H>>,
+    session: &'a Arc<Session<H::Data>>,
+    transport: Transport,
+    pub armed: bool,
+}
+
+impl<'a, H: EngineHandler> EndsSession<'a, H> {
+    pub fn new(
+        engine: &'a Arc<Engine<H>>,
+        session: &'a Arc<Session<H::Data>>,
+        transport: Transport,
+    ) -> Self {
+        Self {
+            engine,
+            session,
+            transport,
+            armed: true,
+        }
+    }
+}
+
+impl<H: EngineHandler> Drop for EndsSession<'_, H> {
+    fn drop(&mut self) {
+        if self.armed && self.session.transport() == self.transport {
+            self.engine.end_now(self.session, self.transport);
+        }
+    }
+}
+
 /// The query parameters the engine reads.
 #[derive(Default, Debug)]
 pub(crate) struct EngineQuery<'a> {
@@ -197,8 +231,9 @@ impl<H: EngineHandler> Engine<H> {
                 };
                 match transport {
                     Transport::Websocket if is_upgrade => {
-                        if !self.config.allow_upgrades || session.transport() != Transport::Polling
-                        {
+                        // One probe at a time, as Node ("transport has already been trying
+                        // to upgrade"): two could otherwise both switch the session.
+                        if !self.config.allow_upgrades || !session.claim_probe() {
                             return EngineError::BadRequest.response();
                         }
                         websocket::accept(self, req, Some(session))
@@ -228,6 +263,11 @@ impl<H: EngineHandler> Engine<H> {
         owner: &Bytes,
     ) -> bool {
         use sio_protocol::engine::Packet;
+        // As Node: once closed (by the peer, a parse error, the server), the rest of what
+        // the peer sent is not handled.
+        if session.is_closed() {
+            return false;
+        }
         match packet {
             Ok(Packet::Message(data)) => {
                 self.handler.on_message(session, Message::Text(data, owner));
@@ -281,6 +321,17 @@ impl<H: EngineHandler> Engine<H> {
                 Tick::Stop => return None,
             }
         }
+    }
+
+    /// Ends `session` here and now, whatever it was doing: it is closed (as broken, unless it
+    /// already was), the upper layer is told, and the session is forgotten. For a driver
+    /// that cannot go on.
+    pub(crate) fn end_now(&self, session: &Arc<Session<H::Data>>, transport: Transport) {
+        session.close(CloseReason::TransportError);
+        session.finish();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        while self.drive(session, &mut cx, transport).is_some() {}
     }
 
     /// Closes every session (server shutdown) and waits until each has flushed its queue

@@ -15,7 +15,7 @@ use sio_protocol::payload::{self, Record};
 use tracing::{Instrument, debug};
 
 use super::errors::status;
-use super::{CloseReason, Drain, Engine, EngineHandler, Session, Transport};
+use super::{CloseReason, Drain, EndsSession, Engine, EngineHandler, Session, Transport};
 
 /// A handshake over polling: opens the session and answers with its open packet.
 pub(super) fn handshake<H: EngineHandler, B>(
@@ -55,6 +55,7 @@ pub(super) fn open_packet<'a, H: EngineHandler>(
 fn spawn_driver<H: EngineHandler>(engine: Arc<Engine<H>>, session: Arc<Session<H::Data>>) {
     let span = tracing::debug_span!("engine", sid = %session.sid, transport = "polling");
     let driver = async move {
+        let mut owner = EndsSession::new(&engine, &session, Transport::Polling);
         let mut sleep = pin!(tokio::time::sleep(engine.config.ping_interval));
         poll_fn(|cx| {
             loop {
@@ -68,6 +69,7 @@ fn spawn_driver<H: EngineHandler>(engine: Arc<Engine<H>>, session: Arc<Session<H
             }
         })
         .await;
+        owner.armed = false;
     };
     tokio::spawn(driver.instrument(span));
 }
@@ -178,10 +180,14 @@ where
         session.close(CloseReason::TransportError);
         return status(StatusCode::BAD_REQUEST);
     }
-    let body = match Limited::new(req.into_body(), engine.config.max_payload)
-        .collect()
-        .await
-    {
+    let collect = Limited::new(req.into_body(), engine.config.max_payload).collect();
+    let Ok(collected) = tokio::time::timeout(engine.config.post_timeout, collect).await else {
+        // A body this slow holds the session's only POST slot: the connection is broken.
+        debug!(sid = %session.sid, "polling body not received in time: closing the session");
+        session.close(CloseReason::TransportError);
+        return status(StatusCode::BAD_REQUEST);
+    };
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(err) => {
             if err.is::<http_body_util::LengthLimitError>() {

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
@@ -101,6 +102,9 @@ pub(crate) struct State {
     transport: Transport,
     /// A WebSocket probe answered `3probe`: pending polls are released with a noop.
     pub(crate) upgrading: bool,
+    /// A WebSocket upgrade request holds the probe: a second one at the same time is
+    /// refused, so that one session never switches to two sockets.
+    probing: bool,
     writer: Option<Waker>,
     driver: Option<Waker>,
     pub(crate) poll_active: bool,
@@ -147,6 +151,8 @@ pub struct Session<D> {
     /// The upper layer's data for this session.
     pub data: D,
     pub(crate) state: Mutex<State>,
+    /// `state.closed.is_some()`, readable without the lock (checked for every packet).
+    closed: AtomicBool,
     limits: Limits,
 }
 
@@ -173,10 +179,12 @@ impl<D> Session<D> {
             initial_transport: transport,
             data,
             limits,
+            closed: AtomicBool::new(false),
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 transport,
                 upgrading: false,
+                probing: false,
                 writer: None,
                 driver: None,
                 poll_active: false,
@@ -206,7 +214,25 @@ impl<D> Session<D> {
 
     /// Whether the session has closed.
     pub fn is_closed(&self) -> bool {
-        self.lock().closed.is_some()
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Takes the upgrade probe for one WebSocket request; false if another holds it or the
+    /// session no longer polls.
+    pub(crate) fn claim_probe(&self) -> bool {
+        let mut st = self.lock();
+        if st.probing || st.closed.is_some() || st.transport != Transport::Polling {
+            return false;
+        }
+        st.probing = true;
+        true
+    }
+
+    /// Gives the probe back after a failed upgrade: polls are no longer released at once.
+    pub(crate) fn release_probe(&self) {
+        let mut st = self.lock();
+        st.probing = false;
+        st.upgrading = false;
     }
 
     /// Whether the session has nothing more to say to its peer: closed without packets to
@@ -271,6 +297,7 @@ impl<D> Session<D> {
                 return false;
             }
             st.closed = Some(reason);
+            self.closed.store(true, Ordering::Release);
             if !reason.flushes() {
                 st.queue.clear();
                 st.queue.shrink_to_fit();
@@ -360,6 +387,7 @@ impl<D> Session<D> {
             let mut st = self.lock();
             st.transport = transport;
             st.upgrading = false;
+            st.probing = false;
             (st.writer.take(), st.driver.take())
         };
         for w in [writer, driver].into_iter().flatten() {

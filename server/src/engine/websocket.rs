@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tracing::{Instrument, debug};
 
 use super::errors::EngineError;
-use super::{CloseReason, Drain, Engine, EngineHandler, Session, Transport};
+use super::{CloseReason, Drain, EndsSession, Engine, EngineHandler, Session, Transport};
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -50,12 +50,13 @@ where
         .headers()
         .get(header::SEC_WEBSOCKET_VERSION)
         .is_some_and(|v| v == "13");
-    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned() else {
+    let key = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned();
+    let Some(key) = key.filter(|_| version_ok) else {
+        if let Some(s) = &session {
+            s.release_probe();
+        }
         return EngineError::BadRequest.response();
     };
-    if !version_ok {
-        return EngineError::BadRequest.response();
-    }
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, _body) = req.into_parts();
     let span = tracing::debug_span!(
@@ -68,6 +69,9 @@ where
             Ok(u) => u,
             Err(err) => {
                 debug!(%err, "websocket upgrade failed");
+                if let Some(s) = &session {
+                    s.release_probe();
+                }
                 return;
             }
         };
@@ -95,8 +99,7 @@ where
                 drop(parts);
                 match probe(&engine, ws, &session).await {
                     Some(ws) => drive(&engine, ws, &session).await,
-                    // Polls must no longer be released at once.
-                    None => session.lock().upgrading = false,
+                    None => session.release_probe(),
                 }
             }
         }
@@ -178,11 +181,41 @@ async fn drive<H: EngineHandler>(
     mut ws: Ws,
     session: &Arc<Session<H::Data>>,
 ) {
+    let mut owner = EndsSession::new(engine, session, Transport::Websocket);
+    let exit = serve_frames(engine, &mut ws, session).await;
+    owner.armed = false;
+    // The closing handshake, bounded: the reply tungstenite queued for the peer's close
+    // frame, or the server's own close frame.
+    if matches!(exit, Exit::Flush | Exit::SayClose) {
+        // `Sink::close`: it also flushes a reply queued after the peer's close frame.
+        let _ = tokio::time::timeout(engine.config.close_timeout, SinkExt::close(&mut ws)).await;
+    }
+}
+
+/// How [`serve_frames`] ended.
+enum Exit {
+    /// A close frame is queued (the reply to the peer's, or "message too big"): flush it.
+    Flush,
+    /// The session ended while the socket was open: say so with a close frame.
+    SayClose,
+    /// Nothing more to say (the socket failed, or is closed already).
+    Done,
+}
+
+async fn serve_frames<H: EngineHandler>(
+    engine: &Arc<Engine<H>>,
+    ws: &mut Ws,
+    session: &Arc<Session<H::Data>>,
+) -> Exit {
     let mut sleep = pin!(tokio::time::sleep(engine.config.ping_interval));
     let mut batch: VecDeque<Frame> = VecDeque::new();
     let mut need_flush = false;
     let mut closing = false;
     let mut read_open = true;
+    // The peer has neither closed nor broken the connection.
+    let mut peer_open = true;
+    // A close frame is queued: the reply tungstenite makes to the peer's, or ours.
+    let mut close_queued = false;
     poll_fn(|cx| {
         loop {
             let mut progressed = false;
@@ -198,27 +231,39 @@ async fn drive<H: EngineHandler>(
                             // poll: they need not wake this task.
                             session.clear_writer();
                         }
-                        match msg {
+                        let alive = match msg {
                             Message::Text(text) => {
                                 let owner = Bytes::from(text);
                                 let text = std::str::from_utf8(&owner).unwrap_or_default();
-                                engine.on_packet(session, engine::decode_text(text), &owner);
+                                engine.on_packet(session, engine::decode_text(text), &owner)
                             }
                             Message::Binary(bin) => {
-                                engine.on_packet(session, Ok(Packet::Binary(&bin)), &bin);
+                                engine.on_packet(session, Ok(Packet::Binary(&bin)), &bin)
                             }
                             // tungstenite queues the pong; a flush sends it.
-                            Message::Ping(_) => need_flush = true,
-                            Message::Pong(_) | Message::Frame(_) => {}
-                            Message::Close(_) => {
-                                read_open = false;
-                                session.close(CloseReason::TransportClose);
+                            Message::Ping(_) => {
+                                need_flush = true;
+                                true
                             }
+                            Message::Pong(_) | Message::Frame(_) => true,
+                            Message::Close(_) => {
+                                // tungstenite has queued the reply; it goes out on the way
+                                // out (see `drive`).
+                                close_queued = true;
+                                peer_open = false;
+                                session.close(CloseReason::TransportClose);
+                                false
+                            }
+                        };
+                        if !alive {
+                            // What follows a close or a parse error is not read.
+                            read_open = false;
                         }
                     }
                     Poll::Ready(Some(Err(err))) => {
                         debug!(sid = %session.sid, %err, "websocket read failed");
                         read_open = false;
+                        peer_open = false;
                         let reason = match err {
                             tungstenite::Error::Capacity(_) => {
                                 // As Node's `ws`: close with 1009 "message too big".
@@ -229,7 +274,7 @@ async fn drive<H: EngineHandler>(
                                 if ws.poll_ready_unpin(cx).is_ready()
                                     && ws.start_send_unpin(Message::Close(Some(frame))).is_ok()
                                 {
-                                    let _ = ws.poll_flush_unpin(cx);
+                                    close_queued = true;
                                 }
                                 CloseReason::TransportError
                             }
@@ -241,6 +286,7 @@ async fn drive<H: EngineHandler>(
                     }
                     Poll::Ready(None) => {
                         read_open = false;
+                        peer_open = false;
                         session.close(CloseReason::TransportClose);
                     }
                     Poll::Pending => break,
@@ -252,15 +298,13 @@ async fn drive<H: EngineHandler>(
 
             // Heartbeat, close notification and the end of the session.
             let Some(at) = engine.drive(session, cx, Transport::Websocket) else {
-                if read_open && !closing {
-                    // The server ended the session: say so with a close frame, best effort.
-                    if ws.poll_ready_unpin(cx).is_ready()
-                        && ws.start_send_unpin(Message::Close(None)).is_ok()
-                    {
-                        let _ = ws.poll_flush_unpin(cx);
-                    }
-                }
-                return Poll::Ready(());
+                return Poll::Ready(if close_queued {
+                    Exit::Flush
+                } else if peer_open && !closing {
+                    Exit::SayClose
+                } else {
+                    Exit::Done
+                });
             };
             if sleep.deadline() != at {
                 sleep.as_mut().reset(at);
@@ -291,7 +335,7 @@ async fn drive<H: EngineHandler>(
                             debug!(sid = %session.sid, %err, "websocket write failed");
                             session.close(CloseReason::TransportError);
                             finish_now(engine, session);
-                            return Poll::Ready(());
+                            return Poll::Ready(Exit::Done);
                         }
                         Poll::Pending => {
                             blocked = true;
@@ -304,7 +348,7 @@ async fn drive<H: EngineHandler>(
                         if ws.start_send_unpin(msg).is_err() {
                             session.close(CloseReason::TransportError);
                             finish_now(engine, session);
-                            return Poll::Ready(());
+                            return Poll::Ready(Exit::Done);
                         }
                         need_flush = true;
                     }
@@ -321,7 +365,7 @@ async fn drive<H: EngineHandler>(
                         debug!(sid = %session.sid, %err, "websocket flush failed");
                         session.close(CloseReason::TransportError);
                         finish_now(engine, session);
-                        return Poll::Ready(());
+                        return Poll::Ready(Exit::Done);
                     }
                     Poll::Pending => {}
                 }
@@ -346,16 +390,10 @@ async fn drive<H: EngineHandler>(
             }
         }
     })
-    .await;
+    .await
 }
 
 /// Ends a session whose socket failed: tells the upper layer and forgets the session.
 fn finish_now<H: EngineHandler>(engine: &Arc<Engine<H>>, session: &Arc<Session<H::Data>>) {
-    session.finish();
-    let waker = futures_util::task::noop_waker();
-    let mut cx = std::task::Context::from_waker(&waker);
-    while engine
-        .drive(session, &mut cx, Transport::Websocket)
-        .is_some()
-    {}
+    engine.end_now(session, Transport::Websocket);
 }

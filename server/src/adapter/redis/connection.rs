@@ -257,7 +257,7 @@ pub(super) async fn subscriber(target: Target, mode: PubSubMode, shared: Weak<Sh
         .await;
         match opened {
             Ok(Ok(mut session)) => {
-                let mut subscribed = HashSet::new();
+                let mut subscribed = Subscribed::default();
                 if let Err(e) = session.sync(&shared, mode, &mut subscribed).await {
                     tracing::warn!(target: LOG, "redis subscribe failed: {e}");
                 } else {
@@ -341,7 +341,7 @@ impl Session {
         &mut self,
         shared: &Weak<Shared>,
         mode: PubSubMode,
-        subscribed: &mut HashSet<String>,
+        subscribed: &mut Subscribed,
     ) -> redis::RedisResult<()> {
         match self {
             Session::Classic(sink, _) => sync_subscriptions(shared, sink, subscribed).await,
@@ -367,34 +367,88 @@ impl Session {
     }
 }
 
-/// Subscribes to what is registered and not yet subscribed on this connection.
+/// What one subscription connection listens to now.
+#[derive(Default)]
+struct Subscribed {
+    patterns: HashSet<String>,
+    channels: HashSet<String>,
+}
+
+/// One subscription to add or drop: (pattern?, name, add?).
+type Change = (bool, String, bool);
+
+/// The changes that bring `subscribed` to what the namespaces register now (a namespace
+/// removed with its adapter's `close` is dropped).
+fn changes(sh: &Shared, subscribed: &Subscribed) -> Vec<Change> {
+    let patterns = read(&sh.patterns);
+    let channels = read(&sh.channels);
+    let mut todo = Vec::new();
+    for (pattern, registered, current) in [
+        (true, &*patterns, &subscribed.patterns),
+        (false, &*channels, &subscribed.channels),
+    ] {
+        todo.extend(
+            registered
+                .keys()
+                .filter(|k| !current.contains(*k))
+                .map(|k| (pattern, k.clone(), true)),
+        );
+        todo.extend(
+            current
+                .iter()
+                .filter(|k| !registered.contains_key(*k))
+                .map(|k| (pattern, k.clone(), false)),
+        );
+    }
+    todo
+}
+
+impl Subscribed {
+    fn apply(&mut self, (pattern, name, add): Change) {
+        let set = if pattern {
+            &mut self.patterns
+        } else {
+            &mut self.channels
+        };
+        if add {
+            set.insert(name);
+        } else {
+            set.remove(&name);
+        }
+    }
+}
+
+/// Brings the classic connection's subscriptions to what is registered, one command per
+/// kind of change.
 async fn sync_subscriptions(
     shared: &Weak<Shared>,
     sink: &mut redis::aio::PubSubSink,
-    subscribed: &mut HashSet<String>,
+    subscribed: &mut Subscribed,
 ) -> redis::RedisResult<()> {
     let Some(sh) = shared.upgrade() else {
         return Ok(());
     };
-    let patterns: Vec<String> = read(&sh.patterns)
-        .keys()
-        .filter(|p| !subscribed.contains(*p))
-        .cloned()
-        .collect();
-    let channels: Vec<String> = read(&sh.channels)
-        .keys()
-        .filter(|c| !subscribed.contains(*c))
-        .cloned()
-        .collect();
+    let todo = changes(&sh, subscribed);
     drop(sh);
-    if !patterns.is_empty() {
-        sink.psubscribe(&patterns).await?;
+    for (pattern, add) in [(true, true), (false, true), (true, false), (false, false)] {
+        let names: Vec<&String> = todo
+            .iter()
+            .filter(|c| c.0 == pattern && c.2 == add)
+            .map(|c| &c.1)
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        match (pattern, add) {
+            (true, true) => sink.psubscribe(&names).await?,
+            (false, true) => sink.subscribe(&names).await?,
+            (true, false) => sink.punsubscribe(&names).await?,
+            (false, false) => sink.unsubscribe(&names).await?,
+        }
     }
-    if !channels.is_empty() {
-        sink.subscribe(&channels).await?;
+    for change in todo {
+        subscribed.apply(change);
     }
-    subscribed.extend(patterns);
-    subscribed.extend(channels);
     Ok(())
 }
 
@@ -476,7 +530,7 @@ async fn sync_push_subscriptions(
     shared: &Weak<Shared>,
     mode: PubSubMode,
     conn: &mut PushConn,
-    subscribed: &mut HashSet<String>,
+    subscribed: &mut Subscribed,
 ) -> redis::RedisResult<()> {
     let Some(sh) = shared.upgrade() else {
         return Ok(());
@@ -485,31 +539,17 @@ async fn sync_push_subscriptions(
         PubSubMode::Classic => ("SUBSCRIBE", "UNSUBSCRIBE"),
         PubSubMode::Sharded(_) => ("SSUBSCRIBE", "SUNSUBSCRIBE"),
     };
-    // (command, channel, subscribing?)
-    let mut todo: Vec<(&str, String, bool)> = Vec::new();
-    {
-        let patterns = read(&sh.patterns);
-        let channels = read(&sh.channels);
-        for p in patterns.keys().filter(|p| !subscribed.contains(*p)) {
-            todo.push(("PSUBSCRIBE", p.clone(), true));
-        }
-        for c in channels.keys().filter(|c| !subscribed.contains(*c)) {
-            todo.push((sub, c.clone(), true));
-        }
-        for c in subscribed.iter() {
-            if !channels.contains_key(c) && !patterns.contains_key(c) {
-                todo.push((unsub, c.clone(), false));
-            }
-        }
-    }
+    let todo = changes(&sh, subscribed);
     drop(sh);
-    for (command, channel, add) in todo {
-        conn.exec(redis::cmd(command).arg(&channel)).await?;
-        if add {
-            subscribed.insert(channel);
-        } else {
-            subscribed.remove(&channel);
-        }
+    for change in todo {
+        let command = match (change.0, change.2) {
+            (true, true) => "PSUBSCRIBE",
+            (true, false) => "PUNSUBSCRIBE",
+            (false, true) => sub,
+            (false, false) => unsub,
+        };
+        conn.exec(redis::cmd(command).arg(&change.1)).await?;
+        subscribed.apply(change);
     }
     Ok(())
 }

@@ -83,7 +83,9 @@ impl NsState {
             }
         };
         let opts = local_opts(&msg.opts);
-        self.with_local(|local| self.memory.broadcast(&packet, &opts, local));
+        if let Some(ns) = self.ns.get() {
+            ns.deliver(&packet, &opts);
+        }
     }
 
     /// An answer to one of this node's requests.
@@ -213,21 +215,16 @@ impl NsState {
         };
         let timeout = Duration::from_millis(timeout_ms.unwrap_or(5_000));
         let mut waits = Vec::new();
-        {
-            let sockets = ns.sockets();
-            let local = LocalSockets::new(&sockets);
-            self.memory.select(opts, &local, &mut |sid| {
-                let Some(s) = local.get(sid) else { return };
-                let rx = s.register_ack(id);
-                if s.send_packet(&bp.0, opts.volatile).is_ok() {
-                    let socket = s.clone();
-                    let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
-                    waits.push((sid, wait));
-                } else {
-                    s.forget_ack(id);
-                }
-            });
-        }
+        ns.selected(opts).for_each(|s| {
+            let rx = s.register_ack(id);
+            if s.send_packet(&bp.0, opts.volatile).is_ok() {
+                let socket = s.clone();
+                let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
+                waits.push((s.id(), wait));
+            } else {
+                s.forget_ack(id);
+            }
+        });
         self.answer(requester, request_id, Answer::ClientCount(waits.len()));
         if waits.is_empty() {
             return;

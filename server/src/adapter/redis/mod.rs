@@ -548,6 +548,14 @@ impl Adapter for RedisAdapter {
         let _ = self.state.ns.set(ns);
     }
 
+    fn close(&self) {
+        let mine = Arc::downgrade(&self.state);
+        write(&self.state.shared.patterns).retain(|_, ns| !ns.ptr_eq(&mine));
+        write(&self.state.shared.channels).retain(|_, ns| !ns.ptr_eq(&mine));
+        // The subscriber unsubscribes from what is no longer listed.
+        self.state.shared.changed.notify_one();
+    }
+
     fn server_side_emit(&self, data: Vec<Value>) {
         self.state.send(&Ask::ServerSide(&data), None);
     }
@@ -571,23 +579,15 @@ impl Adapter for RedisAdapter {
         Box::pin(async move { state.remote_rooms().await })
     }
 
-    fn broadcast(
-        &self,
-        packet: &BroadcastPacket,
-        opts: &BroadcastOptions,
-        local: &LocalSockets<'_>,
-    ) {
+    fn remote_broadcast(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) {
         let st = &self.state;
-        if !opts.local {
-            match wire::packet_from_broadcast(packet) {
-                Ok(p) => {
-                    let (channel, payload) = st.format.broadcast(&p, &wire_opts(opts));
-                    st.shared.publish(channel, payload);
-                }
-                Err(e) => tracing::warn!(target: LOG, "broadcast not published: {e}"),
+        match wire::packet_from_broadcast(packet) {
+            Ok(p) => {
+                let (channel, payload) = st.format.broadcast(&p, &wire_opts(opts));
+                st.shared.publish(channel, payload);
             }
+            Err(e) => tracing::warn!(target: LOG, "broadcast not published: {e}"),
         }
-        st.memory.broadcast(packet, opts, local);
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
@@ -658,6 +658,10 @@ impl NsState {
     ) {
         for sid in self.selected(opts, local) {
             self.add_all(sid, rooms);
+            // A socket that ended meanwhile must not keep the rooms.
+            if let Some(s) = local.get(sid) {
+                s.forget_rooms_if_ended();
+            }
         }
     }
 
