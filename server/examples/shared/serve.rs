@@ -1,10 +1,9 @@
 //! What every example server does the same way: logs to stderr (quiet unless `RUST_LOG`
 //! says otherwise), settings from the environment, and serving an axum app on
-//! `$HOST:$PORT` (default `127.0.0.1:3000`) with TCP_NODELAY until SIGTERM or Ctrl-C closes
-//! every socket.
+//! `$HOST:$PORT` (default `127.0.0.1:3000`) until SIGTERM or Ctrl-C, with the library's
+//! graceful shutdown (`sio_server::serve`).
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use sio_server::SocketIo;
 
 /// Logs to stderr, at `warn` unless `RUST_LOG` says otherwise.
@@ -27,7 +26,8 @@ pub fn env_num(name: &str, default: u64) -> u64 {
 }
 
 /// Serves `app` on $HOST:$PORT (default 127.0.0.1:3000) until SIGTERM or Ctrl-C, then
-/// closes every socket of `io`.
+/// shuts down as [`sio_server::serve`] does: stop accepting, close every socket of `io`,
+/// wait for the connections to end.
 #[allow(dead_code)] // not every example says where it listens
 pub async fn serve(app: Router, io: SocketIo) -> std::io::Result<()> {
     serve_with(app, io, |_| {}).await
@@ -43,23 +43,16 @@ pub async fn serve_with(
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
     let addr = listener.local_addr()?;
-    let listener = listener.tap_io(|tcp| {
-        // Small frames must not wait for Nagle's algorithm.
-        let _ = tcp.set_nodelay(true);
-    });
     tracing::info!("listening on {addr}");
     listening(addr);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let shutdown = async move {
+    let stop = async move {
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
-        io.close().await;
     };
-    // Open connections would hold a graceful axum shutdown; the sockets are closed above.
-    tokio::select! {
-        r = axum::serve(listener, app) => r,
-        () = shutdown => Ok(()),
-    }
+    sio_server::serve(listener, app, io)
+        .with_graceful_shutdown(stop)
+        .await
 }

@@ -561,3 +561,37 @@ fn dispatch_push(shared: &Weak<Shared>, push: PushInfo) {
         dispatch(shared, &msg, shard);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::Adapter;
+    use crate::adapter::redis::{RedisCluster, RedisConfig};
+
+    /// A namespace removed with its adapter (an emptied dynamic child) leaves the
+    /// subscriptions: the next sync unsubscribes from exactly its channels and patterns.
+    #[tokio::test]
+    async fn a_closed_adapter_is_unsubscribed() {
+        // Nothing listens there: the background tasks only retry.
+        let cluster = RedisCluster::new(RedisConfig::new("redis://127.0.0.1:1/")).unwrap();
+        let stays = cluster.adapter("/stays");
+        let goes = cluster.adapter("/goes");
+        let shared = cluster.0.clone();
+        let mut subscribed = Subscribed::default();
+        for change in changes(&shared, &subscribed) {
+            assert!(change.2, "only subscriptions at first");
+            subscribed.apply(change);
+        }
+        let all = (subscribed.patterns.clone(), subscribed.channels.clone());
+        goes.close();
+        let todo = changes(&shared, &subscribed);
+        assert!(!todo.is_empty() && todo.iter().all(|c| !c.2), "{todo:?}");
+        assert!(todo.iter().all(|c| c.1.contains("#/goes#")), "{todo:?}");
+        for change in todo {
+            subscribed.apply(change);
+        }
+        assert!(subscribed.patterns.len() + subscribed.channels.len() < all.0.len() + all.1.len());
+        assert!(changes(&shared, &subscribed).is_empty());
+        drop(stays);
+    }
+}
