@@ -477,18 +477,26 @@ async fn a_polling_body_that_never_ends_closes_its_session() {
     )
     .await;
     let sid = srv.polling_sid().await;
+    // Connected first, so that no connect timeout can end the session instead.
+    assert_eq!(srv.http("POST", &srv.poll_path(&sid), "40").await.0, 200);
+    let (_, body) = srv.http("GET", &srv.poll_path(&sid), "").await;
+    assert!(body.starts_with("40{"), "{body}");
     let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", srv.port))
         .await
         .unwrap();
     let head = format!(
-        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n40",
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n42[",
         srv.poll_path(&sid)
     );
     tokio::io::AsyncWriteExt::write_all(&mut tcp, head.as_bytes())
         .await
         .unwrap();
     // The pending poll ends with the session: a close packet, or "unknown session".
-    let (status, body) = srv.http("GET", &srv.poll_path(&sid), "").await;
+    let path = srv.poll_path(&sid);
+    let get = srv.http("GET", &path, "");
+    let (status, body) = tokio::time::timeout(Duration::from_secs(10), get)
+        .await
+        .expect("the session outlived its stalled POST");
     assert!(
         (status == 200 && body == "1") || status == 400,
         "{status} {body}"
