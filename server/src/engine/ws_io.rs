@@ -142,6 +142,84 @@ mod tests {
         assert_eq!(r.rest.capacity(), 0);
     }
 
+    /// Counts the reads that reach the socket.
+    struct Counting<S>(S, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let r = Pin::new(&mut self.0).poll_read(cx, buf);
+            if r.is_ready() {
+                self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            r
+        }
+    }
+
+    impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.0).poll_write(cx, buf)
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_flush(cx)
+        }
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_small_websocket_read_buffer_reads_large_messages_in_few_system_calls() {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::WebSocketStream;
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+        let (a, b) = tokio::io::duplex(256 * 1024);
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let config = WebSocketConfig::default()
+            .read_buffer_size(256)
+            .max_message_size(Some(2_000_000))
+            .max_frame_size(Some(2_000_000));
+        let server_io = ReadAhead::new(Counting(b, reads.clone()));
+        let mut server =
+            WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
+        let mut client = WebSocketStream::from_raw_socket(a, Role::Client, None).await;
+        let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+        let sent = big.clone();
+        let writer = tokio::spawn(async move {
+            client.send(Message::text("first")).await.unwrap();
+            client.send(Message::binary(sent)).await.unwrap();
+            for i in 0..100 {
+                client
+                    .feed(Message::text(format!("small {i}")))
+                    .await
+                    .unwrap();
+            }
+            client.flush().await.unwrap();
+            client
+        });
+        let mut next = async || server.next().await.unwrap().unwrap();
+        assert_eq!(next().await, Message::text("first"));
+        assert_eq!(next().await, Message::binary(big));
+        for i in 0..100 {
+            assert_eq!(next().await, Message::text(format!("small {i}")));
+        }
+        let _client = writer.await.unwrap();
+        // About 1 MB through a 256 KiB pipe: a few dozen reads at most, where reading
+        // 256 bytes at a time would take about 4,000.
+        let n = reads.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(n < 200, "{n} reads");
+        assert_eq!(server.get_ref().pending(), 0);
+    }
+
     #[tokio::test]
     async fn large_reads_go_straight_to_the_socket() {
         let (mut tx, rx) = tokio::io::duplex(SCRATCH * 4);
