@@ -48,7 +48,9 @@ pub struct Config {
     pub max_attachments: usize,
     /// Namespaces one session may join at once (default 64).
     pub max_namespaces_per_session: usize,
-    /// WebSocket read buffer per connection, in bytes (default 4 KiB).
+    /// WebSocket read buffer per connection, in bytes (default 256). Each connection keeps
+    /// one, grown only while it reads a larger frame; the socket itself is read up to 64 KiB
+    /// at a time through one buffer per thread, so a small one costs no system calls.
     pub ws_read_buffer: usize,
     /// WebSocket write buffer per connection before a flush is forced (default 64 KiB).
     pub ws_write_buffer: usize,
@@ -83,7 +85,7 @@ impl Default for Config {
             max_buffered_packets: 10_000,
             max_attachments: 10,
             max_namespaces_per_session: 64,
-            ws_read_buffer: 4096,
+            ws_read_buffer: 256,
             ws_write_buffer: 64 * 1024,
             post_timeout: Duration::from_millis(45_000),
             ack_timeout: Duration::from_millis(60_000),

@@ -19,10 +19,21 @@ impl Request {
     /// Keeps what the connection will need of `req`, in memory it owns: hyper's parsed
     /// values are slices of its read buffer, which they would keep alive.
     pub fn new(req: &http::request::Parts) -> Self {
-        let text = req.uri.to_string();
+        // A request line's URI is a path and query: one exact copy (`to_string` would go
+        // through the formatter and leave a string with spare capacity, wrapped in one
+        // more allocation by `Bytes`).
+        let uri = match req.uri.path_and_query() {
+            Some(pq) if req.uri.scheme().is_none() => {
+                Uri::from_maybe_shared(Bytes::copy_from_slice(pq.as_str().as_bytes())).ok()
+            }
+            _ => None,
+        };
         Self {
             headers: CompactHeaders::new(&req.headers),
-            uri: Uri::from_maybe_shared(Bytes::from(text)).unwrap_or_else(|_| req.uri.clone()),
+            uri: uri.unwrap_or_else(|| {
+                Uri::from_maybe_shared(Bytes::from(req.uri.to_string()))
+                    .unwrap_or_else(|_| req.uri.clone())
+            }),
             issued: SystemTime::now(),
         }
     }
@@ -34,11 +45,11 @@ impl Request {
 
 /// Request headers stored as one block of `name\0value\0` pairs, built into a
 /// [`HeaderMap`] only if asked for: most connections never look at their headers, and a
-/// map costs about a kilobyte per connection.
+/// map costs about a kilobyte per connection (boxed: unbuilt, it takes 8 bytes, not 96).
 #[derive(Debug)]
 struct CompactHeaders {
     block: Box<[u8]>,
-    map: std::sync::OnceLock<HeaderMap>,
+    map: std::sync::OnceLock<Box<HeaderMap>>,
 }
 
 impl CompactHeaders {
@@ -73,7 +84,7 @@ impl CompactHeaders {
                     map.append(name, value);
                 }
             }
-            map
+            Box::new(map)
         })
     }
 }

@@ -263,7 +263,8 @@ impl SocketIoBuilder {
         self
     }
 
-    /// WebSocket read buffer per connection (default 4 KiB).
+    /// WebSocket read buffer per connection (default and least 256 bytes; see
+    /// [`Config::ws_read_buffer`](crate::Config::ws_read_buffer)).
     pub fn ws_read_buffer(mut self, bytes: usize) -> Self {
         self.config.ws_read_buffer = bytes.max(256);
         self

@@ -22,7 +22,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `app` (a tower service: an axum `Router` with the [`SocketIo`] layer, or any
 /// service of hyper requests) on `listener`: HTTP/1.1 with upgrades, `TCP_NODELAY` on every
-/// connection. Without [`with_graceful_shutdown`](Serve::with_graceful_shutdown) it runs
+/// connection (inherited from the listener when it has it). Without [`with_graceful_shutdown`](Serve::with_graceful_shutdown) it runs
 /// until the process ends.
 ///
 /// ```no_run
@@ -127,39 +127,18 @@ where
             signal,
             drain,
         } = self;
-        let mut signal = signal.unwrap_or_else(|| Box::pin(std::future::pending()));
+        let signal = signal.unwrap_or_else(|| Box::pin(std::future::pending()));
         // Told to the connections when the shutdown starts.
         let (stop_tx, stop_rx) = watch::channel(());
         // Held by every connection: closed once they have all ended.
         let (ended_tx, ended_rx) = watch::channel(());
-        let mut accept_errors = 0u32;
-        loop {
-            let accepted = tokio::select! {
-                biased;
-                () = &mut signal => break,
-                accepted = listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((tcp, _)) => {
-                    accept_errors = 0;
-                    let conn = connection(tcp, app.clone(), stop_rx.clone(), ended_rx.clone());
-                    tokio::spawn(conn);
-                }
-                Err(e) if is_connection_error(&e) => {}
-                Err(e) => {
-                    // Out of file descriptors, most likely: give connections time to end
-                    // rather than spin.
-                    if accept_errors.is_power_of_two() || accept_errors == 0 {
-                        tracing::warn!(errors = accept_errors + 1, "accept failed: {e}");
-                    }
-                    accept_errors = accept_errors.saturating_add(1);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-        // Stop accepting before anything tells a client to reconnect.
-        drop(listener);
-        drop((stop_rx, ended_rx));
+        // The accept loop runs on a worker thread: on the thread that awaits this future (often
+        // `main`, outside the runtime's workers) each connection would wake a worker across
+        // threads.
+        let accepting = tokio::spawn(accept(listener, app, signal, stop_rx, ended_rx));
+        // It returns once the listener is closed: stop accepting before anything tells a
+        // client to reconnect.
+        let result = accepting.await.unwrap_or(Ok(()));
         debug!("shutting down: listener closed");
         let drained = async {
             io.close().await;
@@ -169,7 +148,56 @@ where
         if tokio::time::timeout(drain, drained).await.is_err() {
             debug!("drain deadline reached: the remaining connections are dropped");
         }
-        Ok(())
+        result
+    }
+}
+
+/// Accepts connections until `signal`, then closes the listener.
+async fn accept<S, B>(
+    listener: TcpListener,
+    app: S,
+    mut signal: Pin<Box<dyn Future<Output = ()> + Send>>,
+    stop: watch::Receiver<()>,
+    ended: watch::Receiver<()>,
+) -> std::io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    // Whether accepted sockets need TCP_NODELAY set, or inherit it from a listener that has
+    // it (as Linux and the BSDs do): a system call per connection spared. Checked once.
+    let mut set_nodelay = None;
+    let mut errors = 0u32;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = &mut signal => return Ok(()),
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((tcp, _)) => {
+                errors = 0;
+                // Small frames must not wait for Nagle's algorithm.
+                if *set_nodelay.get_or_insert_with(|| !tcp.nodelay().unwrap_or(false)) {
+                    let _ = tcp.set_nodelay(true);
+                }
+                tokio::spawn(connection(tcp, app.clone(), stop.clone(), ended.clone()));
+            }
+            Err(e) if is_connection_error(&e) => {}
+            Err(e) => {
+                // Out of file descriptors, most likely: give connections time to end rather
+                // than spin.
+                if errors.is_power_of_two() || errors == 0 {
+                    tracing::warn!(errors = errors + 1, "accept failed: {e}");
+                }
+                errors = errors.saturating_add(1);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 }
 
@@ -197,8 +225,6 @@ async fn connection<S, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    // Small frames must not wait for Nagle's algorithm.
-    let _ = tcp.set_nodelay(true);
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app))

@@ -41,7 +41,7 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     let port = u16::try_from(env_num("PORT", 3000)).unwrap_or(3000);
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
+    let listener = listen((host.as_str(), port)).await?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on {addr}");
     listening(addr);
@@ -55,4 +55,24 @@ pub async fn serve_with(
     sio_server::serve(listener, app, io)
         .with_graceful_shutdown(stop)
         .await
+}
+
+/// A listener on the first address `addr` resolves to, with TCP_NODELAY set: accepted
+/// sockets inherit it (Linux and the BSDs do), which spares a system call per connection.
+async fn listen(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        let _ = socket.set_nodelay(true);
+        match socket.bind(addr).and_then(|()| socket.listen(1024)) {
+            Ok(listener) => return Ok(listener),
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no address to listen on")))
 }

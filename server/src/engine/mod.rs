@@ -6,6 +6,7 @@ mod errors;
 mod polling;
 mod session;
 mod websocket;
+mod ws_io;
 
 use std::sync::{Arc, Mutex};
 

@@ -21,9 +21,10 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tracing::{Instrument, debug};
 
 use super::errors::EngineError;
+use super::ws_io::ReadAhead;
 use super::{CloseReason, Drain, EndsSession, Engine, EngineHandler, Session, Transport};
 
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
+type Ws = WebSocketStream<ReadAhead<TokioIo<Upgraded>>>;
 
 /// Whether the request asks for a WebSocket upgrade.
 pub(super) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
@@ -58,7 +59,9 @@ where
         return EngineError::BadRequest.response();
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let (parts, _body) = req.into_parts();
+    // Boxed: the task keeps what it captures for the connection's life, and the request
+    // is needed only until the session is open.
+    let parts = Box::new(req.into_parts().0);
     let span = tracing::debug_span!(
         "engine",
         sid = session.as_ref().map(|s| tracing::field::display(s.sid)),
@@ -81,9 +84,10 @@ where
             .max_write_buffer_size(engine.config.ws_write_buffer.max(engine.config.max_payload) * 2)
             .max_message_size(Some(engine.config.max_payload))
             .max_frame_size(Some(engine.config.max_payload));
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
+        let io = ReadAhead::new(TokioIo::new(upgraded));
+        // The socket lives here only: the futures below borrow it (an async fn's future
+        // taking it by value would hold a second copy of it for the connection's life).
+        let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         match session {
             None => {
                 let session = engine.open_session(&parts, Transport::Websocket);
@@ -93,12 +97,15 @@ where
                 super::polling::open_packet(&engine, &session, &[]).write(&mut open);
                 let _ = session.send(Frame::Text(open.freeze()));
                 engine.handler.on_open(&session);
-                drive(&engine, ws, &session).await;
+                drive(&engine, &mut ws, &session).await;
             }
             Some(session) => {
                 drop(parts);
-                match probe(&engine, ws, &session).await {
-                    Some(ws) => drive(&engine, ws, &session).await,
+                // Boxed, and not in the `match`: the task would keep room for it while
+                // `drive` runs.
+                let upgraded = Box::pin(probe(&engine, &mut ws, &session)).await;
+                match upgraded {
+                    Some(()) => drive(&engine, &mut ws, &session).await,
                     None => session.release_probe(),
                 }
             }
@@ -116,12 +123,12 @@ where
 }
 
 /// The upgrade of a polling session: `2probe` → `3probe`, pending polls get a noop, then
-/// `5` switches the session to this WebSocket. Returns the socket once upgraded.
+/// `5` switches the session to this WebSocket. Returns `Some` once upgraded.
 async fn probe<H: EngineHandler>(
     engine: &Arc<Engine<H>>,
-    mut ws: Ws,
+    ws: &mut Ws,
     session: &Arc<Session<H::Data>>,
-) -> Option<Ws> {
+) -> Option<()> {
     let deadline = tokio::time::sleep(engine.config.upgrade_timeout);
     let mut deadline = pin!(deadline);
     loop {
@@ -154,7 +161,7 @@ async fn probe<H: EngineHandler>(
             Ok(Packet::Upgrade) if session.lock().upgrading => {
                 session.set_transport(Transport::Websocket);
                 debug!(sid = %session.sid, "upgraded to websocket");
-                return Some(ws);
+                return Some(());
             }
             _ => {
                 debug!(sid = %session.sid, "unexpected packet during upgrade");
@@ -178,17 +185,17 @@ const READ_BUDGET: usize = 32;
 /// queued frames in batches (one flush per batch), and runs the heartbeat.
 async fn drive<H: EngineHandler>(
     engine: &Arc<Engine<H>>,
-    mut ws: Ws,
+    ws: &mut Ws,
     session: &Arc<Session<H::Data>>,
 ) {
     let mut owner = EndsSession::new(engine, session, Transport::Websocket);
-    let exit = serve_frames(engine, &mut ws, session).await;
+    let exit = serve_frames(engine, ws, session).await;
     owner.armed = false;
     // The closing handshake, bounded: the reply tungstenite queued for the peer's close
     // frame, or the server's own close frame.
     if matches!(exit, Exit::Flush | Exit::SayClose) {
         // `Sink::close`: it also flushes a reply queued after the peer's close frame.
-        let _ = tokio::time::timeout(engine.config.close_timeout, SinkExt::close(&mut ws)).await;
+        let _ = tokio::time::timeout(engine.config.close_timeout, SinkExt::close(ws)).await;
     }
 }
 
