@@ -14,7 +14,7 @@
 #              them; restart: the server is restarted) and reconnect as socket.io-client does
 #   churn      connection attempts in abrupt patterns while an observer checks every ack;
 #              counts back to zero and RSS back to its baseline afterwards
-#   ci         churn (CI_ATTEMPTS, 30k) and storm rst + restart (CI_CLIENTS, 1500) against sio;
+#   ci         churn (CI_WARMUP 30k + CI_ATTEMPTS 30k) and storm rst + restart (CI_CLIENTS, 1500) against sio;
 #              prints "N passed, M failed" and exits 1 if a check failed
 #
 # Environment: SERVERS ("sio node socketioxide"), CLIENTS (19500), BROADCASTS (20),
@@ -155,7 +155,7 @@ for s in "${scenarios[@]}"; do
       passed=0 failed=0
       t0=$SECONDS
       check() { if FILE=ci run_scale "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
-      check sio churn --attempts "${CI_ATTEMPTS:-30000}" --warmup-attempts "${CI_WARMUP:-5000}" "${HEARTBEAT[@]}" --max-seconds 300
+      check sio churn --attempts "${CI_ATTEMPTS:-30000}" --warmup-attempts "${CI_WARMUP:-30000}" "${HEARTBEAT[@]}" --max-seconds 300
       check sio storm --clients "${CI_CLIENTS:-1500}" --mode rst --max-seconds 200
       check sio storm --clients "${CI_CLIENTS:-1500}" --mode restart --max-seconds 200
       report "$OUT_DIR/ci.jsonl"

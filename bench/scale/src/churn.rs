@@ -75,6 +75,8 @@ struct Ctx {
     parked: Semaphore,
     parked_total: u32,
     n_patterns: usize,
+    /// the server's, for progress lines
+    pid: Option<u32>,
     abort_delay: Duration,
     tallies: Vec<(Pattern, Tally)>,
 }
@@ -113,7 +115,7 @@ async fn call(w: &mut ws::Ws, t: &Target, prefix: &str, id: u64, args: &str) -> 
 }
 
 /// Polling: handshake, CONNECT to `/`, and the CONNECT's answer; the session id.
-async fn polling_connected(p: &mut Poll) -> Result<String> {
+async fn polling_connected(p: &mut Poll) -> Result<ws::Open> {
     let open = ws::parse_open(&p.get(None).await?)?;
     let ok = p.post(&open.sid, "40").await?;
     if ok != "ok" {
@@ -125,7 +127,7 @@ async fn polling_connected(p: &mut Poll) -> Result<String> {
         let mut pinged = false;
         for packet in body.split(poll::SEP) {
             if packet.starts_with("40{") {
-                return Ok(open.sid);
+                return Ok(open);
             }
             if packet.starts_with("44") {
                 return Err(Error::Protocol(format!("CONNECT refused: {packet:.80}")));
@@ -137,6 +139,21 @@ async fn polling_connected(p: &mut Poll) -> Result<String> {
         }
     }
     Err(Error::Protocol("no CONNECT answer over polling".into()))
+}
+
+/// After the client has abandoned a session that only the server's heartbeat ends: hold a
+/// parked permit for that long (pingInterval + pingTimeout, from the open packet). It keeps
+/// the number of sessions the server holds at once bounded by the permits, whatever the
+/// attempt rate, so the warm-up's memory baseline and the measured part see the same
+/// population. The server's end of the session cannot be observed from here: this is
+/// pacing, and the counts are checked at the end.
+async fn linger(c: &Ctx, slot: &mut Option<OwnedSemaphorePermit>, open: &ws::Open) {
+    let _parked = c.parked.acquire().await;
+    drop(slot.take());
+    tokio::time::sleep(Duration::from_millis(
+        open.ping_interval + open.ping_timeout,
+    ))
+    .await;
 }
 
 /// One attempt of pattern `p`; `slot` is its share of `--concurrency`, which a socket that
@@ -153,7 +170,9 @@ async fn attempt(
         }
         Pattern::PollOpenAbandon => {
             let mut poll = Poll::connect(&c.t).await?;
-            ws::parse_open(&poll.get(None).await?)?;
+            let open = ws::parse_open(&poll.get(None).await?)?;
+            drop(poll);
+            linger(c, slot, &open).await;
         }
         Pattern::JoinRst => {
             let (mut w, _, prefix) = connected_ws(c, k).await?;
@@ -169,7 +188,7 @@ async fn attempt(
         }
         Pattern::PollGetAbort => {
             let mut poll = Poll::connect(&c.t).await?;
-            let sid = polling_connected(&mut poll).await?;
+            let sid = polling_connected(&mut poll).await?.sid;
             poll.send_get(Some(&sid)).await?;
             // Nothing on the wire says when the server has taken the GET up; a few ms make
             // it likely that the reset hits a pending GET rather than an unread request.
@@ -177,8 +196,8 @@ async fn attempt(
         }
         Pattern::UpgradeAbort => {
             let mut poll = Poll::connect(&c.t).await?;
-            let sid = polling_connected(&mut poll).await?;
-            let query = format!("EIO=4&transport=websocket&sid={}", poll::encode(&sid));
+            let open = polling_connected(&mut poll).await?;
+            let query = format!("EIO=4&transport=websocket&sid={}", poll::encode(&open.sid));
             let mut w = ws::upgrade(&c.t, &query).await?;
             ws::send(&mut w, "2probe").await?;
             let text = within(c.t.step, "3probe", ws::recv(&mut w)).await?;
@@ -188,6 +207,8 @@ async fn attempt(
                     text.as_str()
                 )));
             }
+            drop((w, poll));
+            linger(c, slot, &open).await;
         }
         Pattern::PingTimeout => {
             let (mut w, open, prefix) = connected_ws(c, k).await?;
@@ -281,10 +302,14 @@ async fn run_attempts(
         });
         if Instant::now() >= note {
             let done = k - from;
+            let rss = c
+                .pid
+                .and_then(|p| sys::status_bytes(&p.to_string(), "VmRSS"));
             eprintln!(
-                "[churn] {label}: {done}/{} attempts, {:.0}/s",
+                "[churn] {label}: {done}/{} attempts, {:.0}/s, server RSS {} KiB",
                 to - from,
-                done as f64 / t0.elapsed().as_secs_f64()
+                done as f64 / t0.elapsed().as_secs_f64(),
+                rss.unwrap_or(0) >> 10
             );
             note += Duration::from_secs(10);
         }
@@ -364,13 +389,14 @@ pub async fn run(o: &Opts) -> Result<(bool, String)> {
         vec![("/".to_string(), None)]
     };
     let obs = Observer::start(&t, &obs_nsps, pace).await?;
-    let parked: u32 = o.num("parked", 4000)?;
+    let parked: u32 = o.num("parked", 1000)?;
     let c = Arc::new(Ctx {
         t: t.clone(),
         nsps: nsps.clone(),
         parked: Semaphore::new(parked as usize),
         parked_total: parked,
         n_patterns: patterns.len(),
+        pid: srv.pid(),
         abort_delay: o.ms("abort-delay-ms", 5)?,
         tallies: patterns.iter().map(|p| (*p, Tally::default())).collect(),
     });

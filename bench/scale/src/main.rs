@@ -49,7 +49,7 @@ broadcast: --clients N (19500) --broadcasts B (20) --warmup W (2) --delivery-tim
 storm:     --clients N (19500) --mode rst|restart (rst) --delay-ms (1000) --delay-max-ms (5000)
            --reconnect-concurrency K (256) --back-timeout-s S (180)
 churn:     --attempts M (100000) --warmup-attempts W (M/10, at most 50000)
-           --patterns a,b,… (all: see README) --parked P (4000: silent ping-timeout sockets at once)
+           --patterns a,b,… (all: see README) --parked P (1000: silent sockets and abandoned sessions at once)
            --observer-interval-ms (2) --late-ms (1000) --missing-ms (10000)
            --settle-timeout-s S (60) --rss-tolerance F (0.10) --abort-delay-ms (5)
            --nsps LIST (/,/custom,/auth: the namespaces of join-rst, clean and the observer)
