@@ -114,7 +114,7 @@ for s in "${scenarios[@]}"; do
       for c in 1000 5000 10000 19500; do
         ((c <= CLIENTS)) || continue
         OUT_FILE=$OUT_DIR/idle-line.jsonl SERVERS=$SERVERS SERVER_CMD_sio=$SIO_BIN REPEATS=1 PORT=${PORT:-3999} \
-          PIN=$PIN LOG_DIR=$LOGS "$HARNESS/compare.sh" idle --clients "$c" --hold "${HOLD:-10}" >/dev/null
+          PIN=$PIN LOG_DIR=$LOGS "$HARNESS/compare.sh" idle --clients "$c" --hold "${HOLD:-10}" --source-ips 8 >/dev/null
       done
       report "$OUT_DIR/idle-line.jsonl"
       ;;

@@ -44,7 +44,8 @@ common:
   --max-seconds S           the whole run, watchdog included (900)
   --concurrency K           handshakes in flight (64)
   --server-info 0|1         the server answers `server-info` (1; 0 for socketioxide)
-  --seed N                  jitter and pattern seed (1)
+  --seed N                  jitter seed (1)
+  --source-ips N            connections take turns over 127.0.0.1..N as source (8)
 broadcast: --clients N (19500) --broadcasts B (20) --warmup W (2) --delivery-timeout-ms MS (30000)
 storm:     --clients N (19500) --mode rst|restart (rst) --delay-ms (1000) --delay-max-ms (5000)
            --reconnect-concurrency K (256) --back-timeout-s S (180)
@@ -206,11 +207,16 @@ impl Opts {
 
     /// Where the server is, and the bound of one step.
     pub fn target(&self, port: u16) -> Result<ws::Target> {
-        Ok(ws::Target::new(
+        let mut t = ws::Target::new(
             port,
             self.str("path").unwrap_or("/socket.io/"),
             self.ms("step-timeout-ms", 10_000)?,
-        ))
+        );
+        t.source_ips = self.num("source-ips", 8)?;
+        if !(1..=254).contains(&t.source_ips) {
+            return Err(Error::Usage("--source-ips must be in 1..=254".into()));
+        }
+        Ok(t)
     }
 
     /// The leading fields of every JSON line.

@@ -6,6 +6,8 @@
 //! ~28k ephemeral ports of one source address.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -39,6 +41,9 @@ pub struct Target {
     pub read_buffer: usize,
     /// bound of every single wait for the server (a handshake, an answer)
     pub step: Duration,
+    /// connections take turns over 127.0.0.1..=127.0.0.N as source address (see [`tcp`])
+    pub source_ips: u8,
+    next_source: Arc<AtomicUsize>,
 }
 
 impl Target {
@@ -50,6 +55,8 @@ impl Target {
             path: path.to_string(),
             read_buffer: 1024,
             step,
+            source_ips: 1,
+            next_source: Arc::default(),
         }
     }
 }
@@ -76,12 +83,24 @@ pub fn parse_open(text: &str) -> Result<Open> {
 }
 
 /// A TCP connection to the server that closes with RST.
+///
+/// With `source_ips` > 1 the connection first binds to the next source address, port 0.
+/// connect() alone picks its port by scanning the range for one whose 4-tuple is free, and
+/// towards one server port that scan grows linear once about half of the ~28k ports are in
+/// use: at 19.5k connections the client spent ~0.6 ms of kernel time per connect. Spread
+/// over a few loopback addresses (all of 127.0.0.0/8 is local), each has few ports in use.
 pub async fn tcp(t: &Target) -> Result<TcpStream> {
     let sock = TcpSocket::new_v4().map_err(|e| Error::Io("socket", e))?;
     sock.set_zero_linger()
         .map_err(|e| Error::Io("SO_LINGER", e))?;
     sock.set_nodelay(true)
         .map_err(|e| Error::Io("TCP_NODELAY", e))?;
+    if t.source_ips > 1 {
+        let n = t.next_source.fetch_add(1, Ordering::Relaxed) % usize::from(t.source_ips);
+        let src = Ipv4Addr::new(127, 0, 0, 1 + n as u8);
+        sock.bind(SocketAddr::from((src, 0)))
+            .map_err(|e| Error::Io("bind source address", e))?;
+    }
     sock.connect(t.addr)
         .await
         .map_err(|e| Error::Io("connect", e))
