@@ -65,33 +65,33 @@ function idleLine(rows) {
 
 function broadcast(rows) {
   print("broadcast: one broadcast to N sockets at a time (time until the last delivery)",
-    ["server", "clients", "connected", "broadcasts", "last p50 ms", "last p99 ms", "last max ms", "first p50 ms", "lost", "srv µs/deliv", "srv cpu%", "cli cpu%", "steal%", "verdict"],
+    ["server", "clients", "connected", "broadcasts", "last p50 ms", "last p99 ms", "last max ms", "first p50 ms", "lost", "srv µs/deliv", "srv cpu%", "cli cpu%", "others cpu%", "verdict"],
     rows.map((r) => [r.server, fmtInt(r.clients), fmtInt(r.connected), r.broadcasts, f(r.last_p50_ms, 1), f(r.last_p99_ms, 1), f(r.last_max_ms, 1), f(r.first_p50_ms, 2),
-      fmtInt(r.lost), f(r.server_cpu_us_per_delivery, 3), f(r.server_cpu_pct, 0), f(r.client_cpu_pct, 0), f(r.steal_pct, 2), verdict(r)]),
+      fmtInt(r.lost), f(r.server_cpu_us_per_delivery, 3), f(r.server_cpu_pct, 0), f(r.client_cpu_pct, 0), f(r.others_cpu_pct, 0), verdict(r)]),
     [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 }
 
 function storm(rows) {
   print("storm: every connection lost at once, every client reconnects (socket.io-client backoff)",
-    ["server", "mode", "clients", "back", "back %", "all back s", "retries", "lost again", "rss before MiB", "peak MiB", "rss after MiB", "srv µs/reconn", "log warn/err", "counts after", "verdict"],
+    ["server", "mode", "clients", "back", "back %", "all back s", "retries", "lost again", "rss before MiB", "peak MiB", "rss after MiB", "srv µs/reconn", "others cpu%", "log warn/err", "counts after", "verdict"],
     rows.map((r) => [r.server, r.mode, fmtInt(r.clients), fmtInt(r.back), f(r.back_pct, 1), f(r.all_back_s, 2), fmtInt(r.retries), fmtInt(r.lost_again),
       mib(r.server_rss_before), mib(Math.max(r.server_rss_peak_sampled ?? 0, r.mode === "rst" ? (r.server_hwm ?? 0) : 0)), mib(r.server_rss_after),
-      f(r.server_cpu_us_per_reconnect, 0), r.server_log_problems ?? "—",
+      f(r.server_cpu_us_per_reconnect, 0), r.mode === "restart" ? "—" : f(r.others_cpu_pct, 0), r.server_log_problems ?? "—",
       r.server_info_after ? `${r.server_info_after.engineCount}/${r.server_info_after.nspSockets}` : "n/a", verdict(r)]),
-    [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 }
 
 function churn(rows) {
   print("churn: abrupt connection attempts while an observer checks every ack",
-    ["server", "attempts", "att/s", "failed", "obs acks", "missing", "late", "rtt p99 ms", "rtt max ms", "counts back", "settle s", "rss base MiB", "rss after MiB", "growth %", "hwm MiB", "srv µs/att", "log warn/err", "verdict"],
+    ["server", "attempts", "att/s", "failed", "obs acks", "missing", "late", "rtt p99 ms", "rtt max ms", "counts back", "settle s", "rss base MiB", "rss after MiB", "growth %", "hwm MiB", "srv µs/att", "others cpu%", "log warn/err", "verdict"],
     rows.map((r) => [r.server, fmtInt(r.attempts), fmtInt(r.attempts_per_s), fmtInt(r.failed), fmtInt(r.observer_acks), fmtInt(r.observer_missing), fmtInt(r.observer_late),
       f(r.observer_rtt_p99_ms, 2), f(r.observer_rtt_max_ms, 1), r.counts_checked ? String(r.counts_back) : "n/a", f(r.settle_s, 1),
-      mib(r.server_rss_baseline), mib(r.server_rss_after), f(r.rss_growth_pct, 1), mib(r.server_hwm), f(r.server_cpu_us_per_attempt, 1), r.server_log_problems ?? "—", verdict(r)]),
-    [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16]);
+      mib(r.server_rss_baseline), mib(r.server_rss_after), f(r.rss_growth_pct, 1), mib(r.server_hwm), f(r.server_cpu_us_per_attempt, 1), f(r.others_cpu_pct, 0), r.server_log_problems ?? "—", verdict(r)]),
+    [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17]);
   for (const r of rows) {
     const pp = Object.entries(r.per_pattern || {});
-    print(`churn per pattern: ${r.server}`, ["pattern", "ok", "failed", "first error"],
-      pp.map(([k, v]) => [k, fmtInt(v.ok), fmtInt(v.failed), v.first_error ?? ""]), [1, 2]);
+    print(`churn per pattern: ${r.server}`, ["pattern", "ok", "failed", "mean ms", "first error"],
+      pp.map(([k, v]) => [k, fmtInt(v.ok), fmtInt(v.failed), f(v.mean_ms, 1), v.first_error ?? ""]), [1, 2, 3]);
   }
 }
 

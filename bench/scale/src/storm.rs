@@ -359,6 +359,9 @@ pub async fn run(o: &Opts) -> Result<(bool, String)> {
             "server_cpu_pct".into(),
             sys::round(cpu.map(|c| 100.0 * c / wall), 1),
         );
+        // The old process's CPU after the snapshot cannot be read any more, so what the
+        // others took cannot be told apart from it.
+        j.insert("others_cpu_pct".into(), serde_json::Value::Null);
         j.insert(
             "server_cpu_us_per_reconnect".into(),
             sys::round(cpu.map(|c| c * 1e6 / back.max(1) as f64), 3),
