@@ -587,6 +587,22 @@ pub fn packet_to_broadcast(packet: &WirePacket) -> Result<BroadcastPacket, WireE
     Ok(BroadcastPacket(encoded))
 }
 
+/// The packet of another node's broadcast with acks for this node's sockets of `nsp`, with
+/// this node's ack id `id`. It goes out in `nsp` whatever namespace the packet names, as in
+/// Node's adapter (`broadcastWithAck` sets `packet.nsp`): a packet naming another one would
+/// reach the sockets of `nsp` as a packet of that other namespace.
+pub(super) fn ack_broadcast_packet(
+    packet: &WirePacket,
+    nsp: &str,
+    id: u64,
+) -> Result<BroadcastPacket, WireError> {
+    packet_to_broadcast(&WirePacket {
+        nsp: nsp.to_owned(),
+        id: Some(id),
+        ..packet.clone()
+    })
+}
+
 /// Fixture `name` of a `server/tests/fixtures/*.json` file (`all`, written by
 /// `tests/cluster/make-fixtures.mjs`): its channel and its bytes.
 #[cfg(test)]
@@ -872,6 +888,28 @@ mod tests {
             Mp::Map(vec![]),
         ]);
         assert!(decode_broadcast(&msgpack::encode(&no_data)).is_err());
+    }
+
+    #[test]
+    fn broadcasts_with_acks_go_out_in_the_receiving_namespace() -> Result<(), WireError> {
+        // A BROADCAST request whose packet names no namespace (so "/"), received on the
+        // request channel of "/chat".
+        let packet = Mp::Map(vec![
+            (Mp::str("type"), Mp::UInt(2)),
+            (Mp::str("data"), Mp::Array(vec![Mp::str("ask")])),
+        ]);
+        let bytes = msgpack::encode(&Mp::Map(vec![
+            (Mp::str("uid"), Mp::str("other")),
+            (Mp::str("requestId"), Mp::str("r1")),
+            (Mp::str("type"), Mp::UInt(RequestType::Broadcast as u64)),
+            (Mp::str("packet"), packet),
+        ]));
+        let req = decode_request(&bytes)?;
+        let packet = req.packet.ok_or(WireError::Shape("packet"))?;
+        assert_eq!(packet.nsp, "/");
+        let out = ack_broadcast_packet(&packet, "/chat", 7)?;
+        assert_eq!(out.text(), "42/chat,7[\"ask\"]");
+        Ok(())
     }
 
     #[test]
