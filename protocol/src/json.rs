@@ -274,9 +274,10 @@ impl<'de> Deserialize<'de> for Value {
 }
 
 /// The attachment a `{"_placeholder":true,"num":N}` object stands for, if it is one and
-/// attachment N is lent to this thread.
+/// attachment N is lent to this thread. Other keys do not matter, as in socket.io-parser
+/// (and [`Binary`]).
 fn resolve_placeholder(m: &indexmap::IndexMap<String, Value>) -> Option<Value> {
-    if m.len() != 2 || m.get("_placeholder") != Some(&Value::Bool(true)) {
+    if m.get("_placeholder") != Some(&Value::Bool(true)) {
         return None;
     }
     let Some(Value::Number(n)) = m.get("num") else {
@@ -395,6 +396,24 @@ mod tests {
         assert!(decode_arg::<Binary>(r#"{"num":0}"#, &atts).is_err());
         assert!(decode_arg::<Binary>(r#"{"_placeholder":true,"num":-1}"#, &atts).is_err());
         assert!(decode_arg::<Binary>("[1,2]", &[]).is_ok());
+    }
+
+    #[test]
+    fn placeholders_with_more_keys_are_binary() {
+        // socket.io-parser's `reconstructPacket` reads any object whose `_placeholder` is
+        // true as a placeholder, whatever else it holds; so does `Binary`.
+        let atts = vec![Bytes::from_static(b"a")];
+        let raw = r#"{"_placeholder":true,"x":1,"num":0}"#;
+        assert_eq!(
+            decode_arg::<Value>(raw, &atts).unwrap(),
+            Value::Binary(atts[0].clone())
+        );
+        assert_eq!(decode_arg::<Binary>(raw, &atts).unwrap().0, atts[0]);
+        // Without attachments to refer to, it stays an object.
+        assert!(matches!(
+            decode_arg::<Value>(raw, &[]).unwrap(),
+            Value::Object(_)
+        ));
     }
 
     #[test]
