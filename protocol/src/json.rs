@@ -417,6 +417,24 @@ mod tests {
     }
 
     #[test]
+    fn floats_read_back_exactly() {
+        // serde_json's default float parsing may be a unit in the last place off; a value
+        // relayed between JavaScript peers must not change (found by fuzz/ redis_wire).
+        for bits in [
+            0x37f8_0000_0000_0000_u64,
+            0x3fb9_9999_9999_999a,
+            0x7fef_ffff_ffff_ffff,
+        ] {
+            let x = f64::from_bits(bits);
+            let text = serde_json::to_string(&x).unwrap();
+            let Value::Number(n) = decode_arg::<Value>(&text, &[]).unwrap() else {
+                panic!("{text}");
+            };
+            assert_eq!(n.as_f64().map(f64::to_bits), Some(bits), "{text}");
+        }
+    }
+
+    #[test]
     fn split_rejects_non_arrays_and_trailing_text() {
         for bad in ["{}", "1", "[1]x", "[1,]", "[", "", "[\"\\x\"]"] {
             assert!(split_args(bad).is_err(), "{bad:?}");
