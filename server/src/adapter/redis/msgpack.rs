@@ -101,6 +101,7 @@ impl Mp {
             Mp::Bool(b) => b,
             Mp::UInt(n) => n != 0,
             Mp::Int(n) => n != 0,
+            Mp::Float(f) => f != 0.0 && !f.is_nan(),
             _ => false,
         }
     }

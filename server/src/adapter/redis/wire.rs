@@ -350,17 +350,21 @@ pub(super) fn request_id(v: &Mp) -> Option<String> {
     }
 }
 
-/// A list of room names; numbers (Node allows numeric rooms) become their digits.
+/// A list of room names; integers (Node allows numeric rooms) become their digits, those
+/// written as floats (`3.0`, the same JavaScript number) too.
 pub(super) fn string_list(v: &Mp) -> Vec<String> {
     let Mp::Array(items) = v else {
         return Vec::new();
     };
     items
         .iter()
-        .filter_map(|i| match i {
-            Mp::Str(s) => Some(s.clone()),
+        .filter_map(|i| match *i {
+            Mp::Str(ref s) => Some(s.clone()),
             Mp::UInt(n) => Some(n.to_string()),
             Mp::Int(n) => Some(n.to_string()),
+            Mp::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+                Some((f as i64).to_string())
+            }
             _ => None,
         })
         .collect()
@@ -888,6 +892,22 @@ mod tests {
             Mp::Map(vec![]),
         ]);
         assert!(decode_broadcast(&msgpack::encode(&no_data)).is_err());
+    }
+
+    #[test]
+    fn numbers_written_as_floats_are_javascript_numbers() -> Result<(), WireError> {
+        // `3.0` is the number 3 in JavaScript: the room "3", a true flag; msgpack writes it
+        // as an integer, and a JSON request must read as its msgpack form (found by fuzz/
+        // redis_wire).
+        let r = decode_request(
+            br#"{"uid":"u","type":4,"opts":{"rooms":[1.0],"except":[]},"rooms":[3.0,-2.0,1.5],"close":1.0}"#,
+        )?;
+        assert_eq!(r.rooms, strings(&["3", "-2"]));
+        assert_eq!(r.opts.map(|o| o.rooms), Some(strings(&["1"])));
+        assert!(r.close);
+        let again = decode_request(&msgpack::encode(&r.raw))?;
+        assert_eq!((again.rooms, again.close), (r.rooms, r.close));
+        Ok(())
     }
 
     #[test]
