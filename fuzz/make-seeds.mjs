@@ -2,7 +2,8 @@
 // Writes fuzz/seeds/<target>/ from the project's own test vectors: the string and byte
 // literals of sio-protocol's unit and property tests (protocol/src/*.rs, protocol/tests/*.rs)
 // and of the Redis adapter's (server/src/adapter/redis/*.rs), and the bytes that Node's real
-// adapters published (server/tests/fixtures/redis-*.json). Run it again when those change:
+// adapters published (server/tests/fixtures/redis-*.json), and the inputs of fuzz/regressions/.
+// Run it again when those change:
 //   node fuzz/make-seeds.mjs
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -142,6 +143,14 @@ for (const b of [...classic, ...sharded, ...redisSrc.flatMap(byteArrays)]) add("
 const jsonLiterals = redisSrc.flatMap(literals).filter((l) => l[0] === 0x7b && l.length > 2);
 for (const b of [...classic, ...jsonLiterals]) add("redis_wire", b);
 for (const b of [...sharded, ...jsonLiterals]) add("redis_sharded", b);
+
+// The inputs that once broke a target (fuzz/regressions/<target>/, kept as libFuzzer wrote
+// them) stay among its seeds.
+for (const target of readdirSync(join(FUZZ, "regressions"))) {
+  for (const f of readdirSync(join(FUZZ, "regressions", target)).sort()) {
+    add(target, readFileSync(join(FUZZ, "regressions", target, f)));
+  }
+}
 
 for (const [target, map] of Object.entries(seeds).sort()) {
   const dir = join(FUZZ, "seeds", target);

@@ -60,7 +60,12 @@ pub(crate) fn event_name(data: &str) {
         return assert!(ours.is_err(), "{data:?}: no event name in []");
     };
     let expected = if first.starts_with('"') {
-        serde_json::from_str::<String>(first).unwrap_or_else(|e| panic!("{first:?}: {e}"))
+        // serde_json's raw values leave escapes unchecked: a lone surrogate (`"\ud800"`)
+        // passes as one but is no string, for serde_json as for `event_name`.
+        match serde_json::from_str::<String>(first) {
+            Ok(name) => name,
+            Err(_) => return assert!(ours.is_err(), "{data:?}: {first} is no string"),
+        }
     } else if first.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
         // Numeric names come back as written.
         first.to_owned()
