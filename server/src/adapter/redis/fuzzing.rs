@@ -2,7 +2,7 @@
 //! one message as Redis delivers it and runs the decoding a node runs on it, up to what it
 //! would hand its sockets or its waiting requests, without a Redis connection or a
 //! namespace. The fuzz targets check the results; these functions only have to reach the
-//! same code as [`incoming`](super::incoming).
+//! same code as `incoming.rs`.
 
 use super::msgpack::Mp;
 use super::sharded::{self, Message};
