@@ -274,9 +274,10 @@ impl<'de> Deserialize<'de> for Value {
 }
 
 /// The attachment a `{"_placeholder":true,"num":N}` object stands for, if it is one and
-/// attachment N is lent to this thread.
+/// attachment N is lent to this thread. Other keys do not matter, as in socket.io-parser
+/// (and [`Binary`]).
 fn resolve_placeholder(m: &indexmap::IndexMap<String, Value>) -> Option<Value> {
-    if m.len() != 2 || m.get("_placeholder") != Some(&Value::Bool(true)) {
+    if m.get("_placeholder") != Some(&Value::Bool(true)) {
         return None;
     }
     let Some(Value::Number(n)) = m.get("num") else {
@@ -395,6 +396,42 @@ mod tests {
         assert!(decode_arg::<Binary>(r#"{"num":0}"#, &atts).is_err());
         assert!(decode_arg::<Binary>(r#"{"_placeholder":true,"num":-1}"#, &atts).is_err());
         assert!(decode_arg::<Binary>("[1,2]", &[]).is_ok());
+    }
+
+    #[test]
+    fn placeholders_with_more_keys_are_binary() {
+        // socket.io-parser's `reconstructPacket` reads any object whose `_placeholder` is
+        // true as a placeholder, whatever else it holds; so does `Binary`.
+        let atts = vec![Bytes::from_static(b"a")];
+        let raw = r#"{"_placeholder":true,"x":1,"num":0}"#;
+        assert_eq!(
+            decode_arg::<Value>(raw, &atts).unwrap(),
+            Value::Binary(atts[0].clone())
+        );
+        assert_eq!(decode_arg::<Binary>(raw, &atts).unwrap().0, atts[0]);
+        // Without attachments to refer to, it stays an object.
+        assert!(matches!(
+            decode_arg::<Value>(raw, &[]).unwrap(),
+            Value::Object(_)
+        ));
+    }
+
+    #[test]
+    fn floats_read_back_exactly() {
+        // serde_json's default float parsing may be a unit in the last place off; a value
+        // relayed between JavaScript peers must not change (found by fuzz/ redis_wire).
+        for bits in [
+            0x37f8_0000_0000_0000_u64,
+            0x3fb9_9999_9999_999a,
+            0x7fef_ffff_ffff_ffff,
+        ] {
+            let x = f64::from_bits(bits);
+            let text = serde_json::to_string(&x).unwrap();
+            let Value::Number(n) = decode_arg::<Value>(&text, &[]).unwrap() else {
+                panic!("{text}");
+            };
+            assert_eq!(n.as_f64().map(f64::to_bits), Some(bits), "{text}");
+        }
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl NsState {
             RequestType::Broadcast => {
                 if let (Some(id), Some(packet)) = (&req.request_id, &req.packet) {
                     let timeout = req.opts.as_ref().and_then(|o| o.flags.timeout);
-                    self.answer_broadcast_with_ack(requester, id, packet.clone(), &opts, timeout);
+                    self.answer_broadcast_with_ack(requester, id, packet, &opts, timeout);
                 }
             }
             RequestType::ServerSideEmit => self.answer_server_side(&req),
@@ -197,7 +197,7 @@ impl NsState {
         self: &Arc<Self>,
         requester: Option<&str>,
         request_id: &str,
-        mut packet: wire::WirePacket,
+        packet: &wire::WirePacket,
         opts: &BroadcastOptions,
         timeout_ms: Option<u64>,
     ) {
@@ -205,8 +205,7 @@ impl NsState {
             return;
         };
         let id = ns.next_ack_id();
-        packet.id = Some(id);
-        let bp = match wire::packet_to_broadcast(&packet) {
+        let bp = match wire::ack_broadcast_packet(packet, &self.format.nsp, id) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(target: LOG, "broadcast with acks skipped: {e}");

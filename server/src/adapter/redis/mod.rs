@@ -128,6 +128,9 @@
 
 mod connection;
 mod format;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod incoming;
 pub mod msgpack;
 pub mod sharded;
@@ -892,14 +895,7 @@ impl NsState {
             }
             // Counted sockets only: a node answering twice adds nothing.
             Some(RequestType::BroadcastAck) if g.responses.len() < g.clients_expected => {
-                let socket = resp
-                    .raw
-                    .get("sid")
-                    .and_then(msgpack::Mp::as_str)
-                    .and_then(Sid::parse);
-                let result = Args::from_values(&wire::broadcast_ack_args(resp))
-                    .map_err(|e| AckError::from(EmitError::from(e)));
-                g.responses.push(AckResponse { socket, result });
+                g.responses.push(ack_response(resp));
             }
             _ => {}
         }
@@ -931,15 +927,33 @@ impl NsState {
             let Some(msgpack::Mp::Array(sockets)) = r.get("sockets") else {
                 continue;
             };
-            for s in sockets {
-                let json = serde_json::to_value(wire::mp_to_value(s)).unwrap_or_default();
-                match serde_json::from_value::<RemoteSocket>(json) {
-                    Ok(s) => out.push(s),
-                    Err(e) => tracing::debug!(target: LOG, "remote socket skipped: {e}"),
-                }
-            }
+            out.extend(sockets.iter().filter_map(remote_socket));
         }
         Ok(out)
+    }
+}
+
+/// One socket's answer in a `BROADCAST_ACK` response.
+fn ack_response(resp: &wire::Request) -> AckResponse {
+    let socket = resp
+        .raw
+        .get("sid")
+        .and_then(msgpack::Mp::as_str)
+        .and_then(Sid::parse);
+    let result = Args::from_values(&wire::broadcast_ack_args(resp))
+        .map_err(|e| AckError::from(EmitError::from(e)));
+    AckResponse { socket, result }
+}
+
+/// A socket of a `fetchSockets` response; None (logged) when it is not one.
+fn remote_socket(s: &msgpack::Mp) -> Option<RemoteSocket> {
+    let json = serde_json::to_value(wire::mp_to_value(s)).unwrap_or_default();
+    match serde_json::from_value(json) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::debug!(target: LOG, "remote socket skipped: {e}");
+            None
+        }
     }
 }
 

@@ -101,6 +101,7 @@ impl Mp {
             Mp::Bool(b) => b,
             Mp::UInt(n) => n != 0,
             Mp::Int(n) => n != 0,
+            Mp::Float(f) => f != 0.0 && !f.is_nan(),
             _ => false,
         }
     }
@@ -380,7 +381,11 @@ fn write(out: &mut Vec<u8>, value: &Mp) {
         }
         Mp::Date(ms) => write_date(out, *ms),
         Mp::Ext(ty, data) => {
+            // A `fixext 4/8` of type -1 is a timestamp: other data of those sizes goes in
+            // the `ext 8` form, which reads back as it is.
+            let timestamp_size = *ty == -1 && matches!(data.len(), 4 | 8);
             match data.len() {
+                n if timestamp_size => out.extend_from_slice(&[0xc7, n as u8]),
                 1 => out.push(0xd4),
                 2 => out.push(0xd5),
                 4 => out.push(0xd6),
@@ -514,6 +519,23 @@ mod tests {
         let ts = encode(&Mp::Date(-2_000.0));
         assert_eq!(ts[0], 0xc7);
         assert_eq!(decode(&ts), Ok(Mp::Date(-2_000.0)));
+    }
+
+    #[test]
+    fn other_extensions_round_trip() {
+        // `ext 8` of type -1 with 4 or 8 bytes is no timestamp: written as a `fixext`, it
+        // would read back as one (found by fuzz/ redis_msgpack).
+        for data in [&[1u8, 2, 3, 4][..], &[1, 2, 3, 4, 5, 6, 7, 8], &[9]] {
+            for ty in [-1, 0, 5] {
+                if ty == 0 && matches!(data.len(), 1 | 8) {
+                    // notepack's legacy `undefined` and date: never read as an Ext.
+                    continue;
+                }
+                let v = Mp::Ext(ty, Bytes::copy_from_slice(data));
+                let bytes = encode(&v);
+                assert_eq!(decode(&bytes), Ok(v), "{bytes:02x?}");
+            }
+        }
     }
 
     #[test]

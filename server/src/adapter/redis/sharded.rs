@@ -169,8 +169,11 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, WireError> {
             }
             wire::request_from_mp(Mp::Map(out))
         };
+    // The message's namespace is the packet's, whatever the packet says: Node's adapter
+    // ignores messages of other namespaces and broadcasts in its own (`packet.nsp = …`).
     let with_nsp = |packet: Mp| match packet {
         Mp::Map(mut entries) => {
+            entries.retain(|(k, _)| k.as_str() != Some("nsp"));
             entries.push((Mp::str("nsp"), Mp::str(nsp.as_str())));
             Mp::Map(entries)
         }
@@ -408,6 +411,19 @@ mod tests {
         let r = response("broadcast-client-count")?;
         assert_eq!(r.kind, Some(RequestType::BroadcastClientCount));
         assert_eq!(r.raw.get("clientCount").and_then(Mp::as_u64), Some(0));
+        Ok(())
+    }
+
+    #[test]
+    fn the_message_names_the_namespace_not_its_packet() -> Result<(), WireError> {
+        // Found by fuzz/ redis_sharded: a packet's own `nsp` won over the message's.
+        let bytes = br#"{"type":3,"data":{"packet":{"type":2,"data":["ev"],"nsp":"/other"}},"uid":"u","nsp":"/chat"}"#;
+        let d = decode(bytes)?;
+        assert_eq!(d.nsp, "/chat");
+        let Message::Broadcast(b) = d.message else {
+            panic!("{:?}", d.message);
+        };
+        assert_eq!(b.packet.nsp, "/chat");
         Ok(())
     }
 

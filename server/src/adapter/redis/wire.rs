@@ -350,17 +350,21 @@ pub(super) fn request_id(v: &Mp) -> Option<String> {
     }
 }
 
-/// A list of room names; numbers (Node allows numeric rooms) become their digits.
+/// A list of room names; integers (Node allows numeric rooms) become their digits, those
+/// written as floats (`3.0`, the same JavaScript number) too.
 pub(super) fn string_list(v: &Mp) -> Vec<String> {
     let Mp::Array(items) = v else {
         return Vec::new();
     };
     items
         .iter()
-        .filter_map(|i| match i {
-            Mp::Str(s) => Some(s.clone()),
+        .filter_map(|i| match *i {
+            Mp::Str(ref s) => Some(s.clone()),
             Mp::UInt(n) => Some(n.to_string()),
             Mp::Int(n) => Some(n.to_string()),
+            Mp::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+                Some((f as i64).to_string())
+            }
             _ => None,
         })
         .collect()
@@ -585,6 +589,22 @@ pub fn packet_to_broadcast(packet: &WirePacket) -> Result<BroadcastPacket, WireE
     };
     let encoded = crate::packet::encode(&packet.nsp, Some(&name), packet.id, args)?;
     Ok(BroadcastPacket(encoded))
+}
+
+/// The packet of another node's broadcast with acks for this node's sockets of `nsp`, with
+/// this node's ack id `id`. It goes out in `nsp` whatever namespace the packet names, as in
+/// Node's adapter (`broadcastWithAck` sets `packet.nsp`): a packet naming another one would
+/// reach the sockets of `nsp` as a packet of that other namespace.
+pub(super) fn ack_broadcast_packet(
+    packet: &WirePacket,
+    nsp: &str,
+    id: u64,
+) -> Result<BroadcastPacket, WireError> {
+    packet_to_broadcast(&WirePacket {
+        nsp: nsp.to_owned(),
+        id: Some(id),
+        ..packet.clone()
+    })
 }
 
 /// Fixture `name` of a `server/tests/fixtures/*.json` file (`all`, written by
@@ -872,6 +892,44 @@ mod tests {
             Mp::Map(vec![]),
         ]);
         assert!(decode_broadcast(&msgpack::encode(&no_data)).is_err());
+    }
+
+    #[test]
+    fn numbers_written_as_floats_are_javascript_numbers() -> Result<(), WireError> {
+        // `3.0` is the number 3 in JavaScript: the room "3", a true flag; msgpack writes it
+        // as an integer, and a JSON request must read as its msgpack form (found by fuzz/
+        // redis_wire).
+        let r = decode_request(
+            br#"{"uid":"u","type":4,"opts":{"rooms":[1.0],"except":[]},"rooms":[3.0,-2.0,1.5],"close":1.0}"#,
+        )?;
+        assert_eq!(r.rooms, strings(&["3", "-2"]));
+        assert_eq!(r.opts.map(|o| o.rooms), Some(strings(&["1"])));
+        assert!(r.close);
+        let again = decode_request(&msgpack::encode(&r.raw))?;
+        assert_eq!((again.rooms, again.close), (r.rooms, r.close));
+        Ok(())
+    }
+
+    #[test]
+    fn broadcasts_with_acks_go_out_in_the_receiving_namespace() -> Result<(), WireError> {
+        // A BROADCAST request whose packet names no namespace (so "/"), received on the
+        // request channel of "/chat".
+        let packet = Mp::Map(vec![
+            (Mp::str("type"), Mp::UInt(2)),
+            (Mp::str("data"), Mp::Array(vec![Mp::str("ask")])),
+        ]);
+        let bytes = msgpack::encode(&Mp::Map(vec![
+            (Mp::str("uid"), Mp::str("other")),
+            (Mp::str("requestId"), Mp::str("r1")),
+            (Mp::str("type"), Mp::UInt(RequestType::Broadcast as u64)),
+            (Mp::str("packet"), packet),
+        ]));
+        let req = decode_request(&bytes)?;
+        let packet = req.packet.ok_or(WireError::Shape("packet"))?;
+        assert_eq!(packet.nsp, "/");
+        let out = ack_broadcast_packet(&packet, "/chat", 7)?;
+        assert_eq!(out.text(), "42/chat,7[\"ask\"]");
+        Ok(())
     }
 
     #[test]
