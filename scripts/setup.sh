@@ -19,6 +19,12 @@ if [[ " $WANT " == *" rust "* ]]; then
     # sio-protocol also builds for the browser (the wasm client reuses it).
     rustup target list --installed | grep -qx wasm32-unknown-unknown \
       || rustup target add wasm32-unknown-unknown
+    # cargo-fuzz, for scripts/fuzz.sh (nightly only; fuzz.sh also installs it when missing).
+    if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
+        && [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz 0.13.1" ]]; then
+      log "installing cargo-fuzz 0.13.1 (cargo install, a few minutes once)"
+      cargo install -q cargo-fuzz --version =0.13.1 --locked --force
+    fi
   fi
 fi
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: formatting and lints, the Rust unit, property
-# and doc tests, the interop suite (official socket.io-client against our server), the
-# cluster suite (our nodes and Node's on one redis-server, classic and sharded), then the browser client: its
+# and doc tests, a fuzz smoke of every decoder, the interop suite (official socket.io-client
+# against our server), the scale checks (churn soak, reconnect storms), the cluster suite (our nodes and Node's on one redis-server, classic and sharded), then the browser client: its
 # size report, its in-browser Rust tests, the browser interop suite (our wasm client in
 # Chromium against the official Node server and ours), and the demo chat in Chromium.
 set -euo pipefail
@@ -31,6 +31,12 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features --lock
 step "Rust tests (unit, property, doc)"
 cargo test --workspace --all-features --locked
 
+step "fuzz crate: cargo fmt --check and clippy (its own workspace)"
+(cd fuzz && cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings)
+
+step "fuzz smoke: every decoder under libFuzzer, 15 s each (the stable replay where there is no nightly)"
+scripts/fuzz.sh smoke
+
 step "build the contract, features and chat servers (release, with the Redis adapter)"
 cargo build --release --locked -p sio-server --features redis --example contract --example features --example chat
 
@@ -38,6 +44,9 @@ step "interop: official socket.io-client against the contract and features serve
 export SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract"
 export SIO_FEATURES_BIN="$ROOT/target/release/examples/features"
 (cd tests && npm test)
+
+step "scale: churn soak (30k + 30k attempts) and reconnect storms (1.5k clients, rst and restart) against the contract server"
+scripts/bench-scale.sh ci
 
 step "cluster: sio and Node socket.io nodes on one redis-server (Redis adapter, classic PUBLISH)"
 (cd tests && npm run test:cluster)
