@@ -87,7 +87,7 @@ pub use error::{AckError, BroadcastAckError, ConnectError, EmitError};
 pub use handshake::Handshake;
 pub use io::{ConnectionInfo, DynNamespace, SocketIo, SocketIoBuilder};
 pub use namespace::Namespace;
-pub use serve::{Serve, serve};
+pub use serve::{HttpApp, Serve, serve};
 pub use server_side::{ServerSideAck, ServerSideError, ServerSideEvent};
 pub use service::{EngineService, ResponseFuture, SioBody, SocketIoLayer, SocketIoService};
 pub use sid::Sid;

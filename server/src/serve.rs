@@ -20,6 +20,30 @@ use crate::SocketIo;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What [`serve`] can serve: a cloneable tower service of hyper requests (an axum `Router`
+/// is one) whose responses hyper can send. Implemented for every such service.
+pub trait HttpApp:
+    Service<Request<Incoming>, Response = Response<Self::Body>, Error: Into<BoxError>, Future: Send>
+    + Clone
+    + Send
+    + 'static
+{
+    /// The response body.
+    type Body: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static;
+}
+
+impl<S, B> HttpApp for S
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Body = B;
+}
+
 /// Serves `app` (a tower service: an axum `Router` with the [`SocketIo`] layer, or any
 /// service of hyper requests) on `listener`: HTTP/1.1 with upgrades, `TCP_NODELAY` on every
 /// connection (inherited from the listener when it has it). Without [`with_graceful_shutdown`](Serve::with_graceful_shutdown) it runs
@@ -93,15 +117,7 @@ impl<S> Serve<S> {
     }
 }
 
-impl<S, B> IntoFuture for Serve<S>
-where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl<S: HttpApp> IntoFuture for Serve<S> {
     type Output = std::io::Result<()>;
     type IntoFuture = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
@@ -110,15 +126,7 @@ where
     }
 }
 
-impl<S, B> Serve<S>
-where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl<S: HttpApp> Serve<S> {
     async fn run(self) -> std::io::Result<()> {
         let Serve {
             listener,
@@ -153,21 +161,13 @@ where
 }
 
 /// Accepts connections until `signal`, then closes the listener.
-async fn accept<S, B>(
+async fn accept<S: HttpApp>(
     listener: TcpListener,
     app: S,
     mut signal: Pin<Box<dyn Future<Output = ()> + Send>>,
     stop: watch::Receiver<()>,
     ended: watch::Receiver<()>,
-) -> std::io::Result<()>
-where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+) -> std::io::Result<()> {
     // Whether accepted sockets need TCP_NODELAY set, or inherit it from a listener that has
     // it (as Linux and the BSDs do): a system call per connection spared. Checked once.
     let mut set_nodelay = None;
@@ -212,19 +212,12 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 
 /// Serves one HTTP connection until it ends (a WebSocket goes on in its own task once
 /// upgraded); at the shutdown, in-flight requests finish and then the connection closes.
-async fn connection<S, B>(
+async fn connection<S: HttpApp>(
     tcp: TcpStream,
     app: S,
     mut stop: watch::Receiver<()>,
     _ended: watch::Receiver<()>,
-) where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+) {
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app))
