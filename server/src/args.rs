@@ -204,6 +204,12 @@ pub trait EmitArgs {
         out: &mut BytesMut,
         attachments: &mut Vec<Bytes>,
     ) -> Result<usize, ArgError>;
+
+    /// About how many bytes [`write_args`](Self::write_args) writes, when it is known
+    /// without writing (0 by default): the packet's buffer is allocated once, that large.
+    fn size_hint(&self) -> usize {
+        0
+    }
 }
 
 impl EmitArgs for () {
@@ -249,6 +255,14 @@ impl EmitArgs for RawArgs {
         }
         attachments.extend(args.attachments.iter().cloned());
         Ok(args.len())
+    }
+
+    fn size_hint(&self) -> usize {
+        self.0
+            .spans
+            .iter()
+            .map(|s| (s.end - s.start) as usize + 1)
+            .sum()
     }
 }
 

@@ -34,7 +34,10 @@ pub(crate) fn encode(
     } else {
         PacketType::Ack
     };
-    let mut out = BytesMut::with_capacity(64);
+    // Room for the header and the name, and the arguments when their size is known: one
+    // allocation, no growing.
+    let hint = nsp.len() + name.map_or(0, str::len) + args.size_hint();
+    let mut out = BytesMut::with_capacity(32 + hint);
     engine::begin_message(&mut out);
     socket::write_header(&mut out, kind, nsp, id, 0);
     let body_start = out.len();
