@@ -302,3 +302,91 @@ impl BroadcastOperator {
             .disconnect_sockets(&self.opts, close, &LocalSockets::new(&sockets));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Weak};
+    use std::task::{Context, Wake};
+
+    use bytes::Bytes;
+
+    use crate::SocketIo;
+    use crate::engine::{Drain, EngineHandler, Message, Transport};
+    use crate::namespace::NamespaceInner;
+
+    /// A writer's waker that, when a broadcast queues a frame for its session (which wakes
+    /// it at once, in the middle of the fan-out), tries to take the namespace's socket map
+    /// for writing, as a connect or a disconnect does.
+    struct Writer {
+        ns: Weak<NamespaceInner>,
+        free: AtomicUsize,
+        busy: AtomicUsize,
+    }
+
+    impl Wake for Writer {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            let Some(ns) = self.ns.upgrade() else { return };
+            let counter = if ns.sockets_try_write() {
+                &self.free
+            } else {
+                &self.busy
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A fan-out must not hold the socket map while it writes to the sockets: with std's
+    /// writer-preferring `RwLock`, a connect waiting behind a long fan-out would stall every
+    /// other reader of the namespace. (Before, the map's read lock was held for the whole
+    /// fan-out, and this waker found it taken.)
+    #[test]
+    fn a_broadcast_writes_to_its_sockets_without_holding_the_socket_map() {
+        let (_layer, io) = SocketIo::builder().build_layer();
+        io.ns("/", |_| {});
+        let engine = io.0.engine().unwrap();
+        let ns = io.of("/").unwrap().0;
+        let writer = Arc::new(Writer {
+            ns: Arc::downgrade(&ns),
+            free: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+        });
+        let waker = std::task::Waker::from(writer.clone());
+        let mut cx = Context::from_waker(&waker);
+        let parts = http::Request::new(()).into_parts().0;
+        let mut sessions = Vec::new();
+        for _ in 0..3 {
+            let session = engine.open_session(&parts, Transport::Websocket);
+            // The Socket.IO CONNECT to "/" (`40` on the wire, `0` once the engine read its `4`).
+            let connect = Bytes::from_static(b"0");
+            engine
+                .handler
+                .on_message(&session, Message::Text("0", &connect));
+            // Take the CONNECT's answer; then the writer waits, its waker registered.
+            while let Drain::Frames(_) = session.drain(&mut cx, Transport::Websocket) {}
+            sessions.push(session);
+        }
+        assert_eq!(ns.sockets().len(), 3);
+        io.emit("news", ()).unwrap();
+        for room in [None, Some("r")] {
+            if let Some(room) = room {
+                for s in ns.sockets().values() {
+                    s.join(room);
+                }
+                for session in &sessions {
+                    while let Drain::Frames(_) = session.drain(&mut cx, Transport::Websocket) {}
+                }
+                io.to(room).emit("news", ()).unwrap();
+            }
+        }
+        assert_eq!(writer.busy.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            writer.free.load(Ordering::SeqCst),
+            6,
+            "every socket's writer woken"
+        );
+    }
+}

@@ -123,7 +123,7 @@ impl ServerInner {
         ns.adapter.close();
     }
 
-    fn engine(&self) -> Option<Arc<Engine<SioHandler>>> {
+    pub(crate) fn engine(&self) -> Option<Arc<Engine<SioHandler>>> {
         self.engine.get().and_then(Weak::upgrade)
     }
 }

@@ -144,6 +144,12 @@ impl NamespaceInner {
         self.ack_ids.fetch_add(1, Ordering::Relaxed) & sio_protocol::socket::MAX_ACK_ID
     }
 
+    /// Whether the socket map could be locked for writing now (for tests of the fan-out).
+    #[cfg(test)]
+    pub fn sockets_try_write(&self) -> bool {
+        self.sockets.try_write().is_ok()
+    }
+
     pub fn sockets(&self) -> RwLockReadGuard<'_, SidMap<Socket>> {
         self.sockets.read().unwrap_or_else(|e| e.into_inner())
     }
