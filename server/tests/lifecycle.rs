@@ -515,3 +515,28 @@ async fn a_close_frame_from_the_client_is_answered() {
     }
     srv.counts_become("/", (0, 0, 0)).await;
 }
+
+#[tokio::test]
+async fn an_aborted_poll_closes_its_session_as_in_node() {
+    let srv = serve(
+        SocketIo::builder().ping_interval(Duration::from_secs(300)),
+        |_| {},
+    )
+    .await;
+    let sid = srv.polling_sid().await;
+    assert_eq!(srv.http("POST", &srv.poll_path(&sid), "40").await.0, 200);
+    let (_, body) = srv.http("GET", &srv.poll_path(&sid), "").await;
+    assert!(body.starts_with("40{"), "{body}");
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", srv.port))
+        .await
+        .unwrap();
+    let head = format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", srv.poll_path(&sid));
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, head.as_bytes())
+        .await
+        .unwrap();
+    // Both GETs reached the handler; the second is parked there when the client leaves.
+    srv.polls.acquire_many(2).await.unwrap().forget();
+    drop(tcp);
+    // Not the ping timeout (5 minutes away): the aborted request itself ends the session.
+    srv.counts_become("/", (0, 0, 0)).await;
+}

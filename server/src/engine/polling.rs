@@ -118,6 +118,32 @@ fn claim<D>(session: &Session<D>, slot: Slot) -> Option<SlotGuard<'_, D>> {
     Some(SlotGuard { session, slot })
 }
 
+/// Armed while a request waits on its client. If the request is dropped then, the client
+/// went away mid-request (hyper drops the handler when the connection closes): as in Node,
+/// the session ends with a transport error instead of waiting for the ping timeout.
+struct ClosesIfAborted<'a, D> {
+    session: &'a Session<D>,
+    armed: bool,
+}
+
+impl<'a, D> ClosesIfAborted<'a, D> {
+    fn new(session: &'a Session<D>) -> Self {
+        Self {
+            session,
+            armed: true,
+        }
+    }
+}
+
+impl<D> Drop for ClosesIfAborted<'_, D> {
+    fn drop(&mut self) {
+        if self.armed {
+            debug!(sid = %self.session.sid, "polling request aborted by the client");
+            self.session.close(CloseReason::TransportError);
+        }
+    }
+}
+
 /// A GET: waits for packets and returns them all as one payload.
 pub(super) async fn poll<H: EngineHandler>(
     _engine: Arc<Engine<H>>,
@@ -126,11 +152,13 @@ pub(super) async fn poll<H: EngineHandler>(
     let Some(_guard) = claim(&session, Slot::Get) else {
         return status(StatusCode::BAD_REQUEST);
     };
+    let mut aborted = ClosesIfAborted::new(&session);
     let drained = poll_fn(|cx| match session.drain(cx, Transport::Polling) {
         Drain::Idle => Poll::Pending,
         other => Poll::Ready(other),
     })
     .await;
+    aborted.armed = false;
     let mut body = BytesMut::new();
     match drained {
         Drain::Frames(frames) => {
@@ -181,7 +209,10 @@ where
         return status(StatusCode::BAD_REQUEST);
     }
     let collect = Limited::new(req.into_body(), engine.config.max_payload).collect();
-    let Ok(collected) = tokio::time::timeout(engine.config.post_timeout, collect).await else {
+    let mut aborted = ClosesIfAborted::new(&session);
+    let collected = tokio::time::timeout(engine.config.post_timeout, collect).await;
+    aborted.armed = false;
+    let Ok(collected) = collected else {
         // A body this slow holds the session's only POST slot: the connection is broken.
         debug!(sid = %session.sid, "polling body not received in time: closing the session");
         session.close(CloseReason::TransportError);

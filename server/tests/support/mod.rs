@@ -4,12 +4,17 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use axum::extract::Request;
+use axum::middleware::Next;
 
 use futures_util::{SinkExt, StreamExt};
 use sio_server::{SocketIo, SocketIoBuilder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
 pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
@@ -18,17 +23,32 @@ pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 pub struct Server {
     pub port: u16,
     pub io: SocketIo,
+    /// A permit for each polling GET of an open session, added as it reaches the
+    /// Engine.IO handler: a test waits on it to know a GET is parked there.
+    pub polls: Arc<Semaphore>,
 }
 
 /// Starts `builder`'s server on a free port; `setup` registers namespaces.
 pub async fn serve(builder: SocketIoBuilder, setup: impl FnOnce(&SocketIo)) -> Server {
     let (layer, io) = builder.build_layer();
     setup(&io);
-    let app = axum::Router::new().layer(layer);
+    let polls = Arc::new(Semaphore::new(0));
+    let seen = polls.clone();
+    // Layers added later wrap earlier ones: this one sees each request first and hands it
+    // on in the same poll, so the handler has parked the GET before a test hears of it.
+    let observe = axum::middleware::from_fn(move |req: Request, next: Next| {
+        let parked_get = req.method() == http::Method::GET
+            && req.uri().query().is_some_and(|q| q.contains("sid="));
+        if parked_get {
+            seen.add_permits(1);
+        }
+        next.run(req)
+    });
+    let app = axum::Router::new().layer(layer).layer(observe);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Server { port, io }
+    Server { port, io, polls }
 }
 
 impl Server {
