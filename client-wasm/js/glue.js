@@ -3,6 +3,37 @@
 // single closure type, `(kind, value)`. Nothing protocol-specific happens here: packet
 // framing is sio-protocol's; this file only moves JSON, timers, sockets and fetches, and
 // holds event listeners (`Emitter`), which JS functions are best kept by JS.
+//
+// A manager's core is known here by a handle `h` (`register`): timers, sockets, requests and
+// the functions handed to the page call back through it, and the core's events find their
+// JS objects by it. So the core never holds its JS objects (which hold the core): they are
+// only held strongly here while the core is busy (`root`), and once the page lets go of an
+// idle manager, the garbage collector frees both. A callback that comes after the core is
+// gone (a late ack from the page) finds no handle and is dropped.
+
+const cbs = new Map(); // h → the core's callback (kind, value)
+const objs = new Map(); // h → WeakRef of its Manager (its sockets in `.s`, its engine in `.engine`)
+const live = new Map(); // h → that Manager, while the core is busy
+let handles = 0;
+/** Registers a core's callback and the object its events go to; returns its handle. */
+export function register(cb, o) {
+  o.s ||= [];
+  o.engine ||= new Emitter();
+  cbs.set(++handles, cb);
+  objs.set(handles, new WeakRef(o));
+  return handles;
+}
+/** How glue.js holds the JS objects of `h`: 1 strongly, while its core is busy (a session,
+ *  a timer); 0 weakly; 2 not at all, with its callback (the core is gone). */
+export const root = (h, how) =>
+  how == 1 ? live.set(h, objs.get(h)?.deref()) : (live.delete(h), how && (cbs.delete(h), objs.delete(h)));
+/** What events of `h` go to: the manager (-1), its engine (-2), or socket `i`. */
+export const target = (h, i) => {
+  const m = objs.get(h)?.deref();
+  return i == -1 ? m : i == -2 ? m?.engine : m?.s[i];
+};
+export const bindSocket = (h, i, o) => (target(h, -1).s[i] = o);
+const back = (h, k, v) => cbs.get(h)?.(k, v);
 
 export const isBlob = (v) => typeof Blob == "function" && v instanceof Blob;
 const isBin = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v) || isBlob(v);
@@ -46,14 +77,14 @@ export function call(f, self, args) {
   }
 }
 
-/** A one-shot ack function for an incoming packet that asked for one: cb(k, [id, args]). */
-export function ackFn(cb, k, id) {
+/** A one-shot ack function for an incoming packet that asked for one: (k, [id, args]). */
+export function ackFn(h, k, id) {
   let sent = 0;
-  return (...args) => sent++ || cb(k, [id, args]);
+  return (...args) => sent++ || back(h, k, [id, args]);
 }
 
-/** Calls an `auth` function; what it passes back goes to cb(k, data). */
-export const auth = (f, cb, k) => f((data) => cb(k, data));
+/** Calls an `auth` function; what it passes back goes to (k, data). */
+export const auth = (f, h, k) => f((data) => back(h, k, data));
 
 
 export const error = (message, data, description) =>
@@ -115,21 +146,21 @@ export const len = (s) => (typeof s == "string" ? s.length : 0);
 // manager, as engine.io-client's static `priorWebsocketSuccess`.
 let ws = false;
 export const priorWs = (v) => (v === undefined ? ws : (ws = v));
-export const later = (ms, cb, k, v) => setTimeout(cb, ms, k, v);
+export const later = (ms, h, k, v) => setTimeout(back, ms, h, k, v);
 export const cancel = (id) => clearTimeout(id);
 
-// cb(t) open, cb(t + 1, data) message, cb(t + 2, CloseEvent) close, cb(t + 3) error.
-export function wsOpen(url, protocols, cb, t) {
+// (t) open, (t + 1, data) message, (t + 2, CloseEvent) close, (t + 3) error.
+export function wsOpen(url, protocols, h, t) {
   try {
     const ws = new WebSocket(url, protocols);
     ws.binaryType = "arraybuffer";
-    ws.onopen = () => cb(t);
-    ws.onmessage = (e) => cb(t + 1, e.data);
-    ws.onclose = (e) => cb(t + 2, e);
-    ws.onerror = () => cb(t + 3);
+    ws.onopen = () => back(h, t);
+    ws.onmessage = (e) => back(h, t + 1, e.data);
+    ws.onclose = (e) => back(h, t + 2, e);
+    ws.onerror = () => back(h, t + 3);
     return ws;
   } catch (e) {
-    setTimeout(cb, 0, t + 3, e);
+    setTimeout(back, 0, h, t + 3, e);
   }
 }
 
@@ -143,13 +174,13 @@ export function wsClose(ws) {
 export const wsSend = (ws, data) => ws.send(data);
 
 // A GET, or a POST of `body`; flags: 1 credentials, 2 a cache-busting `t` parameter.
-// cb(1 + op, text) success, cb(3 + op, status or error) failure; `cb` may be undefined (fire
-// and forget). A request given `after` starts when that one has finished. Returns the
-// AbortController; `abort` also makes sure `cb` is never called afterwards.
+// (1 + op, text) success, (3 + op, status or error) failure; handle 0: fire and forget. A
+// request given `after` starts when that one has finished. Returns the AbortController;
+// `abort` also makes sure no callback comes afterwards.
 let seq = 0;
-export function request(url, body, headers, flags, cb, op, after) {
+export function request(url, body, headers, flags, h, op, after) {
   const c = new AbortController();
-  const done = (k, v) => c.d || (cb && cb(k + op, v));
+  const done = (k, v) => c.d || back(h, k + op, v);
   // A fresh `t` defeats caches that ignore `no-store`.
   if (flags & 2) url += "&t=" + Date.now().toString(36) + "." + (++seq).toString(36);
   const go = () =>
@@ -174,13 +205,13 @@ export function abort(c, keep) {
   }
 }
 
-/** Resolves the Blobs among `parts` to ArrayBuffers, then calls cb(t + 21, parts) (or
+/** Resolves the Blobs among `parts` to ArrayBuffers, then calls back (t + 21, parts) (or
  *  t + 23 on error). */
-export function unblob(parts, cb, t) {
+export function unblob(parts, h, t) {
   const c = {};
   Promise.all(parts.map((p) => (isBlob(p) ? p.arrayBuffer() : p))).then(
-    (p) => c.d || cb(t + 21, p),
-    (e) => c.d || cb(t + 23, e),
+    (p) => c.d || back(h, t + 21, p),
+    (e) => c.d || back(h, t + 23, e),
   );
   return c;
 }
@@ -265,6 +296,11 @@ export const emitter = () => new Emitter();
 // The reserved events the core fires (`js::event` codes), each with its argument count.
 const EVENTS = "open error close ping reconnect_attempt reconnect reconnect_error reconnect_failed upgrade connect connect_error disconnect".split(" ");
 const ARGS = [0, 1, 2, 0, 1, 1, 1, 0, 1, 0, 1, 2];
-export const fire = (em, e, a, b) => em._fire(EVENTS[e], [a, b].slice(0, ARGS[e]));
+// Codes past the reserved events: an incoming event `[name, ...args]` (catch-all listeners,
+// then `name`'s), and an outgoing one (for `onAnyOutgoing` listeners).
+export const fire = (h, i, e, a, b) => {
+  const t = target(h, i);
+  e < 12 ? t?._fire(EVENTS[e], [a, b].slice(0, ARGS[e])) : t?.[e < 13 ? "_event" : "_out"](a);
+};
 /** A JS listener for a Rust closure that takes the arguments as one array. */
 export const spread = (f) => (...args) => f(args);

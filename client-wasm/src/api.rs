@@ -6,6 +6,7 @@
 //! an argument, costs glue in both the `.wasm` and the JS.
 
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
@@ -16,10 +17,18 @@ use crate::manager::Mgr;
 use crate::opts::Config;
 use crate::socket::{Ack, Flags};
 
-/// The Rust half of a `Manager` (`js/index.js` has the JS class).
+/// The Rust half of a `Manager` (`js/index.js` has the JS class). It is the manager's
+/// handle: when the page lets go of the JS `Manager` and its sockets, the garbage collector
+/// drops it, and the manager ends once idle.
 #[wasm_bindgen]
 pub struct ManagerCore {
-    inner: &'static Mgr,
+    inner: Rc<Mgr>,
+}
+
+impl Drop for ManagerCore {
+    fn drop(&mut self) {
+        self.inner.release();
+    }
 }
 
 #[wasm_bindgen]
@@ -43,13 +52,14 @@ impl ManagerCore {
         let cfg = Config::new(opts);
         let target = Target::new(secure, host, path, query, headers, protocols, &cfg);
         ManagerCore {
-            inner: Mgr::new(cfg, JsValue::UNDEFINED, target, js.unchecked_into()),
+            inner: Mgr::new(cfg, JsValue::UNDEFINED, target, &js, false),
         }
     }
 
     /// Opens the connection.
     pub fn open(&self) {
         self.inner.open();
+        self.inner.settle();
     }
 
     /// Reads, or with `value` changes, option `which` (an `opts::opt` index).
@@ -77,8 +87,7 @@ impl ManagerCore {
     /// to `js`, `auth`, and the numeric options `opts` (`ackTimeout`, `retries`,
     /// `maxBufferedEmits`) as for [`ManagerCore::new`].
     pub fn socket(&self, nsp: &str, js: JsValue, auth: JsValue, opts: &[f64]) -> usize {
-        self.inner
-            .socket(nsp, &Config::new(opts), &auth, || js.unchecked_into())
+        self.inner.socket(nsp, &Config::new(opts), &auth, &js)
     }
 
     /// Joins the namespace.
@@ -86,6 +95,7 @@ impl ManagerCore {
         if let Some(s) = self.inner.sock(socket) {
             s.connect();
         }
+        self.inner.settle();
     }
 
     /// Leaves the namespace.
@@ -93,6 +103,7 @@ impl ManagerCore {
         if let Some(s) = self.inner.sock(socket) {
             s.disconnect();
         }
+        self.inner.settle();
     }
 
     /// Sends `[event, ...args]`; `ack` gets the answer (error-first when `with_error` or
@@ -111,16 +122,17 @@ impl ManagerCore {
         let Some(s) = self.inner.sock(socket) else {
             return;
         };
-        let this: JsValue = s.js.clone().into();
+        // The socket's JS object is found when the ack comes: the core never holds it.
+        let (h, i) = (self.inner.h, s.index);
         let ack = ack.map(|f| Ack {
             cb: Box::new(move |res, error_first| match res {
                 Ok(reply) => {
                     if error_first {
                         reply.unshift(&JsValue::NULL);
                     }
-                    js::call(&f, &this, &reply);
+                    js::call(&f, &js::target(h, i), &reply);
                 }
-                Err(e) => js::call(&f, &this, &Array::of1(&e)),
+                Err(e) => js::call(&f, &js::target(h, i), &Array::of1(&e)),
             }),
             with_error,
         });
@@ -130,6 +142,7 @@ impl ManagerCore {
             from_queue: false,
         };
         s.emit(event, args, ack, flags);
+        self.inner.settle();
     }
 
     /// The id of the socket's namespace connection, while connected.

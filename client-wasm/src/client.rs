@@ -9,8 +9,8 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::engine::Target;
 use crate::js::{self, Array};
@@ -22,14 +22,30 @@ use crate::socket::{Ack, Reply, Sock};
 /// has timed out`, `socket has been disconnected`, a reserved event name).
 pub type AckResult = Result<Vec<JsValue>, JsValue>;
 
-/// Rust listeners, kept alive as long as the handle that registered them.
-type Listeners = Rc<RefCell<Vec<Closure<dyn Fn(Array)>>>>;
+/// What the Rust API's handles of one manager share. When the last handle is dropped, the
+/// manager ends once idle (at once if it is), with its sockets and listeners; one that is
+/// still connected goes on, as a JS socket the page no longer references does.
+struct Own(Rc<Mgr>);
 
-/// A JS listener running `f`, kept alive in `keep`.
-fn listener(keep: &Listeners, f: impl Fn(&[JsValue]) + 'static) -> JsValue {
+impl Drop for Own {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// The emitter of `target` (a socket index, or `js::MANAGER`) of `mgr`.
+fn emitter(mgr: &Mgr, target: i32) -> js::Emitter {
+    js::target(mgr.h, target).unchecked_into()
+}
+
+/// A JS listener of `event` on `target` running `f`, kept by the manager until `off` or the
+/// manager's end (the browser may call it as long as the manager runs).
+fn listener(mgr: &Mgr, target: i32, event: &str, f: impl Fn(&[JsValue]) + 'static) -> JsValue {
     let cb = Closure::<dyn Fn(Array)>::new(move |args: Array| f(&args.to_vec()));
     let js = js::spread(&cb);
-    keep.borrow_mut().push(cb);
+    mgr.closures
+        .borrow_mut()
+        .push((target, String::from(event), cb));
     js
 }
 
@@ -47,8 +63,7 @@ pub fn io(url: &str, opts: Options) -> Option<Socket> {
 /// `reconnect_attempt`, `reconnect`, `reconnect_error`, `reconnect_failed`.
 #[derive(Clone)]
 pub struct Manager {
-    pub(crate) inner: &'static Mgr,
-    keep: Listeners,
+    own: Rc<Own>,
 }
 
 impl Manager {
@@ -69,47 +84,57 @@ impl Manager {
             opts.protocols,
             &cfg,
         );
+        let js: JsValue = js::emitter().into();
         Manager {
-            inner: Mgr::new(cfg, opts.auth, target, js::emitter()),
-            keep: Listeners::default(),
+            own: Rc::new(Own(Mgr::new(cfg, opts.auth, target, &js, true))),
         }
+    }
+
+    fn mgr(&self) -> &Rc<Mgr> {
+        &self.own.0
     }
 
     /// The socket of namespace `nsp` (created on first use; connected at once when
     /// `auto_connect`).
     pub fn socket(&self, nsp: &str) -> Socket {
-        let cfg = self.inner.cfg.get();
-        let i = self.inner.socket(nsp, &cfg, &self.inner.auth, js::emitter);
-        let Some(sock) = self.inner.sock(i) else {
+        let mgr = self.mgr();
+        let cfg = mgr.cfg.get();
+        let i = mgr.socket(nsp, &cfg, &mgr.auth, &js::emitter().into());
+        let Some(sock) = mgr.sock(i) else {
             unreachable!("Mgr::socket returns the index of a socket")
         };
         if cfg.flag(opt::AUTO_CONNECT) && !sock.active() {
             sock.connect();
         }
+        mgr.settle();
         Socket {
+            own: self.own.clone(),
             inner: sock,
-            keep: Listeners::default(),
         }
     }
 
     /// Listens to a manager event.
     pub fn on(&self, event: &str, f: impl Fn(&[JsValue]) + 'static) {
-        self.inner.js.on(event, &listener(&self.keep, f));
+        let mgr = self.mgr();
+        let f = listener(mgr, js::MANAGER, event, f);
+        emitter(mgr, js::MANAGER).on(event, &f);
     }
 
     /// Opens the connection (when `auto_connect` is off).
     pub fn open(&self) {
-        self.inner.open();
+        self.mgr().open();
+        self.mgr().settle();
     }
 
     /// Closes the connection; no reconnection.
     pub fn close(&self) {
-        self.inner.close();
+        self.mgr().close();
+        self.mgr().settle();
     }
 
     /// The transport in use (`"polling"`, `"websocket"`), while a session exists.
     pub fn transport(&self) -> Option<&'static str> {
-        self.inner.transport_name()
+        self.mgr().transport_name()
     }
 }
 
@@ -118,30 +143,49 @@ impl Manager {
 /// description).
 #[derive(Clone)]
 pub struct Socket {
-    pub(crate) inner: &'static Sock,
-    keep: Listeners,
+    own: Rc<Own>,
+    pub(crate) inner: Rc<Sock>,
 }
 
 impl Socket {
+    fn listen(&self, event: &str, f: impl Fn(&[JsValue]) + 'static) -> (js::Emitter, JsValue) {
+        let (mgr, i) = (&self.own.0, self.inner.index);
+        (emitter(mgr, i), listener(mgr, i, event, f))
+    }
+
     /// Listens to `event`; the closure gets the event's arguments. When the server asked
     /// for an ack, the last argument is a JS function to call with the answer.
     pub fn on(&self, event: &str, f: impl Fn(&[JsValue]) + 'static) {
-        self.inner.js.on(event, &listener(&self.keep, f));
+        let (em, f) = self.listen(event, f);
+        em.on(event, &f);
     }
 
     /// Like [`on`](Self::on), for the next occurrence only.
     pub fn once(&self, event: &str, f: impl Fn(&[JsValue]) + 'static) {
-        self.inner.js.once(event, &listener(&self.keep, f));
+        let (em, f) = self.listen(event, f);
+        em.once(event, &f);
     }
 
     /// Removes every listener of `event`.
     pub fn off(&self, event: &str) {
-        self.inner.js.off(event);
+        let (mgr, i) = (&self.own.0, self.inner.index);
+        emitter(mgr, i).off(event);
+        // Taken out before they drop: one of them may be the listener running now.
+        let gone: Vec<_> = {
+            let mut all = mgr.closures.borrow_mut();
+            let (gone, kept) = core::mem::take(&mut *all)
+                .into_iter()
+                .partition(|(t, e, _)| *t == i && e == event);
+            *all = kept;
+            gone
+        };
+        drop(gone);
     }
 
     /// Listens to every incoming event; the closure gets the name first.
     pub fn on_any(&self, f: impl Fn(&[JsValue]) + 'static) {
-        self.inner.js.on_any(&listener(&self.keep, f));
+        let (em, f) = self.listen("", f);
+        em.on_any(&f);
     }
 
     /// Sends `event` with `args` (buffered while disconnected). `Err` for a reserved name.
@@ -162,6 +206,7 @@ impl Socket {
             arr.push(a);
         }
         self.inner.emit(JsValue::from_str(event), arr, ack, flags);
+        self.own.0.settle();
         Ok(())
     }
 
@@ -195,11 +240,13 @@ impl Socket {
     /// Connects (again) after [`disconnect`](Self::disconnect) or without `auto_connect`.
     pub fn connect(&self) {
         self.inner.connect();
+        self.own.0.settle();
     }
 
     /// Leaves the namespace; the socket does not reconnect.
     pub fn disconnect(&self) {
         self.inner.disconnect();
+        self.own.0.settle();
     }
 
     /// The session id of this namespace connection, while connected.
@@ -215,8 +262,7 @@ impl Socket {
     /// The manager this socket belongs to.
     pub fn manager(&self) -> Manager {
         Manager {
-            inner: self.inner.mgr,
-            keep: Listeners::default(),
+            own: self.own.clone(),
         }
     }
 }

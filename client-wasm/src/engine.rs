@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use sio_protocol::engine::{self, Packet};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{self, Array, Timer};
+use crate::js::{self, Array, Handle, Timer};
 use crate::opts::{Config, DEFAULT_PATH, TransportKind, opt};
 use crate::transport::{Endpoint, Out, Transport, ev, untag};
 
@@ -94,8 +94,8 @@ impl Target {
 }
 
 pub(crate) struct Engine {
-    /// The manager's callback: transports and timers report there.
-    cb: JsValue,
+    /// The manager's handle: transports and timers report there.
+    h: Handle,
     pub(crate) state: State,
     sid: Option<String>,
     transport: Transport,
@@ -119,14 +119,14 @@ impl Engine {
     /// `remember_upgrade` and an earlier session upgraded). `tid` identifies its transport
     /// (the upgrade probe is `tid + 1`): unique per session, so that events of an earlier
     /// session's transports cannot be mistaken for this one's.
-    pub(crate) fn open(cb: JsValue, tid: u32, target: &Target) -> Self {
+    pub(crate) fn open(h: Handle, tid: u32, target: &Target) -> Self {
         let (mut kind, ws) = target.transports;
         if target.remember_upgrade && ws && js::prior_ws(None) {
             kind = TransportKind::WebSocket;
         }
-        let transport = Transport::open(tid, kind, &endpoint(target, None), &cb);
+        let transport = Transport::open(tid, kind, &endpoint(target, None), h);
         Engine {
-            cb,
+            h,
             state: State::Opening,
             sid: None,
             transport,
@@ -306,7 +306,7 @@ impl Engine {
                 self.transport.id + 1,
                 TransportKind::WebSocket,
                 &at,
-                &self.cb,
+                self.h,
             ));
         }
     }
@@ -354,6 +354,7 @@ impl Engine {
 
     fn on_drain(&mut self, up: &mut Vec<Up>) {
         self.buf.drain(..self.in_flight.min(self.buf.len()));
+        shrink_if_empty(&mut self.buf);
         self.in_flight = 0;
         if self.upgrading {
             self.try_switch(up);
@@ -408,7 +409,7 @@ impl Engine {
     fn reset_ping_timeout(&mut self) {
         let delay = self.ping_interval + self.ping_timeout;
         self.ping_deadline = js::now() + delay;
-        self.ping_timer = Some(Timer::new(delay, &self.cb, PING_TIMEOUT, 0.0));
+        self.ping_timer = Some(Timer::new(delay, self.h, PING_TIMEOUT, 0.0));
     }
 
     /// Whether the server is overdue: timers of background tabs are throttled, so an emit
@@ -456,6 +457,14 @@ impl Engine {
         self.buf.clear();
         self.in_flight = 0;
         self.probe = None;
+    }
+}
+
+/// Gives back the memory of a list that grew (an offline spell, a burst) once it is empty;
+/// small lists keep theirs, so that steady traffic does not allocate.
+pub(crate) fn shrink_if_empty<T>(v: &mut Vec<T>) {
+    if v.is_empty() && v.capacity() > 16 {
+        *v = Vec::new();
     }
 }
 

@@ -15,6 +15,15 @@ use wasm_bindgen::prelude::*;
 /// listener), which wasm-bindgen refuses for `FnMut` closures.
 pub(crate) type Callback = Closure<dyn Fn(u32, JsValue)>;
 
+/// A manager's handle in glue.js: the browser calls its [`Callback`] through it, and its
+/// events find their JS objects by it.
+pub(crate) type Handle = u32;
+
+/// The JS object events go to, by [`target`]: the manager's, its engine's, or a socket's
+/// (its index).
+pub(crate) const MANAGER: i32 = -1;
+pub(crate) const ENGINE: i32 = -2;
+
 #[wasm_bindgen]
 extern "C" {
     /// A JS array (event arguments, attachments).
@@ -56,17 +65,28 @@ extern "C" {
     /// is not JSON.
     pub(crate) fn parse(text: &JsValue, bins: &JsValue) -> JsValue;
     pub(crate) fn call(f: &JsValue, this: &JsValue, args: &Array);
+    /// Registers a manager's callback and the object its events go to (held weakly); its
+    /// sockets' objects go in [`bind_socket`].
+    pub(crate) fn register(cb: &JsValue, obj: &JsValue) -> Handle;
+    /// How glue.js holds the JS objects of `h` (a [`hold`] code).
+    pub(crate) fn root(h: Handle, how: u32);
+    /// The JS object of `target` ([`MANAGER`], [`ENGINE`] or a socket index), if alive.
+    pub(crate) fn target(h: Handle, target: i32) -> JsValue;
+    /// Makes `obj` the object of socket `i`'s events.
+    #[wasm_bindgen(js_name = bindSocket)]
+    pub(crate) fn bind_socket(h: Handle, i: i32, obj: &JsValue);
     /// Whether `data` is what an EVENT packet carries: `[name, ...args]`, the name a number
     /// or a string that is not reserved.
     #[wasm_bindgen(js_name = isEvent)]
     pub(crate) fn is_event(data: &JsValue) -> bool;
     /// Whether `name` is reserved (`connect`, `disconnect`, …): pages cannot emit it.
     pub(crate) fn reserved(name: &str) -> bool;
-    /// A one-shot JS function that calls `cb(kind, [id, args])` with its arguments.
+    /// A one-shot JS function that calls back `(kind, [id, args])` with its arguments.
     #[wasm_bindgen(js_name = ackFn)]
-    pub(crate) fn ack_fn(cb: &JsValue, kind: u32, id: f64) -> JsValue;
-    /// Calls the `auth` function `f`; what it passes back goes to `cb(kind, data)`.
-    pub(crate) fn auth(f: &JsValue, cb: &JsValue, kind: u32);
+    pub(crate) fn ack_fn(h: Handle, kind: u32, id: f64) -> JsValue;
+    /// Calls the `auth` function `f`; what it passes back comes back as `(kind, data)`.
+    pub(crate) fn auth(f: &JsValue, h: Handle, kind: u32);
+
     /// The CONNECT payload with the session to recover (`pid`, `offset`) merged in.
     #[wasm_bindgen(js_name = withPid)]
     pub(crate) fn with_pid(auth: &JsValue, pid: &JsValue, offset: &JsValue) -> JsValue;
@@ -90,31 +110,31 @@ extern "C" {
     pub(crate) fn prior_ws(value: Option<bool>) -> bool;
     /// Length of a JS string in UTF-16 units (0 for anything else).
     pub(crate) fn len(s: &JsValue) -> f64;
-    fn later(ms: f64, cb: &JsValue, kind: u32, value: f64) -> f64;
+    fn later(ms: f64, h: Handle, kind: u32, value: f64) -> f64;
     fn cancel(id: f64);
     #[wasm_bindgen(js_name = wsOpen)]
-    /// A WebSocket whose events go to `cb(tag + ev, value)`.
-    pub(crate) fn ws_open(url: &str, protocols: &JsValue, cb: &JsValue, tag: u32) -> JsValue;
+    /// A WebSocket whose events come back as `(tag + ev, value)`.
+    pub(crate) fn ws_open(url: &str, protocols: &JsValue, h: Handle, tag: u32) -> JsValue;
     #[wasm_bindgen(js_name = wsClose)]
     pub(crate) fn ws_close(ws: &JsValue);
     #[wasm_bindgen(js_name = wsSend)]
     pub(crate) fn ws_send(ws: &JsValue, data: &JsValue);
     /// A `fetch` of `url`: a POST of `body`, or a GET when it is undefined; `flags` 1 sends
-    /// cookies cross-origin, 2 adds a cache-busting `t` parameter. Its outcome goes to
-    /// `cb(op + 1, text)` or `cb(op + 3, status or error)`; it starts once `after` (a
-    /// request) is done. Returns what `abort` takes.
+    /// cookies cross-origin, 2 adds a cache-busting `t` parameter. Its outcome comes back as
+    /// `(op + 1, text)` or `(op + 3, status or error)` (handle 0: nowhere); it starts once
+    /// `after` (a request) is done. Returns what `abort` takes.
     pub(crate) fn request(
         url: &str,
         body: &JsValue,
         headers: &JsValue,
         flags: u32,
-        cb: &JsValue,
+        h: Handle,
         op: u32,
         after: &JsValue,
     ) -> JsValue;
     /// Cancels a request (`keep`: lets it finish, but its callback is never called).
     pub(crate) fn abort(controller: &JsValue, keep: bool);
-    pub(crate) fn unblob(parts: &Array, cb: &JsValue, tag: u32) -> JsValue;
+    pub(crate) fn unblob(parts: &Array, h: Handle, tag: u32) -> JsValue;
     #[wasm_bindgen(js_name = isBlob)]
     pub(crate) fn is_blob(v: &JsValue) -> bool;
     /// The bytes of an `ArrayBuffer` or typed array.
@@ -126,15 +146,9 @@ extern "C" {
     #[derive(Clone)]
     pub(crate) type Emitter;
     pub(crate) fn emitter() -> Emitter;
-    /// Runs the listeners of reserved event `event` (an [`event`] code) with its arguments,
-    /// of which it takes as many as it has.
-    pub(crate) fn fire(em: &Emitter, event: u32, a: &JsValue, b: &JsValue);
-    /// An incoming event `[name, ...args]`: catch-all listeners, then those of `name`.
-    #[wasm_bindgen(method, js_name = _event)]
-    pub(crate) fn event(this: &Emitter, args: &Array);
-    /// An outgoing event `[name, ...args]`, for `onAnyOutgoing` listeners.
-    #[wasm_bindgen(method, js_name = _out)]
-    pub(crate) fn outgoing(this: &Emitter, args: &Array);
+    /// Runs the listeners of `event` (an [`event`] code) of `target` with its arguments, of
+    /// which it takes as many as it has.
+    pub(crate) fn fire(h: Handle, target: i32, event: u32, a: &JsValue, b: &JsValue);
     #[wasm_bindgen(method)]
     pub(crate) fn on(this: &Emitter, event: &str, f: &JsValue);
     #[wasm_bindgen(method)]
@@ -176,6 +190,20 @@ pub(crate) mod event {
     pub(crate) const CONNECT: u32 = 9;
     pub(crate) const CONNECT_ERROR: u32 = 10;
     pub(crate) const DISCONNECT: u32 = 11;
+    /// An incoming event `[name, ...args]`: catch-all listeners, then those of `name`.
+    pub(crate) const INCOMING: u32 = 12;
+    /// An outgoing event `[name, ...args]`, for `onAnyOutgoing` listeners.
+    pub(crate) const OUTGOING: u32 = 13;
+}
+
+/// How glue.js holds a manager's JS objects ([`root`]).
+pub(crate) mod hold {
+    /// Weakly: the page may let go of them.
+    pub(crate) const WEAK: u32 = 0;
+    /// Strongly: the manager is busy, and its listeners must stay.
+    pub(crate) const STRONG: u32 = 1;
+    /// Not at all: the manager is gone, and so is its callback.
+    pub(crate) const GONE: u32 = 2;
 }
 
 /// `msg` as an `Error` without data.
@@ -187,11 +215,11 @@ pub(crate) fn err(message: &str) -> JsValue {
 pub(crate) struct Timer(f64);
 
 impl Timer {
-    /// Calls `cb(kind, value)` once after `ms` milliseconds, unless the timer is dropped
-    /// first. Timers reuse their owner's [`Callback`] rather than a closure each: no
+    /// Calls back `(kind, value)` on `h` once after `ms` milliseconds, unless the timer is
+    /// dropped first. Timers reuse their owner's [`Callback`] rather than a closure each: no
     /// allocation per timer, and one piece of glue for all.
-    pub(crate) fn new(ms: f64, cb: &JsValue, kind: u32, value: f64) -> Self {
-        Timer(later(ms, cb, kind, value))
+    pub(crate) fn new(ms: f64, h: Handle, kind: u32, value: f64) -> Self {
+        Timer(later(ms, h, kind, value))
     }
 }
 

@@ -1,18 +1,25 @@
 //! The Manager: one Engine.IO session shared by the sockets of its namespaces, reconnection
 //! with backoff, and the routing of decoded packets to sockets. Behaviour and event order
 //! follow socket.io-client 4.8's `Manager`.
+//!
+//! Who owns a manager: its handle (the JS `Manager`'s core, or the Rust API's handles) and,
+//! while it is busy (a session, a reconnection timer, an ack timer), the manager itself.
+//! When it is idle and its handle is gone, [`Mgr::settle`] frees it, its sockets and every JS
+//! value they hold. The browser and the page reach it only through its handle in glue.js, so
+//! nothing they keep can keep it (or their own objects, through it) alive.
 
-use alloc::boxed::Box;
+use alloc::rc::{Rc, Weak};
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::{Cell, OnceCell, RefCell};
+use core::cell::{Cell, RefCell};
 
 use sio_protocol::binary::Reassembler;
 use sio_protocol::socket::{self, PacketType};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
+use wasm_bindgen::closure::Closure;
 
 use crate::engine::{Engine, PING_TIMEOUT, State, Target, Up};
-use crate::js::{self, Array, Callback, Emitter, Timer, event};
+use crate::js::{self, Array, Callback, ENGINE, Handle, MANAGER, Timer, event};
 use crate::opts::{Config, opt};
 use crate::socket::Sock;
 use crate::transport::Out;
@@ -42,15 +49,26 @@ pub(crate) struct Mgr {
     pub(crate) auth: JsValue,
     pub(crate) target: Target,
     pub(crate) st: RefCell<MgrSt>,
-    pub(crate) nsps: RefCell<Vec<&'static Sock>>,
-    /// Where this manager's events go (its JS object in the JS API).
-    pub(crate) js: Emitter,
-    /// Where the Engine.IO session's events go (`manager.engine`: `upgrade`, `close`).
-    engine: Emitter,
+    pub(crate) nsps: RefCell<Vec<Rc<Sock>>>,
+    /// This manager in glue.js: how the browser calls its callback, and where its
+    /// events find their JS objects.
+    pub(crate) h: Handle,
+    /// The object its events go to, when the manager holds it (the Rust API's); a JS
+    /// `Manager` holds its core instead, and glue.js holds it only weakly.
+    _keep: JsValue,
     /// Every browser callback of this manager, `(kind, value)`: its timers and the events
-    /// of its sessions' transports (set once the manager has its `'static` address).
-    cb: OnceCell<Callback>,
+    /// of its sessions' transports.
+    _cb: Callback,
+    /// Whether a handle (the JS `Manager`'s core, the Rust API's handles) still holds it.
+    owned: Cell<bool>,
+    /// The manager itself, while it is busy (see [`settle`](Self::settle)).
+    busy: RefCell<Option<Rc<Mgr>>>,
+    /// The Rust API's listeners, for as long as the browser may call them.
+    pub(crate) closures: RefCell<Vec<Listener>>,
 }
+
+/// A Rust API listener: its target (a socket index or `js::MANAGER`), its event, its closure.
+pub(crate) type Listener = (i32, String, Closure<dyn Fn(Array)>);
 
 pub(crate) struct MgrSt {
     pub(crate) ready: Ready,
@@ -76,73 +94,117 @@ struct Header {
 }
 
 impl Mgr {
-    /// A manager that lives as long as the page: the browser's timers, sockets and requests,
-    /// and the page's objects, call back into it, so it is allocated once and never freed
-    /// (as a socket.io-client Manager in its cache), and so are its sockets.
-    pub(crate) fn new(cfg: Config, auth: JsValue, target: Target, js: Emitter) -> &'static Mgr {
-        let mgr: &'static Mgr = Box::leak(Box::new(Mgr {
-            cb: OnceCell::new(),
-            cfg: Cell::new(cfg),
-            auth,
-            target,
-            st: RefCell::new(MgrSt {
-                ready: Ready::Closed,
-                engine: None,
-                epoch: 0,
-                reconnecting: false,
-                skip_reconnect: true,
-                attempts: 0,
-                connect_timer: None,
-                reconnect_timer: None,
-                decoder: Reassembler::new(MAX_ATTACHMENTS),
-            }),
-            nsps: RefCell::new(Vec::new()),
-            engine: match js::get(&js, "engine") {
-                e if e.is_object() => e.unchecked_into(),
-                _ => js::emitter(),
-            },
-            js,
-        }));
-        let _ = mgr.cb.set(Callback::new(move |kind, value| {
-            mgr.on_callback(kind, value)
-        }));
-        mgr
+    /// A manager whose events go to `js` (the JS `Manager`, held weakly; with `keep`, held
+    /// by the manager: the Rust API's emitter). It is owned by its caller's handle until
+    /// [`release`](Self::release).
+    pub(crate) fn new(
+        cfg: Config,
+        auth: JsValue,
+        target: Target,
+        js: &JsValue,
+        keep: bool,
+    ) -> Rc<Mgr> {
+        Rc::new_cyclic(|me: &Weak<Mgr>| {
+            let me = me.clone();
+            let cb = Callback::new(move |kind, value| {
+                if let Some(mgr) = me.upgrade() {
+                    mgr.on_callback(kind, value);
+                    mgr.settle();
+                }
+            });
+            Mgr {
+                h: js::register(cb.as_ref(), js),
+                _keep: if keep { js.clone() } else { JsValue::UNDEFINED },
+                _cb: cb,
+                owned: Cell::new(true),
+                busy: RefCell::new(None),
+                closures: RefCell::new(Vec::new()),
+                cfg: Cell::new(cfg),
+                auth,
+                target,
+                st: RefCell::new(MgrSt {
+                    ready: Ready::Closed,
+                    engine: None,
+                    epoch: 0,
+                    reconnecting: false,
+                    skip_reconnect: true,
+                    attempts: 0,
+                    connect_timer: None,
+                    reconnect_timer: None,
+                    decoder: Reassembler::new(MAX_ATTACHMENTS),
+                }),
+                nsps: RefCell::new(Vec::new()),
+            }
+        })
+    }
+
+    /// Its handle let go of it: it ends once idle.
+    pub(crate) fn release(self: &Rc<Self>) {
+        self.owned.set(false);
+        self.settle();
+    }
+
+    /// Called when anything may have changed, with no borrow held: a busy manager holds
+    /// itself (and glue.js its JS objects); an idle one that no handle holds is freed.
+    pub(crate) fn settle(self: &Rc<Self>) {
+        let busy = self.is_busy();
+        let was = self.busy.borrow().is_some();
+        if busy != was {
+            *self.busy.borrow_mut() = busy.then(|| self.clone());
+            js::root(
+                self.h,
+                if busy {
+                    js::hold::STRONG
+                } else {
+                    js::hold::WEAK
+                },
+            );
+        }
+        if !busy && !self.owned.get() {
+            js::root(self.h, js::hold::GONE);
+            // The sockets hold the manager: letting go of them ends both.
+            let socks = core::mem::take(&mut *self.nsps.borrow_mut());
+            drop(socks);
+        }
+    }
+
+    /// Whether something will still call back: a session, a reconnection, an ack timer.
+    fn is_busy(&self) -> bool {
+        {
+            let st = self.st.borrow();
+            if st.engine.is_some() || st.reconnect_timer.is_some() {
+                return true;
+            }
+        }
+        self.nsps.borrow().iter().any(|s| s.waiting())
     }
 
     fn emit(&self, event: u32, arg: &JsValue) {
-        js::fire(&self.js, event, arg, &JsValue::UNDEFINED);
+        js::fire(self.h, MANAGER, event, arg, &JsValue::UNDEFINED);
     }
 
     /// The index of the socket of `nsp`, created on first use with the socket options of
-    /// `cfg`, `auth`, and the event target `js` makes. Sockets are never removed: the index
-    /// stays valid.
+    /// `cfg` and `auth`, its events going to `js`. Sockets stay as long as their manager:
+    /// the index stays valid.
     pub(crate) fn socket(
-        &'static self,
+        self: &Rc<Self>,
         nsp: &str,
         cfg: &Config,
         auth: &JsValue,
-        js: impl FnOnce() -> Emitter,
+        js: &JsValue,
     ) -> usize {
         if let Some(i) = self.nsps.borrow().iter().position(|s| s.nsp == nsp) {
             return i;
         }
         let i = self.nsps.borrow().len();
-        let s = Sock::new(self, i, nsp, cfg, auth, js());
+        let s = Sock::new(self.clone(), i, nsp, cfg, auth, js);
         self.nsps.borrow_mut().push(s);
         i
     }
 
-    /// The callback, `(kind, value)`, of everything the manager and its sockets wait for.
-    pub(crate) fn callback(&self) -> &JsValue {
-        let Some(cb) = self.cb.get() else {
-            unreachable!("Mgr::new sets the callback")
-        };
-        cb.as_ref()
-    }
-
     /// The socket at index `i` (see [`socket`](Self::socket)).
-    pub(crate) fn sock(&self, i: usize) -> Option<&'static Sock> {
-        self.nsps.borrow().get(i).copied()
+    pub(crate) fn sock(&self, i: usize) -> Option<Rc<Sock>> {
+        self.nsps.borrow().get(i).cloned()
     }
 
     pub(crate) fn ready(&self) -> Ready {
@@ -165,15 +227,10 @@ impl Mgr {
         st.ready = Ready::Opening;
         st.skip_reconnect = false;
         st.decoder = Reassembler::new(MAX_ATTACHMENTS);
-        let cb = self.callback();
-        st.engine = Some(Engine::open(
-            cb.clone(),
-            st.epoch.wrapping_mul(2),
-            &self.target,
-        ));
+        st.engine = Some(Engine::open(self.h, st.epoch.wrapping_mul(2), &self.target));
         let timeout = self.cfg.get().get(opt::TIMEOUT);
         if timeout > 0.0 {
-            st.connect_timer = Some(Timer::new(timeout, cb, CONNECT_TIMEOUT, 0.0));
+            st.connect_timer = Some(Timer::new(timeout, self.h, CONNECT_TIMEOUT, 0.0));
         }
     }
 
@@ -223,7 +280,8 @@ impl Mgr {
             Up::Upgrade => {
                 let transport = js::transport("websocket");
                 js::fire(
-                    &self.engine,
+                    self.h,
+                    ENGINE,
                     event::UPGRADE,
                     &transport,
                     &JsValue::UNDEFINED,
@@ -259,11 +317,11 @@ impl Mgr {
 
     /// Runs `f` on every active socket, sockets made meanwhile included. (By index, so that
     /// no borrow is held while `f` runs.)
-    fn each_active(&self, mut f: impl FnMut(&'static Sock)) {
+    fn each_active(&self, mut f: impl FnMut(&Rc<Sock>)) {
         let mut i = 0;
         while let Some(s) = self.sock(i) {
             if s.active() {
-                f(s);
+                f(&s);
             }
             i += 1;
         }
@@ -307,9 +365,9 @@ impl Mgr {
         self.st.borrow_mut().attempts = 0;
         self.end_session();
         let reason_js = JsValue::from_str(reason);
-        js::fire(&self.engine, event::CLOSE, &reason_js, &description);
+        js::fire(self.h, ENGINE, event::CLOSE, &reason_js, &description);
         self.each_active(|s| s.on_close(&reason_js, &description));
-        js::fire(&self.js, event::CLOSE, &reason_js, &description);
+        js::fire(self.h, MANAGER, event::CLOSE, &reason_js, &description);
         let again = self.cfg.get().flag(opt::RECONNECTION) && !self.st.borrow().skip_reconnect;
         if again {
             self.reconnect();
@@ -357,11 +415,12 @@ impl Mgr {
             self.emit(event::RECONNECT_FAILED, &JsValue::UNDEFINED);
             return;
         };
-        let timer = Timer::new(delay, self.callback(), RECONNECT, 0.0);
+        let timer = Timer::new(delay, self.h, RECONNECT, 0.0);
         self.st.borrow_mut().reconnect_timer = Some(timer);
     }
 
     fn on_reconnect_timer(&self) {
+        self.st.borrow_mut().reconnect_timer = None;
         if self.st.borrow().skip_reconnect {
             return;
         }
@@ -455,7 +514,7 @@ impl Mgr {
             .borrow()
             .iter()
             .find(|s| s.nsp == h.nsp && s.active())
-            .copied();
+            .cloned();
         let Some(sock) = sock else {
             return;
         };

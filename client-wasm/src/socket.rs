@@ -3,6 +3,7 @@
 //! socket.io-client 4.8's semantics and event order.
 
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -11,7 +12,7 @@ use sio_protocol::engine::begin_message;
 use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{self, Array, Emitter, Timer, event};
+use crate::js::{self, Array, Timer, event};
 use crate::manager::{Mgr, Ready, SOCKET};
 use crate::opts::{Config, opt};
 use crate::transport::Out;
@@ -63,10 +64,11 @@ struct Retry {
 }
 
 pub(crate) struct Sock {
-    pub(crate) mgr: &'static Mgr,
+    /// Its manager, which holds its sockets until it is freed (`Mgr::settle`).
+    pub(crate) mgr: Rc<Mgr>,
     pub(crate) nsp: String,
-    /// Where this socket's events go (its JS object in the JS API).
-    pub(crate) js: Emitter,
+    /// Its index on the manager: where glue.js finds its JS object.
+    pub(crate) index: i32,
     pub(crate) st: RefCell<SockSt>,
     ack_timeout: Option<f64>,
     retries: u32,
@@ -104,28 +106,34 @@ const CB_AUTH: u32 = 1;
 const CB_TIMEOUT: u32 = 2;
 
 impl Sock {
-    /// Socket number `index` of `mgr`; it lives as long as its manager.
+    /// Socket number `index` of `mgr`, its events going to `js`.
     pub(crate) fn new(
-        mgr: &'static Mgr,
+        mgr: Rc<Mgr>,
         index: usize,
         nsp: &str,
         cfg: &Config,
         auth: &JsValue,
-        js: Emitter,
-    ) -> &'static Sock {
+        js: &JsValue,
+    ) -> Rc<Sock> {
         // `socket.auth` is a property of the JS object, as in socket.io-client: pages change
         // it (a refreshed token) and the next CONNECT sends it.
-        js::set(&js, "auth", auth);
-        Box::leak(Box::new(Sock {
+        js::set(js, "auth", auth);
+        js::bind_socket(mgr.h, index as i32, js);
+        Rc::new(Sock {
             mgr,
             nsp: String::from(nsp),
-            js,
+            index: index as i32,
             st: RefCell::new(SockSt::default()),
             ack_timeout: cfg.ack_timeout(),
             retries: cfg.count(opt::RETRIES),
             max_buffered: cfg.count(opt::MAX_BUFFERED) as usize,
             tag: SOCKET | (index as u32) << 2,
-        }))
+        })
+    }
+
+    /// Whether an ack timer will still call back.
+    pub(crate) fn waiting(&self) -> bool {
+        self.st.borrow().acks.iter().any(|a| a._timer.is_some())
     }
 
     pub(crate) fn active(&self) -> bool {
@@ -136,8 +144,12 @@ impl Sock {
         self.st.borrow().connected
     }
 
+    fn fire_args(&self, event: u32, args: &Array) {
+        js::fire(self.mgr.h, self.index, event, args, &JsValue::UNDEFINED);
+    }
+
     fn emit_reserved(&self, event: u32, a: &JsValue, b: &JsValue) {
-        js::fire(&self.js, event, a, b);
+        js::fire(self.mgr.h, self.index, event, a, b);
     }
 
     /// `socket.connect()`: joins the namespace, opening the session if needed.
@@ -159,9 +171,9 @@ impl Sock {
 
     /// The session is open: ask to join the namespace (CONNECT), with the auth payload.
     pub(crate) fn on_open(&self) {
-        let auth = js::get(&self.js, "auth");
+        let auth = js::get(&js::target(self.mgr.h, self.index), "auth");
         if auth.is_function() {
-            js::auth(&auth, self.mgr.callback(), self.tag + CB_AUTH);
+            js::auth(&auth, self.mgr.h, self.tag + CB_AUTH);
         } else {
             self.send_connect(auth);
         }
@@ -182,7 +194,7 @@ impl Sock {
     }
 
     /// A callback of this socket (`kind` past its tag).
-    pub(crate) fn on_callback(&'static self, kind: u32, value: JsValue) {
+    pub(crate) fn on_callback(self: &Rc<Self>, kind: u32, value: JsValue) {
         match kind {
             CB_ACK => {
                 let pair: Array = value.unchecked_into();
@@ -205,7 +217,7 @@ impl Sock {
 
     /// A packet for this namespace; `Err` when its payload is not what its type requires.
     pub(crate) fn on_packet(
-        &'static self,
+        self: &Rc<Self>,
         kind: PacketType,
         id: Option<u64>,
         data: JsValue,
@@ -229,7 +241,7 @@ impl Sock {
                 }
                 let args: Array = data.unchecked_into();
                 if let Some(id) = id {
-                    let f = js::ack_fn(self.mgr.callback(), self.tag + CB_ACK, id as f64);
+                    let f = js::ack_fn(self.mgr.h, self.tag + CB_ACK, id as f64);
                     args.push(&f);
                 }
                 if self.connected() {
@@ -264,7 +276,7 @@ impl Sock {
         Ok(())
     }
 
-    fn on_connect(&'static self, sid: JsValue, pid: JsValue) {
+    fn on_connect(self: &Rc<Self>, sid: JsValue, pid: JsValue) {
         {
             let mut st = self.st.borrow_mut();
             st.recovered = pid.is_string() && st.pid == pid;
@@ -279,7 +291,7 @@ impl Sock {
         }
         let buffered = core::mem::take(&mut self.st.borrow_mut().send_buf);
         for b in buffered {
-            self.js.outgoing(&b.args);
+            self.fire_args(event::OUTGOING, &b.args);
             self.mgr.write(b.frames);
         }
         self.drain_queue(true);
@@ -287,7 +299,7 @@ impl Sock {
     }
 
     fn emit_event(&self, args: &Array) {
-        self.js.event(args);
+        self.fire_args(event::INCOMING, args);
         let mut st = self.st.borrow_mut();
         if st.pid.is_string() {
             let last = args.at(-1);
@@ -307,12 +319,20 @@ impl Sock {
     fn take_ack(&self, id: u64) -> Option<PendingAck> {
         let mut st = self.st.borrow_mut();
         let i = st.acks.iter().position(|a| u64::from(a.id) == id)?;
-        Some(st.acks.remove(i))
+        let ack = st.acks.remove(i);
+        crate::engine::shrink_if_empty(&mut st.acks);
+        Some(ack)
     }
 
     /// Emits `event` with `args`; `ack` waits for the server's answer. Callers refuse
     /// reserved event names first.
-    pub(crate) fn emit(&'static self, event: JsValue, args: Array, ack: Option<Ack>, flags: Flags) {
+    pub(crate) fn emit(
+        self: &Rc<Self>,
+        event: JsValue,
+        args: Array,
+        ack: Option<Ack>,
+        flags: Flags,
+    ) {
         if self.retries > 0 && !flags.from_queue && !flags.volatile {
             self.add_to_queue(event, args, ack, flags);
             return;
@@ -325,7 +345,7 @@ impl Sock {
             return;
         }
         if alive && self.connected() {
-            self.js.outgoing(&args);
+            self.fire_args(event::OUTGOING, &args);
             self.mgr.write(frames);
         } else {
             let refused = {
@@ -347,14 +367,8 @@ impl Sock {
         let mut st = self.st.borrow_mut();
         let id = st.next_id;
         st.next_id = st.next_id.wrapping_add(1);
-        let timer = timeout.map(|ms| {
-            Timer::new(
-                ms,
-                self.mgr.callback(),
-                self.tag + CB_TIMEOUT,
-                f64::from(id),
-            )
-        });
+        let timer =
+            timeout.map(|ms| Timer::new(ms, self.mgr.h, self.tag + CB_TIMEOUT, f64::from(id)));
         let with_error = ack.with_error || timeout.is_some();
         st.acks.push(PendingAck {
             id,
@@ -376,7 +390,7 @@ impl Sock {
     }
 
     fn add_to_queue(
-        &'static self,
+        self: &Rc<Self>,
         event: JsValue,
         args: Array,
         ack: Option<Ack>,
@@ -401,7 +415,7 @@ impl Sock {
     }
 
     /// Sends the first queued emit unless it is already waiting for its ack (`force`: again).
-    fn drain_queue(&'static self, force: bool) {
+    fn drain_queue(self: &Rc<Self>, force: bool) {
         let next = {
             let mut st = self.st.borrow_mut();
             if !st.connected {
@@ -418,14 +432,20 @@ impl Sock {
             (r.seq, r.event.clone(), r.args.slice(), r.flags)
         };
         let (seq, event, args, flags) = next;
+        // Weak: the queue holds this callback, and the socket holds its queue.
+        let me = Rc::downgrade(self);
         let ack = Ack {
-            cb: Box::new(move |res, _| self.on_retry_answer(seq, res)),
+            cb: Box::new(move |res, _| {
+                if let Some(s) = me.upgrade() {
+                    s.on_retry_answer(seq, res);
+                }
+            }),
             with_error: true,
         };
         self.emit(event, args, Some(ack), flags);
     }
 
-    fn on_retry_answer(&'static self, seq: u32, res: Reply) {
+    fn on_retry_answer(self: &Rc<Self>, seq: u32, res: Reply) {
         let done = {
             let mut st = self.st.borrow_mut();
             let Some(front) = st.queue.first_mut() else {

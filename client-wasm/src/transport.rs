@@ -21,9 +21,9 @@ use sio_protocol::payload;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 
-use crate::js;
 #[cfg(feature = "polling")]
 use crate::js::Array;
+use crate::js::{self, Handle};
 use crate::opts::TransportKind;
 
 /// A frame on its way out: a whole Engine.IO text packet as a JS string (so a WebSocket
@@ -83,7 +83,7 @@ struct Polling {
     get: Option<JsValue>,
     /// The POST in flight, or the reading of the Blobs it will carry.
     post: Option<JsValue>,
-    cb: JsValue,
+    h: Handle,
     tag: u32,
 }
 
@@ -130,12 +130,12 @@ impl Endpoint<'_> {
 }
 
 impl Transport {
-    /// Opens a transport; its events arrive through `cb`, tagged with `id`.
-    pub(crate) fn open(id: u32, kind: TransportKind, at: &Endpoint<'_>, cb: &JsValue) -> Self {
+    /// Opens a transport; its events come back through `h`, tagged with `id`.
+    pub(crate) fn open(id: u32, kind: TransportKind, at: &Endpoint<'_>, h: Handle) -> Self {
         match kind {
             #[cfg(feature = "websocket")]
             TransportKind::WebSocket => {
-                let ws = js::ws_open(&at.url("ws", "websocket"), at.protocols, cb, tag(id));
+                let ws = js::ws_open(&at.url("ws", "websocket"), at.protocols, h, tag(id));
                 Transport {
                     id,
                     kind,
@@ -158,7 +158,7 @@ impl Transport {
                         flags: u32::from(at.credentials) | u32::from(at.timestamps) << 1,
                         get: None,
                         post: None,
-                        cb: cb.clone(),
+                        h,
                         tag: tag(id),
                     }),
                 };
@@ -189,7 +189,7 @@ impl Transport {
                     &JsValue::UNDEFINED,
                     &p.headers,
                     p.flags,
-                    &p.cb,
+                    p.h,
                     p.tag + ev::GET,
                     &JsValue::UNDEFINED,
                 ));
@@ -239,7 +239,7 @@ impl Transport {
                     for f in frames {
                         parts.push(f);
                     }
-                    p.post = Some(js::unblob(&parts, &p.cb, p.tag));
+                    p.post = Some(js::unblob(&parts, p.h, p.tag));
                 } else {
                     p.post_body(&encode_payload(frames));
                 }
@@ -303,7 +303,7 @@ impl Transport {
                         &body,
                         &p.headers,
                         p.flags,
-                        &JsValue::UNDEFINED,
+                        0,
                         0,
                         p.post.as_ref().unwrap_or(&JsValue::UNDEFINED),
                     );
@@ -327,7 +327,7 @@ impl Polling {
             &js::text(body),
             &self.headers,
             self.flags,
-            &self.cb,
+            self.h,
             self.tag + ev::POST,
             &JsValue::UNDEFINED,
         ));

@@ -96,6 +96,60 @@ async fn listeners_get_server_events() {
 }
 
 #[wasm_bindgen_test]
+async fn dropping_the_handles_of_a_closed_socket_frees_its_listeners() {
+    // What a listener captures (component state) lives as long as the listener.
+    let state = Rc::new(());
+    let connected = {
+        let socket = io(&server("/"), opts(vec![TransportKind::WebSocket])).unwrap();
+        let kept = state.clone();
+        socket.on("news", move |_| {
+            let _ = &kept;
+        });
+        let manager = socket.manager();
+        let s = state.clone();
+        manager.on("close", move |_| {
+            let _ = &s;
+        });
+        socket
+            .timeout(5000.0)
+            .emit_with_ack("echo", &[])
+            .await
+            .unwrap();
+        socket.disconnect();
+        // Handles still held: the listeners stay (the socket may connect again).
+        Rc::strong_count(&state)
+    };
+    assert_eq!(connected, 3);
+    // Every handle dropped, the manager idle: it is freed, and its listeners with it.
+    assert_eq!(Rc::strong_count(&state), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_connected_socket_whose_handles_are_dropped_goes_on() {
+    let mut resolve = None;
+    let heard = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+    let resolve = resolve.unwrap();
+    {
+        let socket = io(&server("/"), opts(vec![TransportKind::WebSocket])).unwrap();
+        socket.on("hello", move |args| {
+            resolve.call1(&JsValue::NULL, &args[0]).unwrap();
+        });
+        socket
+            .timeout(5000.0)
+            .emit_with_ack("echo", &[])
+            .await
+            .unwrap();
+        socket
+            .emit("emit-as", &[JsValue::from_str("hello"), JsValue::from(7)])
+            .unwrap();
+    }
+    // As a JS socket the page no longer references: connected, it runs on, and its
+    // listener gets the event.
+    let got = wasm_bindgen_futures::JsFuture::from(heard).await.unwrap();
+    assert_eq!(got.as_f64(), Some(7.0));
+}
+
+#[wasm_bindgen_test]
 async fn refused_namespaces_and_reserved_names_are_errors() {
     let socket = io(&server("/nope"), opts(vec![TransportKind::WebSocket])).unwrap();
     let errors: Rc<RefCell<Vec<String>>> = Rc::default();
