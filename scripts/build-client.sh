@@ -3,6 +3,7 @@
 #   sio_client.js       the ES module (wasm-bindgen glue + js/index.js, bundled and minified)
 #   sio_client_bg.wasm  the client, size-optimised (profile `wasm`, then wasm-opt -Oz)
 #   sio_client.d.ts     TypeScript types
+#   package.json        what makes the directory an npm package ("sio-client")
 # Needs scripts/setup.sh (wasm-pack, wasm-bindgen-cli, and npm's binaryen/esbuild in tests/).
 # Env: SIO_CLIENT_FEATURES (cargo features, default "bundle"); SIO_CLIENT_NO_DEFAULT=1 adds
 # --no-default-features (e.g. with SIO_CLIENT_FEATURES=bundle,websocket for a websocket-only
@@ -32,5 +33,27 @@ GLUE=$(echo "$WORK"/wasm/snippets/*/js/glue.js)
 esbuild "$WORK/index.js" --bundle --format=esm --minify --log-level=warning \
   --log-override:duplicate-object-key=silent --alias:sio-glue="$GLUE" --outfile="$OUT/sio_client.js"
 cp "$WORK/wasm/sio_client_bg.wasm" "$OUT/sio_client_bg.wasm"
-cp "$ROOT/client-wasm/js/sio_client.d.ts" "$OUT/sio_client.d.ts" 2>/dev/null || true
+cp "$ROOT/client-wasm/js/sio_client.d.ts" "$OUT/sio_client.d.ts"
+# An npm package, so that bundler projects install it (a tarball, `npm pack`) and import it by
+# name: `import { io } from "sio-client"`. The bundler must copy sio_client_bg.wasm next to
+# its output (the module fetches it from beside itself).
+VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
+cat >"$OUT/package.json" <<JSON
+{
+  "name": "sio-client",
+  "version": "$VERSION",
+  "description": "Socket.IO client for the browser in Rust/wasm: a drop-in for socket.io-client",
+  "license": "MIT",
+  "type": "module",
+  "main": "./sio_client.js",
+  "module": "./sio_client.js",
+  "types": "./sio_client.d.ts",
+  "exports": {
+    ".": { "types": "./sio_client.d.ts", "default": "./sio_client.js" },
+    "./sio_client_bg.wasm": "./sio_client_bg.wasm"
+  },
+  "files": ["sio_client.js", "sio_client_bg.wasm", "sio_client.d.ts"],
+  "sideEffects": true
+}
+JSON
 echo "built $OUT: $(stat -c %s "$OUT/sio_client_bg.wasm") B wasm + $(stat -c %s "$OUT/sio_client.js") B js (raw)" >&2

@@ -2,8 +2,8 @@
 import { startChat, showFatal } from "./chat.js";
 
 try {
-  const { default: init, io } = await import("/pkg/sio_client.js");
-  await init();
+  // The module instantiates its .wasm on import (top-level await).
+  const { io } = await import("/pkg/sio_client.js");
   startChat(io, {
     name: "Rust/wasm client",
     other: { href: "/js-client.html", label: "Same chat on socket.io-client" },

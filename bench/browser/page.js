@@ -1,5 +1,5 @@
 // In-page side of the browser benchmark (bench/browser/run.mjs drives it with page.evaluate).
-// One page loads exactly one client: ours (/pkg/sio_client.js, after `await init()`) or
+// One page loads exactly one client: ours (/pkg/sio_client.js, its .wasm instantiated on import) or
 // socket.io-client's ESM bundle (/sioc/socket.io.esm.min.js). Both are used through the same
 // socket.io-client API, with the same code below.
 //
@@ -20,8 +20,8 @@ export function abort() {
 export async function load(which) {
   const t0 = performance.now();
   if (which === "ours") {
+    // The module instantiates its .wasm on import (top-level await).
     const m = await import("/pkg/sio_client.js");
-    await m.default();
     io = m.io;
   } else {
     const m = await import("/sioc/socket.io.esm.min.js");

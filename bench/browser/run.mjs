@@ -372,7 +372,7 @@ async function main() {
     ]);
   }
   const loadMed = (who) => median(runs[who].map((r) => r.loadMs));
-  rows.push(["page load: import + init, ms", fmtInt(loadMed("ours")), fmtInt(loadMed("theirs")), ratio(loadMed("ours"), loadMed("theirs")), "", "", "",
+  rows.push(["page load: import (+ instantiate), ms", fmtInt(loadMed("ours")), fmtInt(loadMed("theirs")), ratio(loadMed("ours"), loadMed("theirs")), "", "", "",
     runs.ours.map((r) => fmtInt(r.loadMs)).join(" "), runs.theirs.map((r) => fmtInt(r.loadMs)).join(" ")]);
   const head = ["median of rounds", "ours", "socket.io-client", "ours/theirs", "bare WebSocket", "srv cpu% o/t", "ok runs o, t", "ours per round", "theirs per round"];
   const numeric = [1, 2, 3, 4, 5];
@@ -395,7 +395,7 @@ ${setupHead(started, git)}
 | Chromium | ${chromiumVersion} (${CFG.chromium}, headless, --no-sandbox --disable-gpu --disable-background-networking) |
 | node | ${process.version}, playwright-core ${pkgVersion(path.join(TESTS, "node_modules", "playwright-core"))} |
 | server | our contract server, \`${path.relative(ROOT, CFG.serverBin)}\` (release), 127.0.0.1 |
-| ours | \`${path.relative(ROOT, CFG.pkg) || "."}/sio_client.js\` + \`sio_client_bg.wasm\` (${fmtInt(sizeOf("sio_client_bg.wasm"))} + ${fmtInt(sizeOf("sio_client.js"))} B raw), \`import init, {io} from "/pkg/sio_client.js"; await init()\` |
+| ours | \`${path.relative(ROOT, CFG.pkg) || "."}/sio_client.js\` + \`sio_client_bg.wasm\` (${fmtInt(sizeOf("sio_client_bg.wasm"))} + ${fmtInt(sizeOf("sio_client.js"))} B raw), \`import {io} from "/pkg/sio_client.js"\` (the .wasm instantiated on import) |
 | theirs | \`socket.io-client/dist/socket.io.esm.min.js\` ${pkgVersion(SIOC)}, \`import {io} from "/sioc/socket.io.esm.min.js"\` |
 | parameters | REPEATS=${CFG.repeats} FLOOD_N=${CFG.floodN} FLOOD_CHUNK=${CFG.floodChunk} FLOOD_WINDOW=${CFG.floodWindow} ACK_N=${CFG.ackN} ACK_SECONDS=${CFG.ackSeconds} POLLING=${CFG.polling ? 1 : 0} POLL_FLOOD_N=${CFG.pollFloodN} |
 
@@ -421,7 +421,7 @@ client, warms it up (flood ${fmtInt(WARMUP.flood)} + ${WARMUP.acks} acks, not co
   event dispatch, IPC) divided by the messages or acks: what the client costs the page even
   when the rate is bound by something else (the browser's WebSocket delivery, the server).
 - **srv cpu%**: CPU the server process used during the measurement (incl. connect), % of one core.
-- **page load**: from \`import()\` of the client to a usable \`io\` (ours includes \`await init()\`:
+- **page load**: from \`import()\` of the client to a usable \`io\` (ours includes instantiating the .wasm:
   wasm fetch + compile), fresh browser context, localhost.
 
 ## Results (medians of ${CFG.repeats} rounds)

@@ -147,6 +147,13 @@ export const len = (s) => (typeof s == "string" ? s.length : 0);
 let ws = false;
 export const priorWs = (v) => (v === undefined ? ws : (ws = v));
 export const later = (ms, h, k, v) => setTimeout(back, ms, h, k, v);
+// The browser's `offline` event closes the sessions at once, as engine.io-client does (else a
+// lost network shows only after pingInterval + pingTimeout). One listener, added as the module
+// is evaluated (a ServiceWorker must add its handlers then), for every session.
+const offline = new Map(); // h → the kind to call back with
+typeof addEventListener == "function" && addEventListener("offline", () => offline.forEach((k, h) => back(h, k)));
+/** Calls back (k) on the browser's next `offline` event (k = 0: no longer). */
+export const onOffline = (h, k) => (k ? offline.set(h, k) : offline.delete(h));
 export const cancel = (id) => clearTimeout(id);
 
 // (t) open, (t + 1, data) message, (t + 2, CloseEvent) close, (t + 3) error.

@@ -1,4 +1,6 @@
-// The ES module pages import, with socket.io-client 4.8's API: `io`, `Manager`, `Socket`.
+// The ES module pages import, with socket.io-client 4.8's API and exports: `io` (also the
+// default export), `connect`, `Manager`, `Socket`, `protocol`. The `.wasm` beside it is
+// instantiated on import (top-level await), so `io()` works at once, as upstream.
 // The classes are thin: connection, packets, acks, buffering and reconnection are done by the
 // Rust core (`ManagerCore`, one per Manager; a Socket is an index on its manager's core);
 // listeners are glue.js's `Emitter`. What stays here is what JS expresses best: variadic
@@ -167,17 +169,14 @@ for (const P of [Emitter.prototype]) {
   P.removeListener = P.removeAllListeners = P.removeEventListener = P.off;
 }
 
-/** Loads the `.wasm` (by default the file beside this module), as wasm-bindgen's `init`
- *  does, in less code (no fallbacks for browsers without `WebAssembly.compile`). */
-export default async function init(src) {
-  src = (src && src.module_or_path) || src || new URL("sio_client_bg.wasm", import.meta.url);
-  if (typeof src == "string" || src instanceof URL || (typeof Request == "function" && src instanceof Request)) src = fetch(src);
-  src = await src;
-  if (typeof Response == "function" && src instanceof Response) {
-    if (!src.ok) throw new Error(`failed to fetch ${src.url}: ${src.status}`);
-    src = await src.arrayBuffer();
-  }
-  return initSync({ module: src instanceof WebAssembly.Module ? src : await WebAssembly.compile(src) });
-}
+/** The Socket.IO protocol revision spoken, as socket.io-client's `protocol`. */
+export const protocol = 5;
 
-export { initSync, io as connect };
+// Loads the `.wasm` beside this module (a bundler copies it next to its output). Compiled
+// from bytes, so that servers need not send `application/wasm`.
+const res = await fetch(new URL("sio_client_bg.wasm", import.meta.url));
+if (!res.ok) throw new Error(`sio-client: failed to fetch ${res.url}: ${res.status}`);
+/** The instantiated module's exports: for tests and diagnostics (its memory), not an API. */
+export const __wasm = initSync({ module: await WebAssembly.compile(await res.arrayBuffer()) });
+
+export { io as connect, io as default };

@@ -211,11 +211,7 @@ export declare function io<ListenEvents extends EventsMap = DefaultEventsMap, Em
 export declare function io<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents>(
   opts: Partial<ManagerOptions & SocketOptions>,
 ): Socket<ListenEvents, EmitEvents>;
-export { io as connect };
+export { io as connect, io as default };
 
-/** Loads the `.wasm` (next to this module unless given); await it before `io()`. */
-export default function init(
-  module_or_path?: { module_or_path: RequestInfo | URL | Response | BufferSource | WebAssembly.Module } | string | URL,
-): Promise<unknown>;
-/** Loads the `.wasm` from bytes or a compiled module, synchronously. */
-export declare function initSync(module: { module: BufferSource | WebAssembly.Module }): unknown;
+/** The Socket.IO protocol revision spoken (5). */
+export declare const protocol: number;

@@ -418,6 +418,14 @@ impl Engine {
         self.ping_deadline > 0.0 && js::now() > self.ping_deadline
     }
 
+    /// The browser went offline: the session is lost now, as engine.io-client has it.
+    pub(crate) fn on_offline(&mut self, up: &mut Vec<Up>) {
+        let details = Array::new();
+        details.push(&JsValue::from_str("description"));
+        details.push(&JsValue::from_str("network connection lost"));
+        self.on_close("transport close", js::from_entries(&details), up);
+    }
+
     pub(crate) fn on_ping_timeout(&mut self, up: &mut Vec<Up>) {
         self.on_close("ping timeout", JsValue::UNDEFINED, up);
     }

@@ -111,6 +111,9 @@ extern "C" {
     /// Length of a JS string in UTF-16 units (0 for anything else).
     pub(crate) fn len(s: &JsValue) -> f64;
     fn later(ms: f64, h: Handle, kind: u32, value: f64) -> f64;
+    /// Calls back `(kind)` on the browser's next `offline` event (`kind` 0: no longer).
+    #[wasm_bindgen(js_name = onOffline)]
+    pub(crate) fn on_offline(h: Handle, kind: u32);
     fn cancel(id: f64);
     #[wasm_bindgen(js_name = wsOpen)]
     /// A WebSocket whose events come back as `(tag + ev, value)`.

@@ -38,6 +38,8 @@ pub(crate) enum Ready {
 /// `transport::tag`; the engine's ping timeout is `engine::PING_TIMEOUT`).
 const CONNECT_TIMEOUT: u32 = 1;
 const RECONNECT: u32 = 2;
+/// The browser went offline (glue.js `onOffline`).
+const OFFLINE: u32 = 4;
 /// Kinds with this bit set are a socket's: `SOCKET | index << 2 | what` (see `Sock`).
 /// Transport kinds stay below it for the first 2^25 sessions of a manager.
 pub(crate) const SOCKET: u32 = 1 << 31;
@@ -82,6 +84,11 @@ pub(crate) struct MgrSt {
     connect_timer: Option<Timer>,
     reconnect_timer: Option<Timer>,
     decoder: Reassembler<Header, JsValue>,
+}
+
+/// Whether `host[:port]` names "localhost" (engine.io-client's test for the `offline` event).
+fn is_localhost(host: &str) -> bool {
+    host == "localhost" || host.as_bytes().starts_with(b"localhost:")
 }
 
 /// A decoded packet header waiting for its attachments.
@@ -228,6 +235,10 @@ impl Mgr {
         st.skip_reconnect = false;
         st.decoder = Reassembler::new(MAX_ATTACHMENTS);
         st.engine = Some(Engine::open(self.h, st.epoch.wrapping_mul(2), &self.target));
+        // As engine.io-client: not for "localhost", which the network's loss leaves reachable.
+        if !is_localhost(&self.target.host) {
+            js::on_offline(self.h, OFFLINE);
+        }
         let timeout = self.cfg.get().get(opt::TIMEOUT);
         if timeout > 0.0 {
             st.connect_timer = Some(Timer::new(timeout, self.h, CONNECT_TIMEOUT, 0.0));
@@ -244,8 +255,12 @@ impl Mgr {
         match kind {
             CONNECT_TIMEOUT => self.on_connect_timeout(),
             RECONNECT => self.on_reconnect_timer(),
-            PING_TIMEOUT => self.with_engine(|e, up| e.on_ping_timeout(up)),
-            _ => self.with_engine(|e, up| e.on_event(&self.target, kind, value, up)),
+            // One call site: each closure given to `with_engine` is a copy of it in the .wasm.
+            _ => self.with_engine(|e, up| match kind {
+                PING_TIMEOUT => e.on_ping_timeout(up),
+                OFFLINE => e.on_offline(up),
+                _ => e.on_event(&self.target, kind, value, up),
+            }),
         }
     }
 
@@ -377,6 +392,7 @@ impl Mgr {
     /// Drops the session (closing its engine, which tells the server if it still can),
     /// without reporting anything: the callers do.
     fn end_session(&self) {
+        js::on_offline(self.h, 0);
         let engine = {
             let mut st = self.st.borrow_mut();
             st.connect_timer = None;

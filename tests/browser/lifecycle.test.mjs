@@ -3,7 +3,8 @@
 // stopped and started again on the same port (disconnect reason, reconnect_attempt /
 // reconnect_error / reconnect, new id, emits made while disconnected delivered once and in
 // order, volatile ones dropped, maxBufferedEmits), ping timeout (server frozen with SIGSTOP),
-// reconnectionAttempts → reconnect_failed, and closing a polling connection cleanly.
+// reconnectionAttempts → reconnect_failed, closing a polling connection cleanly, and the browser
+// going offline.
 // Against the Rust and the Node contract servers, once per transport mode.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -35,6 +36,20 @@ for (const impl of IMPLS) {
 
     for (const [mode, mopts] of Object.entries(MODES)) {
       describe(`[${mode}]`, () => {
+        it('the browser going offline ends the session at once: "transport close", "network connection lost"', async () => {
+          const page = await b.page();
+          await page.evaluate(setUp, { url: srv.url, opts: { ...mopts, reconnection: false } });
+          await page.evaluate(() => {
+            window.gone = t.next(s, "disconnect");
+          });
+          await page.context().setOffline(true);
+          const [reason, details] = await page.evaluate(() => window.gone);
+          await page.context().setOffline(false);
+          assert.equal(reason, "transport close");
+          assert.equal(details?.description, "network connection lost");
+          assertNoTrap(page);
+        });
+
         it('disconnect-me: "io server disconnect", the Manager closes, no reconnection; connect() works again', async () => {
           const page = await b.page();
           const out = await page.evaluate(

@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit` by the test suite: a page written against socket.io-client's
 // types must type-check against sio-client's .d.ts unchanged.
-import init, { io, Manager, Socket } from "../../client-wasm/js/sio_client";
+import io, { connect, Manager, protocol, Socket } from "../../client-wasm/js/sio_client";
 
 interface ServerToClient {
   "chat message": (text: string, from: string) => void;
@@ -11,7 +11,6 @@ interface ClientToServer {
 }
 
 async function page(): Promise<void> {
-  await init();
   const socket: Socket<ServerToClient, ClientToServer> = io("http://127.0.0.1:3000/chat", {
     auth: { token: "secret" },
     transports: ["websocket"],
@@ -29,6 +28,9 @@ async function page(): Promise<void> {
   const m = new Manager("http://127.0.0.1:3000", { autoConnect: false });
   const admin = m.socket("/admin", { auth: (cb) => cb({ token: "t" }) });
   admin.connect().disconnect();
+  // The module is ready on import (no init call), and has socket.io-client's exports.
+  const same: Socket = connect("http://127.0.0.1:3000");
+  console.log(same.connected, protocol === 5);
   // @ts-expect-error: a listener with the wrong argument type is refused
   socket.on("chat message", (text: number) => text);
 }
