@@ -141,7 +141,18 @@ export const query = (q) =>
   (typeof q == "string" ? [...new URLSearchParams(q)] : Object.entries(q || {}))
     .map(([k, v]) => encodeURIComponent(k) + "=" + encodeURIComponent(v))
     .join("&");
-export const len = (s) => (typeof s == "string" ? s.length : 0);
+/** What a frame weighs in a polling payload, as the server counts it against maxPayload: the
+ *  UTF-8 bytes of a text packet, `b` + base64 of a binary one. */
+export function len(f) {
+  if (typeof f != "string") return 1 + 4 * Math.ceil((f.byteLength ?? f.size ?? 0) / 3);
+  let n = 0;
+  for (let i = 0; i < f.length; i++) {
+    const c = f.charCodeAt(i);
+    // A surrogate pair is one 4-byte character.
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0xd800 || c > 0xdbff ? 3 : (i++, 4);
+  }
+  return n;
+}
 // Whether the last session of this page reached WebSocket (`rememberUpgrade`), for every
 // manager, as engine.io-client's static `priorWebsocketSuccess`.
 let ws = false;

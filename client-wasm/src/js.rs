@@ -108,7 +108,8 @@ extern "C" {
     /// Whether the page's last session reached WebSocket; with a value, records it.
     #[wasm_bindgen(js_name = priorWs)]
     pub(crate) fn prior_ws(value: Option<bool>) -> bool;
-    /// Length of a JS string in UTF-16 units (0 for anything else).
+    /// The size of a frame in a polling payload: UTF-8 bytes of a text packet, `b` + base64
+    /// of a binary one.
     pub(crate) fn len(s: &JsValue) -> f64;
     fn later(ms: f64, h: Handle, kind: u32, value: f64) -> f64;
     /// Calls back `(kind)` on the browser's next `offline` event (`kind` 0: no longer).

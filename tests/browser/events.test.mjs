@@ -330,3 +330,42 @@ describe("send()/emit() as the official server sees them (in-process socket.io s
     });
   }
 });
+
+// A burst of emits over polling goes out in POSTs no larger than the server's maxPayload,
+// counted as the server counts: UTF-8 bytes (CJK text is 3 bytes a character, 1 UTF-16
+// unit), and binary as `b` + base64 (4 bytes per 3). Counted otherwise, a POST exceeds the
+// limit and the server drops the session.
+for (const impl of IMPLS) {
+  describe(`polling batches within maxPayload (${impl} server, MAX_PAYLOAD=1000)`, () => {
+    const srv = useServerFor(impl, { env: { MAX_PAYLOAD: "1000" } });
+
+    for (const [what, arg] of [
+      ["CJK text", { text: "中".repeat(100) }],
+      ["binary", { bytes: 300 }],
+    ]) {
+      it(`${what}: 20 emits in a burst are all acked, the session stays`, async () => {
+        const page = await b.page();
+        const out = await page.evaluate(
+          async ({ url, arg }) => {
+            const s = await t.connect(url, { transports: ["polling"] });
+            const lost = [];
+            s.on("disconnect", (reason) => lost.push(reason));
+            const value = () => (arg.text ? arg.text : new Uint8Array(arg.bytes).fill(7).buffer);
+            const acks = [];
+            for (let i = 0; i < 20; i++) acks.push(s.timeout(10000).emitWithAck("echo", value()));
+            const replies = await Promise.all(acks);
+            const sizes = replies.map((r) => (typeof r == "string" ? r.length : r.byteLength));
+            const dropped = lost.slice();
+            s.disconnect();
+            return { n: replies.length, sizes, dropped };
+          },
+          { url: srv.url, arg },
+        );
+        assert.equal(out.n, 20);
+        assert.deepEqual(out.sizes, Array(20).fill(arg.text ? 100 : 300));
+        assert.deepEqual(out.dropped, []);
+        assertClean(page);
+      });
+    }
+  });
+}
