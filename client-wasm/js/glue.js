@@ -42,9 +42,9 @@ export const bytes = (v) =>
 export const buffer = (b) => b.slice().buffer;
 
 /** The JSON of `data` ("" for undefined); binary leaves become placeholders and are pushed
- *  to `bins`. */
+ *  to `bins` (without `bins`: as JSON.stringify has them). */
 export const json = (data, bins) =>
-  data === undefined ? "" : JSON.stringify(data, (_, v) => (isBin(v) ? { _placeholder: true, num: bins.push(v) - 1 } : v));
+  data === undefined ? "" : JSON.stringify(data, (_, v) => (bins && isBin(v) ? { _placeholder: true, num: bins.push(v) - 1 } : v));
 const utf8 = new TextDecoder();
 export const text = (b) => utf8.decode(b);
 export const concat = (head, body) => text(head) + body;
@@ -130,8 +130,11 @@ const TRANSPORTS = ["polling", "websocket"];
  *  applies; booleans as 0/1, `timeout: false` as 0). `transports` becomes bits: 1 polling,
  *  2 websocket, 4 websocket before polling. */
 export const opts = (o) =>
-  OPTS.map((k) => {
+  OPTS.map((k, i) => {
     let v = o[k];
+    // reconnectionAttempts, reconnectionDelay and reconnectionDelayMax: 0 means the default,
+    // as socket.io-client reads them (`opts.reconnectionAttempts || Infinity`).
+    if (i > 2 && i < 6) v ||= undefined;
     if (k == "transports" && v)
       v = [...v].reduce((b, t) => ((t = TRANSPORTS.indexOf(t) + 1) ? b | t | (!b && t & 2 && 4) : b), 0);
     return v == null ? NaN : +v;

@@ -18,11 +18,13 @@ function parse(uri) {
 }
 
 /** `io(url?, opts?)`: the socket of the URL's namespace, sharing its server's Manager unless
- *  `forceNew`, `multiplex: false`, or the namespace is taken on it already. */
+ *  `forceNew`, `multiplex: false`, or the namespace is taken on it already. Managers are
+ *  cached by server and `path`, as in socket.io-client. */
 export function io(uri, opts) {
   if (typeof uri == "object") (opts = uri), (uri = undefined);
   opts ||= {};
-  const [, , id, nsp] = parse(uri);
+  const [, , server, nsp] = parse(uri);
+  const id = server + (opts.path || "/socket.io");
   const taken = cache[id] && nsp in cache[id].nsps;
   const m =
     opts.forceNew || opts["force new connection"] || opts.multiplex === false || taken

@@ -55,8 +55,8 @@ extern "C" {
 #[wasm_bindgen(module = "/js/glue.js")]
 extern "C" {
     /// The JSON of `data` (`""` for undefined), binary leaves replaced by placeholders and
-    /// pushed to `bins`.
-    pub(crate) fn json(data: &JsValue, bins: &Array) -> JsValue;
+    /// pushed to `bins` (an `Array`; undefined: no placeholders, as `JSON.stringify`).
+    pub(crate) fn json(data: &JsValue, bins: &JsValue) -> JsValue;
     /// The UTF-8 `head` + the JS string `body`.
     pub(crate) fn concat(head: &[u8], body: &JsValue) -> JsValue;
     /// UTF-8 bytes as a JS string.

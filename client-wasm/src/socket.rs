@@ -529,8 +529,12 @@ fn run_ack(ack: Ack, res: Reply) {
 /// The frames of a packet: `4` + header + JSON body, then the binary attachments the body's
 /// placeholders stand for. The JSON comes from the browser; the header from sio-protocol.
 pub(crate) fn encode(kind: PacketType, nsp: &str, id: Option<u64>, data: &JsValue) -> Vec<Out> {
+    // Only events and acks carry attachments; elsewhere (a CONNECT's auth) binary goes as
+    // JSON.stringify has it, as in socket.io-client.
+    let binary = matches!(kind, PacketType::Event | PacketType::Ack);
     let bins = Array::new();
-    let body = js::json(data, &bins);
+    let plain = JsValue::UNDEFINED;
+    let body = js::json(data, if binary { bins.as_ref() } else { &plain });
     let attachments = bins.length() as usize;
     let kind = match kind {
         PacketType::Event if attachments > 0 => PacketType::BinaryEvent,

@@ -281,6 +281,38 @@ for (const impl of IMPLS) {
       assertNoTrap(page);
     });
 
+    it("option quirks as socket.io-client: 0 reconnection attempts or delays are the defaults; io() caches a Manager per path", async () => {
+      const page = await b.page();
+      const out = await page.evaluate(
+        async ({ url }) => {
+          const m = new sio.Manager(url, { autoConnect: false, reconnectionAttempts: 0, reconnectionDelay: 0, reconnectionDelayMax: 0 });
+          const zeros = [m.reconnectionAttempts(), m.reconnectionDelay(), m.reconnectionDelayMax()];
+          const a = sio.io(`${url}/a`, { autoConnect: false, path: "/socket.io" });
+          const b = sio.io(`${url}/b`, { autoConnect: false });
+          const c = sio.io(`${url}/c`, { autoConnect: false, path: "/other" });
+          return { zeros, samePath: a.io === b.io, otherPath: a.io === c.io };
+        },
+        { url: srv.url },
+      );
+      assert.deepEqual(out, { zeros: [Infinity, 1000, 5000], samePath: true, otherPath: false });
+      assertNoTrap(page);
+    });
+
+    it("binary in auth goes as JSON.stringify has it, as socket.io-client: the socket connects", async () => {
+      const page = await b.page();
+      const w = await page.evaluate(
+        async ({ url }) => {
+          const s = await t.connect(url, { auth: { name: "bin", data: new ArrayBuffer(4) } });
+          const [w] = await t.ack(s, "whoami");
+          s.disconnect();
+          return w;
+        },
+        { url: feat.url },
+      );
+      assert.equal(w.name, "bin");
+      assertClean(page);
+    });
+
     it("[upgrade] rememberUpgrade: after a session upgraded, a new client starts on websocket", async () => {
       const page = await b.page();
       const out = await page.evaluate(
