@@ -125,14 +125,17 @@ impl ManagerCore {
         // The socket's JS object is found when the ack comes: the core never holds it.
         let (h, i) = (self.inner.h, s.index);
         let ack = ack.map(|f| Ack {
-            cb: Box::new(move |res, error_first| match res {
-                Ok(reply) => {
-                    if error_first {
-                        reply.unshift(&JsValue::NULL);
+            cb: Box::new(move |res, error_first| {
+                let args = match res {
+                    Ok(reply) => {
+                        if error_first {
+                            reply.unshift(&JsValue::NULL);
+                        }
+                        reply
                     }
-                    js::call(&f, &js::target(h, i), &reply);
-                }
-                Err(e) => js::call(&f, &js::target(h, i), &Array::of1(&e)),
+                    Err(e) => Array::of1(&e),
+                };
+                js::call(&f, &js::target(h, i), &args);
             }),
             with_error,
         });

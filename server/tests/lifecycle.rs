@@ -476,21 +476,13 @@ async fn a_polling_body_that_never_ends_closes_its_session() {
         |_| {},
     )
     .await;
-    let sid = srv.polling_sid().await;
     // Connected first, so that no connect timeout can end the session instead.
-    assert_eq!(srv.http("POST", &srv.poll_path(&sid), "40").await.0, 200);
-    let (_, body) = srv.http("GET", &srv.poll_path(&sid), "").await;
-    assert!(body.starts_with("40{"), "{body}");
-    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", srv.port))
-        .await
-        .unwrap();
+    let sid = srv.polling_connected().await;
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n42[",
         srv.poll_path(&sid)
     );
-    tokio::io::AsyncWriteExt::write_all(&mut tcp, head.as_bytes())
-        .await
-        .unwrap();
+    let _stalled = srv.raw(&head).await;
     // The pending poll ends with the session: a close packet, or "unknown session".
     let path = srv.poll_path(&sid);
     let get = srv.http("GET", &path, "");
@@ -523,17 +515,9 @@ async fn an_aborted_poll_closes_its_session_as_in_node() {
         |_| {},
     )
     .await;
-    let sid = srv.polling_sid().await;
-    assert_eq!(srv.http("POST", &srv.poll_path(&sid), "40").await.0, 200);
-    let (_, body) = srv.http("GET", &srv.poll_path(&sid), "").await;
-    assert!(body.starts_with("40{"), "{body}");
-    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", srv.port))
-        .await
-        .unwrap();
+    let sid = srv.polling_connected().await;
     let head = format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", srv.poll_path(&sid));
-    tokio::io::AsyncWriteExt::write_all(&mut tcp, head.as_bytes())
-        .await
-        .unwrap();
+    let tcp = srv.raw(&head).await;
     // Both GETs reached the handler; the second is parked there when the client leaves.
     srv.polls.acquire_many(2).await.unwrap().forget();
     drop(tcp);

@@ -115,6 +115,22 @@ impl Server {
             .to_owned()
     }
 
+    /// A polling session connected to namespace `/` (its `40{"sid":…}` read): the session id.
+    pub async fn polling_connected(&self) -> String {
+        let sid = self.polling_sid().await;
+        assert_eq!(self.http("POST", &self.poll_path(&sid), "40").await.0, 200);
+        let (_, body) = self.http("GET", &self.poll_path(&sid), "").await;
+        assert!(body.starts_with("40{"), "{body}");
+        sid
+    }
+
+    /// A connection that has sent `head` (a request, possibly incomplete) and waits.
+    pub async fn raw(&self, head: &str) -> TcpStream {
+        let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        tcp
+    }
+
     pub fn poll_path(&self, sid: &str) -> String {
         format!("/socket.io/?EIO=4&transport=polling&sid={sid}")
     }
