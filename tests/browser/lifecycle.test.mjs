@@ -8,7 +8,7 @@
 // Against the Rust and the Node contract servers, once per transport mode.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MODES, startServer, freePort } from "../lib/harness.mjs";
+import { MODES, startServer, freePort, freeze, thaw } from "../lib/harness.mjs";
 import { IMPLS, IS_REF, useBrowser, useServerFor, assertClean, assertNoTrap } from "../lib/browser.mjs";
 
 const b = useBrowser();
@@ -201,10 +201,10 @@ for (const impl of IMPLS) {
             const page = await b.page();
             await page.evaluate(setUp, { url: own.url, opts: { ...mopts, ...FAST } });
             await page.evaluate(() => t.next(s.io, "ping")); // the Manager reports pings
-            process.kill(own.pid, "SIGSTOP");
+            await freeze(own.pid);
             stopped = true;
             const reason = await page.evaluate(async () => (await t.next(s, "disconnect", 10_000))[0]);
-            process.kill(own.pid, "SIGCONT");
+            thaw(own.pid);
             stopped = false;
             const up = await page.evaluate(async () => {
               await t.waitFor(() => s.connected, "the reconnection", 10_000);
@@ -217,7 +217,7 @@ for (const impl of IMPLS) {
             assert.ok(up.reconnects >= 1, `reconnects: ${up.reconnects}`);
             assertNoTrap(page);
           } finally {
-            if (stopped) process.kill(own.pid, "SIGCONT");
+            if (stopped) thaw(own.pid);
             await own.stop();
           }
         });

@@ -5,7 +5,7 @@
 // lists every node's rooms.
 import assert from "node:assert/strict";
 import { describe, it, before, after } from "node:test";
-import { connect, ackTimeout, waitFor, toBuffers, startServer } from "../lib/harness.mjs";
+import { connect, ackTimeout, waitFor, toBuffers, startServer, freeze, thaw } from "../lib/harness.mjs";
 import { skipWithoutRedis as skip, useFeaturesPair, classicOnly, SHARDED } from "../lib/cluster.mjs";
 
 describe("Redis cluster: broadcasts with acks and allRooms across sio and Node", { skip }, () => {
@@ -79,7 +79,7 @@ describe("Redis cluster: broadcasts with acks and allRooms across sio and Node",
     b.on("question", (q, cb) => cb("b"));
     const answered = (r) => r.answers.filter((x) => x.answer).length;
     await askUntil(asker, { room: "half", timeout: 1_000 }, (r) => !r.error && answered(r) === 2, "warm-up");
-    process.kill(node.pid, "SIGSTOP");
+    await freeze(node.pid);
     try {
       const [reply] = await ackTimeout(10_000, asker, "ask-cluster", { room: "half", timeout: 1_000 });
       assert.equal(reply.error, "timeout reached: only 1 responses received out of 2");
@@ -91,7 +91,7 @@ describe("Redis cluster: broadcasts with acks and allRooms across sio and Node",
         ].sort((x, y) => (x.id < y.id ? -1 : 1)),
       );
     } finally {
-      process.kill(node.pid, "SIGCONT");
+      thaw(node.pid);
     }
   });
 
@@ -136,12 +136,12 @@ describe("Redis cluster: broadcasts with acks and allRooms across sio and Node",
       interval: 100,
       what: "allRooms answered",
     });
-    process.kill(node.pid, "SIGSTOP");
+    await freeze(node.pid);
     try {
       const [reply] = await ackTimeout(10_000, a, "all-rooms");
       assert.deepEqual(reply, { error: "timeout reached: only 1 responses received out of 2" });
     } finally {
-      process.kill(node.pid, "SIGCONT");
+      thaw(node.pid);
     }
   });
 

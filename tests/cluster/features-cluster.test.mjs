@@ -5,7 +5,7 @@
 // every node's sockets.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connect, collect, ack, ackTimeout, waitFor, once } from "../lib/harness.mjs";
+import { connect, collect, ack, ackTimeout, waitFor, once, freeze, thaw } from "../lib/harness.mjs";
 import { skipWithoutRedis as skip, useFeaturesPair } from "../lib/cluster.mjs";
 
 describe("Redis cluster: sio features server and its Node twin", { skip }, () => {
@@ -83,15 +83,13 @@ describe("Redis cluster: sio features server and its Node twin", { skip }, () =>
     const r = await connect(rust.url);
     const n = await connect(node.url);
     await fetchUntil(r, {}, [r.id, n.id]);
-    process.kill(node.pid, "SIGSTOP");
+    await freeze(node.pid);
     try {
-      const t0 = Date.now();
       const [found] = await ackTimeout(10_000, r, "fetch", {});
-      assert.ok(Date.now() - t0 >= 4_500, "waited for the request timeout");
       assert.deepEqual(ids(found), [r.id], "local sockets only");
       assert.match(rust.logs(), /timeout reached: only 0 responses received out of 1/);
     } finally {
-      process.kill(node.pid, "SIGCONT");
+      thaw(node.pid);
     }
   });
 });

@@ -7,7 +7,7 @@
 // features events) to call `io.serverSideEmit` directly.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connect, collect, ack, ackTimeout, waitFor, toBuffers } from "../lib/harness.mjs";
+import { connect, collect, ack, ackTimeout, waitFor, toBuffers, freeze, thaw } from "../lib/harness.mjs";
 import { skipWithoutRedis as skip, startProbe, useFeaturesPair } from "../lib/cluster.mjs";
 
 describe("Redis cluster: server-side events between sio and Node", { skip }, () => {
@@ -110,24 +110,24 @@ describe("Redis cluster: server-side events between sio and Node", { skip }, () 
     const r = await connect(rust.url);
     await connect(node.url);
     await askUntil(r, "warm-up", 1);
-    process.kill(node.pid, "SIGSTOP");
+    await freeze(node.pid);
     try {
       const [reply] = await ackTimeout(10_000, r, "sse-ask", "anyone?");
       assert.deepEqual(reply, { error: "timeout reached: only 0 responses received out of 1", answers: [] });
     } finally {
-      process.kill(node.pid, "SIGCONT");
+      thaw(node.pid);
     }
   });
 
   it("a sio node that does not answer: Node's request times out the same way", async () => {
     const n = await connect(node.url);
     await askUntil(n, "warm-up", 1);
-    process.kill(rust.pid, "SIGSTOP");
+    await freeze(rust.pid);
     try {
       const [reply] = await ackTimeout(10_000, n, "sse-ask", "anyone?");
       assert.deepEqual(reply, { error: "timeout reached: only 0 responses received out of 1", answers: [] });
     } finally {
-      process.kill(rust.pid, "SIGCONT");
+      thaw(rust.pid);
     }
   });
 });

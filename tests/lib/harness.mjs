@@ -7,7 +7,7 @@
 // gets PORT=<free port> plus the env passed to startServer.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -395,6 +395,32 @@ export async function waitFor(predicate, { timeout = 5_000, interval = 10, what 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
     await delay(interval);
   }
+}
+
+/**
+ * Freeze a server (SIGSTOP) and return once every one of its threads is stopped. kill() only
+ * queues the signal: until the thread that takes it is scheduled, the process's other threads
+ * (tokio workers) keep running and can still answer a request sent right after.
+ */
+export async function freeze(pid) {
+  process.kill(pid, "SIGSTOP");
+  const state = (tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    } catch {
+      return "T"; // a thread that has exited runs nothing
+    }
+  };
+  await waitFor(() => readdirSync(`/proc/${pid}/task`).every((tid) => "Tt".includes(state(tid))), {
+    interval: 1,
+    what: `every thread of pid ${pid} stopped`,
+  });
+}
+
+/** Let a frozen server run again. */
+export function thaw(pid) {
+  process.kill(pid, "SIGCONT");
 }
 
 /** Emit with an ack; resolves with the array of all ack arguments. */
