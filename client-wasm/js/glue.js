@@ -144,6 +144,15 @@ export const query = (q) =>
   (typeof q == "string" ? [...new URLSearchParams(q)] : Object.entries(q || {}))
     .map(([k, v]) => encodeURIComponent(k) + "=" + encodeURIComponent(v))
     .join("&");
+/** The engine options of `h`'s Manager as they are now, re-read at each (re)open as
+ *  engine.io-client does: `[query, extraHeaders, protocols, opts]` (the URL's query when the
+ *  option has none); undefined without a JS Manager. */
+export function engineOpts(h) {
+  const m = target(h, -1);
+  const o = m?.opts;
+  return o && [query(o.query) || url(m.uri)[4], o.extraHeaders, o.protocols, opts(o)];
+}
+export const floats = (a) => a;
 /** What a frame weighs in a polling payload, as the server counts it against maxPayload: the
  *  UTF-8 bytes of a text packet, `b` + base64 of a binary one. */
 export function len(f) {

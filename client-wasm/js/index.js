@@ -6,9 +6,12 @@
 // listeners are glue.js's `Emitter`. What stays here is what JS expresses best: variadic
 // methods, getters, chaining, option names, the `io()` cache, loading the `.wasm`.
 import { initSync, ManagerCore } from "./wasm/sio_client.js";
-import { Emitter, error, opts as nums, query, reserved, url } from "sio-glue";
+import { Emitter, error, opts as nums, reserved, url } from "sio-glue";
 
 const cache = {};
+// The codes of the core's small calls (`ManagerCore.op`; api.rs `op` has the same, checked by
+// its test).
+const OP = { open: 0, tune: 1, session: 2, connect: 3, disconnect: 4, id: 5, state: 6 };
 
 /** `[secure, host, key, namespace, query]` of an `io()` URL (see glue.js `url`). */
 function parse(uri) {
@@ -37,11 +40,12 @@ export class Manager extends Emitter {
   constructor(uri, opts) {
     super();
     if (typeof uri == "object") (opts = uri), (uri = undefined);
+    this.uri = uri;
     const o = (this.opts = opts || {});
-    const [secure, host, , , q] = parse(uri);
+    const [secure, host] = parse(uri);
     this.nsps = {};
     this.engine = new Engine(this);
-    this.c = new ManagerCore(this, secure, host, o.path, query(o.query) || q, o.extraHeaders, o.protocols, nums(o));
+    this.c = new ManagerCore(this, secure, host, o.path, nums(o));
   }
   /** The socket of namespace `nsp`, created on first use. */
   socket(nsp, opts) {
@@ -51,7 +55,7 @@ export class Manager extends Emitter {
     return s;
   }
   open() {
-    this.c.open();
+    this.c.op(OP.open);
     return this;
   }
   connect() {
@@ -59,7 +63,7 @@ export class Manager extends Emitter {
   }
   /** The transport in use: "polling" or "websocket" (undefined while disconnected). */
   get transport() {
-    return this.c.session()?.[1];
+    return this.c.op(OP.session)?.[1];
   }
 }
 
@@ -72,7 +76,7 @@ class Engine extends Emitter {
     this.m = m;
   }
   get id() {
-    return this.m.c.session()?.[0];
+    return this.m.c.op(OP.session)?.[0];
   }
   get transport() {
     const name = this.m.transport;
@@ -85,8 +89,8 @@ class Engine extends Emitter {
 ["reconnection", "reconnectionAttempts", "reconnectionDelay", "reconnectionDelayMax", "randomizationFactor", "timeout"].forEach(
   (name, i) =>
     (Manager.prototype[name] = function (v) {
-      if (v === undefined) return i ? this.c.tune(i + 2) : !!this.c.tune(2);
-      this.c.tune(i + 2, +v);
+      if (v === undefined) return i ? this.c.op(OP.tune, i + 2) : !!this.c.op(OP.tune, 2);
+      this.c.op(OP.tune, i + 2, +v);
       return this;
     }),
 );
@@ -103,29 +107,29 @@ export class Socket extends Emitter {
     if (io.opts.autoConnect !== false) this.connect();
   }
   get id() {
-    return this.c.id(this.i);
+    return this.c.op(OP.id, this.i);
   }
   get connected() {
-    return !!(this.c.state(this.i) & 1);
+    return !!(this.c.op(OP.state, this.i) & 1);
   }
   get disconnected() {
     return !this.connected;
   }
   get active() {
-    return !!(this.c.state(this.i) & 2);
+    return !!(this.c.op(OP.state, this.i) & 2);
   }
   get recovered() {
-    return !!(this.c.state(this.i) & 4);
+    return !!(this.c.op(OP.state, this.i) & 4);
   }
   connect() {
-    this.c.connect(this.i);
+    this.c.op(OP.connect, this.i);
     return this;
   }
   open() {
     return this.connect();
   }
   disconnect() {
-    this.c.disconnect(this.i);
+    this.c.op(OP.disconnect, this.i);
     return this;
   }
   close() {

@@ -135,7 +135,11 @@ export declare class Engine extends Emitter<EngineEvents> {
 /** One connection to a server, shared by the sockets of its namespaces. */
 export declare class Manager extends Emitter<ManagerReservedEvents> {
   constructor(uri?: string, opts?: Partial<ManagerOptions & SocketOptions>);
-  readonly opts: Partial<ManagerOptions & SocketOptions>;
+  /** The URL the Manager was made with (undefined: the page's origin). */
+  readonly uri: string | undefined;
+  /** Read again at each (re)open: changes to `query`, `extraHeaders`, `transports`, … apply
+   *  to the next attempt. */
+  opts: Partial<ManagerOptions & SocketOptions>;
   readonly engine: Engine;
   /** The socket of namespace `nsp`, created on first use. */
   socket(nsp: string, opts?: Partial<SocketOptions>): Socket;

@@ -33,51 +33,68 @@ impl Drop for ManagerCore {
 
 #[wasm_bindgen]
 impl ManagerCore {
-    /// A manager for the server at `host` (`secure`: over TLS), its events going to `js`.
-    /// `path` (`None`: the default), `query` (encoded), `headers` and `protocols` are the
-    /// options of those names; `opts` the numeric and boolean ones, by `opts::opt` index
-    /// (glue.js `opts` makes it).
+    /// A manager for the server at `host` (`secure`: over TLS) and `path` (`None`: the
+    /// default), its events going to `js`, with the numeric and boolean options `opts`, by
+    /// `opts::opt` index (glue.js `opts` makes them). The options of each session (query,
+    /// headers, transports, …) are read from `js.opts` at each (re)open.
     #[wasm_bindgen(constructor)]
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         js: JsValue,
         secure: bool,
         host: String,
         path: Option<String>,
-        query: String,
-        headers: JsValue,
-        protocols: JsValue,
         opts: &[f64],
     ) -> ManagerCore {
         let cfg = Config::new(opts);
-        let target = Target::new(secure, host, path, query, headers, protocols, &cfg);
+        let target = Target::new(secure, host, path, &cfg);
         ManagerCore {
             inner: Mgr::new(cfg, JsValue::UNDEFINED, target, &js, false),
         }
     }
 
-    /// Opens the connection.
-    pub fn open(&self) {
-        self.inner.open();
-        self.inner.settle();
-    }
-
-    /// Reads, or with `value` changes, option `which` (an `opts::opt` index).
-    pub fn tune(&self, which: usize, value: Option<f64>) -> f64 {
-        self.inner.tune(which, value)
-    }
-
-    /// The Engine.IO session: `[id, transport]` (the id undefined until the handshake, the
-    /// transport `"polling"` or `"websocket"`), or undefined between sessions.
-    pub fn session(&self) -> JsValue {
-        let st = self.inner.st.borrow();
-        let Some(e) = st.engine.as_ref() else {
-            return JsValue::UNDEFINED;
+    /// The small calls of the JS classes, by [`op`] code, on the manager or on socket
+    /// `socket` (for [`op::TUNE`]: the option index), with `value` where one is given.
+    /// One export instead of seven: each costs glue in both the `.wasm` and the JS.
+    pub fn op(&self, code: u32, socket: usize, value: Option<f64>) -> JsValue {
+        let m = &self.inner;
+        let sock = || m.sock(socket);
+        let out = match code {
+            op::OPEN => {
+                m.open();
+                JsValue::UNDEFINED
+            }
+            op::TUNE => m.tune(socket, value).into(),
+            op::SESSION => {
+                m.st.borrow()
+                    .engine
+                    .as_ref()
+                    .map_or(JsValue::UNDEFINED, |e| {
+                        let sid = e.sid().map_or(JsValue::UNDEFINED, JsValue::from_str);
+                        let pair = Array::of1(&sid);
+                        pair.push(&JsValue::from_str(e.transport_name()));
+                        pair.into()
+                    })
+            }
+            op::CONNECT => {
+                sock().inspect(|s| s.connect());
+                JsValue::UNDEFINED
+            }
+            op::DISCONNECT => {
+                sock().inspect(|s| s.disconnect());
+                JsValue::UNDEFINED
+            }
+            op::ID => sock().map_or(JsValue::UNDEFINED, |s| s.st.borrow().id.clone()),
+            _ => sock()
+                .map_or(0, |s| {
+                    let st = s.st.borrow();
+                    u32::from(st.connected)
+                        | u32::from(st.active) << 1
+                        | u32::from(st.recovered) << 2
+                })
+                .into(),
         };
-        let sid = e.sid().map_or(JsValue::UNDEFINED, JsValue::from_str);
-        let pair = Array::of1(&sid);
-        pair.push(&JsValue::from_str(e.transport_name()));
-        pair.into()
+        m.settle();
+        out
     }
 
     // The sockets: the JS `Socket` keeps its index on this manager (no class of its own,
@@ -88,22 +105,6 @@ impl ManagerCore {
     /// `maxBufferedEmits`) as for [`ManagerCore::new`].
     pub fn socket(&self, nsp: &str, js: JsValue, auth: JsValue, opts: &[f64]) -> usize {
         self.inner.socket(nsp, &Config::new(opts), &auth, &js)
-    }
-
-    /// Joins the namespace.
-    pub fn connect(&self, socket: usize) {
-        if let Some(s) = self.inner.sock(socket) {
-            s.connect();
-        }
-        self.inner.settle();
-    }
-
-    /// Leaves the namespace.
-    pub fn disconnect(&self, socket: usize) {
-        if let Some(s) = self.inner.sock(socket) {
-            s.disconnect();
-        }
-        self.inner.settle();
     }
 
     /// Sends `[event, ...args]`; `ack` gets the answer (error-first when `with_error` or
@@ -147,19 +148,53 @@ impl ManagerCore {
         s.emit(event, args, ack, flags);
         self.inner.settle();
     }
+}
 
+/// The codes of [`ManagerCore::op`]; `js/index.js` has them by name in `OP` (the test below
+/// checks that both agree).
+pub mod op {
+    /// Opens the connection.
+    pub const OPEN: u32 = 0;
+    /// Reads, or with a value changes, option number `socket` (an `opts::opt` index).
+    pub const TUNE: u32 = 1;
+    /// The Engine.IO session: `[id, transport]` (the id undefined until the handshake, the
+    /// transport `"polling"` or `"websocket"`), or undefined between sessions.
+    pub const SESSION: u32 = 2;
+    /// The socket joins its namespace.
+    pub const CONNECT: u32 = 3;
+    /// The socket leaves its namespace.
+    pub const DISCONNECT: u32 = 4;
     /// The id of the socket's namespace connection, while connected.
-    pub fn id(&self, socket: usize) -> JsValue {
-        self.inner
-            .sock(socket)
-            .map_or(JsValue::UNDEFINED, |s| s.st.borrow().id.clone())
-    }
-
+    pub const ID: u32 = 5;
     /// The socket's state, in bits: 1 connected, 2 active, 4 recovered.
-    pub fn state(&self, socket: usize) -> u32 {
-        self.inner.sock(socket).map_or(0, |s| {
-            let st = s.st.borrow();
-            u32::from(st.connected) | u32::from(st.active) << 1 | u32::from(st.recovered) << 2
-        })
+    pub const STATE: u32 = 6;
+}
+
+#[cfg(test)]
+mod tests {
+    /// `OP` in js/index.js names the codes of [`super::op`] the same way.
+    #[test]
+    fn index_js_agrees_on_the_op_codes() {
+        let js = include_str!("../js/index.js");
+        let table = js
+            .split_once("const OP = {")
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .map(|(t, _)| t)
+            .expect("index.js defines `const OP = { … }`");
+        let expected = [
+            ("open", super::op::OPEN),
+            ("tune", super::op::TUNE),
+            ("session", super::op::SESSION),
+            ("connect", super::op::CONNECT),
+            ("disconnect", super::op::DISCONNECT),
+            ("id", super::op::ID),
+            ("state", super::op::STATE),
+        ];
+        let mut found = alloc::vec::Vec::new();
+        for entry in table.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, code) = entry.split_once(':').expect("`name: code` entries");
+            found.push((name.trim(), code.trim().parse::<u32>().expect("a number")));
+        }
+        assert_eq!(found, expected);
     }
 }

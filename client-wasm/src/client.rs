@@ -75,10 +75,8 @@ impl Manager {
 
     pub(crate) fn with_target(url: &crate::url::Parsed, opts: Options) -> Manager {
         let cfg = opts.config();
-        let target = Target::new(
-            url.secure,
-            url.host.clone(),
-            Some(opts.path),
+        let mut target = Target::new(url.secure, url.host.clone(), Some(opts.path), &cfg);
+        target.set(
             crate::url::query(&opts.query, &url.query),
             crate::url::headers(&opts.extra_headers),
             opts.protocols,

@@ -63,33 +63,46 @@ pub(crate) struct Target {
 
 impl Target {
     /// `path` (the default when `None`) gets a trailing slash unless `addTrailingSlash` is
-    /// off, as in socket.io-client.
-    pub(crate) fn new(
-        secure: bool,
-        host: String,
-        path: Option<String>,
-        query: String,
-        headers: JsValue,
-        protocols: JsValue,
-        cfg: &Config,
-    ) -> Target {
+    /// off, as in socket.io-client. The other options come from [`set`](Self::set).
+    pub(crate) fn new(secure: bool, host: String, path: Option<String>, cfg: &Config) -> Target {
         let mut path = path.unwrap_or_else(|| String::from(DEFAULT_PATH));
         if cfg.flag(opt::ADD_TRAILING_SLASH) && !path.ends_with('/') {
             path.push('/');
         }
-        Target {
+        let mut t = Target {
             secure,
             host,
             path,
-            query,
-            headers,
-            protocols,
-            credentials: cfg.flag(opt::WITH_CREDENTIALS),
-            timestamps: cfg.flag(opt::TIMESTAMP_REQUESTS),
-            upgrade: cfg.flag(opt::UPGRADE),
-            remember_upgrade: cfg.flag(opt::REMEMBER_UPGRADE),
-            transports: cfg.transports(),
-        }
+            query: String::new(),
+            headers: JsValue::UNDEFINED,
+            protocols: JsValue::UNDEFINED,
+            credentials: false,
+            timestamps: false,
+            upgrade: false,
+            remember_upgrade: false,
+            transports: (TransportKind::Polling, false),
+        };
+        t.set(String::new(), JsValue::UNDEFINED, JsValue::UNDEFINED, cfg);
+        t
+    }
+
+    /// The options engine.io-client reads for each session: `query` (encoded), the polling
+    /// requests' extra `headers`, the WebSocket sub-`protocols`, and those of `cfg`.
+    pub(crate) fn set(
+        &mut self,
+        query: String,
+        headers: JsValue,
+        protocols: JsValue,
+        cfg: &Config,
+    ) {
+        self.query = query;
+        self.headers = headers;
+        self.protocols = protocols;
+        self.credentials = cfg.flag(opt::WITH_CREDENTIALS);
+        self.timestamps = cfg.flag(opt::TIMESTAMP_REQUESTS);
+        self.upgrade = cfg.flag(opt::UPGRADE);
+        self.remember_upgrade = cfg.flag(opt::REMEMBER_UPGRADE);
+        self.transports = cfg.transports();
     }
 }
 

@@ -94,6 +94,13 @@ extern "C" {
     /// The `Error` of a CONNECT_ERROR packet's payload: `{ message, data }` or a message.
     #[wasm_bindgen(js_name = connectError)]
     pub(crate) fn connect_error(payload: &JsValue) -> JsValue;
+    /// The engine options of `h`'s JS `Manager` as they are now (`manager.opts`): `[query
+    /// (encoded), extraHeaders, protocols, the numbers of glue.js \`opts\`]`; undefined for a
+    /// manager without one (the Rust API's).
+    #[wasm_bindgen(js_name = engineOpts)]
+    pub(crate) fn engine_opts(h: Handle) -> JsValue;
+    /// A JS array of numbers as a `Vec`.
+    pub(crate) fn floats(numbers: &JsValue) -> Vec<f64>;
     pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue;
     pub(crate) fn set(obj: &JsValue, key: &str, value: &JsValue);
     /// `{ name }`, what engine.io-client calls a transport.

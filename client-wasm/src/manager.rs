@@ -15,8 +15,8 @@ use core::cell::{Cell, RefCell};
 
 use sio_protocol::binary::Reassembler;
 use sio_protocol::socket::{self, PacketType};
-use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::engine::{Engine, PING_TIMEOUT, State, Target, Up};
 use crate::js::{self, Array, Callback, ENGINE, Handle, MANAGER, Timer, event};
@@ -49,7 +49,9 @@ pub(crate) struct Mgr {
     pub(crate) cfg: Cell<Config>,
     /// The Rust API's `auth` for the sockets it makes.
     pub(crate) auth: JsValue,
-    pub(crate) target: Target,
+    /// Where and how sessions connect; a JS `Manager`'s options are read again at each
+    /// (re)open (see [`reread`](Self::reread)).
+    pub(crate) target: RefCell<Target>,
     pub(crate) st: RefCell<MgrSt>,
     pub(crate) nsps: RefCell<Vec<Rc<Sock>>>,
     /// This manager in glue.js: how the browser calls its callback, and where its
@@ -128,7 +130,7 @@ impl Mgr {
                 closures: RefCell::new(Vec::new()),
                 cfg: Cell::new(cfg),
                 auth,
-                target,
+                target: RefCell::new(target),
                 st: RefCell::new(MgrSt {
                     ready: Ready::Closed,
                     engine: None,
@@ -224,25 +226,45 @@ impl Mgr {
 
     /// Opens the session unless it is open or opening.
     pub(crate) fn open(&self) {
-        let mut st = self.st.borrow_mut();
-        if st.ready != Ready::Closed {
+        if self.ready() != Ready::Closed {
             return;
         }
+        self.reread();
+        let target = self.target.borrow();
+        let mut st = self.st.borrow_mut();
         // Two transport ids per session (the first transport, the upgrade probe), never 0:
         // kinds below 32 are the timers'.
         st.epoch = st.epoch.wrapping_add(1).max(1);
         st.ready = Ready::Opening;
         st.skip_reconnect = false;
         st.decoder = Reassembler::new(MAX_ATTACHMENTS);
-        st.engine = Some(Engine::open(self.h, st.epoch.wrapping_mul(2), &self.target));
+        st.engine = Some(Engine::open(self.h, st.epoch.wrapping_mul(2), &target));
         // As engine.io-client: not for "localhost", which the network's loss leaves reachable.
-        if !is_localhost(&self.target.host) {
+        if !is_localhost(&target.host) {
             js::on_offline(self.h, OFFLINE);
         }
         let timeout = self.cfg.get().get(opt::TIMEOUT);
         if timeout > 0.0 {
             st.connect_timer = Some(Timer::new(timeout, self.h, CONNECT_TIMEOUT, 0.0));
         }
+    }
+
+    /// Reads the JS `Manager`'s options again (`socket.io.opts`, as engine.io-client does for
+    /// each session): a page that changes `query` or `extraHeaders` in `reconnect_attempt`
+    /// (a refreshed token), or `transports` in `connect_error`, gets them on the next
+    /// attempt. The server and path stay. The Rust API's managers have no such object.
+    fn reread(&self) {
+        let fresh = js::engine_opts(self.h);
+        if fresh.is_undefined() {
+            return;
+        }
+        let fresh: Array = fresh.unchecked_into();
+        self.target.borrow_mut().set(
+            fresh.at(0).as_string().unwrap_or_default(),
+            fresh.at(1),
+            fresh.at(2),
+            &Config::new(&js::floats(&fresh.at(3))),
+        );
     }
 
     fn on_callback(&self, kind: u32, value: JsValue) {
@@ -259,7 +281,7 @@ impl Mgr {
             _ => self.with_engine(|e, up| match kind {
                 PING_TIMEOUT => e.on_ping_timeout(up),
                 OFFLINE => e.on_offline(up),
-                _ => e.on_event(&self.target, kind, value, up),
+                _ => e.on_event(&self.target.borrow(), kind, value, up),
             }),
         }
     }

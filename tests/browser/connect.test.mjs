@@ -313,6 +313,53 @@ for (const impl of IMPLS) {
       assertClean(page);
     });
 
+    it("socket.io.opts is read again at each reconnection: query and extraHeaders set in reconnect_attempt, transports in connect_error", async () => {
+      const page = await b.page();
+      await page.evaluate(
+        ({ url }) => {
+          const s = sio.io(url, {
+            forceNew: true,
+            transports: ["websocket"],
+            query: { q: "first" },
+            extraHeaders: { "x-test": "one" },
+            reconnectionDelay: 100,
+            reconnectionDelayMax: 200,
+            randomizationFactor: 0,
+          });
+          // A refreshed token, as pages do it; and a fallback to polling after a failure.
+          s.io.on("reconnect_attempt", () => {
+            s.io.opts.query = { q: "second" };
+            s.io.opts.extraHeaders = { "x-test": "two" };
+          });
+          s.on("connect_error", () => (s.io.opts.transports = ["polling"]));
+          window.s = s;
+          return t.next(s, "connect");
+        },
+        { url: feat.url },
+      );
+      const before = await page.evaluate(async () => (await t.ack(s, "whoami"))[0]);
+      await page.evaluate(() => {
+        window.failed = t.next(s, "connect_error");
+      });
+      await page.context().setOffline(true);
+      await page.evaluate(() => window.failed);
+      await page.evaluate(() => {
+        window.back = t.next(s, "connect");
+      });
+      await page.context().setOffline(false);
+      const after = await page.evaluate(async () => {
+        await window.back;
+        const [w] = await t.ack(s, "whoami");
+        const transport = s.io.engine.transport.name;
+        s.disconnect();
+        return { ...w, transport };
+      });
+      // Browsers cannot set headers on a WebSocket: the first session sends none.
+      assert.deepEqual([before.q, before.header], ["first", null]);
+      assert.deepEqual([after.q, after.header, after.transport], ["second", "two", "polling"]);
+      assertNoTrap(page);
+    });
+
     it("[upgrade] rememberUpgrade: after a session upgraded, a new client starts on websocket", async () => {
       const page = await b.page();
       const out = await page.evaluate(
