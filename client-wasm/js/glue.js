@@ -27,6 +27,11 @@ export function register(cb, o) {
  *  a timer); 0 weakly; 2 not at all, with its callback (the core is gone). */
 export const root = (h, how) =>
   how == 1 ? live.set(h, objs.get(h)?.deref()) : (live.delete(h), how && (cbs.delete(h), objs.delete(h)));
+/** A new session of `h`: a new `manager.engine`, as engine.io-client makes one per session. */
+export const renew = (h) => {
+  const m = target(h, -1);
+  if (m) m.engine = new m.engine.constructor(m);
+};
 /** What events of `h` go to: the manager (-1), its engine (-2), or socket `i`. */
 export const target = (h, i) => {
   const m = objs.get(h)?.deref();
@@ -87,9 +92,15 @@ export function ackFn(h, k, id) {
 export const auth = (f, h, k) => f((data) => back(h, k, data));
 
 
-export const error = (message, data, description) =>
-  Object.assign(new Error(message), data === undefined ? {} : { data }, description === undefined ? {} : { description });
+export const error = (message, data) => Object.assign(new Error(message), data === undefined ? {} : { data });
 
+/** engine.io-client's `TransportError`: the reason as message, `type`, and what the browser
+ *  said (`description`: the error or HTTP status; `context`: none with fetch). */
+export const transportError = (reason, description) =>
+  Object.assign(new Error(reason), { type: "TransportError", description, context: undefined });
+/** The details of a "transport close", as engine.io-client gives them: `{ description,
+ *  context }` (the CloseEvent of a WebSocket), without `context` when there is none. */
+export const details = (description, context) => (context === undefined ? { description } : { description, context });
 export const connectError = (p) => error(typeof p == "string" ? p : p?.message, p?.data);
 export const withPid = (auth, pid, offset) => Object.assign({ pid, offset }, auth);
 export const get = (o, k) => (o == null ? undefined : o[k]);
@@ -120,8 +131,9 @@ export function url(uri) {
   } catch {}
 }
 
-// The numeric and boolean options, in the order of `opts::opt` in the Rust core.
-const OPTS =
+// The numeric and boolean options, in the order of `opts::opt` in the Rust core (its test
+// checks this list).
+export const OPTS =
   "upgrade rememberUpgrade reconnection reconnectionAttempts reconnectionDelay reconnectionDelayMax randomizationFactor timeout withCredentials timestampRequests addTrailingSlash ackTimeout retries maxBufferedEmits transports autoConnect".split(
     " ",
   );
@@ -179,18 +191,22 @@ typeof addEventListener == "function" && addEventListener("offline", () => offli
 export const onOffline = (h, k) => (k ? offline.set(h, k) : offline.delete(h));
 export const cancel = (id) => clearTimeout(id);
 
-// (t) open, (t + 1, data) message, (t + 2, CloseEvent) close, (t + 3) error.
+// What happened to a transport, added to the kind the core gave for it (kind.rs `Ev`; its
+// test checks these numbers).
+const OPEN = 0, DATA = 1, CLOSE = 2, ERROR = 3;
+
+// (t + OPEN), (t + DATA, data) a message, (t + CLOSE, CloseEvent), (t + ERROR).
 export function wsOpen(url, protocols, h, t) {
   try {
     const ws = new WebSocket(url, protocols);
     ws.binaryType = "arraybuffer";
-    ws.onopen = () => back(h, t);
-    ws.onmessage = (e) => back(h, t + 1, e.data);
-    ws.onclose = (e) => back(h, t + 2, e);
-    ws.onerror = () => back(h, t + 3);
+    ws.onopen = () => back(h, t + OPEN);
+    ws.onmessage = (e) => back(h, t + DATA, e.data);
+    ws.onclose = (e) => back(h, t + CLOSE, e);
+    ws.onerror = () => back(h, t + ERROR);
     return ws;
   } catch (e) {
-    setTimeout(back, 0, h, t + 3, e);
+    setTimeout(back, 0, h, t + ERROR, e);
   }
 }
 
@@ -204,13 +220,13 @@ export function wsClose(ws) {
 export const wsSend = (ws, data) => ws.send(data);
 
 // A GET, or a POST of `body`; flags: 1 credentials, 2 a cache-busting `t` parameter.
-// (1 + op, text) success, (3 + op, status or error) failure; handle 0: fire and forget. A
+// (t + DATA, text) success, (t + ERROR, status or error) failure; handle 0: fire and forget. A
 // request given `after` starts when that one has finished. Returns the AbortController;
 // `abort` also makes sure no callback comes afterwards.
 let seq = 0;
-export function request(url, body, headers, flags, h, op, after) {
+export function request(url, body, headers, flags, h, t, after) {
   const c = new AbortController();
-  const done = (k, v) => c.d || back(h, k + op, v);
+  const done = (k, v) => c.d || back(h, t + k, v);
   // A fresh `t` defeats caches that ignore `no-store`.
   if (flags & 2) url += "&t=" + Date.now().toString(36) + "." + (++seq).toString(36);
   const go = () =>
@@ -222,8 +238,8 @@ export function request(url, body, headers, flags, h, op, after) {
       cache: "no-store",
       signal: c.signal,
     })
-      .then((r) => (r.ok ? r.text().then((t) => done(1, t)) : done(3, r.status)))
-      .catch((e) => done(3, e));
+      .then((r) => (r.ok ? r.text().then((s) => done(DATA, s)) : done(ERROR, r.status)))
+      .catch((e) => done(ERROR, e));
   c.p = after && after.p ? after.p.then(go) : go();
   return c;
 }
@@ -235,13 +251,13 @@ export function abort(c, keep) {
   }
 }
 
-/** Resolves the Blobs among `parts` to ArrayBuffers, then calls back (t + 21, parts) (or
- *  t + 23 on error). */
+/** Resolves the Blobs among `parts` to ArrayBuffers, then calls back (t + DATA, parts) (or
+ *  t + ERROR on error). */
 export function unblob(parts, h, t) {
   const c = {};
   Promise.all(parts.map((p) => (isBlob(p) ? p.arrayBuffer() : p))).then(
-    (p) => c.d || back(h, t + 21, p),
-    (e) => c.d || back(h, t + 23, e),
+    (p) => c.d || back(h, t + DATA, p),
+    (e) => c.d || back(h, t + ERROR, e),
   );
   return c;
 }
@@ -324,13 +340,49 @@ export class Emitter {
 export const emitter = () => new Emitter();
 
 // The reserved events the core fires (`js::event` codes), each with its argument count.
-const EVENTS = "open error close ping reconnect_attempt reconnect reconnect_error reconnect_failed upgrade connect connect_error disconnect".split(" ");
-const ARGS = [0, 1, 2, 0, 1, 1, 1, 0, 1, 0, 1, 2];
-// Codes past the reserved events: an incoming event `[name, ...args]` (catch-all listeners,
-// then `name`'s), and an outgoing one (for `onAnyOutgoing` listeners).
+// (js.rs's test checks these names against the codes.)
+const EVENTS =
+  "open error close ping reconnect_attempt reconnect reconnect_error reconnect_failed upgrade connect connect_error disconnect upgrading upgradeError drain packet".split(
+    " ",
+  );
+const ARGS = [0, 1, 2, 0, 1, 1, 1, 0, 1, 0, 1, 2, 1, 1, 0, 1];
+const TYPES = "open close ping pong message upgrade noop".split(" ");
+// Codes past the named events: an incoming event `[name, ...args]` (catch-all listeners,
+// then `name`'s), an outgoing one (`onAnyOutgoing` listeners), a frame received (the
+// engine's `packet`, then `heartbeat`) and one sent (`packetCreate`), shown as
+// engine.io-client's packets.
 export const fire = (h, i, e, a, b) => {
   const t = target(h, i);
-  e < 12 ? t?._fire(EVENTS[e], [a, b].slice(0, ARGS[e])) : t?.[e < 13 ? "_event" : "_out"](a);
+  const n = EVENTS[e];
+  const l = t?._l;
+  if (!t) return;
+  // A drain comes on the next tick, as engine.io-client's for a WebSocket (a listener that
+  // writes again does not recurse), and none after the session's close.
+  if (n == "drain") l?.drain?.length && setTimeout(() => t._closed || t._fire(n, []));
+  else if (n) {
+    if (i == -2 && n == "close") t._closed = 1;
+    t._fire(n, [a, b].slice(0, ARGS[e]));
+  } else if ((e -= EVENTS.length) < 2) t[e ? "_out" : "_event"](a);
+  else if (l) {
+    const s = typeof a == "string";
+    const p = { type: s ? TYPES[a[0]] : "message", data: s ? a.slice(1) || undefined : a };
+    if (e > 2) {
+      p.options = { compress: true };
+      t._fire("packetCreate", [p]);
+    } else {
+      if (p.data === undefined) delete p.data;
+      t._fire("packet", [p]);
+      t._fire("heartbeat", []);
+    }
+  }
 };
+export const listens = (h, i, e) => {
+  const l = target(h, i)?._l;
+  return !!(l && (e < 0 || l[EVENTS[e]]?.length));
+};
+export const probeError = () => Object.assign(new Error("probe error"), { transport: "websocket" });
+/** A decoded Socket.IO packet as socket.io-client's Manager `packet` event. */
+export const sioPacket = (type, nsp, id, data) =>
+  Object.assign({ type, nsp }, id === undefined ? {} : { id }, data === undefined ? {} : { data });
 /** A JS listener for a Rust closure that takes the arguments as one array. */
 export const spread = (f) => (...args) => f(args);

@@ -6,7 +6,7 @@
 // listeners are glue.js's `Emitter`. What stays here is what JS expresses best: variadic
 // methods, getters, chaining, option names, the `io()` cache, loading the `.wasm`.
 import { initSync, ManagerCore } from "./wasm/sio_client.js";
-import { Emitter, error, opts as nums, reserved, url } from "sio-glue";
+import { Emitter, OPTS, error, opts as nums, reserved, url } from "sio-glue";
 
 const cache = {};
 // The codes of the core's small calls (`ManagerCore.op`; api.rs `op` has the same, checked by
@@ -44,6 +44,7 @@ export class Manager extends Emitter {
     const o = (this.opts = opts || {});
     const [secure, host] = parse(uri);
     this.nsps = {};
+    // A new one for each session (glue.js `renew`), as socket.io-client's.
     this.engine = new Engine(this);
     this.c = new ManagerCore(this, secure, host, o.path, nums(o));
   }
@@ -54,8 +55,18 @@ export class Manager extends Emitter {
     if (this.opts.autoConnect !== false && !s.active) s.connect();
     return s;
   }
-  open() {
-    this.c.op(OP.open);
+  /** Opens the connection unless it is open or opening; `fn` is called once it is open,
+   *  or with the error if it fails (and then no reconnection follows), as socket.io-client. */
+  open(fn) {
+    if (this.c.op(OP.session)) return this;
+    if (fn) {
+      const done = (err) => {
+        this.off("open", done).off("error", done);
+        err ? fn(err) : fn();
+      };
+      this.on("open", done).on("error", done);
+    }
+    this.c.op(OP.open, 0, fn && 1);
     return this;
   }
   connect() {
@@ -67,9 +78,10 @@ export class Manager extends Emitter {
   }
 }
 
-/** The Engine.IO session, as `manager.engine`: its id, its transport, events `upgrade`
- *  (the transport) and `close` (reason, description). One object for all of the manager's
- *  sessions, so listeners stay across reconnections. */
+/** The Engine.IO session, as `manager.engine`: its id, transport and readyState, and
+ *  engine.io-client's events (`packet`, `packetCreate`, `heartbeat`, `drain`, `upgrading`,
+ *  `upgrade`, `upgradeError`, `close`). A new one for each session, as upstream: pages that
+ *  add listeners on each `open` or `connect` do not pile them up. */
 class Engine extends Emitter {
   constructor(m) {
     super();
@@ -82,15 +94,20 @@ class Engine extends Emitter {
     const name = this.m.transport;
     return name && { name };
   }
+  /** "opening", "open", or "closed" between sessions. */
+  get readyState() {
+    return this.m.c.op(OP.session)?.[2] ?? "closed";
+  }
 }
 
-// `manager.reconnection()` reads an option, `manager.reconnection(false)` changes it. The
-// core keeps them from index 2 on (glue.js `opts`).
+// `manager.reconnection()` reads an option, `manager.reconnection(false)` changes it; the
+// core knows them by their index in glue.js `OPTS`.
 ["reconnection", "reconnectionAttempts", "reconnectionDelay", "reconnectionDelayMax", "randomizationFactor", "timeout"].forEach(
   (name, i) =>
     (Manager.prototype[name] = function (v) {
-      if (v === undefined) return i ? this.c.op(OP.tune, i + 2) : !!this.c.op(OP.tune, 2);
-      this.c.op(OP.tune, i + 2, +v);
+      const k = OPTS.indexOf(name);
+      if (v === undefined) return i ? this.c.op(OP.tune, k) : !!this.c.op(OP.tune, k);
+      this.c.op(OP.tune, k, +v);
       return this;
     }),
 );

@@ -103,6 +103,24 @@ export interface ManagerReservedEvents {
   reconnect_attempt: (attempt: number) => void;
   reconnect_error: (err: Error) => void;
   reconnect: (attempt: number) => void;
+  /** A decoded Socket.IO packet (after its socket handled it). */
+  packet: (packet: Packet) => void;
+}
+
+/** A Socket.IO packet as the Manager's `packet` event has it. */
+export interface Packet {
+  /** 0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK. */
+  type: number;
+  nsp: string;
+  id?: number;
+  data?: any;
+}
+
+/** An Engine.IO packet as `manager.engine`'s `packet` and `packetCreate` events have it. */
+export interface EnginePacket {
+  type: "open" | "close" | "ping" | "pong" | "message" | "upgrade" | "noop";
+  data?: string | ArrayBuffer | ArrayBufferView | Blob;
+  options?: { compress: boolean };
 }
 
 type Listener<Map extends EventsMap, Ev> = Ev extends EventNames<Map> ? Map[Ev] : (...args: any[]) => void;
@@ -120,16 +138,32 @@ declare class Emitter<Map extends EventsMap> {
 }
 
 export interface EngineEvents {
+  /** A packet received. */
+  packet: (packet: EnginePacket) => void;
+  /** A packet about to be sent. */
+  packetCreate: (packet: EnginePacket) => void;
+  /** Any packet received. */
+  heartbeat: () => void;
+  /** The write buffer was sent. */
+  drain: () => void;
+  /** The WebSocket probe answered; the switch is under way. */
+  upgrading: (transport: { name: "websocket" }) => void;
   upgrade: (transport: { name: "websocket" }) => void;
+  /** The WebSocket probe failed; the session stays on polling. */
+  upgradeError: (err: Error & { transport: "websocket" }) => void;
+  /** `description`: `{ description, context? }` for "transport close", a `TransportError`
+   *  (`type: "TransportError"`, `description`, `context`) for "transport error". */
   close: (reason: string, description?: any) => void;
 }
 
-/** The Engine.IO session (`manager.engine`); one object across the manager's sessions. */
+/** The Engine.IO session (`manager.engine`): a new one for each session, as in
+ *  socket.io-client (listeners added on each `open` do not pile up). */
 export declare class Engine extends Emitter<EngineEvents> {
   /** The session id, while a session is open. */
   readonly id: string | undefined;
   /** The transport in use, while a session is open. */
   readonly transport: { name: "polling" | "websocket" } | undefined;
+  readonly readyState: "opening" | "open" | "closed";
 }
 
 /** One connection to a server, shared by the sockets of its namespaces. */
@@ -143,7 +177,9 @@ export declare class Manager extends Emitter<ManagerReservedEvents> {
   readonly engine: Engine;
   /** The socket of namespace `nsp`, created on first use. */
   socket(nsp: string, opts?: Partial<SocketOptions>): Socket;
-  open(): this;
+  /** Opens the connection unless it is open or opening; `fn` gets no argument once it is
+   *  open, or the error if it fails (and then no reconnection follows). */
+  open(fn?: (err?: Error) => void): this;
   connect(): this;
   reconnection(): boolean;
   reconnection(v: boolean): this;

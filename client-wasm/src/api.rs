@@ -61,6 +61,8 @@ impl ManagerCore {
         let out = match code {
             op::OPEN => {
                 m.open();
+                // With a value: `manager.open(callback)`, which handles its failure itself.
+                m.st.borrow_mut().no_retry = value.is_some();
                 JsValue::UNDEFINED
             }
             op::TUNE => m.tune(socket, value).into(),
@@ -70,9 +72,10 @@ impl ManagerCore {
                     .as_ref()
                     .map_or(JsValue::UNDEFINED, |e| {
                         let sid = e.sid().map_or(JsValue::UNDEFINED, JsValue::from_str);
-                        let pair = Array::of1(&sid);
-                        pair.push(&JsValue::from_str(e.transport_name()));
-                        pair.into()
+                        let session = Array::of1(&sid);
+                        session.push(&JsValue::from_str(e.transport_name()));
+                        session.push(&JsValue::from_str(e.ready_state()));
+                        session.into()
                     })
             }
             op::CONNECT => {
@@ -153,12 +156,14 @@ impl ManagerCore {
 /// The codes of [`ManagerCore::op`]; `js/index.js` has them by name in `OP` (the test below
 /// checks that both agree).
 pub mod op {
-    /// Opens the connection.
+    /// Opens the connection (with a value: for a callback, which takes the place of the
+    /// reconnection if it fails).
     pub const OPEN: u32 = 0;
     /// Reads, or with a value changes, option number `socket` (an `opts::opt` index).
     pub const TUNE: u32 = 1;
-    /// The Engine.IO session: `[id, transport]` (the id undefined until the handshake, the
-    /// transport `"polling"` or `"websocket"`), or undefined between sessions.
+    /// The Engine.IO session: `[id, transport, readyState]` (the id undefined until the
+    /// handshake, the transport `"polling"` or `"websocket"`, the state `"opening"` or
+    /// `"open"`), or undefined between sessions.
     pub const SESSION: u32 = 2;
     /// The socket joins its namespace.
     pub const CONNECT: u32 = 3;

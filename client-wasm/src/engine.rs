@@ -10,12 +10,10 @@ use alloc::vec::Vec;
 use sio_protocol::engine::{self, Packet};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{self, Array, Handle, Timer};
+use crate::js::{self, Array, ENGINE, Handle, Timer, event};
+use crate::kind::{Ev, Kind, Op};
 use crate::opts::{Config, DEFAULT_PATH, TransportKind, opt};
-use crate::transport::{Endpoint, Out, Transport, ev, untag};
-
-/// The manager's callback kind for the engine's ping timeout (transport kinds are ≥ 32).
-pub(crate) const PING_TIMEOUT: u32 = 3;
+use crate::transport::{Endpoint, Out, Transport};
 
 /// What the manager hears from the engine.
 pub(crate) enum Up {
@@ -29,6 +27,8 @@ pub(crate) enum Up {
     Ping,
     /// The session moved to WebSocket.
     Upgrade,
+    /// An event of `manager.engine` (a `js::event` code) with its argument.
+    Fire(u32, JsValue),
     /// A transport error; a `Close` follows.
     Error(JsValue),
     /// The session is over: reason and description, as engine.io-client reports them.
@@ -161,6 +161,16 @@ impl Engine {
         self.sid.as_deref()
     }
 
+    /// engine.io-client's `readyState`.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn ready_state(&self) -> &'static str {
+        match self.state {
+            State::Opening => "opening",
+            State::Open => "open",
+            State::Closed => "closed",
+        }
+    }
+
     pub(crate) fn transport_name(&self) -> &'static str {
         self.transport.kind.name()
     }
@@ -170,40 +180,41 @@ impl Engine {
         self.state == State::Open && self.transport.writable && !self.upgrading
     }
 
-    /// A browser event of one of the session's transports (`kind`: see `transport::tag`).
+    /// A browser event `ev` of transport `tid` (its request `op`), if it is one of the
+    /// session's.
     pub(crate) fn on_event(
         &mut self,
         target: &Target,
-        kind: u32,
+        tid: u32,
+        op: Op,
+        ev: Ev,
         value: JsValue,
         up: &mut Vec<Up>,
     ) {
-        let (tid, kind) = untag(kind);
         if self.state == State::Closed {
             return;
         }
         if self.probe.as_ref().is_some_and(|p| p.id == tid) {
-            self.on_probe_event(kind, value, up);
+            self.on_probe_event(ev, value, up);
             return;
         }
         if self.transport.id != tid {
             return;
         }
         let ws = self.transport.kind == TransportKind::WebSocket;
-        let (op, kind) = ((kind / 10) * 10, kind % 10);
         if !ws {
             self.transport.request_done(op);
         }
-        match (ws, op, kind) {
-            (true, _, ev::OPEN) => {
+        match (ws, op, ev) {
+            (true, _, Ev::Open) => {
                 // The server speaks first: its open packet comes as a message.
                 self.transport.writable = true;
             }
-            (true, _, ev::DATA) => self.on_message(target, value, up),
-            (false, ev::POST, ev::DATA) => self.on_drain(up),
+            (true, _, Ev::Data) => self.on_message(target, value, up),
+            (false, Op::Post, Ev::Data) => self.on_drain(up),
             #[cfg(feature = "polling")]
-            (false, ev::BLOBS, ev::DATA) => self.transport.blobs_read(&value),
-            (false, _, ev::DATA) => {
+            (false, Op::Blobs, Ev::Data) => self.transport.blobs_read(&value),
+            (false, _, Ev::Data) => {
                 self.on_payload(target, &value, up);
                 if self.state == State::Closed {
                     return;
@@ -214,18 +225,18 @@ impl Engine {
                     self.transport.poll();
                 }
             }
-            (true, _, ev::CLOSE) => self.on_close(
+            (true, _, Ev::Close) => self.on_close(
                 "transport close",
-                js::error("websocket connection closed", &JsValue::UNDEFINED, &value),
+                js::details("websocket connection closed", &value),
                 up,
             ),
             _ => {
                 let message = match (ws, op) {
                     (true, _) => "websocket error",
-                    (false, ev::GET) => "xhr poll error",
+                    (false, Op::Get) => "xhr poll error",
                     _ => "xhr post error",
                 };
-                let err = js::error(message, &JsValue::UNDEFINED, &value);
+                let err = js::transport_error(message, &value);
                 js::prior_ws(Some(false));
                 up.push(Up::Error(err.clone()));
                 self.on_close("transport error", err, up);
@@ -236,11 +247,29 @@ impl Engine {
     /// A polling response: every record of the payload, in order.
     fn on_payload(&mut self, target: &Target, js: &JsValue, up: &mut Vec<Up>) {
         let body = js.as_string().unwrap_or_default();
+        // The records as frames, for `manager.engine`'s listeners, if it has any.
+        let watched = js::listens(self.h, ENGINE, -1);
+        let mut rest = body.as_bytes();
         for record in sio_protocol::payload::decode(&body) {
+            // (By bytes, as the decoder does: `str` patterns and slicing cost more .wasm.)
+            let cut = rest
+                .iter()
+                .position(|&b| b == sio_protocol::payload::SEPARATOR);
+            let (frame, next) = rest.split_at(cut.unwrap_or(rest.len()));
+            rest = next.get(1..).unwrap_or_default();
             match record {
-                Ok(sio_protocol::payload::Record::Packet(p)) => self.on_packet(target, p, up),
+                Ok(sio_protocol::payload::Record::Packet(p)) => {
+                    if watched {
+                        self.heard(&js::text(frame), up);
+                    }
+                    self.on_packet(target, p, up);
+                }
                 Ok(sio_protocol::payload::Record::Binary(b)) => {
-                    up.push(Up::Binary(js::buffer(&b)));
+                    let data = js::buffer(&b);
+                    if watched {
+                        self.heard(&data, up);
+                    }
+                    up.push(Up::Binary(data));
                 }
                 Err(_) => {
                     self.parse_error(up);
@@ -254,6 +283,7 @@ impl Engine {
 
     /// A WebSocket message.
     fn on_message(&mut self, target: &Target, data: JsValue, up: &mut Vec<Up>) {
+        self.heard(&data, up);
         match data.as_string() {
             Some(text) => match engine::decode_text(&text) {
                 Ok(p) => self.on_packet(target, p, up),
@@ -263,20 +293,25 @@ impl Engine {
         }
     }
 
+    /// `manager.engine`'s `packet` and `heartbeat` for a received frame.
+    fn heard(&self, frame: &JsValue, up: &mut Vec<Up>) {
+        up.push(Up::Fire(event::FRAME_IN, frame.clone()));
+    }
+
     fn on_packet(&mut self, target: &Target, packet: Packet<'_>, up: &mut Vec<Up>) {
         match packet {
             Packet::Open(data) if self.state == State::Opening => {
                 self.on_handshake(target, data, up);
             }
             Packet::Ping(_) if self.state == State::Open => {
-                self.write_control("3");
+                self.write_control("3", up);
                 self.reset_ping_timeout();
                 up.push(Up::Ping);
             }
             Packet::Message(m) if self.state == State::Open => up.push(Up::Text(String::from(m))),
             Packet::Close => self.on_close(
                 "transport close",
-                js::err("transport closed by the server"),
+                js::details("transport closed by the server", &JsValue::UNDEFINED),
                 up,
             ),
             // Noop (releases a GET during an upgrade), and pongs: nothing to do.
@@ -326,21 +361,23 @@ impl Engine {
 
     /// The upgrade, seen from the WebSocket being probed: `2probe` → `3probe`, then wait for
     /// polling to be idle and switch (`try_switch`). Any failure leaves polling in charge.
-    fn on_probe_event(&mut self, kind: u32, value: JsValue, up: &mut Vec<Up>) {
+    fn on_probe_event(&mut self, ev: Ev, value: JsValue, up: &mut Vec<Up>) {
         let Some(probe) = self.probe.as_mut() else {
             return;
         };
-        match kind {
-            ev::OPEN => {
+        match ev {
+            Ev::Open => {
                 probe.writable = true;
                 probe.send(&[JsValue::from_str("2probe")]);
             }
-            ev::DATA if value.as_string().as_deref() == Some("3probe") => {
+            Ev::Data if value.as_string().as_deref() == Some("3probe") => {
                 self.upgrading = true;
+                up.push(Up::Fire(event::UPGRADING, js::transport("websocket")));
                 self.try_switch(up);
             }
             _ => {
                 // Probe error, close, or an unexpected answer: forget the WebSocket.
+                up.push(Up::Fire(event::UPGRADE_ERROR, js::probe_error()));
                 self.upgrading = false;
                 self.probe = None;
                 self.transport.poll();
@@ -369,6 +406,9 @@ impl Engine {
         self.buf.drain(..self.in_flight.min(self.buf.len()));
         shrink_if_empty(&mut self.buf);
         self.in_flight = 0;
+        if self.buf.is_empty() {
+            up.push(Up::Fire(event::DRAIN, JsValue::UNDEFINED));
+        }
         if self.upgrading {
             self.try_switch(up);
         } else {
@@ -376,18 +416,22 @@ impl Engine {
         }
     }
 
-    fn write_control(&mut self, packet: &str) {
-        self.buf.push(JsValue::from_str(packet));
+    fn write_control(&mut self, packet: &str, up: &mut Vec<Up>) {
+        let frame = JsValue::from_str(packet);
+        up.push(Up::Fire(event::FRAME_OUT, frame.clone()));
+        self.buf.push(frame);
         self.flush();
     }
 
-    /// Queues frames and sends what the transport can take now.
-    pub(crate) fn write(&mut self, frames: impl IntoIterator<Item = Out>) {
+    /// Queues frames and sends what the transport can take now; true when a WebSocket sent
+    /// them all (its `drain`).
+    pub(crate) fn write(&mut self, frames: impl IntoIterator<Item = Out>) -> bool {
         if self.state == State::Closed {
-            return;
+            return false;
         }
         self.buf.extend(frames);
         self.flush();
+        self.buf.is_empty() && self.transport.kind == TransportKind::WebSocket
     }
 
     fn flush(&mut self) {
@@ -422,7 +466,7 @@ impl Engine {
     fn reset_ping_timeout(&mut self) {
         let delay = self.ping_interval + self.ping_timeout;
         self.ping_deadline = js::now() + delay;
-        self.ping_timer = Some(Timer::new(delay, self.h, PING_TIMEOUT, 0.0));
+        self.ping_timer = Some(Timer::new(delay, self.h, Kind::PingTimeout.encode(), 0.0));
     }
 
     /// Whether the server is overdue: timers of background tabs are throttled, so an emit
@@ -433,10 +477,8 @@ impl Engine {
 
     /// The browser went offline: the session is lost now, as engine.io-client has it.
     pub(crate) fn on_offline(&mut self, up: &mut Vec<Up>) {
-        let details = Array::new();
-        details.push(&JsValue::from_str("description"));
-        details.push(&JsValue::from_str("network connection lost"));
-        self.on_close("transport close", js::from_entries(&details), up);
+        let details = js::details("network connection lost", &JsValue::UNDEFINED);
+        self.on_close("transport close", details, up);
     }
 
     pub(crate) fn on_ping_timeout(&mut self, up: &mut Vec<Up>) {
@@ -446,7 +488,7 @@ impl Engine {
     /// Something that is not an Engine.IO packet: engine.io-client's `server error`, then a
     /// `transport error` close (the manager's `connect_error` while opening).
     fn parse_error(&mut self, up: &mut Vec<Up>) {
-        let err = js::error("server error", &JsValue::UNDEFINED, &JsValue::UNDEFINED);
+        let err = js::err("server error");
         up.push(Up::Error(err.clone()));
         self.on_close("transport error", err, up);
     }

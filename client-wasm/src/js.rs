@@ -72,6 +72,8 @@ extern "C" {
     pub(crate) fn root(h: Handle, how: u32);
     /// The JS object of `target` ([`MANAGER`], [`ENGINE`] or a socket index), if alive.
     pub(crate) fn target(h: Handle, target: i32) -> JsValue;
+    /// A new session: a new object for its [`ENGINE`] events.
+    pub(crate) fn renew(h: Handle);
     /// Makes `obj` the object of socket `i`'s events.
     #[wasm_bindgen(js_name = bindSocket)]
     pub(crate) fn bind_socket(h: Handle, i: i32, obj: &JsValue);
@@ -90,7 +92,13 @@ extern "C" {
     /// The CONNECT payload with the session to recover (`pid`, `offset`) merged in.
     #[wasm_bindgen(js_name = withPid)]
     pub(crate) fn with_pid(auth: &JsValue, pid: &JsValue, offset: &JsValue) -> JsValue;
-    pub(crate) fn error(message: &str, data: &JsValue, description: &JsValue) -> JsValue;
+    /// An `Error` with `message`, and `data` unless undefined (a CONNECT_ERROR's).
+    pub(crate) fn error(message: &str, data: &JsValue) -> JsValue;
+    /// engine.io-client's `TransportError` for `reason` (`"xhr poll error"`, …).
+    #[wasm_bindgen(js_name = transportError)]
+    pub(crate) fn transport_error(reason: &str, description: &JsValue) -> JsValue;
+    /// The details of a `"transport close"`: `{ description, context }`.
+    pub(crate) fn details(description: &str, context: &JsValue) -> JsValue;
     /// The `Error` of a CONNECT_ERROR packet's payload: `{ message, data }` or a message.
     #[wasm_bindgen(js_name = connectError)]
     pub(crate) fn connect_error(payload: &JsValue) -> JsValue;
@@ -124,15 +132,16 @@ extern "C" {
     pub(crate) fn on_offline(h: Handle, kind: u32);
     fn cancel(id: f64);
     #[wasm_bindgen(js_name = wsOpen)]
-    /// A WebSocket whose events come back as `(tag + ev, value)`.
-    pub(crate) fn ws_open(url: &str, protocols: &JsValue, h: Handle, tag: u32) -> JsValue;
+    /// A WebSocket whose events come back as `(kind + ev, value)` (`kind::Ev`).
+    pub(crate) fn ws_open(url: &str, protocols: &JsValue, h: Handle, kind: u32) -> JsValue;
     #[wasm_bindgen(js_name = wsClose)]
     pub(crate) fn ws_close(ws: &JsValue);
     #[wasm_bindgen(js_name = wsSend)]
     pub(crate) fn ws_send(ws: &JsValue, data: &JsValue);
     /// A `fetch` of `url`: a POST of `body`, or a GET when it is undefined; `flags` 1 sends
     /// cookies cross-origin, 2 adds a cache-busting `t` parameter. Its outcome comes back as
-    /// `(op + 1, text)` or `(op + 3, status or error)` (handle 0: nowhere); it starts once
+    /// `(kind + Ev::Data, text)` or `(kind + Ev::Error, status or error)` (handle 0:
+    /// nowhere); it starts once
     /// `after` (a request) is done. Returns what `abort` takes.
     pub(crate) fn request(
         url: &str,
@@ -140,12 +149,13 @@ extern "C" {
         headers: &JsValue,
         flags: u32,
         h: Handle,
-        op: u32,
+        kind: u32,
         after: &JsValue,
     ) -> JsValue;
     /// Cancels a request (`keep`: lets it finish, but its callback is never called).
     pub(crate) fn abort(controller: &JsValue, keep: bool);
-    pub(crate) fn unblob(parts: &Array, h: Handle, tag: u32) -> JsValue;
+    /// Reads the Blobs among `parts`; they come back as `(kind + Ev::Data, parts)`.
+    pub(crate) fn unblob(parts: &Array, h: Handle, kind: u32) -> JsValue;
     #[wasm_bindgen(js_name = isBlob)]
     pub(crate) fn is_blob(v: &JsValue) -> bool;
     /// The bytes of an `ArrayBuffer` or typed array.
@@ -168,6 +178,15 @@ extern "C" {
     pub(crate) fn off(this: &Emitter, event: &str);
     #[wasm_bindgen(method, js_name = onAny)]
     pub(crate) fn on_any(this: &Emitter, f: &JsValue);
+    /// Whether `target` has listeners for `event` (-1: for any), so that building their
+    /// argument is worth it.
+    pub(crate) fn listens(h: Handle, target: i32, event: i32) -> bool;
+    /// engine.io-client's `upgradeError` of a failed WebSocket probe.
+    #[wasm_bindgen(js_name = probeError)]
+    pub(crate) fn probe_error() -> JsValue;
+    /// A decoded Socket.IO packet as the Manager's `packet` event has it.
+    #[wasm_bindgen(js_name = sioPacket)]
+    pub(crate) fn sio_packet(kind: u32, nsp: &str, id: Option<f64>, data: &JsValue) -> JsValue;
     /// A JS function calling `f` with its arguments as one array.
     pub(crate) fn spread(f: &Closure<dyn Fn(Array)>) -> JsValue;
 }
@@ -201,10 +220,22 @@ pub(crate) mod event {
     pub(crate) const CONNECT: u32 = 9;
     pub(crate) const CONNECT_ERROR: u32 = 10;
     pub(crate) const DISCONNECT: u32 = 11;
+    pub(crate) const UPGRADING: u32 = 12;
+    pub(crate) const UPGRADE_ERROR: u32 = 13;
+    /// The engine's write buffer is empty (glue.js fires it on the next tick, as
+    /// engine.io-client does for a WebSocket).
+    pub(crate) const DRAIN: u32 = 14;
+    /// A decoded Socket.IO packet (the Manager's).
+    pub(crate) const PACKET: u32 = 15;
     /// An incoming event `[name, ...args]`: catch-all listeners, then those of `name`.
-    pub(crate) const INCOMING: u32 = 12;
+    pub(crate) const INCOMING: u32 = 16;
     /// An outgoing event `[name, ...args]`, for `onAnyOutgoing` listeners.
-    pub(crate) const OUTGOING: u32 = 13;
+    pub(crate) const OUTGOING: u32 = 17;
+    /// A frame received: the engine's `packet`, then `heartbeat` (glue.js makes the packet
+    /// from the frame, if anyone listens).
+    pub(crate) const FRAME_IN: u32 = 18;
+    /// A frame sent: the engine's `packetCreate`.
+    pub(crate) const FRAME_OUT: u32 = 19;
 }
 
 /// How glue.js holds a manager's JS objects ([`root`]).
@@ -219,7 +250,7 @@ pub(crate) mod hold {
 
 /// `msg` as an `Error` without data.
 pub(crate) fn err(message: &str) -> JsValue {
-    error(message, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+    error(message, &JsValue::UNDEFINED)
 }
 
 /// A pending `setTimeout`; dropping it cancels the call.
@@ -237,5 +268,42 @@ impl Timer {
 impl Drop for Timer {
     fn drop(&mut self) {
         cancel(self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event;
+
+    /// glue.js `EVENTS` names the reserved events by their [`event`] codes.
+    #[test]
+    fn glue_js_names_the_events_by_these_codes() {
+        let names = [
+            (event::OPEN, "open"),
+            (event::ERROR, "error"),
+            (event::CLOSE, "close"),
+            (event::PING, "ping"),
+            (event::RECONNECT_ATTEMPT, "reconnect_attempt"),
+            (event::RECONNECT, "reconnect"),
+            (event::RECONNECT_ERROR, "reconnect_error"),
+            (event::RECONNECT_FAILED, "reconnect_failed"),
+            (event::UPGRADE, "upgrade"),
+            (event::CONNECT, "connect"),
+            (event::CONNECT_ERROR, "connect_error"),
+            (event::DISCONNECT, "disconnect"),
+            (event::UPGRADING, "upgrading"),
+            (event::UPGRADE_ERROR, "upgradeError"),
+            (event::DRAIN, "drain"),
+            (event::PACKET, "packet"),
+        ];
+        let glue = crate::js_source::words(crate::js_source::GLUE, "EVENTS");
+        assert_eq!(
+            glue.len(),
+            event::INCOMING as usize,
+            "the codes past the names are INCOMING, OUTGOING"
+        );
+        for (code, name) in names {
+            assert_eq!(glue[code as usize], name, "event {code}");
+        }
     }
 }

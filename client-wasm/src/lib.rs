@@ -38,6 +38,7 @@ mod engine;
 mod js;
 #[cfg(feature = "serde")]
 mod json;
+mod kind;
 mod manager;
 mod opts;
 mod socket;
@@ -48,3 +49,24 @@ pub use client::{AckFuture, AckResult, Manager, Socket, io};
 #[cfg(feature = "serde")]
 pub use json::JsonError;
 pub use opts::{Options, TransportKind};
+
+/// What the Rust tests read of the JS files, to check that both sides agree on a table.
+#[cfg(test)]
+mod js_source {
+    /// The space-separated words of `const NAME = "…"` in `src` (glue.js keeps its name
+    /// tables as one string each).
+    pub(crate) fn words<'a>(src: &'a str, name: &str) -> alloc::vec::Vec<&'a str> {
+        let decl = alloc::format!("const {name} =");
+        let (_, rest) = src
+            .split_once(decl.as_str())
+            .expect("the table is declared");
+        let rest = rest.split_once('"').expect("a string follows").1;
+        rest.split_once('"')
+            .expect("the string ends")
+            .0
+            .split(' ')
+            .collect()
+    }
+
+    pub(crate) const GLUE: &str = include_str!("../js/glue.js");
+}

@@ -18,8 +18,9 @@ use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::engine::{Engine, PING_TIMEOUT, State, Target, Up};
+use crate::engine::{Engine, State, Target, Up};
 use crate::js::{self, Array, Callback, ENGINE, Handle, MANAGER, Timer, event};
+use crate::kind::{self, Kind};
 use crate::opts::{Config, opt};
 use crate::socket::Sock;
 use crate::transport::Out;
@@ -33,16 +34,6 @@ pub(crate) enum Ready {
     Opening,
     Open,
 }
-
-/// Kinds of the manager's callback below 32 (the transports' start at 32, see
-/// `transport::tag`; the engine's ping timeout is `engine::PING_TIMEOUT`).
-const CONNECT_TIMEOUT: u32 = 1;
-const RECONNECT: u32 = 2;
-/// The browser went offline (glue.js `onOffline`).
-const OFFLINE: u32 = 4;
-/// Kinds with this bit set are a socket's: `SOCKET | index << 2 | what` (see `Sock`).
-/// Transport kinds stay below it for the first 2^25 sessions of a manager.
-pub(crate) const SOCKET: u32 = 1 << 31;
 
 pub(crate) struct Mgr {
     /// The options; the JS API changes some later (`manager.reconnection(false)`, …).
@@ -81,6 +72,9 @@ pub(crate) struct MgrSt {
     epoch: u32,
     pub(crate) reconnecting: bool,
     skip_reconnect: bool,
+    /// This attempt was `manager.open(callback)`: its failure goes to the callback, with no
+    /// reconnection, as in socket.io-client.
+    pub(crate) no_retry: bool,
     /// Reconnection attempts since the last successful one.
     attempts: u32,
     connect_timer: Option<Timer>,
@@ -137,6 +131,7 @@ impl Mgr {
                     epoch: 0,
                     reconnecting: false,
                     skip_reconnect: true,
+                    no_retry: false,
                     attempts: 0,
                     connect_timer: None,
                     reconnect_timer: None,
@@ -232,20 +227,26 @@ impl Mgr {
         self.reread();
         let target = self.target.borrow();
         let mut st = self.st.borrow_mut();
-        // Two transport ids per session (the first transport, the upgrade probe), never 0:
-        // kinds below 32 are the timers'.
-        st.epoch = st.epoch.wrapping_add(1).max(1);
+        // Two transport ids per session (the first transport, the upgrade probe), from 2 on.
+        st.epoch = st.epoch % kind::EPOCHS + 1;
         st.ready = Ready::Opening;
         st.skip_reconnect = false;
+        st.no_retry = false;
         st.decoder = Reassembler::new(MAX_ATTACHMENTS);
+        js::renew(self.h);
         st.engine = Some(Engine::open(self.h, st.epoch.wrapping_mul(2), &target));
         // As engine.io-client: not for "localhost", which the network's loss leaves reachable.
         if !is_localhost(&target.host) {
-            js::on_offline(self.h, OFFLINE);
+            js::on_offline(self.h, Kind::Offline.encode());
         }
         let timeout = self.cfg.get().get(opt::TIMEOUT);
         if timeout > 0.0 {
-            st.connect_timer = Some(Timer::new(timeout, self.h, CONNECT_TIMEOUT, 0.0));
+            st.connect_timer = Some(Timer::new(
+                timeout,
+                self.h,
+                Kind::ConnectTimeout.encode(),
+                0.0,
+            ));
         }
     }
 
@@ -268,20 +269,25 @@ impl Mgr {
     }
 
     fn on_callback(&self, kind: u32, value: JsValue) {
-        if kind & SOCKET != 0 {
-            if let Some(s) = self.sock(((kind & !SOCKET) >> 2) as usize) {
-                s.on_callback(kind & 3, value);
-            }
+        let Some(kind) = Kind::decode(kind) else {
             return;
-        }
+        };
         match kind {
-            CONNECT_TIMEOUT => self.on_connect_timeout(),
-            RECONNECT => self.on_reconnect_timer(),
+            Kind::Socket(i, cb) => {
+                if let Some(s) = self.sock(i as usize) {
+                    s.on_callback(cb, value);
+                }
+            }
+            Kind::ConnectTimeout => self.on_connect_timeout(),
+            Kind::Reconnect => self.on_reconnect_timer(),
             // One call site: each closure given to `with_engine` is a copy of it in the .wasm.
             _ => self.with_engine(|e, up| match kind {
-                PING_TIMEOUT => e.on_ping_timeout(up),
-                OFFLINE => e.on_offline(up),
-                _ => e.on_event(&self.target.borrow(), kind, value, up),
+                Kind::PingTimeout => e.on_ping_timeout(up),
+                Kind::Offline => e.on_offline(up),
+                Kind::Transport(id, op, ev) => {
+                    e.on_event(&self.target.borrow(), id, op, ev, value, up);
+                }
+                _ => {}
             }),
         }
     }
@@ -324,6 +330,7 @@ impl Mgr {
                     &JsValue::UNDEFINED,
                 );
             }
+            Up::Fire(event, arg) => js::fire(self.h, ENGINE, event, &arg, &JsValue::UNDEFINED),
             Up::Error(err) => self.on_error(err),
             Up::Close(reason, description) => {
                 if self.ready() == Ready::Open {
@@ -345,8 +352,10 @@ impl Mgr {
             }
             attempt
         };
-        self.emit(event::OPEN, &JsValue::UNDEFINED);
+        // The sockets first: in socket.io-client they listen to the Manager's `open` from
+        // their connect(), before a page's listener added once io() returned.
         self.each_active(|s| s.on_open());
+        self.emit(event::OPEN, &JsValue::UNDEFINED);
         if let Some(n) = attempt {
             self.emit(event::RECONNECT, &JsValue::from(n));
         }
@@ -385,7 +394,7 @@ impl Mgr {
                 let st = self.st.borrow();
                 !st.reconnecting && st.attempts == 0
             };
-            if self.cfg.get().flag(opt::RECONNECTION) && first {
+            if self.cfg.get().flag(opt::RECONNECTION) && first && !self.st.borrow().no_retry {
                 self.reconnect();
             }
         }
@@ -453,7 +462,7 @@ impl Mgr {
             self.emit(event::RECONNECT_FAILED, &JsValue::UNDEFINED);
             return;
         };
-        let timer = Timer::new(delay, self.h, RECONNECT, 0.0);
+        let timer = Timer::new(delay, self.h, Kind::Reconnect.encode(), 0.0);
         self.st.borrow_mut().reconnect_timer = Some(timer);
     }
 
@@ -503,10 +512,27 @@ impl Mgr {
         }
     }
 
-    /// Sends frames if a session exists (the engine buffers them until it is open).
+    /// Sends frames if a session exists (the engine buffers them until it is open), with
+    /// the engine's `packetCreate` and, once a WebSocket took them, `drain`.
     pub(crate) fn write(&self, frames: Vec<Out>) {
-        if let Some(e) = self.st.borrow_mut().engine.as_mut() {
-            e.write(frames);
+        if self.st.borrow().engine.is_none() {
+            return;
+        }
+        for f in &frames {
+            js::fire(self.h, ENGINE, event::FRAME_OUT, f, &JsValue::UNDEFINED);
+        }
+        let drained = {
+            let mut st = self.st.borrow_mut();
+            st.engine.as_mut().is_some_and(|e| e.write(frames))
+        };
+        if drained {
+            js::fire(
+                self.h,
+                ENGINE,
+                event::DRAIN,
+                &JsValue::UNDEFINED,
+                &JsValue::UNDEFINED,
+            );
         }
     }
 
@@ -547,15 +573,6 @@ impl Mgr {
     }
 
     fn deliver(&self, h: Header, bins: Vec<JsValue>) {
-        let sock = self
-            .nsps
-            .borrow()
-            .iter()
-            .find(|s| s.nsp == h.nsp && s.active())
-            .cloned();
-        let Some(sock) = sock else {
-            return;
-        };
         let bins = if bins.is_empty() {
             JsValue::UNDEFINED
         } else {
@@ -570,8 +587,24 @@ impl Mgr {
         } else {
             js::parse(&h.text, &bins)
         };
-        if sock.on_packet(h.kind, h.id, data).is_err() {
-            self.on_close("parse error", JsValue::UNDEFINED);
+        let sock = self
+            .nsps
+            .borrow()
+            .iter()
+            .find(|s| s.nsp == h.nsp && s.active())
+            .cloned();
+        if let Some(sock) = sock {
+            if sock.on_packet(h.kind, h.id, data.clone()).is_err() {
+                self.on_close("parse error", JsValue::UNDEFINED);
+                return;
+            }
+        }
+        // After the socket, as in socket.io-client (whose sockets listen first); an event's
+        // data has its ack function by then.
+        if js::listens(self.h, MANAGER, event::PACKET as i32) {
+            let id = h.id.map(|id| id as f64);
+            let p = js::sio_packet(u32::from(h.kind as u8 - b'0'), &h.nsp, id, &data);
+            self.emit(event::PACKET, &p);
         }
     }
 }

@@ -255,3 +255,36 @@ impl Config {
         (start, ws)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::opt;
+
+    /// glue.js `OPTS` names the options in the order of [`opt`].
+    #[test]
+    fn glue_js_lists_the_options_in_this_order() {
+        let names = [
+            (opt::UPGRADE, "upgrade"),
+            (opt::REMEMBER_UPGRADE, "rememberUpgrade"),
+            (opt::RECONNECTION, "reconnection"),
+            (opt::RECONNECTION_ATTEMPTS, "reconnectionAttempts"),
+            (opt::RECONNECTION_DELAY, "reconnectionDelay"),
+            (opt::RECONNECTION_DELAY_MAX, "reconnectionDelayMax"),
+            (opt::RANDOMIZATION_FACTOR, "randomizationFactor"),
+            (opt::TIMEOUT, "timeout"),
+            (opt::WITH_CREDENTIALS, "withCredentials"),
+            (opt::TIMESTAMP_REQUESTS, "timestampRequests"),
+            (opt::ADD_TRAILING_SLASH, "addTrailingSlash"),
+            (opt::ACK_TIMEOUT, "ackTimeout"),
+            (opt::RETRIES, "retries"),
+            (opt::MAX_BUFFERED, "maxBufferedEmits"),
+            (opt::TRANSPORTS, "transports"),
+            (opt::AUTO_CONNECT, "autoConnect"),
+        ];
+        let glue = crate::js_source::words(crate::js_source::GLUE, "OPTS");
+        assert_eq!(glue.len(), opt::COUNT);
+        for (i, name) in names {
+            assert_eq!(glue[i], name, "option {i}");
+        }
+    }
+}

@@ -13,7 +13,8 @@ use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js::{self, Array, Timer, event};
-use crate::manager::{Mgr, Ready, SOCKET};
+use crate::kind::{Kind, SocketCb};
+use crate::manager::{Mgr, Ready};
 use crate::opts::{Config, opt};
 use crate::transport::Out;
 
@@ -73,9 +74,6 @@ pub(crate) struct Sock {
     ack_timeout: Option<f64>,
     retries: u32,
     max_buffered: usize,
-    /// The manager's callback kind for this socket's own callbacks: JS functions made for it
-    /// (acks it owes, the auth callback) and its ack timers (see `manager::SOCKET`).
-    tag: u32,
 }
 
 #[derive(Default)]
@@ -99,12 +97,6 @@ pub(crate) struct SockSt {
     queue_seq: u32,
 }
 
-/// Kinds of the socket's callbacks, past its `tag`.
-const CB_ACK: u32 = 0;
-const CB_AUTH: u32 = 1;
-/// An ack timed out (value: its id).
-const CB_TIMEOUT: u32 = 2;
-
 impl Sock {
     /// Socket number `index` of `mgr`, its events going to `js`.
     pub(crate) fn new(
@@ -127,7 +119,6 @@ impl Sock {
             ack_timeout: cfg.ack_timeout(),
             retries: cfg.count(opt::RETRIES),
             max_buffered: cfg.count(opt::MAX_BUFFERED) as usize,
-            tag: SOCKET | (index as u32) << 2,
         })
     }
 
@@ -173,7 +164,7 @@ impl Sock {
     pub(crate) fn on_open(&self) {
         let auth = js::get(&js::target(self.mgr.h, self.index), "auth");
         if auth.is_function() {
-            js::auth(&auth, self.mgr.h, self.tag + CB_AUTH);
+            js::auth(&auth, self.mgr.h, self.kind(SocketCb::Auth));
         } else {
             self.send_connect(auth);
         }
@@ -193,16 +184,23 @@ impl Sock {
             .write(encode(PacketType::Connect, &self.nsp, None, &data));
     }
 
-    /// A callback of this socket (`kind` past its tag).
-    pub(crate) fn on_callback(self: &Rc<Self>, kind: u32, value: JsValue) {
-        match kind {
-            CB_ACK => {
+    /// The manager's callback kind for this socket's callback `cb`.
+    #[inline(always)]
+    fn kind(&self, cb: SocketCb) -> u32 {
+        Kind::Socket(self.index as u32, cb).encode()
+    }
+
+    /// A callback of this socket: a JS function made for it (an ack it owes, the auth
+    /// callback) or an ack timer.
+    pub(crate) fn on_callback(self: &Rc<Self>, cb: SocketCb, value: JsValue) {
+        match cb {
+            SocketCb::Ack => {
                 let pair: Array = value.unchecked_into();
                 let id = pair.at(0).as_f64().unwrap_or(0.0) as u64;
                 self.send_ack(id, &pair.at(1).unchecked_into());
             }
-            CB_AUTH => self.send_connect(value),
-            _ => {
+            SocketCb::Auth => self.send_connect(value),
+            SocketCb::Timeout => {
                 let id = value.as_f64().unwrap_or(-1.0) as u32;
                 self.st.borrow_mut().send_buf.retain(|b| b.id != Some(id));
                 self.fail_ack(id, "operation has timed out");
@@ -241,7 +239,7 @@ impl Sock {
                 }
                 let args: Array = data.unchecked_into();
                 if let Some(id) = id {
-                    let f = js::ack_fn(self.mgr.h, self.tag + CB_ACK, id as f64);
+                    let f = js::ack_fn(self.mgr.h, self.kind(SocketCb::Ack), id as f64);
                     args.push(&f);
                 }
                 if self.connected() {
@@ -367,8 +365,8 @@ impl Sock {
         let mut st = self.st.borrow_mut();
         let id = st.next_id;
         st.next_id = st.next_id.wrapping_add(1);
-        let timer =
-            timeout.map(|ms| Timer::new(ms, self.mgr.h, self.tag + CB_TIMEOUT, f64::from(id)));
+        let timer = timeout
+            .map(|ms| Timer::new(ms, self.mgr.h, self.kind(SocketCb::Timeout), f64::from(id)));
         let with_error = ack.with_error || timeout.is_some();
         st.acks.push(PendingAck {
             id,

@@ -2,8 +2,8 @@
 //! `fetch` (one GET waiting for the server, at most one POST carrying the client's frames).
 //!
 //! A transport only does I/O. Its browser callbacks go to the manager's callback, their kind
-//! tagged with the transport's id ([`tag`]), so events of a transport that was replaced or
-//! closed are dropped there.
+//! naming the transport's id (`kind::Kind::Transport`), so events of a transport that was
+//! replaced or closed are dropped there.
 
 // With one transport feature, `Io` has one variant and its `if let`s cannot fail.
 #![cfg_attr(
@@ -24,38 +24,13 @@ use wasm_bindgen::JsValue;
 #[cfg(feature = "polling")]
 use crate::js::Array;
 use crate::js::{self, Handle};
+use crate::kind::{self, Op};
 use crate::opts::TransportKind;
 
 /// A frame on its way out: a whole Engine.IO text packet as a JS string (so a WebSocket
 /// sends it without a copy through wasm memory), or a binary message (`ArrayBuffer`, a typed
 /// array or a `Blob`).
 pub(crate) type Out = JsValue;
-
-/// The callback kind of transport `id`'s events: `tag(id) + op + ev` (see [`ev`]).
-pub(crate) fn tag(id: u32) -> u32 {
-    id.wrapping_mul(32)
-}
-
-/// The transport id in a callback kind, and what happened (`op + ev`).
-pub(crate) fn untag(kind: u32) -> (u32, u32) {
-    (kind / 32, kind % 32)
-}
-
-/// What a transport reports (the `kind` of the manager's callback, past its [`tag`]).
-pub(crate) mod ev {
-    /// WebSocket open.
-    pub(crate) const OPEN: u32 = 0;
-    /// WebSocket message / successful HTTP response (value: data or body text) / Blobs read.
-    pub(crate) const DATA: u32 = 1;
-    /// WebSocket closed (value: the `CloseEvent`).
-    pub(crate) const CLOSE: u32 = 2;
-    // 3: network error; for HTTP, also an error status (value: the error or the status).
-    /// The request a polling callback belongs to, added to the kind: GET, POST, Blob reading.
-    pub(crate) const GET: u32 = 0;
-    pub(crate) const POST: u32 = 10;
-    #[cfg_attr(not(feature = "polling"), allow(dead_code))]
-    pub(crate) const BLOBS: u32 = 20;
-}
 
 pub(crate) struct Transport {
     pub(crate) id: u32,
@@ -84,7 +59,8 @@ struct Polling {
     /// The POST in flight, or the reading of the Blobs it will carry.
     post: Option<JsValue>,
     h: Handle,
-    tag: u32,
+    /// The transport's id, for the kinds of its requests.
+    id: u32,
 }
 
 /// Where and how to connect, shared by every transport of a session.
@@ -135,7 +111,12 @@ impl Transport {
         match kind {
             #[cfg(feature = "websocket")]
             TransportKind::WebSocket => {
-                let ws = js::ws_open(&at.url("ws", "websocket"), at.protocols, h, tag(id));
+                let ws = js::ws_open(
+                    &at.url("ws", "websocket"),
+                    at.protocols,
+                    h,
+                    kind::transport(id, Op::Get),
+                );
                 Transport {
                     id,
                     kind,
@@ -159,7 +140,7 @@ impl Transport {
                         get: None,
                         post: None,
                         h,
-                        tag: tag(id),
+                        id,
                     }),
                 };
                 t.poll();
@@ -190,7 +171,7 @@ impl Transport {
                     &p.headers,
                     p.flags,
                     p.h,
-                    p.tag + ev::GET,
+                    kind::transport(p.id, Op::Get),
                     &JsValue::UNDEFINED,
                 ));
             }
@@ -198,16 +179,16 @@ impl Transport {
     }
 
     /// Polling: the GET, POST or Blob reading `op` finished, well or not.
-    pub(crate) fn request_done(&mut self, op: u32) {
+    pub(crate) fn request_done(&mut self, op: Op) {
         #[cfg(feature = "polling")]
         if let Io::Polling(p) = &mut self.io {
             match op {
-                ev::GET => p.get = None,
-                ev::POST => {
+                Op::Get => p.get = None,
+                Op::Post => {
                     p.post = None;
                     self.writable = true;
                 }
-                _ => p.post = None,
+                Op::Blobs => p.post = None,
             }
         }
         let _ = op;
@@ -234,12 +215,12 @@ impl Transport {
                 self.writable = false;
                 let blobs = frames.iter().any(js::is_blob);
                 if blobs {
-                    // Read the Blobs first; the POST goes out when `BLOBS` comes back.
+                    // Read the Blobs first; the POST goes out when they are (`Op::Blobs`).
                     let parts = Array::new();
                     for f in frames {
                         parts.push(f);
                     }
-                    p.post = Some(js::unblob(&parts, p.h, p.tag));
+                    p.post = Some(js::unblob(&parts, p.h, kind::transport(p.id, Op::Blobs)));
                 } else {
                     p.post_body(&encode_payload(frames));
                 }
@@ -328,7 +309,7 @@ impl Polling {
             &self.headers,
             self.flags,
             self.h,
-            self.tag + ev::POST,
+            kind::transport(self.id, Op::Post),
             &JsValue::UNDEFINED,
         ));
     }

@@ -7,6 +7,7 @@
 // going offline.
 // Against the Rust and the Node contract servers, once per transport mode.
 import assert from "node:assert/strict";
+import util from "node:util";
 import { describe, it } from "node:test";
 import { MODES, startServer, freePort, freeze, thaw } from "../lib/harness.mjs";
 import { IMPLS, IS_REF, useBrowser, useServerFor, assertClean, assertNoTrap } from "../lib/browser.mjs";
@@ -135,9 +136,33 @@ for (const impl of IMPLS) {
             await page.evaluate(() => {
               window.custom = s.io.socket("/custom");
               window.customGot = t.collect(custom, "c");
+              // What the disconnect says, in the shape engine.io-client gives it.
+              window.details = t.next(s, "disconnect").then(([reason, d]) => ({
+                reason,
+                shape:
+                  d instanceof Error
+                    ? { error: d.message, type: d.type, keys: ["description", "context"].filter((k) => k in d) }
+                    : { description: d?.description, context: d?.context?.constructor?.name },
+              }));
               return custom.connected || t.next(custom, "connect");
             });
             await own.stop();
+            const details = await page.evaluate(() => window.details);
+            const shapes = {
+              "transport close": [
+                { description: "websocket connection closed", context: "CloseEvent" },
+                { description: "transport closed by the server", context: undefined },
+              ],
+              "transport error": ["xhr poll error", "xhr post error", "websocket error"].map((error) => ({
+                error,
+                type: "TransportError",
+                keys: ["description", "context"],
+              })),
+            };
+            assert.ok(
+              shapes[details.reason]?.some((shape) => util.isDeepStrictEqual(shape, details.shape)),
+              `disconnect details ${JSON.stringify(details)}`,
+            );
             const down = await page.evaluate(async () => {
               const seen = log.find((l) => l[0] === "disconnect");
               const reason = seen ? seen[1] : (await t.next(s, "disconnect"))[0];

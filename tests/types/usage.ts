@@ -28,6 +28,13 @@ async function page(): Promise<void> {
   const m = new Manager("http://127.0.0.1:3000", { autoConnect: false });
   const admin = m.socket("/admin", { auth: (cb) => cb({ token: "t" }) });
   admin.connect().disconnect();
+  // manager.engine and the Manager's packets, as socket.io-client's.
+  m.open((err) => console.log(err?.message));
+  m.on("packet", (p) => console.log(p.type, p.nsp, p.id));
+  m.engine.on("packet", ({ type, data }) => console.log(type === "message", data));
+  m.engine.on("packetCreate", (p) => console.log(p.options?.compress));
+  m.engine.on("upgradeError", (e) => console.log(e.transport));
+  console.log(m.engine.readyState === "open");
   // The module is ready on import (no init call), and has socket.io-client's exports.
   const same: Socket = connect("http://127.0.0.1:3000");
   console.log(same.connected, protocol === 5);
