@@ -11,7 +11,13 @@ import { Emitter, OPTS, error, opts as nums, reserved, url } from "sio-glue";
 const cache = {};
 // The codes of the core's small calls (`ManagerCore.op`; api.rs `op` has the same, checked by
 // its test).
-const OP = { open: 0, tune: 1, session: 2, connect: 3, disconnect: 4, id: 5, state: 6 };
+const OP = { open: 0, tune: 1, session: 2, connect: 3, disconnect: 4, id: 5, state: 6, sendBuffer: 7, receiveBuffer: 8 };
+/** `socket.sendBuffer = []` and `socket.receiveBuffer = []` empty a buffer; nothing else can
+ *  be assigned (the core keeps the buffers, already encoded). */
+const clear = (s, k, v) => {
+  if (v?.length) throw new TypeError(`sio-client: only [] can be assigned to ${k}`);
+  s.c.op(OP[k], s.i, 1);
+};
 
 /** `[secure, host, key, namespace, query]` of an `io()` URL (see glue.js `url`). */
 function parse(uri) {
@@ -106,7 +112,11 @@ class Engine extends Emitter {
   (name, i) =>
     (Manager.prototype[name] = function (v) {
       const k = OPTS.indexOf(name);
-      if (v === undefined) return i ? this.c.op(OP.tune, k) : !!this.c.op(OP.tune, k);
+      if (v === undefined) {
+        const r = this.c.op(OP.tune, k);
+        // (`timeout: false`, no connect timeout, is 0 in the core and reads back as false.)
+        return i ? (name == "timeout" && !r ? false : r) : !!r;
+      }
       this.c.op(OP.tune, k, +v);
       return this;
     }),
@@ -137,6 +147,22 @@ export class Socket extends Emitter {
   }
   get recovered() {
     return !!(this.c.op(OP.state, this.i) & 4);
+  }
+  /** The emits kept until the socket is connected, as socket.io-client's packets (a copy). */
+  get sendBuffer() {
+    return this.c.op(OP.sendBuffer, this.i).map(([data, id]) =>
+      Object.assign({ type: 2, data, options: { compress: true } }, id === undefined ? {} : { id }),
+    );
+  }
+  set sendBuffer(v) {
+    clear(this, "sendBuffer", v);
+  }
+  /** The events received before the socket was connected, as their arguments (a copy). */
+  get receiveBuffer() {
+    return this.c.op(OP.receiveBuffer, this.i);
+  }
+  set receiveBuffer(v) {
+    clear(this, "receiveBuffer", v);
   }
   connect() {
     this.c.op(OP.connect, this.i);

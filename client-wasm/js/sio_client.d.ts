@@ -214,6 +214,11 @@ export declare class Socket<
   readonly active: boolean;
   /** Whether the last connection restored the session (connection state recovery). */
   readonly recovered: boolean;
+  /** The emits kept until the socket is connected, as socket.io-client's packets (a copy);
+   *  `socket.sendBuffer = []` drops them (only `[]` can be assigned). */
+  sendBuffer: { type: 2; data: any[]; options: { compress: boolean }; id?: number }[];
+  /** The events received before the socket was connected (a copy); `= []` drops them. */
+  receiveBuffer: any[][];
   connect(): this;
   open(): this;
   disconnect(): this;

@@ -87,6 +87,9 @@ impl ManagerCore {
                 JsValue::UNDEFINED
             }
             op::ID => sock().map_or(JsValue::UNDEFINED, |s| s.st.borrow().id.clone()),
+            op::SEND_BUFFER | op::RECEIVE_BUFFER => sock().map_or(JsValue::UNDEFINED, |s| {
+                s.buffer(code == op::SEND_BUFFER, value.is_some()).into()
+            }),
             _ => sock()
                 .map_or(0, |s| {
                     let st = s.st.borrow();
@@ -173,6 +176,10 @@ pub mod op {
     pub const ID: u32 = 5;
     /// The socket's state, in bits: 1 connected, 2 active, 4 recovered.
     pub const STATE: u32 = 6;
+    /// The socket's emits kept until it is connected, as `[args, id]` (with a value: emptied).
+    pub const SEND_BUFFER: u32 = 7;
+    /// The events it received before, as their argument lists (with a value: emptied).
+    pub const RECEIVE_BUFFER: u32 = 8;
 }
 
 #[cfg(test)]
@@ -194,6 +201,8 @@ mod tests {
             ("disconnect", super::op::DISCONNECT),
             ("id", super::op::ID),
             ("state", super::op::STATE),
+            ("sendBuffer", super::op::SEND_BUFFER),
+            ("receiveBuffer", super::op::RECEIVE_BUFFER),
         ];
         let mut found = alloc::vec::Vec::new();
         for entry in table.split(',').map(str::trim).filter(|e| !e.is_empty()) {

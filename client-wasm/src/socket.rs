@@ -122,6 +122,35 @@ impl Sock {
         })
     }
 
+    /// `socket.sendBuffer` (`send`) or `socket.receiveBuffer`: the emits kept until the
+    /// socket is connected, as `[args, id]` (id undefined without an ack), or the events
+    /// received before, as their argument lists. With `clear`, the buffer is emptied instead
+    /// (a page's `socket.sendBuffer = []`); the acks of dropped emits keep waiting, as in
+    /// socket.io-client.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn buffer(&self, send: bool, clear: bool) -> Array {
+        let mut st = self.st.borrow_mut();
+        let out = Array::new();
+        if clear {
+            if send {
+                st.send_buf = Vec::new();
+            } else {
+                st.recv_buf = Vec::new();
+            }
+        } else if send {
+            for b in &st.send_buf {
+                let entry = Array::of1(&b.args);
+                entry.push(&b.id.map_or(JsValue::UNDEFINED, JsValue::from));
+                out.push(&entry);
+            }
+        } else {
+            for args in &st.recv_buf {
+                out.push(args);
+            }
+        }
+        out
+    }
+
     /// Whether an ack timer will still call back.
     pub(crate) fn waiting(&self) -> bool {
         self.st.borrow().acks.iter().any(|a| a._timer.is_some())

@@ -252,6 +252,8 @@ for (const impl of IMPLS) {
           // the option object form is read the same way
           const m2 = new sio.Manager(url, { autoConnect: false, reconnection: false, reconnectionAttempts: 7, timeout: 99 });
           const fromOpts = [m2.reconnection(), m2.reconnectionAttempts(), m2.timeout()];
+          // `timeout: false` (no connect timeout) reads back as false
+          const noTimeout = [new sio.Manager(url, { autoConnect: false, timeout: false }).timeout(), m.timeout(false).timeout()];
           // reconnection(false) takes effect: a refused connection is not retried
           const probe = new sio.Manager("http://127.0.0.1:1", { autoConnect: false, reconnectionDelay: 10, randomizationFactor: 0 });
           probe.reconnection(false);
@@ -262,7 +264,7 @@ for (const impl of IMPLS) {
           await err;
           await new Promise((r) => setTimeout(r, 100)); // 10 times the reconnection delay
           s.disconnect();
-          return { defaults, chained, set, fromOpts, attempts: attempts.length };
+          return { defaults, chained, set, fromOpts, noTimeout, attempts: attempts.length };
         },
         { url: srv.url },
       );
@@ -277,6 +279,7 @@ for (const impl of IMPLS) {
       assert.equal(out.chained, true);
       assert.deepEqual(out.set, { ...out.defaults, reconnection: false, reconnectionAttempts: 3, reconnectionDelay: 10, timeout: 1234 });
       assert.deepEqual(out.fromOpts, [false, 7, 99]);
+      assert.deepEqual(out.noTimeout, [false, false]);
       assert.equal(out.attempts, 0);
       assertNoTrap(page);
     });

@@ -105,6 +105,48 @@ for (const impl of IMPLS) {
           assertClean(page);
         });
 
+        it("sendBuffer holds the emits made before connecting, as socket.io-client's packets; sendBuffer = [] drops them", async () => {
+          const page = await b.page();
+          const out = await page.evaluate(
+            async ({ url, mopts, ref }) => {
+              const s = sio.io(url, { ...mopts, forceNew: true, autoConnect: false });
+              const got = t.collect(s, "pre");
+              s.emit("emit-as", "pre", "stale");
+              s.emit("echo", "stale", () => {});
+              const before = s.sendBuffer.map((p) => ({ ...p }));
+              s.sendBuffer = [];
+              const cleared = s.sendBuffer.length;
+              let refused = false;
+              // (socket.io-client takes any array; sio-client only [], its buffer being encoded)
+              if (!ref) {
+                try {
+                  s.sendBuffer = [before[0]];
+                } catch (e) {
+                  refused = e instanceof TypeError;
+                }
+              }
+              s.emit("emit-as", "pre", "fresh");
+              s.connect();
+              await t.next(s, "connect");
+              await t.barrier(s);
+              const received = s.receiveBuffer;
+              s.disconnect();
+              return { before, cleared, refused, got, received };
+            },
+            { url: srv.url, mopts, ref: IS_REF },
+          );
+          const options = { compress: true };
+          assert.deepEqual(out.before, [
+            { type: 2, data: ["emit-as", "pre", "stale"], options },
+            { type: 2, data: ["echo", "stale"], options, id: 0 },
+          ]);
+          assert.equal(out.cleared, 0);
+          assert.deepEqual(out.got, [["fresh"]], "the dropped emits never went out");
+          assert.deepEqual(out.received, []);
+          if (!IS_REF) assert.equal(out.refused, true, "only [] can be assigned (sio-client)");
+          assertClean(page);
+        });
+
         // A volatile emit is dropped when the transport cannot write at once: over polling,
         // while a POST is in flight. So: tries until one goes (every try on websocket).
         it("volatile emits go out while connected", async () => {
