@@ -17,7 +17,8 @@
 //!
 //! Features: `websocket` and `polling` (the transports, both on by default), `js` (the Rust
 //! half of the JS API, for the shipped bundle), `serde` (Rust values as event arguments:
-//! `Socket::emit_json`, `on_json`, `emit_with_ack_json`).
+//! `Socket::emit_serde`, `on_serde`, `emit_with_ack_serde`, through serde-wasm-bindgen, binary
+//! included).
 //!
 //! Inside: [`Manager`] owns one Engine.IO session (`engine`, over `transport`s) and
 //! reconnects it; each [`Socket`] is one namespace on it. Every packet is framed by
@@ -36,19 +37,19 @@ mod backoff;
 mod client;
 mod engine;
 mod js;
-#[cfg(feature = "serde")]
-mod json;
 mod kind;
 mod manager;
 mod opts;
 mod socket;
 mod transport;
 mod url;
+#[cfg(feature = "serde")]
+mod values;
 
 pub use client::{AckFuture, AckResult, Manager, Socket, io};
-#[cfg(feature = "serde")]
-pub use json::JsonError;
 pub use opts::{Options, TransportKind};
+#[cfg(feature = "serde")]
+pub use values::ArgsError;
 
 /// What the Rust tests read of the JS files, to check that both sides agree on a table.
 #[cfg(test)]

@@ -167,16 +167,19 @@ async fn refused_namespaces_and_reserved_names_are_errors() {
 }
 
 #[cfg(feature = "serde")]
-mod json {
+mod values {
     use super::*;
     use serde::{Deserialize, Serialize};
-    use sio_client::JsonError;
+    use serde_bytes::ByteBuf;
+    use sio_client::ArgsError;
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     struct Message {
         author: String,
         text: String,
         tags: Vec<u32>,
+        /// Binary, which JSON text could not carry: an attachment on the wire.
+        avatar: ByteBuf,
     }
 
     /// What a typed listener saw: its arguments, or the error's text.
@@ -187,6 +190,7 @@ mod json {
             author: "ann".into(),
             text: "é ✓".into(),
             tags: vec![1, 2],
+            avatar: ByteBuf::from(vec![0, 255, 7]),
         }
     }
 
@@ -196,22 +200,22 @@ mod json {
         // "echo" acks with its arguments: a tuple out, the same tuple back.
         let back: (u32, Message) = socket
             .timeout(5000.0)
-            .emit_with_ack_json("echo", &(7, message()))
+            .emit_with_ack_serde("echo", &(7, message()))
             .await
             .unwrap();
         assert_eq!(back, (7, message()));
 
         let seen: Seen = Rc::default();
         let s = seen.clone();
-        socket.on_json("hello", move |args: Result<(Message,), JsonError>| {
+        socket.on_serde("hello", move |args: Result<(Message,), ArgsError>| {
             s.borrow_mut().push(args.map_err(|e| e.to_string()));
         });
-        socket.emit_json("emit-as", &("hello", message())).unwrap();
+        socket.emit_serde("emit-as", &("hello", message())).unwrap();
         // Arguments that do not fit the listener's type reach it as an error.
-        socket.emit_json("emit-as", &("hello", 1)).unwrap();
+        socket.emit_serde("emit-as", &("hello", 1)).unwrap();
         let none: () = socket
             .timeout(5000.0)
-            .emit_with_ack_json("echo", &())
+            .emit_with_ack_serde("echo", &())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(none, ());
@@ -223,24 +227,61 @@ mod json {
     }
 
     #[wasm_bindgen_test]
+    async fn binary_values_travel_as_attachments() {
+        let socket = io(&server("/"), opts(vec![TransportKind::Polling])).unwrap();
+        // What the page sees of the event the server sends back: an ArrayBuffer (not an
+        // array of numbers, as JSON text would have it), and the typed listener's ByteBuf.
+        let raw: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+        let r = raw.clone();
+        socket.on("bin", move |args: &[JsValue]| {
+            if let Some(buf) = args
+                .first()
+                .and_then(|a| a.dyn_ref::<js_sys::ArrayBuffer>())
+            {
+                r.borrow_mut().push(js_sys::Uint8Array::new(buf).to_vec());
+            }
+        });
+        let typed: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+        let t = typed.clone();
+        socket.on_serde("bin", move |args: Result<(ByteBuf,), ArgsError>| {
+            if let Ok((b,)) = args {
+                t.borrow_mut().push(b.into_vec());
+            }
+        });
+        socket
+            .emit_serde("emit-as", &("bin", ByteBuf::from(vec![1, 2, 3])))
+            .unwrap();
+        // The server answers in order: once this ack is back, "bin" has arrived.
+        let (echo,): (ByteBuf,) = socket
+            .timeout(5000.0)
+            .emit_with_ack_serde("echo", &(ByteBuf::from(vec![9]),))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(echo.into_vec(), vec![9]);
+        assert_eq!(*raw.borrow(), vec![vec![1, 2, 3]]);
+        assert_eq!(*typed.borrow(), vec![vec![1, 2, 3]]);
+        socket.disconnect();
+    }
+
+    #[wasm_bindgen_test]
     async fn typed_errors() {
         let socket = io(&server("/"), opts(vec![TransportKind::WebSocket])).unwrap();
         assert!(matches!(
-            socket.emit_json("disconnect", &(1,)),
-            Err(JsonError::Reserved(name)) if name == "disconnect"
+            socket.emit_serde("disconnect", &(1,)),
+            Err(ArgsError::Reserved(name)) if name == "disconnect"
         ));
         // The ack's arguments are not a u32.
         let wrong: Result<(u32,), _> = socket
             .timeout(5000.0)
-            .emit_with_ack_json("echo", &("text",))
+            .emit_with_ack_serde("echo", &("text",))
             .await;
-        assert!(matches!(wrong, Err(JsonError::Json(_))));
+        assert!(matches!(wrong, Err(ArgsError::Convert(_))));
         socket.disconnect();
         // Disconnected on purpose: the ack never comes.
         let late: Result<(u32,), _> = socket
             .timeout(200.0)
-            .emit_with_ack_json("echo", &(1,))
+            .emit_with_ack_serde("echo", &(1,))
             .await;
-        assert!(matches!(late, Err(JsonError::Ack(_))));
+        assert!(matches!(late, Err(ArgsError::Ack(_))));
     }
 }
