@@ -24,6 +24,7 @@ cargo clippy -p sio-client --all-targets --features js,serde --target wasm32-unk
 cargo clippy -p sio-client --no-default-features --features js,websocket --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p sio-client --no-default-features --features js,polling --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p sio-client-bundle --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p sio-client-example --all-targets --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features --locked

@@ -5,13 +5,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it, before, after } from "node:test";
 import * as esbuild from "esbuild";
 import { startServer } from "../lib/harness.mjs";
-import { IS_REF, PKG_DIR, assertClean, launchBrowser } from "../lib/browser.mjs";
+import { IS_REF, PKG_DIR, assertClean, launchBrowser, pageWithErrors, serveDir } from "../lib/browser.mjs";
 
 const PAGE = `
 import io, { io as named, connect, Manager, Socket, protocol } from "sio-client";
@@ -22,22 +21,6 @@ socket.timeout(5000).emitWithAck("echo", "bundled").then(
   (err) => { window.result = { error: String(err) }; },
 );
 `;
-
-/** Serves `dir` on 127.0.0.1 (free port). */
-async function serve(dir) {
-  const types = { ".js": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
-  const server = createServer(async (req, res) => {
-    const file = path.join(dir, path.normalize(new URL(req.url, "http://x").pathname).replace(/^(\.\.[/\\])+/, ""));
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
-}
 
 describe("bundler: the npm package, installed from a tarball and bundled by esbuild", { skip: IS_REF }, () => {
   let work, srv, site, browser;
@@ -77,12 +60,9 @@ describe("bundler: the npm package, installed from a tarball and bundled by esbu
     await copyFile(path.join(app, "node_modules/sio-client/sio_client_bg.wasm"), path.join(dist, "sio_client_bg.wasm"));
     await writeFile(path.join(dist, "index.html"), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="main.js"></script>');
 
-    site = await serve(dist);
+    site = await serveDir(dist);
     browser = await launchBrowser();
-    const page = await browser.newPage();
-    page.errors = [];
-    page.on("pageerror", (e) => page.errors.push(String(e)));
-    page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
+    const page = await pageWithErrors(browser);
     await page.goto(`${site.url}/index.html?server=${encodeURIComponent(srv.url)}`);
     await page.waitForFunction(() => window.result, null, { timeout: 10000 });
     const result = await page.evaluate(() => window.result);

@@ -49,6 +49,30 @@ export async function startStatic() {
   return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
+/** Serves the files of `dir` on 127.0.0.1 (free port): a page built outside the tests. */
+export async function serveDir(dir) {
+  const server = createServer(async (req, res) => {
+    const file = path.join(dir, path.normalize(new URL(req.url, "http://x").pathname).replace(/^(\.\.[/\\])+/, ""));
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] || "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** A page of `browser` whose errors (uncaught, console.error) are kept in `page.errors`. */
+export async function pageWithErrors(browser) {
+  const page = await browser.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
+  return page;
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -78,11 +102,8 @@ export function useBrowser() {
     await ctx.static?.close();
   });
   ctx.page = async () => {
-    const page = await ctx.browser.newPage();
+    const page = await pageWithErrors(ctx.browser);
     ctx.pages.push(page);
-    page.errors = [];
-    page.on("pageerror", (e) => page.errors.push(String(e)));
-    page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
     page.on("response", (r) => r.status() >= 400 && page.errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`));
     await page.goto(`${ctx.static.url}/index.html`);
     await page.waitForFunction(() => window.ready === true || window.loadError);
