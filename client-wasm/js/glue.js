@@ -4,29 +4,32 @@
 // framing is sio-protocol's; this file only moves JSON, timers, sockets and fetches, and
 // holds event listeners (`Emitter`), which JS functions are best kept by JS.
 //
-// A manager's core is known here by a handle `h` (`register`): timers, sockets, requests and
-// the functions handed to the page call back through it, and the core's events find their
-// JS objects by it. So the core never holds its JS objects (which hold the core): they are
-// only held strongly here while the core is busy (`root`), and once the page lets go of an
-// idle manager, the garbage collector frees both. A callback that comes after the core is
-// gone (a late ack from the page) finds no handle and is dropped.
+// A manager is known here by its number `h` (`register`): timers, sockets, requests and the
+// functions handed to the page call back with it into the module's one `dispatch` export,
+// and the manager's events find their JS objects by it. So the Rust core never holds its JS
+// objects (which hold the core's number): they are only held strongly here while the core is
+// busy (`root`), and once the page lets go of an idle manager, the garbage collector frees
+// both. A callback that comes after the core is gone (a late ack from the page) finds no
+// number and is dropped.
 
-const cbs = new Map(); // h → the core's callback (kind, value)
 const objs = new Map(); // h → WeakRef of its Manager (its sockets in `.s`, its engine in `.engine`)
 const live = new Map(); // h → that Manager, while the core is busy
 let handles = 0;
-/** Registers a core's callback and the object its events go to; returns its handle. */
-export function register(cb, o) {
+let dispatch;
+/** The module's `dispatch` export (the JS API passes its wrapper; the Rust API the
+ *  module's exports). */
+export const setDispatch = (f) => (dispatch ||= f.__sio_dispatch || f);
+/** A number for a new core whose events go to `o`. */
+export function register(o) {
   o.s ||= [];
   o.engine ||= new Emitter();
-  cbs.set(++handles, cb);
-  objs.set(handles, new WeakRef(o));
+  objs.set(++handles, new WeakRef(o));
   return handles;
 }
 /** How glue.js holds the JS objects of `h`: 1 strongly, while its core is busy (a session,
- *  a timer); 0 weakly; 2 not at all, with its callback (the core is gone). */
+ *  a timer); 0 weakly; 2 not at all (the core is gone). */
 export const root = (h, how) =>
-  how == 1 ? live.set(h, objs.get(h)?.deref()) : (live.delete(h), how && (cbs.delete(h), objs.delete(h)));
+  how == 1 ? live.set(h, objs.get(h)?.deref()) : (live.delete(h), how && objs.delete(h));
 /** A new session of `h`: a new `manager.engine`, as engine.io-client makes one per session. */
 export const renew = (h) => {
   const m = target(h, -1);
@@ -38,7 +41,7 @@ export const target = (h, i) => {
   return i == -1 ? m : i == -2 ? m?.engine : m?.s[i];
 };
 export const bindSocket = (h, i, o) => (target(h, -1).s[i] = o);
-const back = (h, k, v) => cbs.get(h)?.(k, v);
+const back = (h, k, v) => objs.has(h) && dispatch(h, k, v);
 
 export const isBlob = (v) => typeof Blob == "function" && v instanceof Blob;
 const isBin = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v) || isBlob(v);

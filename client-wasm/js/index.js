@@ -2,21 +2,23 @@
 // default export), `connect`, `Manager`, `Socket`, `protocol`. The `.wasm` beside it is
 // instantiated on import (top-level await), so `io()` works at once, as upstream.
 // The classes are thin: connection, packets, acks, buffering and reconnection are done by the
-// Rust core (`ManagerCore`, one per Manager; a Socket is an index on its manager's core);
+// Rust core (api.rs: a Manager holds its core's number, a Socket is an index on that core);
 // listeners are glue.js's `Emitter`. What stays here is what JS expresses best: variadic
 // methods, getters, chaining, option names, the `io()` cache, loading the `.wasm`.
-import { initSync, ManagerCore } from "./wasm/sio_client.js";
-import { Emitter, OPTS, error, opts as nums, reserved, url } from "sio-glue";
+import { initSync, __sio_dispatch, emit, manager, op, socket } from "./wasm/sio_client.js";
+import { Emitter, OPTS, error, opts as nums, reserved, setDispatch, url } from "sio-glue";
 
 const cache = {};
-// The codes of the core's small calls (`ManagerCore.op`; api.rs `op` has the same, checked by
-// its test).
-const OP = { open: 0, tune: 1, session: 2, connect: 3, disconnect: 4, id: 5, state: 6, sendBuffer: 7, receiveBuffer: 8 };
+// The codes of the core's small calls (api.rs `op` has the same, checked by its test).
+const OP = { open: 0, tune: 1, session: 2, connect: 3, disconnect: 4, id: 5, state: 6, sendBuffer: 7, receiveBuffer: 8, release: 9 };
+// A Manager the garbage collector takes lets go of its core, which ends once idle (while it
+// is busy, glue.js holds the Manager).
+const gone = new FinalizationRegistry((h) => op(h, OP.release));
 /** `socket.sendBuffer = []` and `socket.receiveBuffer = []` empty a buffer; nothing else can
  *  be assigned (the core keeps the buffers, already encoded). */
 const clear = (s, k, v) => {
   if (v?.length) throw new TypeError(`sio-client: only [] can be assigned to ${k}`);
-  s.c.op(OP[k], s.i, 1);
+  op(s.h, OP[k], s.i, 1);
 };
 
 /** `[secure, host, key, namespace, query]` of an `io()` URL (see glue.js `url`). */
@@ -52,7 +54,7 @@ export class Manager extends Emitter {
     this.nsps = {};
     // A new one for each session (glue.js `renew`), as socket.io-client's.
     this.engine = new Engine(this);
-    this.c = new ManagerCore(this, secure, host, o.path, nums(o));
+    gone.register(this, (this.h = manager(this, secure, host, o.path, nums(o))));
   }
   /** The socket of namespace `nsp`, created on first use. */
   socket(nsp, opts) {
@@ -64,7 +66,7 @@ export class Manager extends Emitter {
   /** Opens the connection unless it is open or opening; `fn` is called once it is open,
    *  or with the error if it fails (and then no reconnection follows), as socket.io-client. */
   open(fn) {
-    if (this.c.op(OP.session)) return this;
+    if (op(this.h, OP.session)) return this;
     if (fn) {
       const done = (err) => {
         this.off("open", done).off("error", done);
@@ -72,7 +74,7 @@ export class Manager extends Emitter {
       };
       this.on("open", done).on("error", done);
     }
-    this.c.op(OP.open, 0, fn && 1);
+    op(this.h, OP.open, 0, fn && 1);
     return this;
   }
   connect() {
@@ -80,7 +82,7 @@ export class Manager extends Emitter {
   }
   /** The transport in use: "polling" or "websocket" (undefined while disconnected). */
   get transport() {
-    return this.c.op(OP.session)?.[1];
+    return op(this.h, OP.session)?.[1];
   }
 }
 
@@ -94,7 +96,7 @@ class Engine extends Emitter {
     this.m = m;
   }
   get id() {
-    return this.m.c.op(OP.session)?.[0];
+    return op(this.m.h, OP.session)?.[0];
   }
   get transport() {
     const name = this.m.transport;
@@ -102,7 +104,7 @@ class Engine extends Emitter {
   }
   /** "opening", "open", or "closed" between sessions. */
   get readyState() {
-    return this.m.c.op(OP.session)?.[2] ?? "closed";
+    return op(this.m.h, OP.session)?.[2] ?? "closed";
   }
 }
 
@@ -113,11 +115,11 @@ class Engine extends Emitter {
     (Manager.prototype[name] = function (v) {
       const k = OPTS.indexOf(name);
       if (v === undefined) {
-        const r = this.c.op(OP.tune, k);
+        const r = op(this.h, OP.tune, k);
         // (`timeout: false`, no connect timeout, is 0 in the core and reads back as false.)
         return i ? (name == "timeout" && !r ? false : r) : !!r;
       }
-      this.c.op(OP.tune, k, +v);
+      op(this.h, OP.tune, k, +v);
       return this;
     }),
 );
@@ -129,28 +131,28 @@ export class Socket extends Emitter {
     this.nsp = nsp;
     this.f = {};
     opts ||= {};
-    this.c = io.c;
-    this.i = io.c.socket(nsp, this, opts.auth, nums(opts));
+    this.h = io.h;
+    this.i = socket(io.h, nsp, this, opts.auth, nums(opts));
     if (io.opts.autoConnect !== false) this.connect();
   }
   get id() {
-    return this.c.op(OP.id, this.i);
+    return op(this.h, OP.id, this.i);
   }
   get connected() {
-    return !!(this.c.op(OP.state, this.i) & 1);
+    return !!(op(this.h, OP.state, this.i) & 1);
   }
   get disconnected() {
     return !this.connected;
   }
   get active() {
-    return !!(this.c.op(OP.state, this.i) & 2);
+    return !!(op(this.h, OP.state, this.i) & 2);
   }
   get recovered() {
-    return !!(this.c.op(OP.state, this.i) & 4);
+    return !!(op(this.h, OP.state, this.i) & 4);
   }
   /** The emits kept until the socket is connected, as socket.io-client's packets (a copy). */
   get sendBuffer() {
-    return this.c.op(OP.sendBuffer, this.i).map(([data, id]) =>
+    return op(this.h, OP.sendBuffer, this.i).map(([data, id]) =>
       Object.assign({ type: 2, data, options: { compress: true } }, id === undefined ? {} : { id }),
     );
   }
@@ -159,20 +161,20 @@ export class Socket extends Emitter {
   }
   /** The events received before the socket was connected, as their arguments (a copy). */
   get receiveBuffer() {
-    return this.c.op(OP.receiveBuffer, this.i);
+    return op(this.h, OP.receiveBuffer, this.i);
   }
   set receiveBuffer(v) {
     clear(this, "receiveBuffer", v);
   }
   connect() {
-    this.c.op(OP.connect, this.i);
+    op(this.h, OP.connect, this.i);
     return this;
   }
   open() {
     return this.connect();
   }
   disconnect() {
-    this.c.op(OP.disconnect, this.i);
+    op(this.h, OP.disconnect, this.i);
     return this;
   }
   close() {
@@ -194,7 +196,7 @@ export class Socket extends Emitter {
     const f = this.f;
     this.f = {};
     const ack = typeof args[args.length - 1] == "function" ? args.pop() : undefined;
-    this.c.emit(this.i, ev, args, ack, !!withError, f.t, !!f.v);
+    emit(this.h, this.i, ev, args, ack, !!withError, f.t, !!f.v);
     return this;
   }
   /** The next emit's ack callback gets an error after `ms` without an answer. */
@@ -227,5 +229,6 @@ const res = await fetch(new URL("sio_client_bg.wasm", import.meta.url));
 if (!res.ok) throw new Error(`sio-client: failed to fetch ${res.url}: ${res.status}`);
 /** The instantiated module's exports: for tests and diagnostics (its memory), not an API. */
 export const __wasm = initSync({ module: await WebAssembly.compile(await res.arrayBuffer()) });
+setDispatch(__sio_dispatch);
 
 export { io as connect, io as default };

@@ -1,162 +1,157 @@
 //! The Rust half of the JavaScript API (feature `js`). `js/index.js` defines `io`, `Manager`
 //! and `Socket` with socket.io-client 4.8's names, options and return values, over the
-//! `ManagerCore` exported here (a `Socket` is an index on its manager's core); listeners live
-//! in glue.js's `Emitter`.
+//! functions exported here (a `Manager` is its core's number, a `Socket` an index on its
+//! manager's core); listeners live in glue.js's `Emitter`.
 //! Few exports, plain arguments: each exported method, and each call back into JS to read
 //! an argument, costs glue in both the `.wasm` and the JS.
 
 use alloc::boxed::Box;
-use alloc::rc::Rc;
 use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
 use crate::engine::Target;
-use crate::js::{self, Array};
+use crate::js::{self, Array, Handle};
 use crate::manager::Mgr;
 use crate::opts::Config;
 use crate::socket::{Ack, Flags};
 
-/// The Rust half of a `Manager` (`js/index.js` has the JS class). It is the manager's
-/// handle: when the page lets go of the JS `Manager` and its sockets, the garbage collector
-/// drops it, and the manager ends once idle.
+// A JS `Manager` holds its core's number (glue.js `register`); the exports below find the
+// core by it. No class: wasm-bindgen's class wrapper costs glue on both sides for each
+// method, and its lifetime is the JS `Manager`'s anyway (index.js releases the core when the
+// garbage collector takes the `Manager`, with `op::RELEASE`).
+
+/// A manager for the server at `host` (`secure`: over TLS) and `path` (`None`: the
+/// default), its events going to `js`, with the numeric and boolean options `opts`, by
+/// `opts::opt` index (glue.js `opts` makes them); returns its number. The options of each
+/// session (query, headers, transports, …) are read from `js.opts` at each (re)open.
 #[wasm_bindgen]
-pub struct ManagerCore {
-    inner: Rc<Mgr>,
+pub fn manager(
+    js: JsValue,
+    secure: bool,
+    host: String,
+    path: Option<String>,
+    opts: &[f64],
+) -> Handle {
+    let cfg = Config::new(opts);
+    let target = Target::new(secure, host, path, &cfg);
+    Mgr::new(cfg, JsValue::UNDEFINED, target, &js, false).h
 }
 
-impl Drop for ManagerCore {
-    fn drop(&mut self) {
-        self.inner.release();
-    }
-}
-
+/// The small calls of the JS classes, by [`op`](mod@op) code, on manager `h` or its socket `socket`
+/// (for [`op::TUNE`]: the option index), with `value` where one is given. One export
+/// instead of ten: each costs glue in both the `.wasm` and the JS.
 #[wasm_bindgen]
-impl ManagerCore {
-    /// A manager for the server at `host` (`secure`: over TLS) and `path` (`None`: the
-    /// default), its events going to `js`, with the numeric and boolean options `opts`, by
-    /// `opts::opt` index (glue.js `opts` makes them). The options of each session (query,
-    /// headers, transports, …) are read from `js.opts` at each (re)open.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        js: JsValue,
-        secure: bool,
-        host: String,
-        path: Option<String>,
-        opts: &[f64],
-    ) -> ManagerCore {
-        let cfg = Config::new(opts);
-        let target = Target::new(secure, host, path, &cfg);
-        ManagerCore {
-            inner: Mgr::new(cfg, JsValue::UNDEFINED, target, &js, false),
+pub fn op(h: Handle, code: u32, socket: usize, value: Option<f64>) -> JsValue {
+    let Some(m) = Mgr::find(h) else {
+        return JsValue::UNDEFINED;
+    };
+    let sock = || m.sock(socket);
+    let out = match code {
+        op::OPEN => {
+            m.open();
+            // With a value: `manager.open(callback)`, which handles its failure itself.
+            m.st.borrow_mut().no_retry = value.is_some();
+            JsValue::UNDEFINED
         }
-    }
-
-    /// The small calls of the JS classes, by [`op`] code, on the manager or on socket
-    /// `socket` (for [`op::TUNE`]: the option index), with `value` where one is given.
-    /// One export instead of seven: each costs glue in both the `.wasm` and the JS.
-    pub fn op(&self, code: u32, socket: usize, value: Option<f64>) -> JsValue {
-        let m = &self.inner;
-        let sock = || m.sock(socket);
-        let out = match code {
-            op::OPEN => {
-                m.open();
-                // With a value: `manager.open(callback)`, which handles its failure itself.
-                m.st.borrow_mut().no_retry = value.is_some();
-                JsValue::UNDEFINED
-            }
-            op::TUNE => m.tune(socket, value).into(),
-            op::SESSION => {
-                m.st.borrow()
-                    .engine
-                    .as_ref()
-                    .map_or(JsValue::UNDEFINED, |e| {
-                        let sid = e.sid().map_or(JsValue::UNDEFINED, JsValue::from_str);
-                        let session = Array::of1(&sid);
-                        session.push(&JsValue::from_str(e.transport_name()));
-                        session.push(&JsValue::from_str(e.ready_state()));
-                        session.into()
-                    })
-            }
-            op::CONNECT => {
-                sock().inspect(|s| s.connect());
-                JsValue::UNDEFINED
-            }
-            op::DISCONNECT => {
-                sock().inspect(|s| s.disconnect());
-                JsValue::UNDEFINED
-            }
-            op::ID => sock().map_or(JsValue::UNDEFINED, |s| s.st.borrow().id.clone()),
-            op::SEND_BUFFER | op::RECEIVE_BUFFER => sock().map_or(JsValue::UNDEFINED, |s| {
-                s.buffer(code == op::SEND_BUFFER, value.is_some()).into()
-            }),
-            _ => sock()
-                .map_or(0, |s| {
-                    let st = s.st.borrow();
-                    u32::from(st.connected)
-                        | u32::from(st.active) << 1
-                        | u32::from(st.recovered) << 2
+        op::RELEASE => {
+            m.release();
+            JsValue::UNDEFINED
+        }
+        op::TUNE => m.tune(socket, value).into(),
+        op::SESSION => {
+            m.st.borrow()
+                .engine
+                .as_ref()
+                .map_or(JsValue::UNDEFINED, |e| {
+                    let sid = e.sid().map_or(JsValue::UNDEFINED, JsValue::from_str);
+                    let session = Array::of1(&sid);
+                    session.push(&JsValue::from_str(e.transport_name()));
+                    session.push(&JsValue::from_str(e.ready_state()));
+                    session.into()
                 })
-                .into(),
-        };
-        m.settle();
-        out
-    }
-
-    // The sockets: the JS `Socket` keeps its index on this manager (no class of its own,
-    // which would cost glue for its lifetime management on both sides).
-
-    /// The index of the socket of namespace `nsp`, made on first use with its events going
-    /// to `js`, `auth`, and the numeric options `opts` (`ackTimeout`, `retries`,
-    /// `maxBufferedEmits`) as for [`ManagerCore::new`].
-    pub fn socket(&self, nsp: &str, js: JsValue, auth: JsValue, opts: &[f64]) -> usize {
-        self.inner.socket(nsp, &Config::new(opts), &auth, &js)
-    }
-
-    /// Sends `[event, ...args]`; `ack` gets the answer (error-first when `with_error` or
-    /// with a timeout). `timeout`: this emit's ack timeout, else the `ackTimeout` option.
-    #[allow(clippy::too_many_arguments)]
-    pub fn emit(
-        &self,
-        socket: usize,
-        event: JsValue,
-        args: Array,
-        ack: Option<JsValue>,
-        with_error: bool,
-        timeout: Option<f64>,
-        volatile: bool,
-    ) {
-        let Some(s) = self.inner.sock(socket) else {
-            return;
-        };
-        // The socket's JS object is found when the ack comes: the core never holds it.
-        let (h, i) = (self.inner.h, s.index);
-        let ack = ack.map(|f| Ack {
-            cb: Box::new(move |res, error_first| {
-                let args = match res {
-                    Ok(reply) => {
-                        if error_first {
-                            reply.unshift(&JsValue::NULL);
-                        }
-                        reply
-                    }
-                    Err(e) => Array::of1(&e),
-                };
-                js::call(&f, &js::target(h, i), &args);
-            }),
-            with_error,
-        });
-        let flags = Flags {
-            volatile,
-            timeout,
-            from_queue: false,
-        };
-        s.emit(event, args, ack, flags);
-        self.inner.settle();
-    }
+        }
+        op::CONNECT => {
+            sock().inspect(|s| s.connect());
+            JsValue::UNDEFINED
+        }
+        op::DISCONNECT => {
+            sock().inspect(|s| s.disconnect());
+            JsValue::UNDEFINED
+        }
+        op::ID => sock().map_or(JsValue::UNDEFINED, |s| s.st.borrow().id.clone()),
+        op::SEND_BUFFER | op::RECEIVE_BUFFER => sock().map_or(JsValue::UNDEFINED, |s| {
+            s.buffer(code == op::SEND_BUFFER, value.is_some()).into()
+        }),
+        _ => sock()
+            .map_or(0, |s| {
+                let st = s.st.borrow();
+                u32::from(st.connected) | u32::from(st.active) << 1 | u32::from(st.recovered) << 2
+            })
+            .into(),
+    };
+    m.settle();
+    out
 }
 
-/// The codes of [`ManagerCore::op`]; `js/index.js` has them by name in `OP` (the test below
+// The sockets: the JS `Socket` keeps its index on its manager (no class of its own).
+
+/// The index of the socket of namespace `nsp` on manager `h`, made on first use with its
+/// events going to `js`, `auth`, and the numeric options `opts` (`ackTimeout`, `retries`,
+/// `maxBufferedEmits`) as for [`manager`].
+#[wasm_bindgen]
+pub fn socket(h: Handle, nsp: &str, js: JsValue, auth: JsValue, opts: &[f64]) -> usize {
+    Mgr::find(h).map_or(0, |m| m.socket(nsp, &Config::new(opts), &auth, &js))
+}
+
+/// Sends `[event, ...args]` on socket `socket` of manager `h`; `ack` gets the answer
+/// (error-first when `with_error` or with a timeout). `timeout`: this emit's ack timeout,
+/// else the `ackTimeout` option.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen]
+pub fn emit(
+    h: Handle,
+    socket: usize,
+    event: JsValue,
+    args: Array,
+    ack: Option<JsValue>,
+    with_error: bool,
+    timeout: Option<f64>,
+    volatile: bool,
+) {
+    let Some(m) = Mgr::find(h) else {
+        return;
+    };
+    let Some(s) = m.sock(socket) else {
+        return;
+    };
+    // The socket's JS object is found when the ack comes: the core never holds it.
+    let i = s.index;
+    let ack = ack.map(|f| Ack {
+        cb: Box::new(move |res, error_first| {
+            let args = match res {
+                Ok(reply) => {
+                    if error_first {
+                        reply.unshift(&JsValue::NULL);
+                    }
+                    reply
+                }
+                Err(e) => Array::of1(&e),
+            };
+            js::call(&f, &js::target(h, i), &args);
+        }),
+        with_error,
+    });
+    let flags = Flags {
+        volatile,
+        timeout,
+        from_queue: false,
+    };
+    s.emit(event, args, ack, flags);
+    m.settle();
+}
+
+/// The codes of [`op()`]; `js/index.js` has them by name in `OP` (the test below
 /// checks that both agree).
 pub mod op {
     /// Opens the connection (with a value: for a callback, which takes the place of the
@@ -180,6 +175,8 @@ pub mod op {
     pub const SEND_BUFFER: u32 = 7;
     /// The events it received before, as their argument lists (with a value: emptied).
     pub const RECEIVE_BUFFER: u32 = 8;
+    /// The JS `Manager` is gone: the core ends once idle.
+    pub const RELEASE: u32 = 9;
 }
 
 #[cfg(test)]
@@ -203,6 +200,7 @@ mod tests {
             ("state", super::op::STATE),
             ("sendBuffer", super::op::SEND_BUFFER),
             ("receiveBuffer", super::op::RECEIVE_BUFFER),
+            ("release", super::op::RELEASE),
         ];
         let mut found = alloc::vec::Vec::new();
         for entry in table.split(',').map(str::trim).filter(|e| !e.is_empty()) {

@@ -82,6 +82,7 @@ impl Manager {
             opts.protocols,
             &cfg,
         );
+        js::set_dispatch(&wasm_bindgen::exports());
         let js: JsValue = js::emitter().into();
         Manager {
             own: Rc::new(Own(Mgr::new(cfg, opts.auth, target, &js, true))),

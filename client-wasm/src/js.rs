@@ -1,21 +1,23 @@
 //! The browser, as sio-client sees it: bindings to `js/glue.js` and a few globals.
 //!
-//! No js-sys or web-sys: their generic machinery costs several KB of `.wasm` for the handful
-//! of calls the client makes, so the client declares exactly those here. Every callback from
-//! the browser into Rust is a [`Callback`], `(kind, value)`: one closure type means one piece
-//! of generated glue, whatever the event source.
+//! No js-sys or web-sys, measured (`scripts/size-report.sh`, gzip, 2026-12-02):
+//! - js-sys for the nine `Array`, `Date.now` and `Math.random` calls below, with the same
+//!   JS methods: +499 B. Linking js-sys keeps its futures task runtime and a closure
+//!   invoker alive in the `.wasm`, whatever is called.
+//! - web-sys for WebSocket, fetch and timers: each browser event would need a wasm-bindgen
+//!   `Closure`, and the closure runtime is what the single `dispatch` export removed
+//!   (with the class wrapper: −779 B). glue.js wires a WebSocket's four events, a fetch's
+//!   outcome or a timer in one call each, and they call back `dispatch(manager, kind, value)`.
+//!
+//! Every callback from the browser into Rust is one call of that export, whatever the event
+//! source: no closures, so no closure runtime in the bundle.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use wasm_bindgen::prelude::*;
 
-/// A browser callback into Rust: `kind` says what happened, `value` carries the data. `Fn`,
-/// not `FnMut`: a callback may run inside another (a page acks an event from within its
-/// listener), which wasm-bindgen refuses for `FnMut` closures.
-pub(crate) type Callback = Closure<dyn Fn(u32, JsValue)>;
-
-/// A manager's handle in glue.js: the browser calls its [`Callback`] through it, and its
+/// A manager's number in glue.js: the browser's callbacks name their manager by it, and its
 /// events find their JS objects by it.
 pub(crate) type Handle = u32;
 
@@ -65,9 +67,13 @@ extern "C" {
     /// is not JSON.
     pub(crate) fn parse(text: &JsValue, bins: &JsValue) -> JsValue;
     pub(crate) fn call(f: &JsValue, this: &JsValue, args: &Array);
-    /// Registers a manager's callback and the object its events go to (held weakly); its
-    /// sockets' objects go in [`bind_socket`].
-    pub(crate) fn register(cb: &JsValue, obj: &JsValue) -> Handle;
+    /// A number for a new manager whose events go to `obj` (held weakly); its sockets'
+    /// objects go in [`bind_socket`].
+    pub(crate) fn register(obj: &JsValue) -> Handle;
+    /// The function the browser's callbacks go to: the module's `dispatch` export (the JS
+    /// API's module sets it itself).
+    #[wasm_bindgen(js_name = setDispatch)]
+    pub(crate) fn set_dispatch(f: &JsValue);
     /// How glue.js holds the JS objects of `h` (a [`hold`] code).
     pub(crate) fn root(h: Handle, how: u32);
     /// The JS object of `target` ([`MANAGER`], [`ENGINE`] or a socket index), if alive.
@@ -258,8 +264,8 @@ pub(crate) struct Timer(f64);
 
 impl Timer {
     /// Calls back `(kind, value)` on `h` once after `ms` milliseconds, unless the timer is
-    /// dropped first. Timers reuse their owner's [`Callback`] rather than a closure each: no
-    /// allocation per timer, and one piece of glue for all.
+    /// dropped first. Timers call back through `dispatch` like every browser event rather
+    /// than with a closure each: no allocation per timer, and one piece of glue for all.
     pub(crate) fn new(ms: f64, h: Handle, kind: u32, value: f64) -> Self {
         Timer(later(ms, h, kind, value))
     }

@@ -1,6 +1,6 @@
 //! What a manager's browser callback `(kind, value)` is about. Timers, transports, and the
-//! JS functions handed to the page all call back through one closure per manager, with a
-//! `u32` kind: [`Kind`] is the only place that packs and unpacks it.
+//! JS functions handed to the page all call back through the `dispatch` export with the
+//! manager's number and a `u32` kind: [`Kind`] is the only place that packs and unpacks it.
 //!
 //! glue.js adds a transport event ([`Ev`]) to the kind it is given (`t + DATA`); its
 //! constants are checked against [`Ev`] by the test below.

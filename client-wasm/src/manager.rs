@@ -2,13 +2,14 @@
 //! with backoff, and the routing of decoded packets to sockets. Behaviour and event order
 //! follow socket.io-client 4.8's `Manager`.
 //!
-//! Who owns a manager: its handle (the JS `Manager`'s core, or the Rust API's handles) and,
-//! while it is busy (a session, a reconnection timer, an ack timer), the manager itself.
-//! When it is idle and its handle is gone, [`Mgr::settle`] frees it, its sockets and every JS
-//! value they hold. The browser and the page reach it only through its handle in glue.js, so
-//! nothing they keep can keep it (or their own objects, through it) alive.
+//! Who owns a manager: the registry of live managers, from [`Mgr::new`] until it is both
+//! idle (no session, reconnection timer or ack timer) and let go of by its handle (the JS
+//! `Manager`, or the Rust API's handles); then [`Mgr::settle`] frees it, its sockets and
+//! every JS value they hold. The browser and the page reach it only by its number in
+//! glue.js, through [`dispatch`], so nothing they keep can keep it (or their own objects,
+//! through it) alive.
 
-use alloc::rc::{Rc, Weak};
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
@@ -16,10 +17,11 @@ use core::cell::{Cell, RefCell};
 use sio_protocol::binary::Reassembler;
 use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::engine::{Engine, State, Target, Up};
-use crate::js::{self, Array, Callback, ENGINE, Handle, MANAGER, Timer, event};
+use crate::js::{self, Array, ENGINE, Handle, MANAGER, Timer, event};
 use crate::kind::{self, Kind};
 use crate::opts::{Config, opt};
 use crate::socket::Sock;
@@ -49,15 +51,12 @@ pub(crate) struct Mgr {
     /// events find their JS objects.
     pub(crate) h: Handle,
     /// The object its events go to, when the manager holds it (the Rust API's); a JS
-    /// `Manager` holds its core instead, and glue.js holds it only weakly.
+    /// `Manager` holds its number instead, and glue.js holds it only weakly.
     _keep: JsValue,
-    /// Every browser callback of this manager, `(kind, value)`: its timers and the events
-    /// of its sessions' transports.
-    _cb: Callback,
-    /// Whether a handle (the JS `Manager`'s core, the Rust API's handles) still holds it.
+    /// Whether a handle (the JS `Manager`, the Rust API's handles) still holds it.
     owned: Cell<bool>,
-    /// The manager itself, while it is busy (see [`settle`](Self::settle)).
-    busy: RefCell<Option<Rc<Mgr>>>,
+    /// Whether something will still call back (see [`settle`](Self::settle)).
+    busy: Cell<bool>,
     /// The Rust API's listeners, for as long as the browser may call them.
     pub(crate) closures: RefCell<Vec<Listener>>,
 }
@@ -96,10 +95,70 @@ struct Header {
     text: JsValue,
 }
 
+/// The live managers: the one owner of each (see the module docs).
+#[cfg(target_arch = "wasm32")]
+struct Registry(RefCell<Vec<Rc<Mgr>>>);
+
+// SAFETY: a JS realm runs a wasm module on one thread, and without the `atomics` target
+// feature (refused below) no other thread can share this module's memory: the registry is
+// only ever touched by that thread. (wasm-bindgen keeps its own state the same way.)
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+unsafe impl Sync for Registry {}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+compile_error!(
+    "sio-client keeps its managers in a single-threaded registry: build without wasm threads"
+);
+
+#[cfg(target_arch = "wasm32")]
+static MANAGERS: Registry = Registry(RefCell::new(Vec::new()));
+
+/// The registry, and each of its three uses: one place for the only global state.
+mod registry {
+    use super::*;
+
+    #[cfg(target_arch = "wasm32")]
+    pub(super) fn add(m: Rc<Mgr>) {
+        MANAGERS.0.borrow_mut().push(m);
+    }
+    #[cfg(target_arch = "wasm32")]
+    pub(super) fn find(h: Handle) -> Option<Rc<Mgr>> {
+        MANAGERS.0.borrow().iter().find(|m| m.h == h).cloned()
+    }
+    #[cfg(target_arch = "wasm32")]
+    pub(super) fn remove(h: Handle) {
+        MANAGERS.0.borrow_mut().retain(|m| m.h != h);
+    }
+
+    // Off wasm32 there is no browser to call back, and no manager can be made (every path
+    // to one calls into glue.js first): no registry, so no shared state between threads.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn add(_: Rc<Mgr>) {}
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn find(_: Handle) -> Option<Rc<Mgr>> {
+        None
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn remove(_: Handle) {}
+}
+
+/// Every browser callback into the client, `(kind, value)` for manager `h`: its timers, the
+/// events of its transports, acks and `auth` answers from the page. glue.js calls it (a
+/// plain export rather than a closure per manager: no closure runtime in the bundle). A
+/// callback for a manager that is gone is dropped.
+#[wasm_bindgen(js_name = __sio_dispatch)]
+pub fn dispatch(h: Handle, kind: u32, value: JsValue) {
+    if let Some(mgr) = Mgr::find(h) {
+        mgr.on_callback(kind, value);
+        mgr.settle();
+    }
+}
+
 impl Mgr {
     /// A manager whose events go to `js` (the JS `Manager`, held weakly; with `keep`, held
-    /// by the manager: the Rust API's emitter). It is owned by its caller's handle until
-    /// [`release`](Self::release).
+    /// by the manager: the Rust API's emitter), in the registry until its caller's handle
+    /// lets go of it ([`release`](Self::release)) and it is idle.
     pub(crate) fn new(
         cfg: Config,
         auth: JsValue,
@@ -107,39 +166,36 @@ impl Mgr {
         js: &JsValue,
         keep: bool,
     ) -> Rc<Mgr> {
-        Rc::new_cyclic(|me: &Weak<Mgr>| {
-            let me = me.clone();
-            let cb = Callback::new(move |kind, value| {
-                if let Some(mgr) = me.upgrade() {
-                    mgr.on_callback(kind, value);
-                    mgr.settle();
-                }
-            });
-            Mgr {
-                h: js::register(cb.as_ref(), js),
-                _keep: if keep { js.clone() } else { JsValue::UNDEFINED },
-                _cb: cb,
-                owned: Cell::new(true),
-                busy: RefCell::new(None),
-                closures: RefCell::new(Vec::new()),
-                cfg: Cell::new(cfg),
-                auth,
-                target: RefCell::new(target),
-                st: RefCell::new(MgrSt {
-                    ready: Ready::Closed,
-                    engine: None,
-                    epoch: 0,
-                    reconnecting: false,
-                    skip_reconnect: true,
-                    no_retry: false,
-                    attempts: 0,
-                    connect_timer: None,
-                    reconnect_timer: None,
-                    decoder: Reassembler::new(MAX_ATTACHMENTS),
-                }),
-                nsps: RefCell::new(Vec::new()),
-            }
-        })
+        let mgr = Rc::new(Mgr {
+            h: js::register(js),
+            _keep: if keep { js.clone() } else { JsValue::UNDEFINED },
+            owned: Cell::new(true),
+            busy: Cell::new(false),
+            closures: RefCell::new(Vec::new()),
+            cfg: Cell::new(cfg),
+            auth,
+            target: RefCell::new(target),
+            st: RefCell::new(MgrSt {
+                ready: Ready::Closed,
+                engine: None,
+                epoch: 0,
+                reconnecting: false,
+                skip_reconnect: true,
+                no_retry: false,
+                attempts: 0,
+                connect_timer: None,
+                reconnect_timer: None,
+                decoder: Reassembler::new(MAX_ATTACHMENTS),
+            }),
+            nsps: RefCell::new(Vec::new()),
+        });
+        registry::add(mgr.clone());
+        mgr
+    }
+
+    /// The live manager numbered `h` in glue.js.
+    pub(crate) fn find(h: Handle) -> Option<Rc<Mgr>> {
+        registry::find(h)
     }
 
     /// Its handle let go of it: it ends once idle.
@@ -148,13 +204,12 @@ impl Mgr {
         self.settle();
     }
 
-    /// Called when anything may have changed, with no borrow held: a busy manager holds
-    /// itself (and glue.js its JS objects); an idle one that no handle holds is freed.
+    /// Called when anything may have changed, with no borrow held: glue.js holds a busy
+    /// manager's JS objects strongly; an idle one that no handle holds leaves the registry
+    /// and is freed.
     pub(crate) fn settle(self: &Rc<Self>) {
         let busy = self.is_busy();
-        let was = self.busy.borrow().is_some();
-        if busy != was {
-            *self.busy.borrow_mut() = busy.then(|| self.clone());
+        if busy != self.busy.replace(busy) {
             js::root(
                 self.h,
                 if busy {
@@ -166,6 +221,7 @@ impl Mgr {
         }
         if !busy && !self.owned.get() {
             js::root(self.h, js::hold::GONE);
+            registry::remove(self.h);
             // The sockets hold the manager: letting go of them ends both.
             let socks = core::mem::take(&mut *self.nsps.borrow_mut());
             drop(socks);
