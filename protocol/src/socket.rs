@@ -315,10 +315,15 @@ pub fn write_connect_error(out: &mut BytesMut, message: &str, data: Option<&str>
     out.put_u8(b'}');
 }
 
-/// A server's CONNECT answer body: `{"sid":"…"}`.
-pub fn write_connect_ok(out: &mut BytesMut, sid: &str) {
+/// A server's CONNECT answer body: `{"sid":"…"}`, or `{"sid":"…","pid":"…"}` with the
+/// private id of a session that connection state recovery can restore.
+pub fn write_connect_ok(out: &mut BytesMut, sid: &str, pid: Option<&str>) {
     out.put_slice(b"{\"sid\":");
     jsonstr::write(out, sid);
+    if let Some(pid) = pid {
+        out.put_slice(b",\"pid\":");
+        jsonstr::write(out, pid);
+    }
     out.put_u8(b'}');
 }
 
@@ -432,7 +437,10 @@ mod tests {
         write_connect_error(&mut out, "no", Some("{\"code\":1}"));
         assert_eq!(&out[..], br#"{"message":"no","data":{"code":1}}"#);
         let mut out = BytesMut::new();
-        write_connect_ok(&mut out, "abc");
+        write_connect_ok(&mut out, "abc", None);
         assert_eq!(&out[..], br#"{"sid":"abc"}"#);
+        let mut out = BytesMut::new();
+        write_connect_ok(&mut out, "abc", Some("p\"q"));
+        assert_eq!(&out[..], br#"{"sid":"abc","pid":"p\"q"}"#);
     }
 }

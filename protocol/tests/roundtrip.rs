@@ -454,7 +454,7 @@ proptest! {
         prop_assert_eq!(v, expected);
 
         let mut out = BytesMut::new();
-        socket::write_connect_ok(&mut out, &sid);
+        socket::write_connect_ok(&mut out, &sid, None);
         let v: Value = serde_json::from_slice(&out).unwrap();
         prop_assert_eq!(v, serde_json::json!({ "sid": sid }));
     }

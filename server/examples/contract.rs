@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Listens on 127.0.0.1:$PORT; settings from `PING_INTERVAL_MS`, `PING_TIMEOUT_MS`,
-//! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`; logs to stderr (`RUST_LOG` to raise).
+//! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`, `RECOVERY_MS` (connection state recovery, when > 0);
+//! logs to stderr (`RUST_LOG` to raise).
 //!
 //! With `REDIS_URL` set, it joins the Redis cluster there (built with `--features redis`):
 //!
@@ -23,7 +24,7 @@ use std::time::Duration;
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
-use sio_server::{ConnectError, CorsLayer, Event, Socket, SocketIo};
+use sio_server::{ConnectError, CorsLayer, Event, RecoveryConfig, Socket, SocketIo};
 
 #[path = "shared/cluster.rs"]
 mod cluster;
@@ -155,12 +156,46 @@ fn handlers(io: &SocketIo, socket: &Socket) {
         let _ = socket.emit("flood-done", &n);
     });
     socket.on("disconnect-me", |socket, _| socket.disconnect());
+    socket.on("emit-volatile", |socket, ev| {
+        if let Ok(name) = ev.arg::<String>(0) {
+            let _ = socket.emit_volatile(&name, ev.args().slice(1..).to_raw());
+        }
+    });
+    socket.on("set-data", |socket, mut ev| {
+        let value: serde_json::Value = ev.arg(0).unwrap_or_default();
+        socket.set_data(json!({ "value": value }));
+        let _ = ev.ack(&true);
+    });
+    socket.on("state", |socket, mut ev| {
+        let own = socket.id();
+        let rooms: Vec<String> = socket
+            .rooms()
+            .iter()
+            .filter(|r| ***r != *own.as_str())
+            .map(|r| r.to_string())
+            .collect();
+        let data = socket.data().get("value").cloned().unwrap_or_default();
+        let _ = ev.ack(&json!({
+            "id": own.as_str(),
+            "recovered": socket.recovered(),
+            "rooms": rooms,
+            "data": data,
+        }));
+    });
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     serve::init_tracing();
-    let builder = cluster::cluster(SocketIo::builder())?;
+    let mut builder = cluster::cluster(SocketIo::builder())?;
+    let recovery_ms = env_num("RECOVERY_MS", 0);
+    if recovery_ms > 0 {
+        builder = builder.connection_state_recovery(RecoveryConfig {
+            max_disconnection_duration: Duration::from_millis(recovery_ms),
+            skip_middlewares: true,
+            ..RecoveryConfig::default()
+        });
+    }
     let (layer, io) = builder
         .ping_interval(env_ms("PING_INTERVAL_MS", 25_000))
         .ping_timeout(env_ms("PING_TIMEOUT_MS", 20_000))

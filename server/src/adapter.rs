@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use smallvec::SmallVec;
 
+use crate::args::ArgError;
 use crate::broadcast::AckResponse;
 use crate::namespace::NamespaceInner;
 use crate::packet::Packet;
+use crate::recovery::{MemoryStore, RecoveryConfig, RestoredSession, SessionState};
 use crate::server_side::{ServerSideAck, ServerSideError};
 use crate::sid::{Sid, SidMap, SidSet};
 use crate::socket::Socket;
@@ -310,6 +312,35 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = (packet, opts);
     }
 
+    /// Connection state recovery ([`recovery`](crate::recovery)): gives an event that a
+    /// socket cut off must not miss (no ack, not volatile) its offset and keeps it for the
+    /// sockets that `opts` selects; `encode` makes the packet with that offset as its last
+    /// argument. None: this adapter keeps no events (the default), so recovery is off for
+    /// its namespace, as it is with Node's Redis pub/sub adapter, and the event is sent
+    /// without an offset.
+    fn keep_packet(
+        &self,
+        opts: &BroadcastOptions,
+        encode: &mut dyn FnMut(&str) -> Result<BroadcastPacket, ArgError>,
+    ) -> Option<Result<BroadcastPacket, ArgError>> {
+        let _ = (opts, encode);
+        None
+    }
+
+    /// Keeps the session of a socket whose connection was cut, for recovery (Node's
+    /// `persistSession`). Does nothing by default.
+    fn persist_session(&self, session: SessionState) {
+        let _ = session;
+    }
+
+    /// Takes back session `pid`, once, with the events after `offset` that it missed
+    /// (Node's `restoreSession`); None when it cannot (unknown, expired, already restored,
+    /// events missing). None by default.
+    fn restore_session(&self, pid: &str, offset: &str) -> AdapterFuture<Option<RestoredSession>> {
+        let _ = (pid, offset);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
     /// Makes the selected sockets join `rooms`.
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
         for sid in selected(self, opts, local) {
@@ -353,10 +384,13 @@ fn selected<A: Adapter + ?Sized>(
     ids
 }
 
-/// The in-memory adapter: rooms of this process only.
+/// The in-memory adapter: rooms of this process only, and with
+/// [`with_recovery`](Self::with_recovery) the sessions and events of connection state
+/// recovery.
 #[derive(Default)]
 pub struct MemoryAdapter {
     state: RwLock<State>,
+    recovery: Option<MemoryStore>,
 }
 
 #[derive(Default)]
@@ -369,6 +403,17 @@ impl MemoryAdapter {
     /// An empty adapter.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty adapter that keeps sessions and events for connection state recovery (what
+    /// every namespace gets when the server has
+    /// [`connection_state_recovery`](crate::SocketIoBuilder::connection_state_recovery) on
+    /// and no adapter of its own).
+    pub fn with_recovery(cfg: RecoveryConfig) -> Self {
+        Self {
+            recovery: Some(MemoryStore::new(cfg)),
+            ..Self::default()
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -475,6 +520,25 @@ impl Adapter for MemoryAdapter {
 
     fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid)) {
         self.select_ids(opts, local.sockets, f);
+    }
+
+    fn keep_packet(
+        &self,
+        opts: &BroadcastOptions,
+        encode: &mut dyn FnMut(&str) -> Result<BroadcastPacket, ArgError>,
+    ) -> Option<Result<BroadcastPacket, ArgError>> {
+        Some(self.recovery.as_ref()?.keep(opts, encode))
+    }
+
+    fn persist_session(&self, session: SessionState) {
+        if let Some(store) = &self.recovery {
+            store.persist(session);
+        }
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> AdapterFuture<Option<RestoredSession>> {
+        let restored = self.recovery.as_ref().and_then(|s| s.restore(pid, offset));
+        Box::pin(std::future::ready(Ok(restored)))
     }
 }
 

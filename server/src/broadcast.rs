@@ -162,7 +162,19 @@ impl BroadcastOperator {
     /// Emits `event` to every selected socket. The packet is encoded once; a socket whose
     /// queue is full is disconnected as too slow without failing the others.
     pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
-        let packet = BroadcastPacket(packet::encode(&self.ns.name, Some(event), None, &args)?);
+        let nsp = &self.ns.name;
+        // With recovery on, every non-volatile event gets an offset and is kept for replay.
+        let kept = (!self.opts.volatile)
+            .then(|| {
+                self.ns.adapter.keep_packet(&self.opts, &mut |offset| {
+                    packet::encode_with_offset(nsp, event, &args, offset).map(BroadcastPacket)
+                })
+            })
+            .flatten();
+        let packet = match kept {
+            Some(p) => p?,
+            None => BroadcastPacket(packet::encode(nsp, Some(event), None, &args)?),
+        };
         if !self.opts.local {
             self.ns.adapter.remote_broadcast(&packet, &self.opts);
         }

@@ -16,6 +16,7 @@ use crate::handshake::{Handshake, Request};
 use crate::io::ServerInner;
 use crate::namespace::NamespaceInner;
 use crate::packet;
+use crate::recovery::RestoredSession;
 use crate::sid::Sid;
 use crate::socket::{AckSender, Event, Socket};
 
@@ -197,50 +198,132 @@ impl SioHandler {
             let _ = session.send(packet::connect_error(nsp, "Invalid namespace", None));
             return;
         };
-        let handshake = Handshake {
-            request: client.request.clone(),
-            auth,
+        // With recovery on, a CONNECT naming a session cut earlier takes it back (a
+        // string pid and offset, as Node checks; anything else connects a new socket).
+        let resume = ns.recovery.as_ref().and_then(|_| resume_of(&auth));
+        let Some((pid, offset)) = resume else {
+            return open_socket(session, ns, auth, None);
         };
-        // From here the socket owns its membership of `ns`: its end releases it.
-        let socket = Socket::new(ns.clone(), session.clone(), handshake);
-        let added = {
-            let mut st = client.state();
-            if !st.closed {
-                st.sockets.push(socket.clone());
+        let mut restoring = ns.adapter.restore_session(&pid, &offset);
+        // The in-memory adapter answers at once, without a task; a cluster adapter may
+        // have to ask, and its answer is awaited in one (polled again there: futures must
+        // take a new waker).
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match restoring.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(result) => {
+                open_socket(session, ns, auth, restored(session, result));
             }
-            !st.closed
-        };
-        if !added {
-            socket.end(crate::DisconnectReason::TransportClose);
-            return;
+            std::task::Poll::Pending => {
+                let session = session.clone();
+                tokio::spawn(async move {
+                    let result = restoring.await;
+                    let restored = restored(&session, result);
+                    open_socket(&session, ns, auth, restored);
+                });
+            }
         }
-        let middlewares = ns.behaviour.middlewares();
-        if middlewares.is_empty() {
-            finish_connect(&ns, socket, Ok(()));
-            return;
-        }
-        let name = ns.name.clone();
-        let site = Site {
-            callback: Callback::Middleware,
-            nsp: &*name,
-            socket: Some(socket.id()),
-        };
-        let run = {
-            let socket = socket.clone();
-            Box::pin(async move {
-                for m in middlewares {
-                    m(socket.clone()).await?;
-                }
-                Ok(())
-            })
-        };
-        catch::start(site, run, move |result| {
-            // A middleware that panicked refuses the socket.
-            let result =
-                result.unwrap_or_else(|| Err(crate::ConnectError::new("middleware error")));
-            finish_connect(&ns, socket, result);
-        });
     }
+}
+
+/// The `pid` and `offset` strings of a CONNECT's auth, if both are there.
+fn resume_of(auth: &[u8]) -> Option<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Resume {
+        pid: serde_json::Value,
+        offset: serde_json::Value,
+    }
+    let r: Resume = serde_json::from_slice(auth).ok()?;
+    match (r.pid, r.offset) {
+        (serde_json::Value::String(pid), serde_json::Value::String(offset)) => Some((pid, offset)),
+        _ => None,
+    }
+}
+
+/// What an adapter's restore gave: a failure is logged and connects a new socket, as Node.
+fn restored(
+    session: &Sess,
+    result: Result<Option<RestoredSession>, crate::AdapterError>,
+) -> Option<RestoredSession> {
+    match result {
+        Ok(Some(r)) => {
+            debug!(sid = %session.sid, socket = %r.state.sid, "connection state recovered");
+            Some(r)
+        }
+        Ok(None) => {
+            debug!(sid = %session.sid, "no session to recover: a new socket");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(sid = %session.sid, "session not restored: {e}");
+            None
+        }
+    }
+}
+
+/// Makes the socket of a CONNECT (a new one, or the `restored` one: its rooms joined and its
+/// missed events sent before the CONNECT answer, as Node does), then runs the middlewares
+/// (not for a recovered socket when recovery skips them) and connects it.
+fn open_socket(
+    session: &Sess,
+    ns: Arc<NamespaceInner>,
+    auth: Bytes,
+    restored: Option<RestoredSession>,
+) {
+    let client = &session.data;
+    let handshake = Handshake {
+        request: client.request.clone(),
+        auth,
+    };
+    let (state, missed) = match restored {
+        Some(r) => (Some(r.state), r.missed),
+        None => (None, Vec::new()),
+    };
+    let rooms = state.as_ref().map(|s| s.rooms.clone());
+    // From here the socket owns its membership of `ns`: its end releases it.
+    let socket = Socket::new(ns.clone(), session.clone(), handshake, state);
+    let added = {
+        let mut st = client.state();
+        if !st.closed {
+            st.sockets.push(socket.clone());
+        }
+        !st.closed
+    };
+    if !added {
+        socket.end(crate::DisconnectReason::TransportClose);
+        return;
+    }
+    if let Some(rooms) = rooms {
+        socket.join(rooms);
+        for p in &missed {
+            let _ = socket.write(&p.0, false);
+        }
+    }
+    let skip = socket.recovered() && ns.recovery.as_ref().is_some_and(|r| r.skip_middlewares);
+    let middlewares = ns.behaviour.middlewares();
+    if middlewares.is_empty() || skip {
+        finish_connect(&ns, socket, Ok(()));
+        return;
+    }
+    let name = ns.name.clone();
+    let site = Site {
+        callback: Callback::Middleware,
+        nsp: &*name,
+        socket: Some(socket.id()),
+    };
+    let run = {
+        let socket = socket.clone();
+        Box::pin(async move {
+            for m in middlewares {
+                m(socket.clone()).await?;
+            }
+            Ok(())
+        })
+    };
+    catch::start(site, run, move |result| {
+        // A middleware that panicked refuses the socket.
+        let result = result.unwrap_or_else(|| Err(crate::ConnectError::new("middleware error")));
+        finish_connect(&ns, socket, result);
+    });
 }
 
 fn finish_connect(
@@ -264,7 +347,12 @@ fn finish_connect(
         // The connection closed while the middlewares ran: the socket has ended already.
         return;
     }
-    let _ = session.send(packet::connect_ok(&ns.name, socket.id().as_str()));
+    let pid = socket.pid();
+    let _ = session.send(packet::connect_ok(
+        &ns.name,
+        socket.id().as_str(),
+        pid.as_ref().map(Sid::as_str),
+    ));
     session.clear_first_use_deadline();
     debug!(sid = %session.sid, socket = %socket.id(), nsp = %ns.name, "socket connected");
     let on_connect = ns.behaviour.on_connect();

@@ -68,6 +68,9 @@ pub struct Config {
     /// Children of dynamic namespaces that may exist at once (default 10 000); a CONNECT
     /// that would make one more is refused as an invalid namespace.
     pub max_dynamic_namespaces: usize,
+    /// Connection state recovery (Node's `connectionStateRecovery`; off by default): see
+    /// [`recovery`](crate::recovery).
+    pub connection_state_recovery: Option<crate::RecoveryConfig>,
 }
 
 impl Default for Config {
@@ -91,6 +94,7 @@ impl Default for Config {
             ack_timeout: Duration::from_millis(60_000),
             cleanup_empty_child_namespaces: true,
             max_dynamic_namespaces: 10_000,
+            connection_state_recovery: None,
         }
     }
 }

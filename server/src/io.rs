@@ -47,6 +47,7 @@ impl ServerInner {
             (self.adapter)(name),
             parent,
             self.config.ack_timeout,
+            self.config.connection_state_recovery.clone(),
         ));
         ns.adapter.bind(crate::adapter::LocalNamespace::new(&ns));
         ns
@@ -138,20 +139,12 @@ impl ServerInner {
 ///     .build_layer();
 /// # let _ = (layer, io);
 /// ```
+#[derive(Default)]
 pub struct SocketIoBuilder {
     config: Config,
     cors: Option<tower_http::cors::CorsLayer>,
-    adapter: AdapterFactory,
-}
-
-impl Default for SocketIoBuilder {
-    fn default() -> Self {
-        Self {
-            config: Config::default(),
-            cors: None,
-            adapter: Arc::new(|_| Box::new(MemoryAdapter::new())),
-        }
-    }
+    /// None: the in-memory adapter (keeping recovery's sessions when that is on).
+    adapter: Option<AdapterFactory>,
 }
 
 impl SocketIoBuilder {
@@ -282,19 +275,52 @@ impl SocketIoBuilder {
         F: Fn(&str) -> A + Send + Sync + 'static,
         A: Adapter,
     {
-        self.adapter = Arc::new(move |name| Box::new(make(name)));
+        self.adapter = Some(Arc::new(move |name| Box::new(make(name))));
+        self
+    }
+
+    /// Turns connection state recovery on (Node's `connectionStateRecovery`): a client whose
+    /// connection was cut gets its socket back, with its id, rooms and data, and every event
+    /// it missed. See [`recovery`](crate::recovery). The in-memory adapter keeps the sessions
+    /// and events; a cluster adapter must support it too (the Redis pub/sub one does not,
+    /// as in Node).
+    ///
+    /// ```
+    /// use sio_server::{RecoveryConfig, SocketIo};
+    /// let (_layer, io) = SocketIo::builder()
+    ///     .connection_state_recovery(RecoveryConfig::default())
+    ///     .build_layer();
+    /// io.ns("/", |socket| {
+    ///     if socket.recovered() {
+    ///         // Same id, rooms and data as before the cut; missed events are on their way.
+    ///     } else {
+    ///         socket.join("lobby");
+    ///     }
+    /// });
+    /// ```
+    pub fn connection_state_recovery(mut self, cfg: crate::RecoveryConfig) -> Self {
+        self.config.connection_state_recovery = Some(cfg);
         self
     }
 
     /// Builds the server: a tower layer to mount, and the handle to use it.
     pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
+        let adapter =
+            self.adapter
+                .unwrap_or_else(|| match &self.config.connection_state_recovery {
+                    Some(cfg) => {
+                        let cfg = cfg.clone();
+                        Arc::new(move |_| Box::new(MemoryAdapter::with_recovery(cfg.clone())))
+                    }
+                    None => Arc::new(|_| Box::new(MemoryAdapter::new())),
+                });
         let config = Arc::new(self.config);
         let inner = Arc::new_cyclic(|this| ServerInner {
             config: config.clone(),
             nsps: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
             children: AtomicUsize::new(0),
-            adapter: self.adapter,
+            adapter,
             engine: OnceLock::new(),
             this: this.clone(),
         });

@@ -98,6 +98,8 @@ pub(crate) struct NamespaceInner {
     parent: Option<Weak<crate::io::ServerInner>>,
     /// How long an ack is awaited when the emit sets no timeout.
     pub ack_timeout: std::time::Duration,
+    /// Connection state recovery, when the server has it on.
+    pub recovery: Option<crate::RecoveryConfig>,
 }
 
 impl NamespaceInner {
@@ -107,6 +109,7 @@ impl NamespaceInner {
         adapter: Box<dyn Adapter>,
         parent: Option<Weak<crate::io::ServerInner>>,
         ack_timeout: std::time::Duration,
+        recovery: Option<crate::RecoveryConfig>,
     ) -> Self {
         Self {
             name,
@@ -118,6 +121,7 @@ impl NamespaceInner {
             members: AtomicUsize::new(0),
             parent,
             ack_timeout,
+            recovery,
         }
     }
 

@@ -79,12 +79,48 @@ pub(crate) fn encode(
     })
 }
 
-/// `40/nsp,{"sid":"…"}`: the namespace accepted the socket.
-pub(crate) fn connect_ok(nsp: &str, sid: &str) -> Frame {
-    let mut out = BytesMut::with_capacity(40 + nsp.len());
+/// An event with `offset` as its last argument: what connection state recovery sends
+/// (clients remember the last offset they got; see [`recovery`](crate::recovery)).
+pub(crate) fn encode_with_offset(
+    nsp: &str,
+    name: &str,
+    args: &(impl EmitArgs + ?Sized),
+    offset: &str,
+) -> Result<Packet, ArgError> {
+    encode(nsp, Some(name), None, &WithOffset { args, offset })
+}
+
+struct WithOffset<'a, A: ?Sized> {
+    args: &'a A,
+    offset: &'a str,
+}
+
+impl<A: EmitArgs + ?Sized> EmitArgs for WithOffset<'_, A> {
+    fn write_args(
+        &self,
+        out: &mut BytesMut,
+        attachments: &mut Vec<Bytes>,
+    ) -> Result<usize, ArgError> {
+        let n = self.args.write_args(out, attachments)?;
+        if n > 0 {
+            out.put_u8(b',');
+        }
+        sio_protocol::jsonstr::write(out, self.offset);
+        Ok(n + 1)
+    }
+
+    fn size_hint(&self) -> usize {
+        self.args.size_hint() + self.offset.len() + 3
+    }
+}
+
+/// `40/nsp,{"sid":"…"}` (with `"pid"` when recovery is on): the namespace accepted the
+/// socket.
+pub(crate) fn connect_ok(nsp: &str, sid: &str, pid: Option<&str>) -> Frame {
+    let mut out = BytesMut::with_capacity(64 + nsp.len());
     engine::begin_message(&mut out);
     socket::write_header(&mut out, PacketType::Connect, nsp, None, 0);
-    socket::write_connect_ok(&mut out, sid);
+    socket::write_connect_ok(&mut out, sid, pid);
     Frame::Text(out.freeze())
 }
 
@@ -140,10 +176,33 @@ mod tests {
     }
 
     #[test]
+    fn offsets_go_last() -> Result<(), ArgError> {
+        let text = |p: Packet| p.text.as_text().unwrap_or_default().to_owned();
+        assert_eq!(
+            text(encode_with_offset("/", "a", &(), "7")?),
+            "42[\"a\",\"7\"]"
+        );
+        assert_eq!(
+            text(encode_with_offset("/x", "a", &(1, "b"), "8")?),
+            "42/x,[\"a\",1,\"b\",\"8\"]"
+        );
+        let p = encode_with_offset("/", "f", &(Binary::from(vec![1u8]),), "9")?;
+        assert_eq!(
+            text(p),
+            "451-[\"f\",{\"_placeholder\":true,\"num\":0},\"9\"]"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn control_packets() {
         assert_eq!(
-            connect_ok("/", "abc").as_text(),
+            connect_ok("/", "abc", None).as_text(),
             Some("40{\"sid\":\"abc\"}")
+        );
+        assert_eq!(
+            connect_ok("/a", "abc", Some("p")).as_text(),
+            Some("40/a,{\"sid\":\"abc\",\"pid\":\"p\"}")
         );
         assert_eq!(disconnect("/chat").as_text(), Some("41/chat,"));
         assert_eq!(

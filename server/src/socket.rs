@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use tracing::debug;
 
 use crate::ack::{self, AckFuture, AckMap, AckResult};
-use crate::adapter::Room;
+use crate::adapter::{BroadcastOptions, BroadcastPacket, Room};
 use crate::args::{Args, EmitArgs};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::catch::{self, Callback, Site};
@@ -21,6 +21,7 @@ use crate::error::{AckError, EmitError};
 use crate::handshake::Handshake;
 use crate::namespace::NamespaceInner;
 use crate::packet::{self, Packet};
+use crate::recovery::SessionState;
 use crate::sid::Sid;
 
 pub(crate) type BoxFuture = catch::BoxFuture<()>;
@@ -50,6 +51,19 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// Whether the network may be to blame, so that connection state recovery keeps the
+    /// socket's session (Node's `RECOVERABLE_DISCONNECT_REASONS`).
+    pub fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            Self::TransportClose
+                | Self::TransportError
+                | Self::PingTimeout
+                | Self::ForcedClose
+                | Self::ServerShuttingDown
+        )
+    }
+
     /// The reason string Node reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -120,6 +134,12 @@ pub(crate) struct SocketInner {
     /// `CLOSED` once ended, whichever way (see [`Socket::end`]).
     state: AtomicU8,
     extensions: Mutex<http::Extensions>,
+    /// `socket.data`: kept across a recovery.
+    data: Mutex<serde_json::Value>,
+    /// The private id that recovers the session (with recovery on).
+    pid: Option<Sid>,
+    /// Whether this connection took back a session cut earlier.
+    recovered: bool,
 }
 
 /// A client connected to a namespace; cheap to clone (a reference).
@@ -313,13 +333,28 @@ where
 }
 
 impl Socket {
+    /// A new socket, or with `restored` the one of a session cut earlier: its id, private
+    /// id and data (the caller joins its rooms and sends what it missed).
     pub(crate) fn new(
         ns: Arc<NamespaceInner>,
         session: Arc<Session<Client>>,
         handshake: Handshake,
+        restored: Option<SessionState>,
     ) -> Self {
+        let (id, pid, data, recovered) = match restored {
+            Some(s) => (s.sid, Some(s.pid), s.data, true),
+            None => {
+                let pid = ns.recovery.is_some().then(Sid::new);
+                (
+                    Sid::new(),
+                    pid,
+                    serde_json::Value::Object(Default::default()),
+                    false,
+                )
+            }
+        };
         Socket(Arc::new(SocketInner {
-            id: Sid::new(),
+            id,
             ns,
             session,
             handshake,
@@ -327,6 +362,9 @@ impl Socket {
             acks: Mutex::new(AckMap::default()),
             state: AtomicU8::new(CONNECTING),
             extensions: Mutex::new(http::Extensions::new()),
+            data: Mutex::new(data),
+            pid,
+            recovered,
         }))
     }
 
@@ -365,10 +403,54 @@ impl Socket {
         self.0.session.initial_transport
     }
 
-    /// Runs `f` on the socket's user data (Node's `socket.data`), a type-keyed map.
-    pub fn with_data<R>(&self, f: impl FnOnce(&mut http::Extensions) -> R) -> R {
+    /// Runs `f` on the socket's typed values, a type-keyed map of this process only (not
+    /// kept by connection state recovery nor seen by other nodes: use [`data`](Self::data)
+    /// for that).
+    pub fn with_extensions<R>(&self, f: impl FnOnce(&mut http::Extensions) -> R) -> R {
         let mut ext = self.0.extensions.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut ext)
+    }
+
+    /// The socket's data (Node's `socket.data`, `{}` at first): a JSON value that connection
+    /// state recovery gives back with the socket.
+    ///
+    /// ```no_run
+    /// # fn f(io: sio_server::SocketIo) {
+    /// io.ns("/", |socket| {
+    ///     socket.on("login", |socket, ev| {
+    ///         if let Ok(name) = ev.arg::<String>(0) {
+    ///             socket.set_data(serde_json::json!({ "name": name }));
+    ///         }
+    ///     });
+    ///     socket.on("whoami", |socket, mut ev| {
+    ///         let _ = ev.ack(&socket.data()["name"]);
+    ///     });
+    /// });
+    /// # }
+    /// ```
+    pub fn data(&self) -> serde_json::Value {
+        self.0
+            .data
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the socket's [data](Self::data).
+    pub fn set_data(&self, data: serde_json::Value) {
+        *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = data;
+    }
+
+    /// Whether this connection took back a session that was cut, with its id, rooms and
+    /// data, the missed events sent before it connected (Node's `socket.recovered`; see
+    /// [`recovery`](crate::recovery)).
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    /// The private id that recovers the session, with recovery on.
+    pub(crate) fn pid(&self) -> Option<Sid> {
+        self.0.pid
     }
 
     fn handlers(&self) -> std::sync::RwLockWriteGuard<'_, Handlers> {
@@ -486,7 +568,20 @@ impl Socket {
     /// Fails if the socket is disconnected, or if its connection's queue is full (the
     /// connection is then closed as too slow).
     pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
-        let packet = packet::encode(&self.0.ns.name, Some(event), None, &args)?;
+        let nsp = &self.0.ns.name;
+        // With recovery on, kept for the socket's own room, as Node does: sent again if the
+        // connection is cut before the client gets it.
+        let opts = BroadcastOptions {
+            rooms: smallvec::smallvec![Room::from(self.0.id.as_str())],
+            ..BroadcastOptions::default()
+        };
+        let kept = self.0.ns.adapter.keep_packet(&opts, &mut |offset| {
+            packet::encode_with_offset(nsp, event, &args, offset).map(BroadcastPacket)
+        });
+        let packet = match kept {
+            Some(p) => p?.0,
+            None => packet::encode(nsp, Some(event), None, &args)?,
+        };
         self.send_packet(&packet, false)
     }
 
@@ -562,6 +657,12 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
+        self.write(packet, volatile)
+    }
+
+    /// Queues an encoded packet on the connection, connected or not (a recovered socket's
+    /// missed events go before its CONNECT answer).
+    pub(crate) fn write(&self, packet: &Packet, volatile: bool) -> Result<(), EmitError> {
         let session = &self.0.session;
         let result = match (volatile, packet.attachments.is_empty()) {
             (true, _) => session.send_volatile(packet.frames()),
@@ -748,6 +849,15 @@ impl Socket {
             for f in disconnecting {
                 catch::call(self.site(Callback::Disconnecting), || {
                     f(self.clone(), reason)
+                });
+            }
+            if let Some(pid) = self.0.pid.filter(|_| reason.is_recoverable()) {
+                debug!(sid = %self.0.id, nsp = %self.0.ns.name, "session kept for recovery");
+                self.0.ns.adapter.persist_session(SessionState {
+                    sid: self.0.id,
+                    pid,
+                    rooms: self.rooms(),
+                    data: self.data(),
                 });
             }
             self.0.ns.remove_socket(self);

@@ -5,8 +5,9 @@
 //   PORT=3000 node reference/contract-server.mjs
 //
 // env: PORT (3000), PING_INTERVAL_MS (25000), PING_TIMEOUT_MS (20000),
-//      CONNECT_TIMEOUT_MS (45000), MAX_PAYLOAD (1000000), REDIS_URL (join the Redis cluster
-//      there with @socket.io/redis-adapter 8; REDIS_SHARDED=1: its sharded adapter).
+//      CONNECT_TIMEOUT_MS (45000), MAX_PAYLOAD (1000000), RECOVERY_MS (connection state
+//      recovery when > 0), REDIS_URL (join the Redis cluster there with
+//      @socket.io/redis-adapter 8; REDIS_SHARDED=1: its sharded adapter).
 // Listens on 127.0.0.1:$PORT, logs to stderr, exits 0 on SIGTERM/SIGINT.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -21,8 +22,12 @@ const envInt = (name, dflt) => {
 };
 
 const port = envInt("PORT", 3000);
+const recoveryMs = envInt("RECOVERY_MS", 0);
 const httpServer = createServer();
 const io = new Server(httpServer, {
+  ...(recoveryMs > 0
+    ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true } }
+    : {}),
   path: "/socket.io/",
   serveClient: false,
   transports: ["polling", "websocket"],
@@ -160,6 +165,34 @@ function setup(nsp) {
 
     socket.on("disconnect-me", () => {
       socket.disconnect();
+    });
+
+    socket.on("emit-volatile", (...all) => {
+      const [args] = splitAck(all);
+      if (args.length === 0) return;
+      const [ev, ...rest] = args;
+      try {
+        socket.volatile.emit(ev, ...rest);
+      } catch (e) {
+        log("emit-volatile failed:", e.message);
+      }
+    });
+
+    socket.on("set-data", (...all) => {
+      const [args, ack] = splitAck(all);
+      socket.data.value = args[0];
+      if (ack) ack(true);
+    });
+
+    socket.on("state", (...all) => {
+      const [, ack] = splitAck(all);
+      if (!ack) return;
+      ack({
+        id: socket.id,
+        recovered: socket.recovered,
+        rooms: [...socket.rooms].filter((r) => r !== socket.id),
+        data: socket.data.value ?? null,
+      });
     });
   });
 }

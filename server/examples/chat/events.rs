@@ -65,7 +65,7 @@ fn now_ms() -> u64 {
 }
 
 fn nick_of(socket: &Socket) -> Option<String> {
-    socket.with_data(|d| d.get::<Nick>().map(|n| n.0.clone()))
+    socket.with_extensions(|d| d.get::<Nick>().map(|n| n.0.clone()))
 }
 
 fn refusal(e: Invalid) -> Refusal {
@@ -425,7 +425,7 @@ fn check_nickname(socket: &Socket, max: usize) -> Result<(), ConnectError> {
     });
     match validate::nickname(&auth.name, max) {
         Ok(name) => {
-            socket.with_data(|d| d.insert(Nick(name)));
+            socket.with_extensions(|d| d.insert(Nick(name)));
             Ok(())
         }
         Err(e) => {
