@@ -338,7 +338,10 @@ fn write_len(out: &mut Vec<u8>, len: usize, small: Option<(u8, usize)>, tags: [u
 
 fn write(out: &mut Vec<u8>, value: &Mp) {
     match value {
-        Mp::Nil | Mp::Undefined => out.push(0xc0),
+        Mp::Nil => out.push(0xc0),
+        // notepack's `undefined`, so that a value decoded from another node is written back
+        // as it came (a map entry whose value is undefined stays absent, not null).
+        Mp::Undefined => out.extend_from_slice(&[0xd4, 0, 0]),
         Mp::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
         Mp::UInt(n) => write_uint(out, *n),
         Mp::Int(n) => match u64::try_from(*n) {
@@ -499,6 +502,11 @@ mod tests {
     fn notepack_legacy_extensions() {
         // `undefined`, ArrayBuffer (ext 8 type 0), legacy date (fixext 8 type 0).
         assert_eq!(decode(&[0xd4, 0, 0]), Ok(Mp::Undefined));
+        assert_eq!(
+            encode(&Mp::Undefined),
+            [0xd4, 0, 0],
+            "undefined is written back as it came"
+        );
         assert_eq!(
             decode(&[0xc7, 2, 0, 9, 8]),
             Ok(Mp::Bin(Bytes::from_static(&[9, 8])))

@@ -481,8 +481,12 @@ pub fn mp_to_value(v: &Mp) -> Value {
     }
 }
 
+/// A map key as the string a JS object has for it (`String(key)`): notepack writes only
+/// string keys, but other encoders may not.
 fn key_string(k: &Mp) -> String {
     match k {
+        // `String(-0)` is "0" (and notepack writes -0 as the integer 0).
+        Mp::Float(f) if *f == 0.0 => "0".to_owned(),
         Mp::Str(s) => s.clone(),
         Mp::UInt(n) => n.to_string(),
         Mp::Int(n) => n.to_string(),
@@ -636,6 +640,21 @@ mod tests {
 
     fn fixture(name: &str) -> (String, Vec<u8>) {
         load_fixture(FIXTURES, name)
+    }
+
+    /// Keys that are not strings become what a JS object makes of them, so that a value
+    /// reads the same after notepack's encoding (which writes -0 as 0); found by the fuzzer.
+    #[test]
+    fn map_keys_as_js_strings() {
+        let map = Mp::Map(vec![
+            (Mp::Float(-0.0), Mp::UInt(1)),
+            (Mp::UInt(7), Mp::Undefined),
+            (Mp::Float(1.5), Mp::UInt(2)),
+        ]);
+        let expected = v(serde_json::json!({ "0": 1, "1.5": 2 }));
+        assert_eq!(mp_to_value(&map), expected);
+        let again = msgpack::decode(&msgpack::encode(&map)).unwrap_or(Mp::Nil);
+        assert_eq!(mp_to_value(&again), expected, "the same after a round trip");
     }
 
     fn v(j: serde_json::Value) -> Value {
