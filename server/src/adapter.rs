@@ -162,7 +162,7 @@ pub struct RemoteSocket {
     /// Its handshake (`headers`, `query`, `auth`, `url`, `issued`, …), as JSON.
     #[serde(default)]
     pub handshake: serde_json::Value,
-    /// `socket.data` on a Node node (`{}` on sio nodes).
+    /// `socket.data` ([`Socket::data`](crate::Socket::data) on a sio node).
     #[serde(default)]
     pub data: serde_json::Value,
 }

@@ -123,10 +123,13 @@ describe("Redis cluster: two sio nodes and a Node socket.io node", { skip }, () 
     const socks = await clients();
     await ack(socks[0], "join", "fetch-a");
     await ack(socks[1], "join", "fetch-b");
+    await ack(socks[0], "set-data", { n: 1 });
     const remote = await probe.io.in(["fetch-a", "fetch-b"]).fetchSockets();
     const byId = Object.fromEntries(remote.map((s) => [s.id, s]));
     assert.deepEqual(Object.keys(byId).sort(), [socks[0].id, socks[1].id].sort());
     assert.deepEqual([...byId[socks[0].id].rooms].sort(), [socks[0].id, "fetch-a"].sort());
+    assert.deepEqual(byId[socks[0].id].data, { value: { n: 1 } }, "socket.data");
+    assert.deepEqual(byId[socks[1].id].data, {});
     assert.equal(typeof byId[socks[1].id].handshake.headers, "object");
     const all = await probe.io.fetchSockets();
     for (const s of socks) assert.ok(all.some((r) => r.id === s.id), `${s.id} listed`);

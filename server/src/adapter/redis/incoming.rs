@@ -305,6 +305,6 @@ fn socket_json(s: &crate::Socket) -> serde_json::Value {
             "auth": auth,
         },
         "rooms": rooms,
-        "data": {},
+        "data": s.data(),
     })
 }
