@@ -162,19 +162,9 @@ impl BroadcastOperator {
     /// Emits `event` to every selected socket. The packet is encoded once; a socket whose
     /// queue is full is disconnected as too slow without failing the others.
     pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
-        let nsp = &self.ns.name;
-        // With recovery on, every non-volatile event gets an offset and is kept for replay.
-        let kept = (!self.opts.volatile)
-            .then(|| {
-                self.ns.adapter.keep_packet(&self.opts, &mut |offset| {
-                    packet::encode_with_offset(nsp, event, &args, offset).map(BroadcastPacket)
-                })
-            })
-            .flatten();
-        let packet = match kept {
-            Some(p) => p?,
-            None => BroadcastPacket(packet::encode(nsp, Some(event), None, &args)?),
-        };
+        let packet = self.ns.encode_event(event, &args, self.opts.volatile, || {
+            std::borrow::Cow::Borrowed(&self.opts)
+        })?;
         if !self.opts.local {
             self.ns.adapter.remote_broadcast(&packet, &self.opts);
         }

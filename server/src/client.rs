@@ -274,11 +274,12 @@ fn open_socket(
         request: client.request.clone(),
         auth,
     };
-    let (state, missed) = match restored {
+    let (mut state, missed) = match restored {
         Some(r) => (Some(r.state), r.missed),
         None => (None, Vec::new()),
     };
-    let rooms = state.as_ref().map(|s| s.rooms.clone());
+    // `Socket::new` takes the id, pid and data; the rooms are joined below.
+    let rooms = state.as_mut().map(|s| std::mem::take(&mut s.rooms));
     // From here the socket owns its membership of `ns`: its end releases it.
     let socket = Socket::new(ns.clone(), session.clone(), handshake, state);
     let added = {

@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, Weak};
 
 use crate::ack::AckFuture;
-use crate::adapter::{Adapter, AdapterError, BroadcastOptions, LocalSockets, Room};
+use crate::adapter::{
+    Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalSockets, Room,
+};
 use crate::args::{ArgError, EmitArgs};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::error::ConnectError;
-use crate::packet::Packet;
+use crate::packet::{self, Packet};
 use crate::server_side::{ServerSideError, ServerSideEvent, ServerSideFn, ServerSideHandlers};
 use crate::sid::{SidMap, SidSet};
 use crate::socket::Socket;
@@ -230,6 +232,27 @@ impl NamespaceInner {
                 }
             });
         Recipients::Some(list)
+    }
+
+    /// Encodes event `event` to the sockets that `opts` selects. With recovery on, a
+    /// non-volatile event gets an offset and is kept by the adapter for replay (when it keeps
+    /// events); `opts` is only asked for then, so that emits pay nothing for it otherwise.
+    pub fn encode_event<'o>(
+        &self,
+        event: &str,
+        args: &(impl EmitArgs + ?Sized),
+        volatile: bool,
+        opts: impl FnOnce() -> Cow<'o, BroadcastOptions>,
+    ) -> Result<BroadcastPacket, ArgError> {
+        if self.recovery.is_some() && !volatile {
+            let kept = self.adapter.keep_packet(&opts(), &mut |offset| {
+                packet::encode_with_offset(&self.name, event, args, offset).map(BroadcastPacket)
+            });
+            if let Some(packet) = kept {
+                return packet;
+            }
+        }
+        packet::encode(&self.name, Some(event), None, args).map(BroadcastPacket)
     }
 
     /// Sends `packet` to this node's sockets that `opts` selects; a socket whose queue is

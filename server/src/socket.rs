@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use tracing::debug;
 
 use crate::ack::{self, AckFuture, AckMap, AckResult};
-use crate::adapter::{BroadcastOptions, BroadcastPacket, Room};
+use crate::adapter::{BroadcastOptions, Room};
 use crate::args::{Args, EmitArgs};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::catch::{self, Callback, Site};
@@ -568,21 +568,15 @@ impl Socket {
     /// Fails if the socket is disconnected, or if its connection's queue is full (the
     /// connection is then closed as too slow).
     pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
-        let nsp = &self.0.ns.name;
         // With recovery on, kept for the socket's own room, as Node does: sent again if the
         // connection is cut before the client gets it.
-        let opts = BroadcastOptions {
-            rooms: smallvec::smallvec![Room::from(self.0.id.as_str())],
-            ..BroadcastOptions::default()
-        };
-        let kept = self.0.ns.adapter.keep_packet(&opts, &mut |offset| {
-            packet::encode_with_offset(nsp, event, &args, offset).map(BroadcastPacket)
-        });
-        let packet = match kept {
-            Some(p) => p?.0,
-            None => packet::encode(nsp, Some(event), None, &args)?,
-        };
-        self.send_packet(&packet, false)
+        let packet = self.0.ns.encode_event(event, &args, false, || {
+            Cow::Owned(BroadcastOptions {
+                rooms: smallvec::smallvec![Room::from(self.0.id.as_str())],
+                ..BroadcastOptions::default()
+            })
+        })?;
+        self.send_packet(&packet.0, false)
     }
 
     /// Emits `event`, dropping it if the transport is not ready to write at once.
