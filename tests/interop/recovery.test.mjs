@@ -65,6 +65,32 @@ async function offsetOf(s, ev, v) {
   return args[2];
 }
 
+/** Cuts raw session `s` and waits until its socket is gone from the server (its session is
+ *  kept from then on), asking through a client it returns. */
+async function cutRaw(s, url) {
+  const probe = await connect(url);
+  s.close();
+  await untilSockets(probe, 1);
+  return probe;
+}
+
+/** A raw socket that got one event (its offset), then was cut: what a recovery presents. */
+async function cutSession(url) {
+  const s1 = await rawSocket(url);
+  const offset = await offsetOf(s1, "e", 0);
+  const probe = await cutRaw(s1, url);
+  return { s1, offset, probe };
+}
+
+/** Cuts client `a` under it (its engine closed, no reconnection) and waits until its socket
+ *  is gone from the server, asking through `probe`. */
+async function cutClient(a, probe) {
+  const gone = once(a, "disconnect");
+  a.io.engine.close();
+  await gone;
+  await untilSockets(probe, 1);
+}
+
 /** What a raw session gets for a CONNECT with `auth`: the packets before the answer, and the
  *  answer. */
 async function rawConnect(url, auth) {
@@ -93,10 +119,7 @@ for (const [mode, mopts] of Object.entries(MODES)) {
       await gotA.until((g) => g.length === 1);
       const id = a.id;
 
-      const gone = once(a, "disconnect");
-      a.io.engine.close();
-      await gone;
-      await untilSockets(b, 1);
+      await cutClient(a, b);
       b.emit("broadcast", 1);
       b.emit("to-room", { room: "r1", k: 2 });
       b.emit("to-room", { room: "elsewhere", k: 3 });
@@ -168,9 +191,7 @@ describe("recovery on the wire", () => {
     assert.match(await s1.receive((m) => m.includes('"ping-client"')), /^42\d+\["ping-client",7\]$/);
     s1.send('429["echo",3]');
     assert.equal(await s1.receive((m) => m.startsWith("439")), "439[3]");
-    const probe = await connect(srv.url);
-    s1.close();
-    await untilSockets(probe, 1);
+    await cutRaw(s1, srv.url);
 
     const { before, answer } = await rawConnect(srv.url, { pid: s1.pid, offset });
     assert.equal(JSON.parse(answer.slice(2)).sid, s1.sid, "recovered");
@@ -181,11 +202,7 @@ describe("recovery on the wire", () => {
     "a session restores once: the same pid again connects a new socket",
     { skip: IS_NODE && "Node's in-memory adapter lets a pid restore again (its Redis Streams adapter does not)" },
     async () => {
-      const s1 = await rawSocket(srv.url);
-      const offset = await offsetOf(s1, "e", 0);
-      const probe = await connect(srv.url);
-      s1.close();
-      await untilSockets(probe, 1);
+      const { s1, offset } = await cutSession(srv.url);
       const first = await rawConnect(srv.url, { pid: s1.pid, offset });
       assert.equal(JSON.parse(first.answer.slice(2)).sid, s1.sid);
       const second = await rawConnect(srv.url, { pid: s1.pid, offset });
@@ -197,11 +214,7 @@ describe("recovery on the wire", () => {
   );
 
   test("malformed or unknown pid and offset: an ordinary new socket", async () => {
-    const s1 = await rawSocket(srv.url);
-    const offset = await offsetOf(s1, "e", 0);
-    const probe = await connect(srv.url);
-    s1.close();
-    await untilSockets(probe, 1);
+    const { s1, offset, probe } = await cutSession(srv.url);
     const big = "x".repeat(10 * 1024);
     const attempts = [
       { pid: 5, offset },
@@ -251,10 +264,7 @@ describe("recovery on the wire", () => {
     await got.until((g) => g.length === 1);
     const id = a.id;
     const probe = await connect(url, { auth: { token: "secret" } });
-    const gone = once(a, "disconnect");
-    a.io.engine.close();
-    await gone;
-    await untilSockets(probe, 1);
+    await cutClient(a, probe);
     a.auth = { token: "wrong" };
     a.connect();
     await whenConnected(a);
@@ -276,22 +286,14 @@ describe("recovery: expiry", () => {
   });
 
   test("a session older than RECOVERY_MS is gone: a new socket", async () => {
-    const s1 = await rawSocket(short.url);
-    const offset = await offsetOf(s1, "e", 0);
-    const probe = await connect(short.url);
-    s1.close();
-    await untilSockets(probe, 1);
+    const { s1, offset } = await cutSession(short.url);
     await sleep(2 * RECOVERY); // real time must pass
     const { answer } = await rawConnect(short.url, { pid: s1.pid, offset });
     assert.notEqual(JSON.parse(answer.slice(2)).sid, s1.sid);
   });
 
   test("within RECOVERY_MS it is still there (same server, same steps)", async () => {
-    const s1 = await rawSocket(short.url);
-    const offset = await offsetOf(s1, "e", 0);
-    const probe = await connect(short.url);
-    s1.close();
-    await untilSockets(probe, 1);
+    const { s1, offset } = await cutSession(short.url);
     const { answer } = await rawConnect(short.url, { pid: s1.pid, offset });
     assert.equal(JSON.parse(answer.slice(2)).sid, s1.sid);
   });

@@ -71,16 +71,18 @@ function setup(nsp) {
       if (ack) ack(...args);
     });
 
-    socket.on("emit-as", (...all) => {
+    // emit-as and emit-volatile: event EV with X… back to the sender, through `emit`.
+    const emitBack = (what, emit) => (...all) => {
       const [args] = splitAck(all);
       if (args.length === 0) return;
       const [ev, ...rest] = args;
       try {
-        socket.emit(ev, ...rest);
+        emit(ev, ...rest);
       } catch (e) {
-        log("emit-as failed:", e.message); // e.g. reserved event names
+        log(`${what} failed:`, e.message); // e.g. reserved event names
       }
-    });
+    };
+    socket.on("emit-as", emitBack("emit-as", (...a) => socket.emit(...a)));
 
     socket.on("broadcast", (...all) => {
       const [args] = splitAck(all);
@@ -167,16 +169,7 @@ function setup(nsp) {
       socket.disconnect();
     });
 
-    socket.on("emit-volatile", (...all) => {
-      const [args] = splitAck(all);
-      if (args.length === 0) return;
-      const [ev, ...rest] = args;
-      try {
-        socket.volatile.emit(ev, ...rest);
-      } catch (e) {
-        log("emit-volatile failed:", e.message);
-      }
-    });
+    socket.on("emit-volatile", emitBack("emit-volatile", (...a) => socket.volatile.emit(...a)));
 
     socket.on("set-data", (...all) => {
       const [args, ack] = splitAck(all);
