@@ -19,6 +19,17 @@ if [[ " $WANT " == *" rust "* ]]; then
     # sio-protocol also builds for the browser (the wasm client reuses it).
     rustup target list --installed | grep -qx wasm32-unknown-unknown \
       || rustup target add wasm32-unknown-unknown
+    # Nightly's rust-src and wasm32 target, for the browser client's smaller build
+    # (scripts/build-client.sh rebuilds core with -Zbuild-std); without them it builds on
+    # stable, a few hundred bytes larger.
+    if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+      rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src' \
+        || rustup component add rust-src --toolchain nightly \
+        || log "nightly rust-src not installable: the browser client builds on stable"
+      rustup +nightly target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+        || rustup target add wasm32-unknown-unknown --toolchain nightly \
+        || log "nightly wasm32 target not installable: the browser client builds on stable"
+    fi
     # cargo-fuzz, for scripts/fuzz.sh (nightly only; fuzz.sh also installs it when missing).
     if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
         && [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz 0.13.1" ]]; then

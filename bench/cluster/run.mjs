@@ -4,6 +4,13 @@
 //
 //   node bench/cluster/run.mjs        (scripts/bench-cluster.sh builds the server first)
 //
+// REDIS_SHARDED=1: the sharded mode on every node (SPUBLISH; Node: createShardedAdapter),
+// results in RESULTS-sharded.md. REDIS_STREAMS=1: the Redis Streams mode on every node (Node:
+// `@socket.io/redis-streams-adapter` 0.3), every node started with REDIS_STREAMS=1 and
+// RECOVERY_MS=120000 (connection state recovery on, as that mode is run: each broadcast is an
+// XADD to the stream `socket.io`, read by every node with a blocking XREAD, and each event
+// carries its entry id as offset), results in RESULTS-streams.md. Not both at once.
+//
 // Starts one redis-server (tests/lib/redis.mjs) on a free port of 127.0.0.1. Then REPEATS rounds,
 // alternating which implementation goes first; per (round, implementation):
 //   - two nodes A and B of the contract server with REDIS_URL and PORT (free ports, 127.0.0.1):
@@ -69,8 +76,14 @@ const CFG = {
   client: env.CLIENT === "raw" ? "raw" : "sioc",
   sioBin: path.resolve(env.SIO_CONTRACT_BIN || path.join(ROOT, "target", "bench-cluster", "contract")),
   sharded: env.REDIS_SHARDED === "1",
-  results: path.resolve(env.BENCH_RESULTS || path.join(HERE, env.REDIS_SHARDED === "1" ? "RESULTS-sharded.md" : "RESULTS.md")),
+  streams: env.REDIS_STREAMS === "1",
 };
+CFG.results = path.resolve(env.BENCH_RESULTS || path.join(HERE, CFG.streams ? "RESULTS-streams.md" : CFG.sharded ? "RESULTS-sharded.md" : "RESULTS.md"));
+// What differs between the adapter modes: the Node adapter package, the Redis command that
+// carries a broadcast to the other node, and the env of every node (besides REDIS_URL, PORT).
+const MODE = CFG.streams
+  ? { pkg: "@socket.io/redis-streams-adapter", cmd: "XADD", env: { REDIS_STREAMS: "1", RECOVERY_MS: "120000" } }
+  : { pkg: "@socket.io/redis-adapter", cmd: CFG.sharded ? "SPUBLISH" : "PUBLISH", env: {} };
 const NAMES = { sio: "sio", node: "node socket.io" };
 const CONNECT_TIMEOUT_MS = 30_000;
 const START_TIMEOUT_MS = 30_000;
@@ -94,7 +107,7 @@ const live = new Set(); // {pid, child} of the nodes we started, killed on exit
 async function startNode(impl, name, redisUrl) {
   const [cmd, args] = impl === "sio" ? [CFG.sioBin, []] : [process.execPath, [path.join(TESTS, "reference", "contract-server.mjs")]];
   const [c, a] = CFG.pin ? ["taskset", ["-c", "0", cmd, ...args]] : [cmd, args]; // taskset execs: same PID
-  const proc = await startListening(`${impl} node ${name}`, c, a, { cwd: TESTS, env: { REDIS_URL: redisUrl }, timeoutMs: START_TIMEOUT_MS });
+  const proc = await startListening(`${impl} node ${name}`, c, a, { cwd: TESTS, env: { ...MODE.env, REDIS_URL: redisUrl }, timeoutMs: START_TIMEOUT_MS });
   const node = { ...proc, impl, name, url: `http://127.0.0.1:${proc.port}` };
   live.add(node);
   return node;
@@ -335,6 +348,9 @@ const METRICS = [
 ];
 
 async function main() {
+  if (CFG.streams && CFG.sharded) {
+    throw Object.assign(new Error("REDIS_STREAMS=1 and REDIS_SHARDED=1 are two different adapter modes: set one of them"), { exit: 2 });
+  }
   if (CFG.impls.includes("sio") && !existsSync(CFG.sioBin)) {
     throw Object.assign(new Error(`no ${CFG.sioBin}: run scripts/bench-cluster.sh (builds it) or set SIO_CONTRACT_BIN`), { exit: 2 });
   }
@@ -428,8 +444,8 @@ async function main() {
 
 Deliveries per second, latency on the sender's node and across nodes, and server CPU per
 delivery, for a broadcast fanned out by two nodes that share one Redis: our contract server
-(Redis adapter, cargo feature \`redis\`) against Node \`socket.io\` ${pkgVersion("socket.io")} +
-\`@socket.io/redis-adapter\` ${pkgVersion("@socket.io/redis-adapter")}, same redis-server, one run.
+(Redis adapter, cargo feature \`redis\`${CFG.streams ? ", Redis Streams mode" : ""}) against Node \`socket.io\` ${pkgVersion("socket.io")} +
+\`${MODE.pkg}\` ${pkgVersion(MODE.pkg)}, same redis-server, one run.
 Written by \`scripts/bench-cluster.sh\` (\`bench/cluster/run.mjs\`); every run overwrites it.
 
 ## Setup
@@ -438,9 +454,9 @@ ${setupHead(started, git)}
 | other load | machine ${fmtInt(busyBefore)}% busy in the second before the bench; ${fmtInt(busyDuring)}% during it (this bench included); steal ${fmt(steal, 1)}% (median of the measurements); load average ${load0.map((l) => l.toFixed(2)).join(" ")} at the start, ${load1.map((l) => l.toFixed(2)).join(" ")} at the end |
 | cores | ${CFG.pin ? "PIN=1: both nodes and redis-server on core 0 (taskset), the client process on core 1" : "PIN=0: not pinned"} |
 | redis | ${redisVersion}, 127.0.0.1, no persistence (\`tests/lib/redis.mjs\`) |
-| adapter mode | ${CFG.sharded ? "REDIS_SHARDED=1: sharded (\`SPUBLISH\`; Node: \`createShardedAdapter\`, subscription mode dynamic) on every node" : "classic (\`PUBLISH\`; Node: \`createAdapter\`) on every node; REDIS_SHARDED=1 for the sharded mode"} |
-| sio | \`${path.relative(ROOT, CFG.sioBin)}\` (release, \`--features redis\`) × 2, REDIS_URL + PORT |
-| node | \`node tests/reference/contract-server.mjs\` × 2 (${process.version}, socket.io ${pkgVersion("socket.io")}, @socket.io/redis-adapter ${pkgVersion("@socket.io/redis-adapter")}, redis ${pkgVersion("redis")}), REDIS_URL + PORT |
+| adapter mode | ${CFG.streams ? `REDIS_STREAMS=1: Redis Streams (every broadcast an \`XADD\` to the stream \`socket.io\`, \`MAXLEN ~ 10000\`, which every node reads with a blocking \`XREAD\`; Node: \`@socket.io/redis-streams-adapter\` ${pkgVersion("@socket.io/redis-streams-adapter")} \`createAdapter\`) on every node, with connection state recovery (RECOVERY_MS=120000: every event carries its stream entry id as offset)` : CFG.sharded ? "REDIS_SHARDED=1: sharded (\`SPUBLISH\`; Node: \`createShardedAdapter\`, subscription mode dynamic) on every node" : "classic (\`PUBLISH\`; Node: \`createAdapter\`) on every node; REDIS_SHARDED=1 for the sharded mode, REDIS_STREAMS=1 for Redis Streams"} |
+| sio | \`${path.relative(ROOT, CFG.sioBin)}\` (release, \`--features redis\`) × 2, REDIS_URL + PORT${CFG.streams ? " + REDIS_STREAMS=1 RECOVERY_MS=120000" : ""} |
+| node | \`node tests/reference/contract-server.mjs\` × 2 (${process.version}, socket.io ${pkgVersion("socket.io")}, ${MODE.pkg} ${pkgVersion(MODE.pkg)}, redis ${pkgVersion("redis")}), REDIS_URL + PORT${CFG.streams ? " + REDIS_STREAMS=1 RECOVERY_MS=120000" : ""} |
 | client | one node process, ${CFG.client === "raw" ? `CLIENT=raw: a minimal Engine.IO/Socket.IO client on \`ws\` ${pkgVersion("ws")} (JSON.parse per event, no socket.io-client)` : `socket.io-client ${sioc}, \`transports: ["websocket"]\``} |
 | parameters | CLIENTS=${CFG.clients} MESSAGES=${CFG.messages} WARMUP=${CFG.warmup} WINDOW=${CFG.window} PAYLOAD=${CFG.payload} REPEATS=${CFG.repeats} |
 
@@ -454,12 +470,17 @@ ${warnings.length ? `\n${warnings.map((w) => `- **!** ${w}`).join("\n")}\n` : ""
 
 One redis-server for the whole run. Per round, each implementation in turn (the order
 alternates from round to round) starts two nodes A and B of its contract server
-(\`shared/CONTRACT.md\`) on free ports of 127.0.0.1, both with \`REDIS_URL\` of that Redis.
+(\`shared/CONTRACT.md\`) on free ports of 127.0.0.1, both with \`REDIS_URL\` of that Redis${CFG.streams ? " and \`REDIS_STREAMS=1\`, \`RECOVERY_MS=120000\`" : ""}.
 ${fmtInt(CFG.clients)} receivers connect, alternately to A and B (${fmtInt(Math.ceil(CFG.clients / 2))} on A, ${fmtInt(Math.floor(CFG.clients / 2))} on B), then one sender
 to A; every \`connect\` is awaited. The sender emits \`broadcast\` \`{t, i, ph, p}\` (p = ${CFG.payload} B
 of \`x\`, t = the client process's \`performance.now()\`), which node A turns into
-\`io.emit("bcast", D)\`: to its own sockets directly, to node B's through a Redis ${CFG.sharded ? "SPUBLISH" : "PUBLISH"}
-(the \`@socket.io/redis-adapter\` 8 wire format${CFG.sharded ? ", sharded mode," : ""} in both implementations). ${CFG.warmup} warm-up
+\`io.emit("bcast", D)\`: ${CFG.streams
+    ? `an \`XADD\` to the stream \`socket.io\`, then to its own sockets
+(with recovery on, once the XADD has answered, with the entry id appended as the offset), and
+node B to its sockets when its blocking \`XREAD\` returns the entry (the
+\`@socket.io/redis-streams-adapter\` 0.3 entry format in both implementations)`
+    : `to its own sockets directly, to node B's through a Redis ${MODE.cmd}
+(the \`@socket.io/redis-adapter\` 8 wire format${CFG.sharded ? ", sharded mode," : ""} in both implementations)`}. ${CFG.warmup} warm-up
 messages are sent and drained first (not counted), then ${fmtInt(CFG.messages)} measured ones, with at
 most ${CFG.window} messages in flight (not yet received by every receiver). Every round waits for
 all deliveries (a round fails after ${CFG.stallMs / 1000} s without progress); the sender's own copies are
@@ -468,13 +489,13 @@ not counted.
 - **deliveries/s** = measured deliveries (${fmtInt(CFG.clients)} × ${fmtInt(CFG.messages)}) / time from the first measured send
   to the last delivery.
 - **latency** = receive time − t, per delivery, exact percentiles; **local** = receivers on
-  node A (the sender's node), **cross-node** = receivers on node B (A → Redis → B). Senders
+  node A (the sender's node), **cross-node** = receivers on node B (A → Redis → B).${CFG.streams ? " In this mode\n  the local copies wait for the XADD's round trip too." : ""} Senders
   and receivers share the clock (one process), so it includes the client's own scheduling:
   at full speed with a window it is mostly queueing (${CFG.window} × ${fmtInt(CFG.clients)} deliveries in flight).
 - **server CPU µs/delivery** = CPU time (user + system, all threads, from
   \`/proc/PID/task/*/schedstat\`, ns) of node A + node B during the measured phase, divided by
   the measured deliveries; per node below it. **redis-server** CPU is reported apart (per
-  delivery and per message: one ${CFG.sharded ? "SPUBLISH" : "PUBLISH"}, one subscriber to feed per node).
+  delivery and per message: ${CFG.streams ? "one XADD, and the XREADs of both nodes, each returning the entries\n  added since its last one" : `one ${MODE.cmd}, one subscriber to feed per node`}).
 - **Redis commands per message**: \`INFO commandstats\` of the measured phase (after a
   \`CONFIG RESETSTAT\`), divided by the measured messages (last round):
 ${impls.map((i) => `  ${NAMES[i]}: ${runs[i].at(-1)?.redisCalls || "?"}`).join(";\n")}.

@@ -258,6 +258,13 @@ impl Socket {
         self.inner.connected()
     }
 
+    /// Whether the last connection recovered the session of the one before it (connection
+    /// state recovery on the server: the same id and rooms, and the events missed meanwhile
+    /// delivered first), as socket.io-client's `socket.recovered`.
+    pub fn recovered(&self) -> bool {
+        self.inner.st.borrow().recovered
+    }
+
     /// The manager this socket belongs to.
     pub fn manager(&self) -> Manager {
         Manager {

@@ -1,6 +1,7 @@
 //! In-browser tests of the Rust API (`wasm-pack test --headless --chrome client-wasm`),
 //! against a live server whose URL is fixed at build time: `SIO_TEST_SERVER=http://127.0.0.1:PORT`
-//! (scripts/test.sh starts the contract server, shared/CONTRACT.md, and sets it).
+//! (scripts/test.sh starts the contract server, shared/CONTRACT.md, and sets it), and a second
+//! one with connection state recovery on, `SIO_TEST_RECOVERY_SERVER` (`--recovery`).
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +19,21 @@ fn server(nsp: &str) -> String {
         panic!("build with SIO_TEST_SERVER=http://127.0.0.1:PORT")
     };
     format!("{base}{nsp}")
+}
+
+/// A second contract server, with connection state recovery on (`RECOVERY_MS`).
+fn recovery_server(nsp: &str) -> String {
+    let Some(base) = option_env!("SIO_TEST_RECOVERY_SERVER") else {
+        panic!("build with SIO_TEST_RECOVERY_SERVER=http://127.0.0.1:PORT")
+    };
+    format!("{base}{nsp}")
+}
+
+/// A promise and the function that resolves it with a listener's first argument.
+fn promise() -> (js_sys::Promise, js_sys::Function) {
+    let mut resolve = None;
+    let promise = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+    (promise, resolve.unwrap())
 }
 
 fn opts(transports: Vec<TransportKind>) -> Options {
@@ -147,6 +163,59 @@ async fn a_connected_socket_whose_handles_are_dropped_goes_on() {
     // listener gets the event.
     let got = wasm_bindgen_futures::JsFuture::from(heard).await.unwrap();
     assert_eq!(got.as_f64(), Some(7.0));
+}
+
+#[wasm_bindgen_test]
+async fn a_cut_connection_recovers_its_socket() {
+    let socket = io(
+        &recovery_server("/"),
+        Options {
+            transports: vec![TransportKind::WebSocket],
+            reconnection_delay: 10.0,
+            reconnection_delay_max: 10.0,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let ack = |event: &'static str, args: Vec<JsValue>| {
+        let socket = &socket;
+        async move {
+            socket
+                .timeout(5000.0)
+                .emit_with_ack(event, &args)
+                .await
+                .unwrap()
+        }
+    };
+    ack("join", vec!["r1".into()]).await;
+    ack("set-data", vec![7.into()]).await;
+    // A session is restored from the offset of the last event received: receive one (the
+    // server answers in order, so it is in once the ack is).
+    socket.emit("emit-as", &["hello".into(), 1.into()]).unwrap();
+    ack("echo", vec![]).await;
+    assert!(!socket.recovered());
+    let id = socket.id().unwrap();
+    let (connected_again, resolve) = promise();
+    socket.once("connect", move |_| {
+        resolve.call0(&JsValue::NULL).unwrap();
+    });
+    // The browser's `offline` event closes the connection at once: a transport close, for
+    // which the server keeps the session. The manager reconnects, with the pid and offset.
+    let offline = js_sys::Function::new_no_args("dispatchEvent(new Event('offline'))");
+    offline.call0(&JsValue::NULL).unwrap();
+    assert!(!socket.connected());
+    wasm_bindgen_futures::JsFuture::from(connected_again)
+        .await
+        .unwrap();
+    assert!(socket.recovered());
+    assert_eq!(socket.id().as_deref(), Some(id.as_str()));
+    let state = ack("state", vec![]).await;
+    let field = |name: &str| js_sys::Reflect::get(&state[0], &name.into()).unwrap();
+    assert_eq!(field("recovered").as_bool(), Some(true));
+    let rooms: js_sys::Array = field("rooms").dyn_into().unwrap();
+    assert_eq!(rooms.to_vec(), vec![JsValue::from_str("r1")]);
+    assert_eq!(field("data").as_f64(), Some(7.0));
+    socket.disconnect();
 }
 
 #[wasm_bindgen_test]

@@ -212,6 +212,10 @@ pub type RemoteAcksFuture = Pin<Box<dyn Future<Output = RemoteAcks> + Send>>;
 #[derive(Debug, Clone)]
 pub struct BroadcastPacket(pub(crate) Packet);
 
+/// Delivers an event to this node's sockets once its offset is known (see
+/// [`Adapter::append_broadcast`]).
+pub type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
+
 impl BroadcastPacket {
     /// The Engine.IO text packet (`42…` or `45…` with its Socket.IO header).
     pub fn text(&self) -> &str {
@@ -221,6 +225,25 @@ impl BroadcastPacket {
     /// The binary attachments that follow it.
     pub fn attachments(&self) -> &[bytes::Bytes] {
         &self.0.attachments
+    }
+
+    /// The same event with `offset` as its last argument (an event's text ends with its
+    /// argument array).
+    pub fn with_offset(&self, offset: &str) -> BroadcastPacket {
+        use bytes::BufMut;
+        let text = self.text();
+        let Some(end) = text.rfind(']') else {
+            return self.clone();
+        };
+        let mut out = bytes::BytesMut::with_capacity(text.len() + offset.len() + 3);
+        out.put_slice(&text.as_bytes()[..end]);
+        out.put_u8(b',');
+        sio_protocol::jsonstr::write(&mut out, offset);
+        out.put_slice(&text.as_bytes()[end..]);
+        BroadcastPacket(Packet {
+            text: sio_protocol::engine::Frame::Text(out.freeze()),
+            attachments: self.0.attachments.clone(),
+        })
     }
 }
 
@@ -325,6 +348,22 @@ pub trait Adapter: Send + Sync + 'static {
     ) -> Option<Result<BroadcastPacket, ArgError>> {
         let _ = (opts, encode);
         None
+    }
+
+    /// Connection state recovery over a log the nodes share (the Redis Streams adapter):
+    /// sends `packet`, an event without an offset, to the other nodes through the log, and
+    /// has it delivered to this node's sockets once the log has given it its offset: calls
+    /// `deliver` for the delivery, then that with the offset (None when the log could not
+    /// take it: delivered without one). Returns false without calling `deliver` when the
+    /// adapter has no such log (the default): the caller sends the event itself.
+    fn append_broadcast(
+        &self,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+        deliver: &mut dyn FnMut() -> Deliver,
+    ) -> bool {
+        let _ = (packet, opts, deliver);
+        false
     }
 
     /// Keeps the session of a socket whose connection was cut, for recovery (Node's

@@ -85,7 +85,7 @@ pub struct RestoredSession {
 
 /// Whether a packet sent with `opts` would have reached a socket in `rooms` (Node's
 /// `shouldIncludePacket`).
-fn reaches(rooms: &[Room], opts: &BroadcastOptions) -> bool {
+pub(crate) fn reaches(rooms: &[Room], opts: &BroadcastOptions) -> bool {
     let included = opts.rooms.is_empty() || rooms.iter().any(|r| opts.rooms.contains(r));
     included && !rooms.iter().any(|r| opts.except.contains(r))
 }

@@ -570,12 +570,29 @@ impl Socket {
     pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
         // With recovery on, kept for the socket's own room, as Node does: sent again if the
         // connection is cut before the client gets it.
-        let packet = self.0.ns.encode_event(event, &args, false, || {
-            Cow::Owned(BroadcastOptions {
-                rooms: smallvec::smallvec![Room::from(self.0.id.as_str())],
-                ..BroadcastOptions::default()
-            })
-        })?;
+        let own = || BroadcastOptions {
+            rooms: smallvec::smallvec![Room::from(self.0.id.as_str())],
+            ..BroadcastOptions::default()
+        };
+        let ns = &self.0.ns;
+        let packet = ns.encode_event(event, &args, false, || Cow::Owned(own()))?;
+        // Recovery over a shared log: sent once the log gave it its offset, as Node does
+        // (there, through the adapter's broadcast to the socket's own room).
+        let appended = ns.recovery.is_some()
+            && self.connected()
+            && ns.adapter.append_broadcast(&packet, &own(), &mut || {
+                let (socket, packet) = (self.clone(), packet.clone());
+                Box::new(move |offset| {
+                    let packet = match offset {
+                        Some(o) => packet.with_offset(o),
+                        None => packet,
+                    };
+                    let _ = socket.send_packet(&packet.0, false);
+                })
+            });
+        if appended {
+            return Ok(());
+        }
         self.send_packet(&packet.0, false)
     }
 

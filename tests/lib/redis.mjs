@@ -21,7 +21,7 @@ export function haveRedis() {
 }
 
 /** Start redis-server (on `port`, or a free one; `args` added to its command line). Returns
- *  {port, url, pid, logs(), stop(), kill()}. */
+ *  {port, url, pid, logs(), stop(), kill(), restart()}. */
 export async function startRedis({ port, args = [] } = {}) {
   port ??= await freePort();
   const child = spawn(
@@ -68,6 +68,12 @@ export async function startRedis({ port, args = [] } = {}) {
     stop: () => stopWith("SIGTERM"),
     /** SIGKILL: an outage, not a shutdown. */
     kill: () => stopWith("SIGKILL"),
+    /** Stops it (SIGTERM, or SIGKILL with `kill`) and starts a new redis-server on the same
+     *  port with the same arguments (empty: no persistence); resolves with the new handle. */
+    async restart({ kill = false } = {}) {
+      await stopWith(kill ? "SIGKILL" : "SIGTERM");
+      return startRedis({ port, args });
+    },
   };
 }
 

@@ -7,7 +7,8 @@
 // env: PORT (3000), PING_INTERVAL_MS (25000), PING_TIMEOUT_MS (20000),
 //      CONNECT_TIMEOUT_MS (45000), MAX_PAYLOAD (1000000), RECOVERY_MS (connection state
 //      recovery when > 0), REDIS_URL (join the Redis cluster there with
-//      @socket.io/redis-adapter 8; REDIS_SHARDED=1: its sharded adapter).
+//      @socket.io/redis-adapter 8; REDIS_SHARDED=1: its sharded adapter; REDIS_STREAMS=1:
+//      @socket.io/redis-streams-adapter 0.3 instead, recovery sessions kept in Redis).
 // Listens on 127.0.0.1:$PORT, logs to stderr, exits 0 on SIGTERM/SIGINT.
 import { createServer } from "node:http";
 import { Server } from "socket.io";

@@ -5,6 +5,7 @@ use sio_server::SocketIoBuilder;
 /// The Redis adapter when `REDIS_URL` is set; `REDIS_SHARDED=1` selects the sharded mode
 /// (`SPUBLISH`) as `createShardedAdapter` does, with its subscription mode from
 /// `REDIS_SUBSCRIPTION_MODE` (`static`, `dynamic`, the default, or `dynamic-private`);
+/// `REDIS_STREAMS=1` selects the Redis Streams mode, as `@socket.io/redis-streams-adapter`;
 /// `REDIS_CLUSTER=1` says that `REDIS_URL` is a node of a Redis Cluster.
 #[cfg(feature = "redis")]
 pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
@@ -26,6 +27,9 @@ pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
             }
         };
         config = config.sharded(mode);
+    }
+    if flag("REDIS_STREAMS") {
+        config = config.streams();
     }
     if flag("REDIS_CLUSTER") {
         config = config.redis_cluster();

@@ -18,6 +18,8 @@ use futures_util::StreamExt;
 use redis::{IntoConnectionInfo, PushInfo, PushKind};
 use tokio::sync::{Notify, mpsc};
 
+use super::format::{Appended, Out};
+use super::streams::StreamsConfig;
 use super::{LOG, PubSubMode, Shared, Topology, read, write};
 
 /// Where Redis is.
@@ -78,11 +80,20 @@ impl Target {
 
     /// The publisher's connection (RESP2 is enough: no pushes).
     async fn command_connection(&self) -> redis::RedisResult<Conn> {
+        self.connection(Duration::from_secs(1)).await
+    }
+
+    /// The stream reader's connection: its own, as each `XREAD` blocks it for `block`.
+    pub(super) async fn reader_connection(&self, block: Duration) -> redis::RedisResult<Conn> {
+        self.connection(block + Duration::from_secs(5)).await
+    }
+
+    async fn connection(&self, response_timeout: Duration) -> redis::RedisResult<Conn> {
         match self.topology {
             Topology::Standalone => {
                 let config = redis::aio::ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(Duration::from_secs(1)))
-                    .set_response_timeout(Some(Duration::from_secs(1)))
+                    .set_response_timeout(Some(response_timeout))
                     .set_number_of_retries(1)
                     .set_max_delay(Duration::from_secs(1));
                 let client = redis::Client::open(self.url.as_str())?;
@@ -93,7 +104,7 @@ impl Target {
             Topology::Cluster => {
                 let client = redis::cluster::ClusterClientBuilder::new(vec![self.url.as_str()])
                     .connection_timeout(Duration::from_secs(1))
-                    .response_timeout(Duration::from_secs(1))
+                    .response_timeout(response_timeout)
                     .retries(1)
                     .build()?;
                 Ok(Conn::Cluster(client.get_async_connection().await?))
@@ -126,15 +137,17 @@ impl Throttle {
 }
 
 /// Publishes queued messages. While Redis is unreachable, messages are dropped (counted
-/// and logged), and connecting again is tried with backoff.
+/// and logged; a stream entry's callback gets no id), and connecting again is tried with
+/// backoff.
 pub(super) async fn publisher(
     target: Target,
     mode: PubSubMode,
-    mut rx: mpsc::Receiver<(String, Vec<u8>)>,
+    streams: StreamsConfig,
+    mut rx: mpsc::Receiver<Out>,
     shared: Weak<Shared>,
 ) {
     let command = match mode {
-        PubSubMode::Classic => "PUBLISH",
+        PubSubMode::Classic | PubSubMode::Streams => "PUBLISH",
         PubSubMode::Sharded(_) => "SPUBLISH",
     };
     let mut conn: Option<Conn> = None;
@@ -182,17 +195,27 @@ pub(super) async fn publisher(
         };
         // What queued up meanwhile goes in the same write: one round trip, and one read for
         // Redis, instead of one per message.
-        let batch: Vec<(String, Vec<u8>)> = std::iter::once(first)
+        let batch: Vec<Out> = std::iter::once(first)
             .chain(std::iter::from_fn(|| rx.try_recv().ok()).take(MAX_BATCH))
             .collect();
         let count = batch.len() as u64;
+        let (commands, mut appended) = commands(batch, command, &streams);
         let sent = match conn.as_mut() {
-            Some(c) => publish_batch(c, command, batch).await,
+            Some(c) => publish_batch(c, commands).await,
             None => Err(redis::RedisError::from((
                 redis::ErrorKind::Io,
                 "not connected",
             ))),
         };
+        // Each appended entry's callback, with its id, or without when the batch failed.
+        let ids = sent.as_ref().map(Vec::as_slice).unwrap_or_default();
+        let mut ids = ids.iter();
+        for then in appended.iter_mut() {
+            let id = ids.next().and_then(Option::as_deref);
+            if let Some(then) = then.take() {
+                then(id);
+            }
+        }
         if let Err(e) = sent {
             if let Some(sh) = shared.upgrade() {
                 sh.dropped.fetch_add(count, Ordering::Relaxed);
@@ -205,36 +228,73 @@ pub(super) async fn publisher(
     }
 }
 
-/// Publishes a batch: one pipeline on one server; on a Redis Cluster, where a pipeline
-/// must stay within one slot, concurrent commands that the connection sends together.
+/// The commands of a batch, each with whether its answer (an entry id) is wanted, and the
+/// callbacks of the appended entries, in order.
+fn commands(
+    batch: Vec<Out>,
+    publish: &str,
+    streams: &StreamsConfig,
+) -> (Vec<(redis::Cmd, bool)>, Vec<Option<Appended>>) {
+    let mut commands = Vec::with_capacity(batch.len());
+    let mut appended = Vec::new();
+    for out in batch {
+        match out {
+            Out::Publish(channel, payload) => {
+                let mut cmd = redis::cmd(publish);
+                cmd.arg(channel).arg(payload);
+                commands.push((cmd, false));
+            }
+            Out::Append(entry, then) => {
+                commands.push((entry.xadd(streams), true));
+                appended.push(then);
+            }
+            Out::Command(cmd) => commands.push((cmd, false)),
+        }
+    }
+    (commands, appended)
+}
+
+/// Sends a batch: one pipeline on one server; on a Redis Cluster, where a pipeline must
+/// stay within one slot, concurrent commands that the connection sends together. Returns
+/// the answers that were wanted (the ids of appended entries), in order.
 async fn publish_batch(
     conn: &mut Conn,
-    command: &str,
-    batch: Vec<(String, Vec<u8>)>,
-) -> redis::RedisResult<()> {
+    commands: Vec<(redis::Cmd, bool)>,
+) -> redis::RedisResult<Vec<Option<String>>> {
     match conn {
         Conn::Single(c) => {
             let mut pipe = redis::pipe();
-            for (channel, payload) in batch {
-                pipe.cmd(command).arg(channel).arg(payload).ignore();
+            let mut wanted = 0;
+            for (cmd, want) in commands {
+                pipe.add_command(cmd);
+                if want {
+                    wanted += 1;
+                } else {
+                    pipe.ignore();
+                }
             }
-            pipe.query_async::<()>(c).await
+            if wanted == 0 {
+                return pipe.query_async::<()>(c).await.map(|()| Vec::new());
+            }
+            pipe.query_async::<Vec<Option<String>>>(c).await
         }
         Conn::Cluster(c) => {
-            let sends = batch.into_iter().map(|(channel, payload)| {
+            let sends = commands.into_iter().map(|(cmd, want)| {
                 let mut c = c.clone();
                 async move {
-                    redis::cmd(command)
-                        .arg(channel)
-                        .arg(payload)
-                        .exec_async(&mut c)
-                        .await
+                    if want {
+                        cmd.query_async::<Option<String>>(&mut c).await.map(Some)
+                    } else {
+                        cmd.exec_async(&mut c).await.map(|()| None)
+                    }
                 }
             });
-            futures_util::future::join_all(sends)
-                .await
-                .into_iter()
-                .collect()
+            let answers: redis::RedisResult<Vec<Option<Option<String>>>> =
+                futures_util::future::join_all(sends)
+                    .await
+                    .into_iter()
+                    .collect();
+            Ok(answers?.into_iter().flatten().collect())
         }
     }
 }
@@ -315,7 +375,9 @@ impl Session {
         mode: PubSubMode,
         shared: &Weak<Shared>,
     ) -> redis::RedisResult<Self> {
-        if let (PubSubMode::Classic, Topology::Standalone) = (mode, target.topology) {
+        if let (PubSubMode::Classic | PubSubMode::Streams, Topology::Standalone) =
+            (mode, target.topology)
+        {
             let client = redis::Client::open(target.url.as_str())?;
             let (sink, stream) = client.get_async_pubsub().await?.split();
             return Ok(Session::Classic(sink, stream));
@@ -468,7 +530,10 @@ fn dispatch(shared: &Weak<Shared>, msg: &redis::Msg, shard: bool) {
     }
     let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
     match ns {
-        Some(ns) if shard => ns.on_shard_message(channel, payload),
+        // The streams mode's pub/sub messages are the sharded mode's, in msgpack.
+        Some(ns) if shard || ns.format.mode == PubSubMode::Streams => {
+            ns.on_shard_message(channel, payload)
+        }
         Some(ns) => ns.on_request(channel, payload),
         None => {}
     }
@@ -536,7 +601,7 @@ async fn sync_push_subscriptions(
         return Ok(());
     };
     let (sub, unsub) = match mode {
-        PubSubMode::Classic => ("SUBSCRIBE", "UNSUBSCRIBE"),
+        PubSubMode::Classic | PubSubMode::Streams => ("SUBSCRIBE", "UNSUBSCRIBE"),
         PubSubMode::Sharded(_) => ("SSUBSCRIBE", "SUNSUBSCRIBE"),
     };
     let todo = changes(&sh, subscribed);

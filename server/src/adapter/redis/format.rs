@@ -1,17 +1,31 @@
 //! What one namespace's adapter sends to the other nodes, in the cluster's format: each
-//! intent ([`Ask`], [`Answer`], a broadcast) becomes its channel and bytes here, in the
-//! classic mode ([`wire`]) or the sharded one ([`sharded`]), so the adapter's logic is the
-//! same in both.
+//! intent ([`Ask`], [`Answer`], a broadcast) becomes its channel and bytes (or, in the
+//! streams mode, its stream entry) here, in the classic mode ([`wire`]), the sharded one
+//! ([`sharded`]) or the streams one ([`streams`]), so the adapter's logic is the same in all.
 
 use rand::Rng;
 use sio_protocol::json::Value;
 
 use super::msgpack::Mp;
 use super::sharded::{self, MessageType};
+use super::streams::{self, Entry};
 use super::wire::{self, RequestType, WireOpts, WirePacket};
 use super::{PubSubMode, SubscriptionMode};
 use crate::adapter::Room;
 use crate::sid::Sid;
+
+/// Called with the id of an appended stream entry, or None when it was not appended.
+pub(super) type Appended = crate::adapter::Deliver;
+
+/// One message for the publisher.
+pub(super) enum Out {
+    /// `PUBLISH` (`SPUBLISH` in the sharded mode) of these bytes on this channel.
+    Publish(String, Vec<u8>),
+    /// `XADD` of this entry (streams mode), then the callback with its id.
+    Append(Entry, Option<Appended>),
+    /// Another command whose answer is not needed (a session kept, streams mode).
+    Command(redis::Cmd),
+}
 
 /// A request of this node to the others.
 pub(super) enum Ask<'a> {
@@ -69,12 +83,12 @@ impl Format {
     pub fn new(prefix: &str, nsp: &str, mode: PubSubMode) -> Self {
         let uid = match mode {
             PubSubMode::Classic => random_uid(),
-            PubSubMode::Sharded(_) => random_hex(),
+            PubSubMode::Sharded(_) | PubSubMode::Streams => random_hex(),
         };
         let channel = format!("{prefix}#{nsp}#");
         let own_response_channel = match mode {
             PubSubMode::Classic => format!("{prefix}-response#{nsp}#{uid}#"),
-            PubSubMode::Sharded(_) => sharded::room_channel(&channel, &uid),
+            PubSubMode::Sharded(_) | PubSubMode::Streams => sharded::room_channel(&channel, &uid),
         };
         Self {
             mode,
@@ -92,7 +106,7 @@ impl Format {
     pub fn request_id(&self) -> String {
         match self.mode {
             PubSubMode::Classic => random_uid(),
-            PubSubMode::Sharded(_) => random_hex(),
+            PubSubMode::Sharded(_) | PubSubMode::Streams => random_hex(),
         }
     }
 
@@ -108,7 +122,7 @@ impl Format {
                     self.own_response_channel.clone(),
                 ],
             ),
-            PubSubMode::Sharded(_) => (
+            PubSubMode::Sharded(_) | PubSubMode::Streams => (
                 Vec::new(),
                 vec![self.channel.clone(), self.own_response_channel.clone()],
             ),
@@ -131,35 +145,45 @@ impl Format {
         match self.mode {
             PubSubMode::Classic => ("NUMSUB", &self.request_channel),
             PubSubMode::Sharded(_) => ("SHARDNUMSUB", &self.channel),
+            PubSubMode::Streams => ("NUMSUB", &self.channel),
         }
     }
 
-    /// A broadcast without acks.
-    pub fn broadcast(&self, packet: &WirePacket, opts: &WireOpts) -> (String, Vec<u8>) {
+    /// A broadcast without acks; in the streams mode, `then` gets its entry id.
+    pub fn broadcast(&self, packet: &WirePacket, opts: &WireOpts, then: Option<Appended>) -> Out {
         match self.mode {
-            PubSubMode::Classic => (
+            PubSubMode::Classic => Out::Publish(
                 wire::broadcast_channel(&self.prefix, &self.nsp, opts),
                 wire::encode_broadcast_of(&self.uid, packet, opts),
             ),
-            PubSubMode::Sharded(mode) => (
+            PubSubMode::Sharded(mode) => Out::Publish(
                 sharded::broadcast_channel(&self.channel, mode, opts, false),
                 self.sharded(
                     MessageType::Broadcast,
                     sharded::broadcast_data(packet, None, opts),
                 ),
             ),
+            PubSubMode::Streams => Out::Append(
+                Entry::new(
+                    &self.uid,
+                    &self.nsp,
+                    MessageType::Broadcast,
+                    sharded::broadcast_data(packet, None, opts),
+                ),
+                then,
+            ),
         }
     }
 
     /// A request, with `request_id` when answers are awaited. None when the format has no
     /// such request (`allRooms` in the sharded mode).
-    pub fn ask(&self, ask: &Ask<'_>, request_id: Option<&str>) -> Option<(String, Vec<u8>)> {
+    pub fn ask(&self, ask: &Ask<'_>, request_id: Option<&str>) -> Option<Out> {
         match self.mode {
             PubSubMode::Classic => {
                 let payload = self.classic_ask(ask, request_id);
-                Some((self.request_channel.clone(), payload))
+                Some(Out::Publish(self.request_channel.clone(), payload))
             }
-            PubSubMode::Sharded(_) => {
+            PubSubMode::Sharded(_) | PubSubMode::Streams => {
                 let (kind, data) = match *ask {
                     Ask::Join(opts, rooms) => (MessageType::SocketsJoin, opts_rooms(opts, rooms)),
                     Ask::Leave(opts, rooms) => (MessageType::SocketsLeave, opts_rooms(opts, rooms)),
@@ -185,7 +209,21 @@ impl Format {
                         sharded::broadcast_data(packet, request_id, opts),
                     ),
                 };
-                Some((self.channel.clone(), self.sharded(kind, data)))
+                Some(match self.mode {
+                    // What must be replayed goes to the stream; the rest over pub/sub, as
+                    // the Node adapter's `isEphemeral` sorts them.
+                    PubSubMode::Streams
+                        if matches!(
+                            kind,
+                            MessageType::SocketsJoin
+                                | MessageType::SocketsLeave
+                                | MessageType::DisconnectSockets
+                        ) =>
+                    {
+                        Out::Append(Entry::new(&self.uid, &self.nsp, kind, data), None)
+                    }
+                    _ => Out::Publish(self.channel.clone(), self.sharded(kind, data)),
+                })
             }
         }
     }
@@ -234,7 +272,7 @@ impl Format {
         requester: Option<&str>,
         request_id: &str,
         answer: Answer<'_>,
-    ) -> Option<(String, Vec<u8>)> {
+    ) -> Option<Out> {
         match self.mode {
             PubSubMode::Classic => {
                 let json = |v: serde_json::Value| v.to_string().into_bytes();
@@ -258,9 +296,9 @@ impl Format {
                     }
                     Answer::ServerSide(value) => wire::server_side_response(request_id, value),
                 };
-                Some((self.response_channel.clone(), payload))
+                Some(Out::Publish(self.response_channel.clone(), payload))
             }
-            PubSubMode::Sharded(_) => {
+            PubSubMode::Sharded(_) | PubSubMode::Streams => {
                 let id = (Mp::str("requestId"), Mp::str(request_id));
                 let (kind, data) = match answer {
                     Answer::ClientCount(n) => (
@@ -282,13 +320,18 @@ impl Format {
                     Answer::SocketIds(_) | Answer::Rooms(_) => return None,
                 };
                 let channel = sharded::room_channel(&self.channel, requester?);
-                Some((channel, self.sharded(kind, data)))
+                Some(Out::Publish(channel, self.sharded(kind, data)))
             }
         }
     }
 
+    /// A `ClusterAdapter` message: JSON unless binary in the sharded mode, always msgpack in
+    /// the streams one.
     fn sharded(&self, kind: MessageType, data: Vec<(Mp, Mp)>) -> Vec<u8> {
-        sharded::encode(kind, data, &self.uid, &self.nsp)
+        match self.mode {
+            PubSubMode::Streams => streams::encode_message(kind, data, &self.uid, &self.nsp),
+            _ => sharded::encode(kind, data, &self.uid, &self.nsp),
+        }
     }
 }
 

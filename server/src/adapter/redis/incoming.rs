@@ -10,10 +10,12 @@ use futures_util::stream::FuturesUnordered;
 
 use super::format::Answer;
 use super::sharded::{self, Message};
+use super::streams;
 use super::wire::{self, RequestType};
 use super::{LOG, NsState, local_opts, lock, msgpack};
 use crate::adapter::{Adapter, BroadcastOptions, LocalNamespace, LocalSockets, Room};
 use crate::server_side::ServerSideAck;
+use sio_protocol::json::Value;
 
 impl NsState {
     fn with_local<R>(&self, f: impl FnOnce(&LocalSockets<'_>) -> R) -> Option<R> {
@@ -65,6 +67,36 @@ impl NsState {
             _ if decoded.nsp != self.format.nsp => {}
             Message::Broadcast(msg) => self.deliver(channel, msg),
             Message::Request(req) => self.on_other_request(req),
+        }
+    }
+
+    /// An entry of the stream (streams mode): broadcasts get the entry's id as their
+    /// offset when the namespace has recovery on, as Node's `ClusterAdapter` adds it.
+    pub(super) fn on_stream_entry(self: &Arc<Self>, entry: &redis::streams::StreamId) {
+        let decoded = match streams::decode_entry(entry) {
+            Ok(d) => d,
+            Err(e) => {
+                if self.shared.throttle.allow(1) {
+                    tracing::warn!(target: LOG, id = entry.id, "malformed stream entry skipped: {e}");
+                }
+                return;
+            }
+        };
+        if decoded.nsp != self.format.nsp {
+            return;
+        }
+        match decoded.message {
+            Message::Broadcast(mut msg) => {
+                if msg.uid == self.format.uid {
+                    return;
+                }
+                if !msg.opts.flags.volatile && self.recovery().is_some() {
+                    msg.packet.data.push(Value::String(entry.id.clone()));
+                }
+                self.deliver("stream", msg);
+            }
+            Message::Request(req) => self.on_other_request(req),
+            Message::Response(resp) => self.on_response(&resp),
         }
     }
 

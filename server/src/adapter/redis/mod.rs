@@ -1,7 +1,8 @@
-//! A cluster over Redis pub/sub that speaks the wire format of Node's
-//! `@socket.io/redis-adapter` 8, in both its modes (classic `PUBLISH`, `createAdapter`;
-//! sharded `SPUBLISH`, `createShardedAdapter`), so sio nodes and Node `socket.io` nodes on
-//! the same Redis form one cluster.
+//! A cluster over Redis that speaks the wire format of Node's `@socket.io/redis-adapter` 8,
+//! in both its modes (classic `PUBLISH`, `createAdapter`; sharded `SPUBLISH`,
+//! `createShardedAdapter`), or that of `@socket.io/redis-streams-adapter` 0.3 (a Redis
+//! stream, with connection state recovery across the nodes: [`RedisConfig::streams`]), so
+//! sio nodes and Node `socket.io` nodes on the same Redis form one cluster.
 //!
 //! # Design
 //!
@@ -27,6 +28,12 @@
 //! are read into the same shapes, and [`format`] writes each outgoing one in the cluster's
 //! format, so everything below holds in both modes, but for `allRooms`, which the sharded
 //! protocol lacks ([`AdapterError::Unsupported`]).
+//!
+//! The streams mode ([`RedisConfig::streams`]) sends the sharded mode's messages, but
+//! broadcasts and room operations go to a stream that every node reads (a third connection,
+//! blocked in `XREAD`), the rest over classic pub/sub in msgpack; with recovery on, offsets
+//! are the stream's entry ids and sessions are Redis keys. The format and its bounds are in
+//! the `streams` module (`server/src/adapter/redis/streams.rs`).
 //!
 //! In this crate a [`RedisCluster`] owns two Redis connections shared by every namespace:
 //! a publisher (fed through a bounded queue) and a subscriber (one task that dispatches each
@@ -134,6 +141,7 @@ pub mod fuzzing;
 mod incoming;
 pub mod msgpack;
 pub mod sharded;
+mod streams;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
@@ -151,11 +159,13 @@ use crate::adapter::{
 use crate::args::Args;
 use crate::broadcast::AckResponse;
 use crate::error::{AckError, EmitError};
+use crate::recovery::{RestoredSession, SessionState};
 use crate::server_side::ServerSideError;
 use crate::sid::Sid;
 use connection::{Conn, Target, Throttle, publisher, subscriber};
-use format::{Answer, Ask, Format};
+use format::{Answer, Ask, Format, Out};
 use sio_protocol::json::Value;
+pub use streams::StreamsConfig;
 use wire::{RequestType, WireOpts};
 
 const LOG: &str = "sio_server::redis";
@@ -179,6 +189,10 @@ pub enum PubSubMode {
     Classic,
     /// `SPUBLISH` / `SSUBSCRIBE` (`createShardedAdapter`): Redis 7 or later.
     Sharded(SubscriptionMode),
+    /// A Redis stream, plus `PUBLISH` / `SUBSCRIBE` for what needs no replay
+    /// (`@socket.io/redis-streams-adapter`), with connection state recovery across the
+    /// nodes: Redis 5 or later. See [`RedisConfig::streams`].
+    Streams,
 }
 
 /// Which channels a node subscribes to in the sharded mode (`subscriptionMode` of
@@ -219,10 +233,12 @@ pub struct RedisConfig {
     /// How long a request to the other nodes (`fetch_remote_sockets`,
     /// `server_side_emit_with_ack`) waits for their answers (`requestsTimeout`, default 5 s).
     pub request_timeout: Duration,
-    /// Classic (default) or sharded pub/sub.
+    /// Classic (default) or sharded pub/sub, or Redis Streams.
     pub mode: PubSubMode,
     /// One server (default) or a Redis Cluster.
     pub topology: Topology,
+    /// The stream and session keys of the streams mode.
+    pub streams: StreamsConfig,
 }
 
 impl RedisConfig {
@@ -235,6 +251,7 @@ impl RedisConfig {
             request_timeout: Duration::from_secs(5),
             mode: PubSubMode::Classic,
             topology: Topology::Standalone,
+            streams: StreamsConfig::default(),
         }
     }
 
@@ -247,6 +264,32 @@ impl RedisConfig {
     /// Selects the sharded mode (`SPUBLISH`, Redis 7), as Node's `createShardedAdapter`.
     pub fn sharded(mut self, subscription: SubscriptionMode) -> Self {
         self.mode = PubSubMode::Sharded(subscription);
+        self
+    }
+
+    /// Selects the Redis Streams mode, as Node's `@socket.io/redis-streams-adapter` 0.3
+    /// (its `streamName`, `maxLen`, … in [`RedisConfig::streams`]): broadcasts go through a
+    /// stream every node reads, and connection state recovery
+    /// ([`SocketIoBuilder::connection_state_recovery`](crate::SocketIoBuilder::connection_state_recovery))
+    /// works across the nodes: a socket cut off on one node recovers on any other, with
+    /// the events it missed.
+    ///
+    /// ```no_run
+    /// use sio_server::adapter::redis::{RedisCluster, RedisConfig};
+    /// use sio_server::{RecoveryConfig, SocketIo};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cluster = RedisCluster::new(RedisConfig::new("redis://127.0.0.1:6379/").streams())?;
+    /// let (layer, io) = SocketIo::builder()
+    ///     .connection_state_recovery(RecoveryConfig::default())
+    ///     .adapter(move |nsp| cluster.adapter(nsp))
+    ///     .build_layer();
+    /// # let _ = (layer, io);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn streams(mut self) -> Self {
+        self.mode = PubSubMode::Streams;
         self
     }
 
@@ -283,7 +326,8 @@ struct Shared {
     request_timeout: Duration,
     /// The publisher's connection once it is up, for commands with an answer.
     conn: RwLock<Option<Conn>>,
-    publish: mpsc::Sender<(String, Vec<u8>)>,
+    publish: mpsc::Sender<Out>,
+    streams: StreamsConfig,
     /// Pattern subscriptions (broadcasts) and channel subscriptions (requests, responses)
     /// of every namespace, and who handles them.
     patterns: RwLock<HashMap<String, Weak<NsState>>>,
@@ -312,14 +356,24 @@ impl RedisCluster {
             request_timeout: config.request_timeout,
             conn: RwLock::new(None),
             publish: tx,
+            streams: config.streams.clone(),
             patterns: RwLock::default(),
             channels: RwLock::default(),
             changed: Notify::new(),
             dropped: AtomicU64::new(0),
             throttle: Throttle::default(),
         });
-        let publisher = publisher(target.clone(), config.mode, rx, Arc::downgrade(&shared));
+        let publisher = publisher(
+            target.clone(),
+            config.mode,
+            config.streams,
+            rx,
+            Arc::downgrade(&shared),
+        );
         runtime.spawn(publisher);
+        if config.mode == PubSubMode::Streams {
+            runtime.spawn(streams::reader(target.clone(), Arc::downgrade(&shared)));
+        }
         runtime.spawn(subscriber(target, config.mode, Arc::downgrade(&shared)));
         Ok(Self(shared))
     }
@@ -351,11 +405,15 @@ impl RedisCluster {
 }
 
 impl Shared {
-    fn publish(&self, channel: String, payload: Vec<u8>) {
-        if self.publish.try_send((channel, payload)).is_err() {
+    fn publish(&self, out: Out) {
+        if let Err(e) = self.publish.try_send(out) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             if self.throttle.allow(0) {
                 tracing::warn!(target: LOG, "redis publish queue full: message dropped");
+            }
+            // An event waiting for its stream id is still delivered here, without one.
+            if let Out::Append(_, Some(then)) = e.into_inner() {
+                then(None);
             }
         }
     }
@@ -377,7 +435,7 @@ impl std::fmt::Debug for RedisAdapter {
 
 impl RedisAdapter {
     /// This node's uid in the namespace, as in Node: 6 characters in the classic mode, 16
-    /// hex digits in the sharded one.
+    /// hex digits in the sharded and streams ones.
     pub fn uid(&self) -> &str {
         &self.state.format.uid
     }
@@ -585,12 +643,67 @@ impl Adapter for RedisAdapter {
     fn remote_broadcast(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) {
         let st = &self.state;
         match wire::packet_from_broadcast(packet) {
-            Ok(p) => {
-                let (channel, payload) = st.format.broadcast(&p, &wire_opts(opts));
-                st.shared.publish(channel, payload);
-            }
+            Ok(p) => st
+                .shared
+                .publish(st.format.broadcast(&p, &wire_opts(opts), None)),
             Err(e) => tracing::warn!(target: LOG, "broadcast not published: {e}"),
         }
+    }
+
+    fn append_broadcast(
+        &self,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+        deliver: &mut dyn FnMut() -> crate::adapter::Deliver,
+    ) -> bool {
+        let st = &self.state;
+        if st.format.mode != PubSubMode::Streams {
+            return false;
+        }
+        match wire::packet_from_broadcast(packet) {
+            Ok(p) => st
+                .shared
+                .publish(st.format.broadcast(&p, &wire_opts(opts), Some(deliver()))),
+            Err(e) => {
+                tracing::warn!(target: LOG, "broadcast not appended: {e}");
+                deliver()(None);
+            }
+        }
+        true
+    }
+
+    fn persist_session(&self, session: SessionState) {
+        let st = &self.state;
+        let max = st.recovery().map(|r| r.max_disconnection_duration);
+        let (PubSubMode::Streams, Some(max)) = (st.format.mode, max) else {
+            return;
+        };
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(format!(
+            "{}{}",
+            st.shared.streams.session_prefix, session.pid
+        ))
+        .arg(streams::encode_session(&session))
+        .arg("PX")
+        .arg(u64::try_from(max.as_millis()).unwrap_or(u64::MAX).max(1));
+        st.shared.publish(Out::Command(cmd));
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> AdapterFuture<Option<RestoredSession>> {
+        if self.state.format.mode != PubSubMode::Streams {
+            return Box::pin(std::future::ready(Ok(None)));
+        }
+        let state = self.state.clone();
+        let (pid, offset) = (pid.to_owned(), offset.to_owned());
+        Box::pin(async move {
+            let conn = read(&state.shared.conn).clone();
+            let mut conn =
+                conn.ok_or_else(|| AdapterError::Unavailable("not connected to Redis".into()))?;
+            let nsp = &state.format.nsp;
+            streams::restore(&mut conn, &state.shared.streams, nsp, &pid, &offset)
+                .await
+                .map_err(|e| AdapterError::Unavailable(e.to_string()))
+        })
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
@@ -619,15 +732,20 @@ impl Adapter for RedisAdapter {
 impl NsState {
     /// Publishes a request in the cluster's format (unless the format has none such).
     fn send(&self, ask: &Ask<'_>, request_id: Option<&str>) {
-        if let Some((channel, payload)) = self.format.ask(ask, request_id) {
-            self.shared.publish(channel, payload);
+        if let Some(out) = self.format.ask(ask, request_id) {
+            self.shared.publish(out);
         }
+    }
+
+    /// The namespace's recovery settings, when it has recovery on.
+    fn recovery(&self) -> Option<crate::RecoveryConfig> {
+        self.ns.get()?.inner()?.recovery.clone()
     }
 
     /// Publishes an answer to another node's request.
     fn answer(&self, requester: Option<&str>, request_id: &str, answer: Answer<'_>) {
         match self.format.answer(requester, request_id, answer) {
-            Some((channel, payload)) => self.shared.publish(channel, payload),
+            Some(out) => self.shared.publish(out),
             None => tracing::debug!(target: LOG, "a request that this mode does not answer"),
         }
     }

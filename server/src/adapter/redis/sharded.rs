@@ -83,12 +83,17 @@ pub fn room_channel(base: &str, room: &str) -> String {
 
 /// Encodes `{type, data, uid, nsp}` as Node does: JSON unless binary.
 pub fn encode(kind: MessageType, data: Vec<(Mp, Mp)>, uid: &str, nsp: &str) -> Vec<u8> {
-    wire::encode_request(&Mp::Map(vec![
+    wire::encode_request(&message_mp(kind, data, uid, nsp))
+}
+
+/// The message `{type, data, uid, nsp}` before it is encoded.
+pub fn message_mp(kind: MessageType, data: Vec<(Mp, Mp)>, uid: &str, nsp: &str) -> Mp {
+    Mp::Map(vec![
         (Mp::str("type"), Mp::UInt(kind as u64)),
         (Mp::str("data"), Mp::Map(data)),
         (Mp::str("uid"), Mp::str(uid)),
         (Mp::str("nsp"), Mp::str(nsp)),
-    ]))
+    ])
 }
 
 /// `data` of a broadcast, with acks when `request_id` is set.
@@ -125,7 +130,11 @@ pub fn server_side_data(request_id: Option<&str>, data: &[Value]) -> Vec<(Mp, Mp
 
 /// Decodes a message from a shard channel.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, WireError> {
-    let raw = wire::decode_json_or_msgpack(bytes)?;
+    decode_mp(wire::decode_json_or_msgpack(bytes)?)
+}
+
+/// A message from its decoded map (the Redis Streams mode builds it from an entry's fields).
+pub fn decode_mp(raw: Mp) -> Result<Decoded, WireError> {
     let Mp::Map(entries) = raw else {
         return Err(WireError::Shape("a message is an object"));
     };
