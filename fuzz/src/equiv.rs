@@ -39,7 +39,8 @@ fn mp_number(v: &Mp) -> Option<f64> {
 }
 
 /// What an extension that re-encodes as a fixext becomes: notepack reads `fixext 4/8` of
-/// type -1 as a timestamp, whatever form it came in.
+/// type -1 as a timestamp, whatever form it came in (unless it is no JavaScript date: then
+/// it stays the extension, and None here).
 fn normalized(v: &Mp) -> Option<Mp> {
     let Mp::Ext(-1, data) = v else { return None };
     let tag = match data.len() {
@@ -49,7 +50,9 @@ fn normalized(v: &Mp) -> Option<Mp> {
     };
     let mut bytes = vec![tag, 0xff];
     bytes.extend_from_slice(data);
-    msgpack::decode(&bytes).ok()
+    msgpack::decode(&bytes)
+        .ok()
+        .filter(|d| !matches!(d, Mp::Ext(..)))
 }
 
 /// `a` and `b` are the same notepack value: numbers by value, dates to a nanosecond (their

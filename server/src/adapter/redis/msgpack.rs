@@ -194,29 +194,28 @@ impl<'a> Reader<'a> {
                 Ok(Mp::Undefined)
             }
             // Legacy date: `d7 00` + signed 64-bit milliseconds (hi as int32, lo as uint32).
+            // Out of `Date`'s range it stays an extension, as timestamps do (below).
             (0, 8, true) => {
-                let hi = self.be(4)? as u32 as i32;
-                let lo = self.be(4)?;
-                Ok(Mp::Date(f64::from(hi) * 4_294_967_296.0 + lo as f64))
+                let raw = self.bin(8)?;
+                // `bin(8)` gave 8 bytes: a signed 64-bit count of milliseconds.
+                let ms = <[u8; 8]>::try_from(&raw[..])
+                    .map_or(f64::NAN, |b| i64::from_be_bytes(b) as f64);
+                Ok(if ms.abs() <= MAX_DATE_MS {
+                    Mp::Date(ms)
+                } else {
+                    Mp::Ext(0, raw)
+                })
             }
             // Legacy ArrayBuffer: `ext 8/16/32` type 0.
             (0, _, false) => Ok(Mp::Bin(self.bin(n)?)),
             // Timestamp 32: seconds.
             (-1, 4, true) => Ok(Mp::Date(self.be(4)? as f64 * 1e3)),
-            // Timestamp 64: 30 bits of nanoseconds, 34 bits of seconds.
-            (-1, 8, true) => {
-                let hi = self.be(4)?;
-                let lo = self.be(4)?;
-                let s = (hi & 0x3) as f64 * 4_294_967_296.0 + lo as f64;
-                Ok(Mp::Date(s * 1e3 + (hi >> 2) as f64 / 1e6))
-            }
-            // Timestamp 96: nanoseconds, then signed 64-bit seconds.
-            (-1, 12, false) => {
-                let ns = self.be(4)?;
-                let hi = self.be(4)? as u32 as i32;
-                let lo = self.be(4)?;
-                let s = f64::from(hi) * 4_294_967_296.0 + lo as f64;
-                Ok(Mp::Date(s * 1e3 + ns as f64 / 1e6))
+            // Timestamps 64 and 96; one that is no JavaScript date (nanoseconds past a
+            // second, or out of `Date`'s range, where milliseconds would not read back the
+            // same) stays an extension, relayed as it came.
+            (-1, 8, true) | (-1, 12, false) => {
+                let raw = self.bin(n)?;
+                Ok(timestamp(&raw).map_or(Mp::Ext(-1, raw), Mp::Date))
             }
             _ => Ok(Mp::Ext(ty, self.bin(n)?)),
         }
@@ -444,6 +443,33 @@ fn write_neg(out: &mut Vec<u8>, n: i64) {
     }
 }
 
+/// The milliseconds of a timestamp 64 (30 bits of nanoseconds, 34 bits of seconds) or 96
+/// (nanoseconds, then signed 64-bit seconds); None when it is no JavaScript date.
+fn timestamp(raw: &[u8]) -> Option<f64> {
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(raw.get(at..at + 4)?.try_into().ok()?))
+    };
+    let (ns, s) = match raw.len() {
+        8 => {
+            let (hi, lo) = (word(0)?, word(4)?);
+            (
+                hi >> 2,
+                f64::from(hi & 0x3) * 4_294_967_296.0 + f64::from(lo),
+            )
+        }
+        12 => {
+            let (hi, lo) = (word(4)? as i32, word(8)?);
+            (word(0)?, f64::from(hi) * 4_294_967_296.0 + f64::from(lo))
+        }
+        _ => return None,
+    };
+    let ms = s * 1e3 + f64::from(ns) / 1e6;
+    (ns < 1_000_000_000 && ms.abs() <= MAX_DATE_MS).then_some(ms)
+}
+
+/// The largest distance from the epoch of a JavaScript `Date`, in milliseconds.
+const MAX_DATE_MS: f64 = 8.64e15;
+
 /// A date as notepack writes it: timestamp 32, 64 or 96.
 fn write_date(out: &mut Vec<u8>, ms: f64) {
     let s = (ms / 1e3).floor();
@@ -524,6 +550,17 @@ mod tests {
         assert_eq!(ts[0], 0xd7);
         assert_eq!(decode(&ts), Ok(Mp::Date(1_500.0)));
         // Timestamp 96 before the epoch.
+        // Not a JavaScript date (out of its range; nanoseconds past a second): kept as is.
+        for raw in [
+            &b"\xc7\x0c\xff\xff\xff\xff\xff\xff\xfe\xff\xff\x9e\x7a\x5c\x8a"[..],
+            &b"\xd7\xff\xff\xff\xff\xfc\x00\x00\x00\x01"[..],
+            &b"\xd7\x00\xfd\x00\x00\x00\x00\x00\x03\xe8"[..],
+        ] {
+            let v = decode(raw);
+            assert!(matches!(v, Ok(Mp::Ext(-1 | 0, _))), "{v:?}");
+            let again = v.as_ref().map(encode);
+            assert_eq!(again.as_deref().map(decode), Ok(v.clone()));
+        }
         let ts = encode(&Mp::Date(-2_000.0));
         assert_eq!(ts[0], 0xc7);
         assert_eq!(decode(&ts), Ok(Mp::Date(-2_000.0)));
