@@ -363,6 +363,14 @@ impl RedisCluster {
             dropped: AtomicU64::new(0),
             throttle: Throttle::default(),
         });
+        if config.mode == PubSubMode::Streams {
+            let reader = streams::reader(
+                target.clone(),
+                config.streams.clone(),
+                Arc::downgrade(&shared),
+            );
+            runtime.spawn(reader);
+        }
         let publisher = publisher(
             target.clone(),
             config.mode,
@@ -371,9 +379,6 @@ impl RedisCluster {
             Arc::downgrade(&shared),
         );
         runtime.spawn(publisher);
-        if config.mode == PubSubMode::Streams {
-            runtime.spawn(streams::reader(target.clone(), Arc::downgrade(&shared)));
-        }
         runtime.spawn(subscriber(target, config.mode, Arc::downgrade(&shared)));
         Ok(Self(shared))
     }

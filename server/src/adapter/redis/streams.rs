@@ -298,15 +298,16 @@ fn replayed(entry: &StreamId, nsp: &str, rooms: &[Room]) -> Option<BroadcastPack
 /// on from the last entry read. Ends when the cluster is gone.
 pub(super) async fn reader(
     target: super::connection::Target,
+    cfg: StreamsConfig,
     shared: std::sync::Weak<super::Shared>,
 ) {
     let mut last = "$".to_owned();
     let mut failures = 0u32;
     let mut conn: Option<Conn> = None;
     loop {
-        let Some(sh) = shared.upgrade() else { return };
-        let cfg = sh.streams.clone();
-        drop(sh);
+        if shared.strong_count() == 0 {
+            return;
+        }
         if conn.is_none() {
             match target.reader_connection(cfg.block).await {
                 Ok(c) => {
