@@ -4,6 +4,7 @@ import { before, after, afterEach } from "node:test";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 import { startServer, closeAllClients } from "./harness.mjs";
 import { startRedis, haveRedis } from "./redis.mjs";
@@ -20,15 +21,21 @@ export const classicOnly = SHARDED ? "classic mode only (REDIS_SHARDED=1)" : fal
 export const skipWithoutRedis = haveRedis() || process.env.CI ? false : "redis-server not installed (scripts/setup.sh redis)";
 
 /** A Node socket.io node in this process, with the Redis adapter of `url` (classic or
- *  sharded, see SHARDED), on a free port (with the extra `namespaces` created). Returns
- *  {io, pub, close()}. */
-export async function startProbe(url, { namespaces = [] } = {}) {
+ *  sharded, see SHARDED; with `streams`, @socket.io/redis-streams-adapter, which makes its
+ *  own connections from one client), on a free port (with the extra `namespaces` created).
+ *  Returns {io, pub, close()}. */
+export async function startProbe(url, { namespaces = [], streams = false } = {}) {
   const pub = createClient({ url });
-  const sub = pub.duplicate();
-  for (const c of [pub, sub]) c.on("error", () => {});
-  await Promise.all([pub.connect(), sub.connect()]);
+  const clients = streams ? [pub] : [pub, pub.duplicate()];
+  for (const c of clients) c.on("error", () => {});
+  await Promise.all(clients.map((c) => c.connect()));
+  const [, sub] = clients;
   const http = createServer();
-  const adapter = SHARDED ? createShardedAdapter(pub, sub) : createAdapter(pub, sub, { requestsTimeout: 3_000 });
+  const adapter = streams
+    ? createStreamsAdapter(pub)
+    : SHARDED
+      ? createShardedAdapter(pub, sub)
+      : createAdapter(pub, sub, { requestsTimeout: 3_000 });
   const io = new Server(http, { adapter });
   for (const nsp of namespaces) io.of(nsp);
   await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
@@ -37,7 +44,7 @@ export async function startProbe(url, { namespaces = [] } = {}) {
     pub,
     async close() {
       io.close();
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      await Promise.allSettled(clients.map((c) => c.quit()));
     },
   };
 }

@@ -17,10 +17,7 @@
 // socket arrive in the order they were emitted.
 import assert from "node:assert/strict";
 import net from "node:net";
-import { createServer } from "node:http";
 import { describe, it, before, after, afterEach } from "node:test";
-import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 import {
   startServer,
@@ -36,7 +33,7 @@ import {
   MODES,
 } from "../lib/harness.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { skipWithoutRedis as skip } from "../lib/cluster.mjs";
+import { skipWithoutRedis as skip, startProbe } from "../lib/cluster.mjs";
 
 const IMPLS = (process.env.STREAMS_NODES || "rust,node").split(",").map((s) => s.trim());
 if (IMPLS.length !== 2 || !IMPLS.every((i) => i === "rust" || i === "node")) {
@@ -82,24 +79,6 @@ async function startProxy(port) {
   };
 }
 
-/** The in-process Node node: socket.io 4.8 with createAdapter of the streams adapter on a
- *  node-redis v5 client, on a free port. */
-async function startProbe(url) {
-  const redis = createClient({ url });
-  redis.on("error", () => {});
-  await redis.connect();
-  const http = createServer();
-  const io = new Server(http, { adapter: createAdapter(redis) });
-  await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
-  return {
-    io,
-    async close() {
-      io.close();
-      await redis.quit().catch(() => {});
-    },
-  };
-}
-
 /** The first argument of each collected event (binary as Buffers). */
 const values = (got) => got.map((args) => toBuffers(args[0]));
 
@@ -116,7 +95,7 @@ describe(`Redis Streams adapter: node A (${IMPLS[0]}) and node B (${IMPLS[1]}), 
     redis = await startRedis();
     const env = { REDIS_URL: redis.url, REDIS_STREAMS: "1", RECOVERY_MS: "60000", RUST_LOG: "sio_server=info" };
     [A, B] = await Promise.all(IMPLS.map((impl) => startServer({ env, impl })));
-    probe = await startProbe(redis.url);
+    probe = await startProbe(redis.url, { streams: true });
     rc = createClient({ url: redis.url });
     rc.on("error", () => {});
     await rc.connect();
