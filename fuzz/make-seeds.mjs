@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Writes fuzz/seeds/<target>/ from the project's own test vectors: the string and byte
 // literals of sio-protocol's unit and property tests (protocol/src/*.rs, protocol/tests/*.rs)
-// and of the Redis adapter's (server/src/adapter/redis/*.rs), and the bytes that Node's real
-// adapters published (server/tests/fixtures/redis-*.json), and the inputs of fuzz/regressions/.
+// and of the Redis adapter's (cluster/src/redis/*.rs), and the bytes that Node's real
+// adapters published (cluster/tests/fixtures/redis-*.json), and the inputs of fuzz/regressions/.
 // Run it again when those change:
 //   node fuzz/make-seeds.mjs
 import { createHash } from "node:crypto";
@@ -96,7 +96,7 @@ function byteArrays(src) {
 }
 
 function fixtures(file) {
-  const all = JSON.parse(readFileSync(join(ROOT, "server/tests/fixtures", file), "utf8"));
+  const all = JSON.parse(readFileSync(join(ROOT, "cluster/tests/fixtures", file), "utf8"));
   return all.fixtures.map((f) => Buffer.from(f.hex, "hex"));
 }
 
@@ -104,7 +104,7 @@ const seeds = {};
 const add = (target, bytes) => (seeds[target] ??= new Map()).set(bytes.toString("hex"), bytes);
 
 const protocol = [...rs("protocol/src"), ...rs("protocol/tests")].flatMap(literals);
-const redisSrc = rs("server/src/adapter/redis");
+const redisSrc = rs("cluster/src/redis");
 const HEADER = /^[0-6](\d+-)?(\/[^,]*,)?\d*/;
 
 for (const lit of protocol) {

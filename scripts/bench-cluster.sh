@@ -12,7 +12,7 @@
 #   REDIS_STREAMS=1 scripts/bench-cluster.sh       # Redis Streams (XADD + XREAD, recovery on) on every node: bench/cluster/RESULTS-streams.md
 #
 # Builds the contract server with the Redis adapter (cargo build --release -p sio-server
-# --features redis --example contract) and copies it to target/bench-cluster/contract (so a
+# --example contract) and copies it to target/bench-cluster/contract (so a
 # later build without the feature does not replace the binary under the bench), then runs
 # bench/cluster/run.mjs: one redis-server on a free port of 127.0.0.1; per round and
 # implementation two nodes (REDIS_URL, PORT) on free ports, CLIENTS socket.io-client receivers
@@ -44,7 +44,7 @@ fi
 
 if [[ ${BENCH_NO_BUILD:-0} != 1 ]]; then
   echo "[bench-cluster] building the contract server with the redis feature" >&2
-  cargo build --release --locked -p sio-server --features redis --example contract \
+  cargo build --release --locked -p sio-server --example contract \
     --manifest-path "$ROOT/Cargo.toml" || exit 2
   mkdir -p "$(dirname "$BIN")"
   cp -f "$ROOT/target/release/examples/contract" "$BIN.tmp" && mv -f "$BIN.tmp" "$BIN"

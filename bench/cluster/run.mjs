@@ -1,5 +1,5 @@
-// Cluster benchmark (issue 6): a two-node fanout through Redis, our contract server (sio, built
-// with --features redis) side by side with Node `socket.io` 4.8 + `@socket.io/redis-adapter` 8,
+// Cluster benchmark (issue 6): a two-node fanout through Redis, our contract server (sio, with
+// the sio-cluster Redis adapter) side by side with Node `socket.io` 4.8 + `@socket.io/redis-adapter` 8,
 // both on the same redis-server, in one run.
 //
 //   node bench/cluster/run.mjs        (scripts/bench-cluster.sh builds the server first)
@@ -455,7 +455,7 @@ ${setupHead(started, git)}
 | cores | ${CFG.pin ? "PIN=1: both nodes and redis-server on core 0 (taskset), the client process on core 1" : "PIN=0: not pinned"} |
 | redis | ${redisVersion}, 127.0.0.1, no persistence (\`tests/lib/redis.mjs\`) |
 | adapter mode | ${CFG.streams ? `REDIS_STREAMS=1: Redis Streams (every broadcast an \`XADD\` to the stream \`socket.io\`, \`MAXLEN ~ 10000\`, which every node reads with a blocking \`XREAD\`; Node: \`@socket.io/redis-streams-adapter\` ${pkgVersion("@socket.io/redis-streams-adapter")} \`createAdapter\`) on every node, with connection state recovery (RECOVERY_MS=120000: every event carries its stream entry id as offset)` : CFG.sharded ? "REDIS_SHARDED=1: sharded (\`SPUBLISH\`; Node: \`createShardedAdapter\`, subscription mode dynamic) on every node" : "classic (\`PUBLISH\`; Node: \`createAdapter\`) on every node; REDIS_SHARDED=1 for the sharded mode, REDIS_STREAMS=1 for Redis Streams"} |
-| sio | \`${path.relative(ROOT, CFG.sioBin)}\` (release, \`--features redis\`) × 2, REDIS_URL + PORT${CFG.streams ? " + REDIS_STREAMS=1 RECOVERY_MS=120000" : ""} |
+| sio | \`${path.relative(ROOT, CFG.sioBin)}\` (release) × 2, REDIS_URL + PORT${CFG.streams ? " + REDIS_STREAMS=1 RECOVERY_MS=120000" : ""} |
 | node | \`node tests/reference/contract-server.mjs\` × 2 (${process.version}, socket.io ${pkgVersion("socket.io")}, ${MODE.pkg} ${pkgVersion(MODE.pkg)}, redis ${pkgVersion("redis")}), REDIS_URL + PORT${CFG.streams ? " + REDIS_STREAMS=1 RECOVERY_MS=120000" : ""} |
 | client | one node process, ${CFG.client === "raw" ? `CLIENT=raw: a minimal Engine.IO/Socket.IO client on \`ws\` ${pkgVersion("ws")} (JSON.parse per event, no socket.io-client)` : `socket.io-client ${sioc}, \`transports: ["websocket"]\``} |
 | parameters | CLIENTS=${CFG.clients} MESSAGES=${CFG.messages} WARMUP=${CFG.warmup} WINDOW=${CFG.window} PAYLOAD=${CFG.payload} REPEATS=${CFG.repeats} |

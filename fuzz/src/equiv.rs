@@ -2,8 +2,8 @@
 //! JavaScript number whether it was written as an integer or a float.
 
 use serde_json::Number;
+use sio_cluster::redis::msgpack::{self, Mp};
 use sio_protocol::json::Value;
-use sio_server::adapter::redis::msgpack::{self, Mp};
 
 fn number_eq(a: &Number, b: &Number) -> bool {
     a == b || a.as_f64().zip(b.as_f64()).is_some_and(|(x, y)| x == y)

@@ -1,10 +1,10 @@
+use sio_cluster::redis::fuzzing::{self, Handled};
+use sio_cluster::redis::msgpack::{self, Mp};
+use sio_cluster::redis::sharded::{self, Message, MessageType};
+use sio_cluster::redis::wire::{self, BroadcastMessage, Request, WirePacket};
 use sio_protocol::json::{self, Value};
 use sio_protocol::socket::{self, PacketType, RESERVED_EVENTS};
 use sio_server::adapter::BroadcastPacket;
-use sio_server::adapter::redis::fuzzing::{self, Handled};
-use sio_server::adapter::redis::msgpack::{self, Mp};
-use sio_server::adapter::redis::sharded::{self, Message, MessageType};
-use sio_server::adapter::redis::wire::{self, BroadcastMessage, Request, WirePacket};
 
 use crate::equiv::{mp_eq, value_eq, values_eq};
 use crate::socket::valid_nsp;

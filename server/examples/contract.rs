@@ -9,10 +9,10 @@
 //! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`, `RECOVERY_MS` (connection state recovery, when > 0);
 //! logs to stderr (`RUST_LOG` to raise).
 //!
-//! With `REDIS_URL` set, it joins the Redis cluster there (built with `--features redis`):
+//! With `REDIS_URL` set, it joins the Redis cluster there (the `sio-cluster` adapter):
 //!
 //! ```sh
-//! cargo build --release -p sio-server --features redis --example contract
+//! cargo build --release -p sio-server --example contract
 //! REDIS_URL=redis://127.0.0.1:6379/ PORT=3000 target/release/examples/contract &
 //! REDIS_URL=redis://127.0.0.1:6379/ PORT=3001 target/release/examples/contract &
 //! ```

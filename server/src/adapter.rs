@@ -1,9 +1,10 @@
 //! Adapters: who is in which room, and how a broadcast reaches its sockets.
 //!
 //! Every room and broadcast operation of a namespace goes through its [`Adapter`]. The
-//! default [`MemoryAdapter`] keeps rooms in this process; a cluster adapter (Redis) wraps it
-//! and forwards broadcasts to other nodes, without handlers noticing: see [`redis`] (cargo
-//! feature `redis`).
+//! default [`MemoryAdapter`] keeps rooms in this process; a cluster adapter wraps it and
+//! forwards broadcasts to other nodes, without handlers noticing: the `sio-cluster` crate
+//! has those of Redis (classic and sharded pub/sub, Streams), in the formats of Node's.
+//! What such an adapter needs of this node, it finds in [`LocalNamespace`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,7 +14,8 @@ use std::time::Duration;
 
 use smallvec::SmallVec;
 
-use crate::args::ArgError;
+use crate::ack::AckFuture;
+use crate::args::{ArgError, EmitArgs};
 use crate::broadcast::AckResponse;
 use crate::namespace::NamespaceInner;
 use crate::packet::Packet;
@@ -21,9 +23,6 @@ use crate::recovery::{MemoryStore, RecoveryConfig, RestoredSession, SessionState
 use crate::server_side::{ServerSideAck, ServerSideError};
 use crate::sid::{Sid, SidMap, SidSet};
 use crate::socket::Socket;
-
-#[cfg(feature = "redis")]
-pub mod redis;
 
 /// A room name. Every socket is also in the room named by its id.
 pub type Room = Arc<str>;
@@ -39,6 +38,16 @@ pub struct BroadcastOptions {
     pub local: bool,
     /// Drop the packet for sockets whose transport is busy.
     pub volatile: bool,
+}
+
+impl BroadcastOptions {
+    /// Whether a packet sent with these options would have reached a socket in `rooms`
+    /// (its own-id room included): Node's `shouldIncludePacket`, which decides the events a
+    /// recovered session missed.
+    pub fn reaches(&self, rooms: &[Room]) -> bool {
+        let included = self.rooms.is_empty() || rooms.iter().any(|r| self.rooms.contains(r));
+        included && !rooms.iter().any(|r| self.except.contains(r))
+    }
 }
 
 /// This node's sockets of one namespace, as an adapter sees them.
@@ -98,10 +107,9 @@ impl LocalNamespace {
         Some(f(&LocalSockets::new(&sockets)))
     }
 
-    /// The namespace itself, for cluster adapters that need its ack ids.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn inner(&self) -> Option<Arc<NamespaceInner>> {
-        self.0.upgrade()
+    /// The namespace's connection state recovery settings, when it has recovery on.
+    pub fn recovery(&self) -> Option<RecoveryConfig> {
+        self.0.upgrade()?.recovery.clone()
     }
 
     /// Delivers a server-side event from another node (`data` is `[event, ...args]`) to
@@ -143,10 +151,53 @@ impl LocalNamespace {
         out
     }
 
-    /// A copy of the socket map, for operations that disconnect sockets.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn snapshot(&self) -> Option<SidMap<Socket>> {
-        Some(self.0.upgrade()?.sockets().clone())
+    /// Makes this node's sockets that `opts` selects join `rooms` (another node's
+    /// `socketsJoin`), through the namespace's adapter.
+    pub fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        if let Some(ns) = self.0.upgrade() {
+            let sockets = ns.sockets();
+            ns.adapter
+                .add_sockets(opts, rooms, &LocalSockets::new(&sockets));
+        }
+    }
+
+    /// Makes this node's sockets that `opts` selects leave `rooms` (another node's
+    /// `socketsLeave`).
+    pub fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        if let Some(ns) = self.0.upgrade() {
+            let sockets = ns.sockets();
+            ns.adapter
+                .del_sockets(opts, rooms, &LocalSockets::new(&sockets));
+        }
+    }
+
+    /// Disconnects this node's sockets that `opts` selects, with `close` their connections
+    /// too (another node's `disconnectSockets`).
+    pub fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        if let Some(ns) = self.0.upgrade() {
+            // Disconnecting removes sockets from the namespace: act on a snapshot.
+            let sockets = ns.sockets().clone();
+            ns.adapter
+                .disconnect_sockets(opts, close, &LocalSockets::new(&sockets));
+        }
+    }
+
+    /// Sends an event asking for acks to this node's sockets that `opts` selects (another
+    /// node's broadcast with acks): `encode` makes the packet with the ack id, which this
+    /// namespace chooses. Returns one future per socket that got it, each resolving to its
+    /// ack, or to a timeout after `timeout`; none once the server is gone.
+    pub fn emit_with_acks<E>(
+        &self,
+        encode: impl FnOnce(u64) -> Result<BroadcastPacket, E>,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> Result<Vec<AckFuture<AckResponse>>, E> {
+        let Some(ns) = self.0.upgrade() else {
+            return Ok(Vec::new());
+        };
+        let id = ns.next_ack_id();
+        let packet = encode(id)?;
+        Ok(ns.send_with_ack(&packet.0, id, opts, timeout))
     }
 }
 
@@ -217,6 +268,18 @@ pub struct BroadcastPacket(pub(crate) Packet);
 pub type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
 
 impl BroadcastPacket {
+    /// Event `event` of namespace `nsp` with `args`, and ack id `ack` when its receivers
+    /// must answer, encoded once for all of them: how a cluster adapter makes the packet
+    /// of another node's broadcast.
+    pub fn event(
+        nsp: &str,
+        event: &str,
+        ack: Option<u64>,
+        args: &(impl EmitArgs + ?Sized),
+    ) -> Result<Self, ArgError> {
+        crate::packet::encode(nsp, Some(event), ack, args).map(Self)
+    }
+
     /// The Engine.IO text packet (`42…` or `45…` with its Socket.IO header).
     pub fn text(&self) -> &str {
         self.0.text.as_text().unwrap_or_default()
@@ -380,7 +443,26 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(None)))
     }
 
-    /// Makes the selected sockets join `rooms`.
+    /// Makes the selected sockets of the *other* nodes of a cluster join `rooms` (the
+    /// namespace makes this node's join with [`add_sockets`](Self::add_sockets)); reaches
+    /// nobody by default. Not called for [`BroadcastOptions::local`] operations; the same
+    /// holds for the two below.
+    fn remote_add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let _ = (opts, rooms);
+    }
+
+    /// Makes the selected sockets of the other nodes leave `rooms`.
+    fn remote_del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let _ = (opts, rooms);
+    }
+
+    /// Disconnects the selected sockets of the other nodes; with `close`, their
+    /// connections too.
+    fn remote_disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        let _ = (opts, close);
+    }
+
+    /// Makes the selected sockets of this node join `rooms`.
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
         for sid in selected(self, opts, local) {
             self.add_all(sid, rooms);
@@ -391,7 +473,7 @@ pub trait Adapter: Send + Sync + 'static {
         }
     }
 
-    /// Makes the selected sockets leave `rooms`.
+    /// Makes the selected sockets of this node leave `rooms`.
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
         for sid in selected(self, opts, local) {
             for room in rooms {
@@ -400,7 +482,7 @@ pub trait Adapter: Send + Sync + 'static {
         }
     }
 
-    /// Disconnects the selected sockets; with `close`, their connections too.
+    /// Disconnects the selected sockets of this node; with `close`, their connections too.
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool, local: &LocalSockets<'_>) {
         for sid in selected(self, opts, local) {
             match local.get(sid) {

@@ -122,8 +122,7 @@ impl Args {
     }
 
     /// Arguments from dynamic values, binary included (acks relayed by another node).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn from_values(values: &[json::Value]) -> Result<Args, ArgError> {
+    pub fn from_values(values: &[json::Value]) -> Result<Args, ArgError> {
         let mut body = BytesMut::new();
         let mut attachments = Vec::new();
         body.put_u8(b'[');

@@ -222,23 +222,8 @@ impl BroadcastOperator {
         let mut waits = Vec::new();
         let mut remote = None;
         if let Ok(packet) = &encoded {
-            self.for_each(|s| {
-                let rx = s.register_ack(id);
-                if s.send_packet(packet, self.opts.volatile).is_ok() {
-                    let socket = s.clone();
-                    let sid = s.id();
-                    let timeout = self.timeout.unwrap_or(self.ns.ack_timeout);
-                    let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
-                    waits.push(async move {
-                        AckResponse {
-                            socket: Some(sid),
-                            result: wait.await,
-                        }
-                    });
-                } else {
-                    s.forget_ack(id);
-                }
-            });
+            let timeout = self.timeout.unwrap_or(self.ns.ack_timeout);
+            waits = self.ns.send_with_ack(packet, id, &self.opts, timeout);
             if !self.opts.local {
                 remote = Some(self.ns.adapter.remote_broadcast_with_ack(
                     &BroadcastPacket(packet.clone()),
@@ -297,6 +282,9 @@ impl BroadcastOperator {
     /// Makes the selected sockets join `rooms`.
     pub fn sockets_join(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
+        if !self.opts.local {
+            self.ns.adapter.remote_add_sockets(&self.opts, &rooms);
+        }
         let sockets = self.ns.sockets();
         self.ns
             .adapter
@@ -306,6 +294,9 @@ impl BroadcastOperator {
     /// Makes the selected sockets leave `rooms`.
     pub fn sockets_leave(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
+        if !self.opts.local {
+            self.ns.adapter.remote_del_sockets(&self.opts, &rooms);
+        }
         let sockets = self.ns.sockets();
         self.ns
             .adapter
@@ -314,6 +305,9 @@ impl BroadcastOperator {
 
     /// Disconnects the selected sockets; with `close`, their connections too.
     pub fn disconnect_sockets(&self, close: bool) {
+        if !self.opts.local {
+            self.ns.adapter.remote_disconnect_sockets(&self.opts, close);
+        }
         // Disconnecting removes sockets from the namespace: act on a snapshot.
         let sockets = self.ns.sockets().clone();
         self.ns

@@ -11,7 +11,7 @@ use crate::adapter::{
     Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalSockets, Room,
 };
 use crate::args::{ArgError, EmitArgs};
-use crate::broadcast::{BroadcastOperator, IntoRooms};
+use crate::broadcast::{AckResponse, BroadcastOperator, IntoRooms};
 use crate::error::ConnectError;
 use crate::packet::{self, Packet};
 use crate::server_side::{ServerSideError, ServerSideEvent, ServerSideFn, ServerSideHandlers};
@@ -253,6 +253,36 @@ impl NamespaceInner {
             }
         }
         packet::encode(&self.name, Some(event), None, args).map(BroadcastPacket)
+    }
+
+    /// Sends `packet`, an event with ack id `id`, to this node's sockets that `opts`
+    /// selects: one future per socket that got it, resolving to its ack or, after
+    /// `timeout`, to a timeout (the socket then forgets the id).
+    pub fn send_with_ack(
+        &self,
+        packet: &Packet,
+        id: u64,
+        opts: &BroadcastOptions,
+        timeout: std::time::Duration,
+    ) -> Vec<AckFuture<AckResponse>> {
+        let mut waits = Vec::new();
+        self.selected(opts).for_each(|s| {
+            let rx = s.register_ack(id);
+            if s.send_packet(packet, opts.volatile).is_ok() {
+                let socket = s.clone();
+                let sid = s.id();
+                let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
+                waits.push(AckFuture::new(async move {
+                    AckResponse {
+                        socket: Some(sid),
+                        result: wait.await,
+                    }
+                }));
+            } else {
+                s.forget_ack(id);
+            }
+        });
+        waits
     }
 
     /// Sends `packet` to this node's sockets that `opts` selects; a socket whose queue is

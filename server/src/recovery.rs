@@ -83,13 +83,6 @@ pub struct RestoredSession {
     pub missed: Vec<BroadcastPacket>,
 }
 
-/// Whether a packet sent with `opts` would have reached a socket in `rooms` (Node's
-/// `shouldIncludePacket`).
-pub(crate) fn reaches(rooms: &[Room], opts: &BroadcastOptions) -> bool {
-    let included = opts.rooms.is_empty() || rooms.iter().any(|r| opts.rooms.contains(r));
-    included && !rooms.iter().any(|r| opts.except.contains(r))
-}
-
 struct Kept {
     offset: u64,
     at: Instant,
@@ -236,7 +229,7 @@ impl MemoryStore {
             .packets
             .iter()
             .skip(skip)
-            .filter(|p| reaches(&state.rooms, &p.opts))
+            .filter(|p| p.opts.reaches(&state.rooms))
             .map(|p| p.packet.clone())
             .collect();
         Some(RestoredSession { state, missed })

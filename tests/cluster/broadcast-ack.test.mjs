@@ -1,5 +1,5 @@
 // Broadcasts with acks and `allRooms` started by any node of a mixed cluster: two Rust
-// features servers (server/examples/features.rs, `--features redis`) and the Node twin
+// features servers (server/examples/features.rs) and the Node twin
 // (reference/features-server.mjs, @socket.io/redis-adapter 8.3) on a redis-server started
 // here. `ask-cluster` emits `question` with acks to a selection on every node; `all-rooms`
 // lists every node's rooms.

@@ -1,5 +1,5 @@
-// The Redis adapter: a cluster of two Rust contract servers (REDIS_URL, built with
-// `--features redis`) and one Node reference server (socket.io 4.8 + @socket.io/redis-adapter
+// The Redis adapter: a cluster of two Rust contract servers (REDIS_URL, the
+// sio-cluster Redis adapter) and one Node reference server (socket.io 4.8 + @socket.io/redis-adapter
 // 8.3) on one redis-server started here on a free port, with the official socket.io-client
 // connected to each node. Plus an in-process Node socket.io node (same adapter, no clients)
 // for the server-side operations the contract has no event for: fetchSockets, socketsJoin,
@@ -94,6 +94,25 @@ describe("Redis cluster: two sio nodes and a Node socket.io node", { skip }, () 
     const [ma, mb, mn] = await clients();
     const [oa, ob, on] = await clients();
     for (const m of [ma, mb, mn]) assert.deepEqual(await ack(m, "join", "blue"), [true]);
+    if (SHARDED) {
+      // In the sharded (dynamic) mode a node subscribes to a room's channel when the room
+      // gets its first member there, after the join has answered (as Node's adapter does):
+      // a broadcast sent before would not reach it. Wait until the three nodes listen.
+      const redisClient = createClient({ url: redis.url });
+      redisClient.on("error", () => {});
+      await redisClient.connect();
+      try {
+        await waitFor(
+          async () => {
+            const counts = await redisClient.sendCommand(["PUBSUB", "SHARDNUMSUB", "socket.io#/#blue#"]);
+            return Number(counts[1]) >= 3;
+          },
+          { what: "the three nodes subscribed to room blue's channel" },
+        );
+      } finally {
+        await redisClient.quit();
+      }
+    }
     const members = [ma, mb, mn].map((s) => collect(s, "bcast"));
     const others = [oa, ob, on].map((s) => collect(s, "bcast"));
     oa.emit("to-room", { room: "blue", v: 1 });

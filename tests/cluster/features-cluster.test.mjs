@@ -1,5 +1,5 @@
 // The Redis adapter's server-side operations initiated by a sio node: the Rust features
-// server (server/examples/features.rs, `--features redis`) and its Node twin
+// server (server/examples/features.rs) and its Node twin
 // (reference/features-server.mjs, @socket.io/redis-adapter 8.3) in one cluster on a
 // redis-server started here. `fetch`, `sockets-join`, `send` and `disconnect-all` act on
 // every node's sockets.

@@ -1,4 +1,4 @@
-// Writes ../server/tests/fixtures/redis-adapter.json and redis-sharded-adapter.json: what the
+// Writes ../cluster/tests/fixtures/redis-adapter.json and redis-sharded-adapter.json: what the
 // real `@socket.io/redis-adapter` 8.3 (notepack.io 3) publishes in its classic and sharded
 // modes, captured from a Node `socket.io` 4.8 server whose adapter talks to a fake Redis
 // client that records every PUBLISH / SPUBLISH. The Rust wire tests decode these bytes and
@@ -66,7 +66,7 @@ const extra = (name, value) =>
 extra("broadcast-ack-response", { type: 9, requestId: "abc123", packet: ["yes", Buffer.from([7])] });
 extra("long-string-and-numbers", ["x".repeat(300), 70000, -70000, 2 ** 40, -(2 ** 40), 0.1]);
 
-const dir = process.env.FIXTURES_DIR || new URL("../../server/tests/fixtures", import.meta.url).pathname;
+const dir = process.env.FIXTURES_DIR || new URL("../../cluster/tests/fixtures", import.meta.url).pathname;
 const write = (file, content) =>
   writeFileSync(
     `${dir}/${file}`,

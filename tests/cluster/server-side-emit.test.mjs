@@ -1,5 +1,5 @@
 // `server_side_emit` across a mixed cluster: the Rust features server
-// (server/examples/features.rs, `--features redis`) and its Node twin
+// (server/examples/features.rs) and its Node twin
 // (reference/features-server.mjs: socket.io 4.8 + @socket.io/redis-adapter 8.3) on a
 // redis-server started here. A client of one node asks it (`sse-emit`, `sse-ask`) to send a
 // server-side event to the other nodes; their `sse-note` handler emits it to their own

@@ -7,9 +7,8 @@ use sio_server::SocketIoBuilder;
 /// `REDIS_SUBSCRIPTION_MODE` (`static`, `dynamic`, the default, or `dynamic-private`);
 /// `REDIS_STREAMS=1` selects the Redis Streams mode, as `@socket.io/redis-streams-adapter`;
 /// `REDIS_CLUSTER=1` says that `REDIS_URL` is a node of a Redis Cluster.
-#[cfg(feature = "redis")]
 pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
-    use sio_server::adapter::redis::{RedisCluster, RedisConfig, SubscriptionMode};
+    use sio_cluster::redis::{RedisCluster, RedisConfig, SubscriptionMode};
     let Ok(url) = std::env::var("REDIS_URL") else {
         return Ok(builder);
     };
@@ -37,15 +36,4 @@ pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
     let cluster = RedisCluster::new(config).map_err(std::io::Error::other)?;
     tracing::info!("joining the Redis cluster ({cluster:?})");
     Ok(builder.adapter(move |nsp| cluster.adapter(nsp)))
-}
-
-/// Without the `redis` feature, `REDIS_URL` is an error rather than a silent single node.
-#[cfg(not(feature = "redis"))]
-pub fn cluster(builder: SocketIoBuilder) -> std::io::Result<SocketIoBuilder> {
-    if std::env::var_os("REDIS_URL").is_some() {
-        return Err(std::io::Error::other(
-            "REDIS_URL is set but this build has no Redis adapter: build with --features redis",
-        ));
-    }
-    Ok(builder)
 }

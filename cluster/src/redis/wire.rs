@@ -11,8 +11,8 @@ use sio_protocol::json::{self, Value};
 use sio_protocol::socket::{self, PacketType};
 
 use super::msgpack::{self, Mp, MsgpackError};
-use crate::adapter::BroadcastPacket;
-use crate::args::ArgError;
+use sio_server::ArgError;
+use sio_server::adapter::BroadcastPacket;
 
 /// Why a message from Redis could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -591,8 +591,7 @@ pub fn packet_to_broadcast(packet: &WirePacket) -> Result<BroadcastPacket, WireE
         Some((Value::Number(n), args)) => (n.to_string(), args),
         _ => return Err(WireError::Shape("packet.data starts with the event name")),
     };
-    let encoded = crate::packet::encode(&packet.nsp, Some(&name), packet.id, args)?;
-    Ok(BroadcastPacket(encoded))
+    Ok(BroadcastPacket::event(&packet.nsp, &name, packet.id, args)?)
 }
 
 /// The packet of another node's broadcast with acks for this node's sockets of `nsp`, with
@@ -611,7 +610,7 @@ pub(super) fn ack_broadcast_packet(
     })
 }
 
-/// Fixture `name` of a `server/tests/fixtures/*.json` file (`all`, written by
+/// Fixture `name` of a `cluster/tests/fixtures/*.json` file (`all`, written by
 /// `tests/cluster/make-fixtures.mjs`): its channel and its bytes.
 #[cfg(test)]
 pub(super) fn load_fixture(all: &str, name: &str) -> (String, Vec<u8>) {
@@ -636,7 +635,7 @@ mod tests {
 
     /// Test vectors captured from the real `@socket.io/redis-adapter` 8.3 by
     /// `tests/cluster/make-fixtures.mjs`.
-    const FIXTURES: &str = include_str!("../../../tests/fixtures/redis-adapter.json");
+    const FIXTURES: &str = include_str!("../../tests/fixtures/redis-adapter.json");
 
     fn fixture(name: &str) -> (String, Vec<u8>) {
         load_fixture(FIXTURES, name)
@@ -953,13 +952,13 @@ mod tests {
 
     #[test]
     fn our_packets_both_ways() -> Result<(), WireError> {
-        let p = crate::packet::encode(
+        let p = BroadcastPacket::event(
             "/chat",
-            Some("file"),
+            "file",
             None,
-            &("name", crate::Binary::from(vec![1u8, 2])),
+            &("name", sio_server::Binary::from(vec![1u8, 2])),
         )?;
-        let wire = packet_from_broadcast(&BroadcastPacket(p))?;
+        let wire = packet_from_broadcast(&p)?;
         assert_eq!(wire.nsp, "/chat");
         assert_eq!(
             wire.data,

@@ -8,9 +8,9 @@ use super::msgpack::Mp;
 use super::sharded::{self, Message};
 use super::wire::{self, BroadcastMessage, Request, RequestType, WireError};
 use super::{ack_response, local_opts, remote_socket};
-use crate::adapter::{BroadcastPacket, RemoteSocket};
-use crate::broadcast::AckResponse;
 use sio_protocol::json::Value;
+use sio_server::AckResponse;
+use sio_server::adapter::{BroadcastPacket, RemoteSocket};
 
 /// The namespace of the channels the messages arrive on.
 pub const NSP: &str = "/";

@@ -34,9 +34,9 @@ use super::msgpack::{self, Mp};
 use super::sharded::{self, Decoded, Message, MessageType};
 use super::wire::{self, WireError};
 use super::{Conn, LOG, read};
-use crate::adapter::{BroadcastPacket, Room};
-use crate::recovery::{RestoredSession, SessionState};
-use crate::sid::Sid;
+use sio_server::Sid;
+use sio_server::adapter::{BroadcastPacket, Room};
+use sio_server::recovery::{RestoredSession, SessionState};
 
 /// Settings of the streams mode; the defaults are the Node adapter's.
 #[derive(Debug, Clone)]
@@ -285,7 +285,7 @@ fn replayed(entry: &StreamId, nsp: &str, rooms: &[Room]) -> Option<BroadcastPack
         return None;
     };
     let opts = super::local_opts(&msg.opts);
-    if opts.volatile || !crate::recovery::reaches(rooms, &opts) {
+    if opts.volatile || !opts.reaches(rooms) {
         return None;
     }
     msg.packet

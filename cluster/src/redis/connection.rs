@@ -630,8 +630,8 @@ fn dispatch_push(shared: &Weak<Shared>, push: PushInfo) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapter::Adapter;
-    use crate::adapter::redis::{RedisCluster, RedisConfig};
+    use crate::redis::{RedisCluster, RedisConfig};
+    use sio_server::adapter::Adapter;
 
     /// A namespace removed with its adapter (an emptied dynamic child) leaves the
     /// subscriptions: the next sync unsubscribes from exactly its channels and patterns.

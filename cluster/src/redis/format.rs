@@ -11,11 +11,11 @@ use super::sharded::{self, MessageType};
 use super::streams::{self, Entry};
 use super::wire::{self, RequestType, WireOpts, WirePacket};
 use super::{PubSubMode, SubscriptionMode};
-use crate::adapter::Room;
-use crate::sid::Sid;
+use sio_server::Sid;
+use sio_server::adapter::Room;
 
 /// Called with the id of an appended stream entry, or None when it was not appended.
-pub(super) type Appended = crate::adapter::Deliver;
+pub(super) type Appended = sio_server::adapter::Deliver;
 
 /// One message for the publisher.
 pub(super) enum Out {

@@ -7,7 +7,7 @@
 //! # Design
 //!
 //! The classic format, as read in `@socket.io/redis-adapter` 8.3 (`lib/index.ts`) and
-//! checked against bytes it publishes (`server/tests/fixtures/redis-adapter.json`, written
+//! checked against bytes it publishes (`cluster/tests/fixtures/redis-adapter.json`, written
 //! by `tests/cluster/make-fixtures.mjs`):
 //!
 //! - each namespace's adapter has a node uid of 6 random characters; with the key prefix
@@ -24,7 +24,7 @@
 //! [`SubscriptionMode`]s, broadcasts to one room on `prefix#nsp#room#`, which a node
 //! subscribes to while the room has members there), node uids are 16 hex digits, and
 //! `PUBSUB SHARDNUMSUB` counts the nodes: see [`sharded`]
-//! (`server/tests/fixtures/redis-sharded-adapter.json`). Incoming messages of both formats
+//! (`cluster/tests/fixtures/redis-sharded-adapter.json`). Incoming messages of both formats
 //! are read into the same shapes, and [`format`] writes each outgoing one in the cluster's
 //! format, so everything below holds in both modes, but for `allRooms`, which the sharded
 //! protocol lacks ([`AdapterError::Unsupported`]).
@@ -47,18 +47,18 @@
 //!
 //! Broadcasts both ways (rooms, except, binary, volatile, namespaces; `local` stays here),
 //! `sockets_join` / `sockets_leave` / `disconnect_sockets` on every node,
-//! [`fetch_remote_sockets`](crate::BroadcastOperator::fetch_remote_sockets) (a
+//! [`fetch_remote_sockets`](sio_server::BroadcastOperator::fetch_remote_sockets) (a
 //! `REMOTE_FETCH` request; `PUBSUB NUMSUB` of the request channel says how many nodes must
 //! answer, [`RedisConfig::request_timeout`] how long to wait), and answers to other nodes'
 //! `fetchSockets`, `allRooms`, `socketsJoin` / `socketsLeave` / `disconnectSockets` and
 //! broadcasts with acks (this node's sockets get the packet, the requester gets their count
 //! and each ack).
 //!
-//! Server-side events both ways: [`server_side_emit`](crate::Namespace::server_side_emit)
+//! Server-side events both ways: [`server_side_emit`](sio_server::Namespace::server_side_emit)
 //! publishes a `SERVER_SIDE_EMIT` request (type 6, `{uid, type, data: [event, ...args]}`,
 //! JSON, or msgpack when an argument is binary) that every other node's handlers get
-//! ([`on_server_side`](crate::Namespace::on_server_side) here, `io.of(nsp).on(event)` in
-//! Node); [`server_side_emit_with_ack`](crate::Namespace::server_side_emit_with_ack) adds a
+//! ([`on_server_side`](sio_server::Namespace::on_server_side) here, `io.of(nsp).on(event)` in
+//! Node); [`server_side_emit_with_ack`](sio_server::Namespace::server_side_emit_with_ack) adds a
 //! `requestId` and gathers one `{type: 6, requestId, data}` response per other node (counted
 //! with `PUBSUB NUMSUB`) up to [`RedisConfig::request_timeout`], else fails with Node's
 //! `timeout reached: only N responses received out of M` and the answers that came. Other
@@ -66,19 +66,19 @@
 //! this node's response; a node whose handlers do not ack makes the sender time out, as in
 //! Node.
 //!
-//! Broadcasts with acks both ways: [`emit_with_ack`](crate::BroadcastOperator::emit_with_ack)
+//! Broadcasts with acks both ways: [`emit_with_ack`](sio_server::BroadcastOperator::emit_with_ack)
 //! publishes a `BROADCAST` request (type 7, msgpack, the packet without an ack id: each node
 //! numbers its own). Every other node answers with how many of its sockets got the packet
 //! (`BROADCAST_CLIENT_COUNT`), then one `BROADCAST_ACK` per ack; the emitter waits until
 //! every node (counted with `PUBSUB NUMSUB`) has given its count and every counted socket
 //! has answered, or the broadcast's timeout (else [`RedisConfig::request_timeout`]) passes.
 //! Counted sockets that did not answer are timeouts; nodes that gave no count make the
-//! result a [`BroadcastAckError::Cluster`](crate::BroadcastAckError::Cluster) that keeps the
+//! result a [`BroadcastAckError::Cluster`](sio_server::BroadcastAckError::Cluster) that keeps the
 //! answers that came. Node's answers carry the ack's first argument only and name no
 //! socket; sio's add the socket id and every argument (fields Node ignores, see
 //! [`wire::broadcast_ack_response`]).
 //!
-//! [`all_rooms`](crate::Namespace::all_rooms) sends an `ALL_ROOMS` request (type 1) and
+//! [`all_rooms`](sio_server::Namespace::all_rooms) sends an `ALL_ROOMS` request (type 1) and
 //! merges the answers with this node's rooms.
 //!
 //! Both modes work on one Redis server and on a Redis Cluster ([`RedisConfig::redis_cluster`]):
@@ -108,7 +108,7 @@
 //!
 //! ```no_run
 //! use sio_server::SocketIo;
-//! use sio_server::adapter::redis::{RedisCluster, RedisConfig};
+//! use sio_cluster::redis::{RedisCluster, RedisConfig};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let cluster = RedisCluster::new(RedisConfig::new("redis://127.0.0.1:6379/"))?;
@@ -123,7 +123,7 @@
 //! The sharded mode, with Node's default subscription mode:
 //!
 //! ```no_run
-//! use sio_server::adapter::redis::{RedisCluster, RedisConfig, SubscriptionMode};
+//! use sio_cluster::redis::{RedisCluster, RedisConfig, SubscriptionMode};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = RedisConfig::new("redis://127.0.0.1:6379/").sharded(SubscriptionMode::Dynamic);
@@ -151,20 +151,20 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::adapter::{
+use connection::{Conn, Target, Throttle, publisher, subscriber};
+use format::{Answer, Ask, Format, Out};
+use sio_protocol::json::Value;
+use sio_server::AckResponse;
+use sio_server::Args;
+use sio_server::ServerSideError;
+use sio_server::Sid;
+use sio_server::adapter::{
     Adapter, AdapterError, AdapterFuture, BroadcastOptions, BroadcastPacket, LocalNamespace,
     LocalSockets, MemoryAdapter, RemoteAcks, RemoteAcksFuture, RemoteSocket, Room,
     ServerSideFuture,
 };
-use crate::args::Args;
-use crate::broadcast::AckResponse;
-use crate::error::{AckError, EmitError};
-use crate::recovery::{RestoredSession, SessionState};
-use crate::server_side::ServerSideError;
-use crate::sid::Sid;
-use connection::{Conn, Target, Throttle, publisher, subscriber};
-use format::{Answer, Ask, Format, Out};
-use sio_protocol::json::Value;
+use sio_server::recovery::{RestoredSession, SessionState};
+use sio_server::{AckError, EmitError};
 pub use streams::StreamsConfig;
 use wire::{RequestType, WireOpts};
 
@@ -270,12 +270,12 @@ impl RedisConfig {
     /// Selects the Redis Streams mode, as Node's `@socket.io/redis-streams-adapter` 0.3
     /// (its `streamName`, `maxLen`, … in [`RedisConfig::streams`]): broadcasts go through a
     /// stream every node reads, and connection state recovery
-    /// ([`SocketIoBuilder::connection_state_recovery`](crate::SocketIoBuilder::connection_state_recovery))
+    /// ([`SocketIoBuilder::connection_state_recovery`](sio_server::SocketIoBuilder::connection_state_recovery))
     /// works across the nodes: a socket cut off on one node recovers on any other, with
     /// the events it missed.
     ///
     /// ```no_run
-    /// use sio_server::adapter::redis::{RedisCluster, RedisConfig};
+    /// use sio_cluster::redis::{RedisCluster, RedisConfig};
     /// use sio_server::{RecoveryConfig, SocketIo};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -384,7 +384,7 @@ impl RedisCluster {
     }
 
     /// The adapter of namespace `nsp`: pass `move |nsp| cluster.adapter(nsp)` to
-    /// [`SocketIoBuilder::adapter`](crate::SocketIoBuilder::adapter).
+    /// [`SocketIoBuilder::adapter`](sio_server::SocketIoBuilder::adapter).
     pub fn adapter(&self, nsp: &str) -> RedisAdapter {
         let format = Format::new(&self.0.prefix, nsp, self.0.mode);
         let (patterns, channels) = format.subscriptions();
@@ -659,7 +659,7 @@ impl Adapter for RedisAdapter {
         &self,
         packet: &BroadcastPacket,
         opts: &BroadcastOptions,
-        deliver: &mut dyn FnMut() -> crate::adapter::Deliver,
+        deliver: &mut dyn FnMut() -> sio_server::adapter::Deliver,
     ) -> bool {
         let st = &self.state;
         if st.format.mode != PubSubMode::Streams {
@@ -711,26 +711,17 @@ impl Adapter for RedisAdapter {
         })
     }
 
-    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
-        if !opts.local {
-            self.state.send(&Ask::Join(&wire_opts(opts), rooms), None);
-        }
-        self.state.join_selected(opts, rooms, local)
+    fn remote_add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        self.state.send(&Ask::Join(&wire_opts(opts), rooms), None);
     }
 
-    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room], local: &LocalSockets<'_>) {
-        if !opts.local {
-            self.state.send(&Ask::Leave(&wire_opts(opts), rooms), None);
-        }
-        self.state.leave_selected(opts, rooms, local)
+    fn remote_del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        self.state.send(&Ask::Leave(&wire_opts(opts), rooms), None);
     }
 
-    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool, local: &LocalSockets<'_>) {
-        if !opts.local {
-            self.state
-                .send(&Ask::Disconnect(&wire_opts(opts), close), None);
-        }
-        self.state.memory.disconnect_sockets(opts, close, local)
+    fn remote_disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        self.state
+            .send(&Ask::Disconnect(&wire_opts(opts), close), None);
     }
 }
 
@@ -743,8 +734,8 @@ impl NsState {
     }
 
     /// The namespace's recovery settings, when it has recovery on.
-    fn recovery(&self) -> Option<crate::RecoveryConfig> {
-        self.ns.get()?.inner()?.recovery.clone()
+    fn recovery(&self) -> Option<sio_server::RecoveryConfig> {
+        self.ns.get()?.recovery()
     }
 
     /// Publishes an answer to another node's request.
@@ -773,43 +764,6 @@ impl NsState {
         self.memory
             .del_all_tracked(sid, &mut |room| self.room_subscription(room, false, false));
         self.room_subscription(sid.as_str(), true, false);
-    }
-
-    /// Makes this node's selected sockets join `rooms`.
-    fn join_selected(
-        self: &Arc<Self>,
-        opts: &BroadcastOptions,
-        rooms: &[Room],
-        local: &LocalSockets<'_>,
-    ) {
-        for sid in self.selected(opts, local) {
-            self.add_all(sid, rooms);
-            // A socket that ended meanwhile must not keep the rooms.
-            if let Some(s) = local.get(sid) {
-                s.forget_rooms_if_ended();
-            }
-        }
-    }
-
-    /// Makes this node's selected sockets leave `rooms`.
-    fn leave_selected(
-        self: &Arc<Self>,
-        opts: &BroadcastOptions,
-        rooms: &[Room],
-        local: &LocalSockets<'_>,
-    ) {
-        for sid in self.selected(opts, local) {
-            for room in rooms {
-                self.del(sid, room);
-            }
-        }
-    }
-
-    /// The selected ids, collected first: acting on them takes the rooms' lock.
-    fn selected(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>) -> Vec<Sid> {
-        let mut ids = Vec::new();
-        self.memory.select(opts, local, &mut |sid| ids.push(sid));
-        ids
     }
 
     /// Subscribes to (`add`) or unsubscribes from the channel of `room` when the sharded

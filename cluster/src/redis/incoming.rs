@@ -13,9 +13,9 @@ use super::sharded::{self, Message};
 use super::streams;
 use super::wire::{self, RequestType};
 use super::{LOG, NsState, local_opts, lock, msgpack};
-use crate::adapter::{Adapter, BroadcastOptions, LocalNamespace, LocalSockets, Room};
-use crate::server_side::ServerSideAck;
 use sio_protocol::json::Value;
+use sio_server::ServerSideAck;
+use sio_server::adapter::{Adapter, BroadcastOptions, LocalSockets, Room};
 
 impl NsState {
     fn with_local<R>(&self, f: impl FnOnce(&LocalSockets<'_>) -> R) -> Option<R> {
@@ -162,17 +162,18 @@ impl NsState {
         let requester = req.uid.as_deref();
         match kind {
             RequestType::RemoteJoin if req.opts.is_some() => {
-                self.with_local(|l| self.join_selected(&opts, &rooms, l));
+                if let Some(ns) = self.ns.get() {
+                    ns.add_sockets(&opts, &rooms);
+                }
             }
             RequestType::RemoteLeave if req.opts.is_some() => {
-                self.with_local(|l| self.leave_selected(&opts, &rooms, l));
+                if let Some(ns) = self.ns.get() {
+                    ns.del_sockets(&opts, &rooms);
+                }
             }
             RequestType::RemoteDisconnect if req.opts.is_some() => {
-                // Disconnecting removes sockets from the namespace: act on a snapshot.
-                let snapshot = self.ns.get().and_then(LocalNamespace::snapshot);
-                if let Some(sockets) = snapshot {
-                    let local = LocalSockets::new(&sockets);
-                    self.memory.disconnect_sockets(&opts, req.close, &local);
+                if let Some(ns) = self.ns.get() {
+                    ns.disconnect_sockets(&opts, req.close);
                 }
             }
             RequestType::Broadcast => {
@@ -233,29 +234,17 @@ impl NsState {
         opts: &BroadcastOptions,
         timeout_ms: Option<u64>,
     ) {
-        let Some(ns) = self.ns.get().and_then(LocalNamespace::inner) else {
-            return;
-        };
-        let id = ns.next_ack_id();
-        let bp = match wire::ack_broadcast_packet(packet, &self.format.nsp, id) {
-            Ok(p) => p,
+        let Some(ns) = self.ns.get() else { return };
+        let timeout = Duration::from_millis(timeout_ms.unwrap_or(5_000));
+        let nsp = &self.format.nsp;
+        let encode = |id| wire::ack_broadcast_packet(packet, nsp, id);
+        let waits = match ns.emit_with_acks(encode, opts, timeout) {
+            Ok(waits) => waits,
             Err(e) => {
                 tracing::warn!(target: LOG, "broadcast with acks skipped: {e}");
                 return;
             }
         };
-        let timeout = Duration::from_millis(timeout_ms.unwrap_or(5_000));
-        let mut waits = Vec::new();
-        ns.selected(opts).for_each(|s| {
-            let rx = s.register_ack(id);
-            if s.send_packet(&bp.0, opts.volatile).is_ok() {
-                let socket = s.clone();
-                let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
-                waits.push((s.id(), wait));
-            } else {
-                s.forget_ack(id);
-            }
-        });
         self.answer(requester, request_id, Answer::ClientCount(waits.len()));
         if waits.is_empty() {
             return;
@@ -264,13 +253,12 @@ impl NsState {
         let state = self.clone();
         let requester = requester.map(str::to_owned);
         let request_id = request_id.to_owned();
-        let mut acks: FuturesUnordered<_> = waits
-            .into_iter()
-            .map(|(sid, wait)| async move { (sid, wait.await) })
-            .collect();
+        let mut acks: FuturesUnordered<_> = waits.into_iter().collect();
         tokio::spawn(async move {
-            while let Some((sid, result)) = acks.next().await {
-                let Ok(args) = result else { continue };
+            while let Some(ack) = acks.next().await {
+                let (Some(sid), Ok(args)) = (ack.socket, ack.result) else {
+                    continue;
+                };
                 let values = args.values().unwrap_or_default();
                 state.answer(requester.as_deref(), &request_id, Answer::Ack(sid, &values));
             }
@@ -301,7 +289,7 @@ impl NsState {
 }
 
 /// A socket as a `fetchSockets` response describes it (Node's `RemoteSocket` fields).
-fn socket_json(s: &crate::Socket) -> serde_json::Value {
+fn socket_json(s: &sio_server::Socket) -> serde_json::Value {
     let hs = s.handshake();
     let mut headers = serde_json::Map::new();
     for (k, v) in hs.headers() {

@@ -255,7 +255,7 @@ mod tests {
 
     /// Test vectors captured from the real `@socket.io/redis-adapter` 8.3 in its sharded mode
     /// by `tests/cluster/make-fixtures.mjs`.
-    const FIXTURES: &str = include_str!("../../../tests/fixtures/redis-sharded-adapter.json");
+    const FIXTURES: &str = include_str!("../../tests/fixtures/redis-sharded-adapter.json");
 
     fn fixture(name: &str) -> (String, Vec<u8>) {
         wire::load_fixture(FIXTURES, name)
