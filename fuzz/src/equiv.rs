@@ -2,7 +2,7 @@
 //! JavaScript number whether it was written as an integer or a float.
 
 use serde_json::Number;
-use sio_cluster::redis::msgpack::{self, Mp};
+use sio_cluster::msgpack::{self, Mp};
 use sio_protocol::json::Value;
 
 fn number_eq(a: &Number, b: &Number) -> bool {

@@ -1,7 +1,7 @@
-use sio_cluster::redis::fuzzing::{self, Handled};
-use sio_cluster::redis::msgpack::{self, Mp};
+use sio_cluster::fuzzing::{self, Handled};
+use sio_cluster::msgpack::{self, Mp};
 use sio_cluster::redis::sharded::{self, Message, MessageType};
-use sio_cluster::redis::wire::{self, BroadcastMessage, Request, WirePacket};
+use sio_cluster::wire::{self, BroadcastMessage, Request, WirePacket};
 use sio_protocol::json::{self, Value};
 use sio_protocol::socket::{self, PacketType, RESERVED_EVENTS};
 use sio_server::adapter::BroadcastPacket;

@@ -20,7 +20,7 @@ describe("Redis cluster: two sio nodes and a Node socket.io node", { skip }, () 
 
   before(async () => {
     redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info" };
+    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,sio_cluster=info" };
     [a, b, node] = await Promise.all([
       startServer({ env, impl: "rust" }),
       startServer({ env, impl: "rust" }),
@@ -250,7 +250,7 @@ describe("Redis cluster: malformed messages", { skip }, () => {
   let redis, a, b;
   before(async () => {
     redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info" };
+    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,sio_cluster=info" };
     [a, b] = await Promise.all([startServer({ env, impl: "rust" }), startServer({ env, impl: "rust" })]);
   });
   afterEach((t) => {

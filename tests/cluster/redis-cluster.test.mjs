@@ -24,7 +24,7 @@ for (const mode of ["sharded", "classic"]) {
         REDIS_URL: redis.url,
         REDIS_CLUSTER: "1",
         REDIS_SHARDED: mode === "sharded" ? "1" : "0",
-        RUST_LOG: "sio_server=info,features=info",
+        RUST_LOG: "sio_server=info,sio_cluster=info,features=info",
       };
       [a, b, n] = await Promise.all([
         startServer({ env, kind: "features", impl: "rust" }),

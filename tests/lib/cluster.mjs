@@ -57,7 +57,7 @@ export function useFeaturesPair(set, { env: extra = {} } = {}) {
   let redis, rust, node;
   before(async () => {
     redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,features=info", ...extra };
+    const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,sio_cluster=info,features=info", ...extra };
     [rust, node] = await Promise.all([
       startServer({ env, kind: "features", impl: "rust" }),
       startServer({ env, kind: "features", impl: "node" }),

@@ -93,7 +93,7 @@ describe(`Redis Streams adapter: node A (${IMPLS[0]}) and node B (${IMPLS[1]}), 
 
   before(async () => {
     redis = await startRedis();
-    const env = { REDIS_URL: redis.url, REDIS_STREAMS: "1", RECOVERY_MS: "60000", RUST_LOG: "sio_server=info" };
+    const env = { REDIS_URL: redis.url, REDIS_STREAMS: "1", RECOVERY_MS: "60000", RUST_LOG: "sio_server=info,sio_cluster=info" };
     [A, B] = await Promise.all(IMPLS.map((impl) => startServer({ env, impl })));
     probe = await startProbe(redis.url, { streams: true });
     rc = createClient({ url: redis.url });

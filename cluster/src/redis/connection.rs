@@ -10,17 +10,28 @@
 //! node that owns its slot.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use redis::{IntoConnectionInfo, PushInfo, PushKind};
 use tokio::sync::{Notify, mpsc};
 
-use super::format::{Appended, Out};
-use super::streams::StreamsConfig;
-use super::{LOG, PubSubMode, Shared, Topology, read, write};
+use super::streams::{Entry, StreamsConfig};
+use super::{LOG, PubSubMode, Shared, Topology, classic, read, sharded, write};
+use sio_server::adapter::Deliver;
+
+/// One message for the publisher.
+pub(super) enum Out {
+    /// `PUBLISH` (`SPUBLISH` in the sharded mode) of these bytes on this channel.
+    Publish(String, Vec<u8>),
+    /// `XADD` of this entry (streams mode), then the callback with its id (None when it
+    /// was not appended).
+    Append(Entry, Option<Deliver>),
+    /// Another command whose answer is not needed (a session kept, streams mode).
+    Command(redis::Cmd),
+}
 
 /// Where Redis is.
 #[derive(Debug, Clone)]
@@ -116,24 +127,6 @@ impl Target {
 /// Backoff before reconnect attempt `n` (from 0): 100 ms doubling, at most 5 s.
 pub(super) fn backoff(n: u32) -> Duration {
     Duration::from_millis(100u64.saturating_mul(1 << n.min(6)).min(5000))
-}
-
-/// At most one log line a second per kind.
-#[derive(Default)]
-pub(super) struct Throttle {
-    last: [AtomicU64; 4],
-}
-
-impl Throttle {
-    pub(super) fn allow(&self, kind: usize) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let Some(last) = self.last.get(kind) else {
-            return true;
-        };
-        last.swap(now, Ordering::Relaxed) != now
-    }
 }
 
 /// Publishes queued messages. While Redis is unreachable, messages are dropped (counted
@@ -234,7 +227,7 @@ fn commands(
     batch: Vec<Out>,
     publish: &str,
     streams: &StreamsConfig,
-) -> (Vec<(redis::Cmd, bool)>, Vec<Option<Appended>>) {
+) -> (Vec<(redis::Cmd, bool)>, Vec<Option<Deliver>>) {
     let mut commands = Vec::with_capacity(batch.len());
     let mut appended = Vec::new();
     for out in batch {
@@ -416,7 +409,7 @@ impl Session {
         match self {
             Session::Classic(_, stream) => match stream.next().await {
                 Some(msg) => {
-                    dispatch(shared, &msg, false);
+                    dispatch(shared, &msg);
                     true
                 }
                 None => false,
@@ -516,26 +509,25 @@ async fn sync_subscriptions(
 
 /// A message, to the namespace of its pattern (classic broadcasts) or channel (classic
 /// requests and responses; `shard`: every sharded-mode message).
-fn dispatch(shared: &Weak<Shared>, msg: &redis::Msg, shard: bool) {
+fn dispatch(shared: &Weak<Shared>, msg: &redis::Msg) {
     let Some(sh) = shared.upgrade() else { return };
     let channel = msg.get_channel_name();
     let payload = msg.get_payload_bytes();
     if msg.from_pattern() {
         let pattern: String = msg.get_pattern().unwrap_or_default();
-        let ns = read(&sh.patterns).get(&pattern).and_then(Weak::upgrade);
-        if let Some(ns) = ns {
-            ns.on_broadcast(channel, payload);
+        let listener = read(&sh.patterns).get(&pattern).cloned();
+        if let Some(l) = listener {
+            classic::on_message(&l, channel, payload, true);
         }
         return;
     }
-    let ns = read(&sh.channels).get(channel).and_then(Weak::upgrade);
-    match ns {
+    let Some(l) = read(&sh.channels).get(channel).cloned() else {
+        return;
+    };
+    match sh.mode {
+        PubSubMode::Classic => classic::on_message(&l, channel, payload, false),
         // The streams mode's pub/sub messages are the sharded mode's, in msgpack.
-        Some(ns) if shard || ns.format.mode == PubSubMode::Streams => {
-            ns.on_shard_message(channel, payload)
-        }
-        Some(ns) => ns.on_request(channel, payload),
-        None => {}
+        PubSubMode::Sharded(_) | PubSubMode::Streams => sharded::on_message(&l, channel, payload),
     }
 }
 
@@ -621,9 +613,8 @@ async fn sync_push_subscriptions(
 
 /// A message pushed by Redis (RESP3), dispatched as the classic connection's are.
 fn dispatch_push(shared: &Weak<Shared>, push: PushInfo) {
-    let shard = push.kind == PushKind::SMessage;
     if let Some(msg) = redis::Msg::from_push_info(push) {
-        dispatch(shared, &msg, shard);
+        dispatch(shared, &msg);
     }
 }
 

@@ -15,7 +15,8 @@
 //!   `prefix#nsp#room#` for a broadcast to exactly one room; everything is received through
 //!   the pattern `prefix#nsp#*`), `prefix-request#nsp#`, `prefix-response#nsp#` and
 //!   `prefix-response#nsp#uid#`;
-//! - a broadcast is the msgpack (notepack.io) array `[uid, packet, opts]`: see [`wire`];
+//! - a broadcast is the msgpack (notepack.io) array `[uid, packet, opts]`: see
+//!   [`crate::wire`];
 //! - requests and responses are JSON objects, or msgpack maps when they carry binary.
 //!
 //! The sharded format ([`RedisConfig::sharded`], Redis 7) is socket.io-adapter's
@@ -24,24 +25,25 @@
 //! [`SubscriptionMode`]s, broadcasts to one room on `prefix#nsp#room#`, which a node
 //! subscribes to while the room has members there), node uids are 16 hex digits, and
 //! `PUBSUB SHARDNUMSUB` counts the nodes: see [`sharded`]
-//! (`cluster/tests/fixtures/redis-sharded-adapter.json`). Incoming messages of both formats
-//! are read into the same shapes, and [`format`] writes each outgoing one in the cluster's
-//! format, so everything below holds in both modes, but for `allRooms`, which the sharded
-//! protocol lacks ([`AdapterError::Unsupported`]).
+//! (`cluster/tests/fixtures/redis-sharded-adapter.json`). The sharded protocol has no
+//! `allRooms` ([`AdapterError::Unsupported`]).
 //!
 //! The streams mode ([`RedisConfig::streams`]) sends the sharded mode's messages, but
 //! broadcasts and room operations go to a stream that every node reads (a third connection,
 //! blocked in `XREAD`), the rest over classic pub/sub in msgpack; with recovery on, offsets
 //! are the stream's entry ids and sessions are Redis keys. The format and its bounds are in
-//! the `streams` module (`server/src/adapter/redis/streams.rs`).
+//! the `streams` module (`cluster/src/redis/streams.rs`).
 //!
-//! In this crate a [`RedisCluster`] owns two Redis connections shared by every namespace:
-//! a publisher (fed through a bounded queue) and a subscriber (one task that dispatches each
-//! message to the namespace whose channel it is on; in the sharded mode a RESP3 connection,
-//! as the `redis` crate's pub/sub connection has no `SSUBSCRIBE`). Each namespace's [`RedisAdapter`] wraps
-//! a [`MemoryAdapter`]: it does every local operation there, and publishes what is not
-//! `local`. A message from another node is decoded and delivered to this node's sockets
-//! through the [`LocalNamespace`] handle the namespace gives its adapter.
+//! Each mode is a [`Transport`](crate::Transport) of the cluster core
+//! ([`ClusterAdapter`], which decides what is sent, waits for the
+//! answers and acts on what comes): `classic.rs`, [`sharded`] and `streams.rs` write the
+//! core's messages in their format and read the other nodes' back into the core's shapes
+//! ([`Incoming`](crate::Incoming)), so everything below holds in every mode. A
+//! [`RedisCluster`] owns the Redis connections that every namespace's transport shares: a
+//! publisher (fed through a bounded queue) and a subscriber (one task that dispatches each
+//! message to the namespace whose channel it is on; in the sharded mode a RESP3
+//! connection, as the `redis` crate's pub/sub connection has no `SSUBSCRIBE`), and in the
+//! streams mode the stream reader.
 //!
 //! # What works
 //!
@@ -76,7 +78,7 @@
 //! result a [`BroadcastAckError::Cluster`](sio_server::BroadcastAckError::Cluster) that keeps the
 //! answers that came. Node's answers carry the ack's first argument only and name no
 //! socket; sio's add the socket id and every argument (fields Node ignores, see
-//! [`wire::broadcast_ack_response`]).
+//! [`crate::wire::broadcast_ack_response`]).
 //!
 //! [`all_rooms`](sio_server::Namespace::all_rooms) sends an `ALL_ROOMS` request (type 1) and
 //! merges the answers with this node's rooms.
@@ -133,42 +135,25 @@
 //! # }
 //! ```
 
+mod classic;
 mod connection;
-mod format;
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
-mod incoming;
-pub mod msgpack;
 pub mod sharded;
 mod streams;
-pub mod wire;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use rand::Rng;
+use tokio::sync::{Notify, mpsc};
 
-use connection::{Conn, Target, Throttle, publisher, subscriber};
-use format::{Answer, Ask, Format, Out};
-use sio_protocol::json::Value;
-use sio_server::AckResponse;
-use sio_server::Args;
-use sio_server::ServerSideError;
-use sio_server::Sid;
-use sio_server::adapter::{
-    Adapter, AdapterError, AdapterFuture, BroadcastOptions, BroadcastPacket, LocalNamespace,
-    LocalSockets, MemoryAdapter, RemoteAcks, RemoteAcksFuture, RemoteSocket, Room,
-    ServerSideFuture,
-};
-use sio_server::recovery::{RestoredSession, SessionState};
-use sio_server::{AckError, EmitError};
+use crate::adapter::{ClusterAdapter, Receiver, Throttle};
+use connection::{Conn, Out, Target, publisher, subscriber};
+use sio_server::adapter::AdapterError;
 pub use streams::StreamsConfig;
-use wire::{RequestType, WireOpts};
 
-const LOG: &str = "sio_server::redis";
+const LOG: &str = "sio_cluster::redis";
 
 /// Why a [`RedisCluster`] could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -330,8 +315,8 @@ struct Shared {
     streams: StreamsConfig,
     /// Pattern subscriptions (broadcasts) and channel subscriptions (requests, responses)
     /// of every namespace, and who handles them.
-    patterns: RwLock<HashMap<String, Weak<NsState>>>,
-    channels: RwLock<HashMap<String, Weak<NsState>>>,
+    patterns: RwLock<HashMap<String, Listener>>,
+    channels: RwLock<HashMap<String, Listener>>,
     /// Wakes the subscriber when a namespace adds subscriptions.
     changed: Notify,
     dropped: AtomicU64,
@@ -386,21 +371,16 @@ impl RedisCluster {
     /// The adapter of namespace `nsp`: pass `move |nsp| cluster.adapter(nsp)` to
     /// [`SocketIoBuilder::adapter`](sio_server::SocketIoBuilder::adapter).
     pub fn adapter(&self, nsp: &str) -> RedisAdapter {
-        let format = Format::new(&self.0.prefix, nsp, self.0.mode);
-        let (patterns, channels) = format.subscriptions();
-        let state = Arc::new(NsState {
-            memory: MemoryAdapter::new(),
-            format,
-            shared: self.0.clone(),
-            ns: OnceLock::new(),
-            pending: Mutex::new(HashMap::new()),
-            acks: Mutex::new(HashMap::new()),
-        });
-        let weak = Arc::downgrade(&state);
-        write(&self.0.patterns).extend(patterns.into_iter().map(|p| (p, weak.clone())));
-        write(&self.0.channels).extend(channels.into_iter().map(|c| (c, weak.clone())));
-        self.0.changed.notify_one();
-        RedisAdapter { state }
+        let shared = self.0.clone();
+        ClusterAdapter::new(nsp, self.0.request_timeout, |receiver| {
+            let link = Link::new(shared, nsp, receiver);
+            let transport: Box<dyn crate::adapter::Transport> = match link.shared.mode {
+                PubSubMode::Classic => Box::new(classic::Classic::new(link)),
+                PubSubMode::Sharded(mode) => Box::new(sharded::Sharded::new(link, mode)),
+                PubSubMode::Streams => Box::new(streams::Streams::new(link)),
+            };
+            transport
+        })
     }
 
     /// Messages not sent to the other nodes so far (queue full or Redis unreachable).
@@ -410,6 +390,7 @@ impl RedisCluster {
 }
 
 impl Shared {
+    /// Queues `out` for the publisher; a full queue drops it.
     fn publish(&self, out: Out) {
         if let Err(e) = self.publish.try_send(out) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -424,371 +405,13 @@ impl Shared {
     }
 }
 
-/// The adapter of one namespace in a Redis cluster; made by [`RedisCluster::adapter`].
-pub struct RedisAdapter {
-    state: Arc<NsState>,
-}
-
-impl std::fmt::Debug for RedisAdapter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisAdapter")
-            .field("nsp", &self.state.format.nsp)
-            .field("uid", &self.state.format.uid)
-            .finish()
-    }
-}
-
-impl RedisAdapter {
-    /// This node's uid in the namespace, as in Node: 6 characters in the classic mode, 16
-    /// hex digits in the sharded and streams ones.
-    pub fn uid(&self) -> &str {
-        &self.state.format.uid
-    }
-}
-
-struct NsState {
-    memory: MemoryAdapter,
-    format: Format,
-    shared: Arc<Shared>,
-    ns: OnceLock<LocalNamespace>,
-    /// This node's requests waiting for answers, by request id.
-    pending: Mutex<HashMap<String, Pending>>,
-    /// This node's broadcasts with acks waiting for other nodes' sockets, by request id.
-    acks: Mutex<HashMap<String, AckGather>>,
-}
-
-/// What a request to the other nodes gathered.
-enum Gathered {
-    /// Every node answered.
-    All(Vec<msgpack::Mp>),
-    /// Some did not, within the request timeout.
-    TimedOut {
-        responses: Vec<msgpack::Mp>,
-        expected: usize,
-    },
-}
-
-/// Removes a request from the pending ones when its waiter goes away.
-struct ForgetOnDrop<'a> {
-    pending: &'a Mutex<HashMap<String, Pending>>,
-    id: &'a str,
-}
-
-impl Drop for ForgetOnDrop<'_> {
-    fn drop(&mut self) {
-        lock(self.pending).remove(self.id);
-    }
-}
-
-/// Requests of one namespace waiting for answers at once, at most.
-const MAX_PENDING: usize = 4096;
-
-/// A request of this node waiting for the other nodes' answers.
-struct Pending {
-    expected: usize,
-    responses: Vec<msgpack::Mp>,
-    done: Option<oneshot::Sender<()>>,
-}
-
-/// Acks of other nodes' sockets one broadcast waits for, at most: a node announcing more
-/// (`clientCount`) is not believed past it.
-const MAX_REMOTE_ACKS: usize = 1 << 20;
-
-/// A broadcast with acks of this node, gathering what the other nodes' sockets answer.
-/// Each node first says how many of its sockets got the packet (`BROADCAST_CLIENT_COUNT`),
-/// then forwards their acks one by one (`BROADCAST_ACK`), in that order on the wire.
-struct AckGather {
-    /// How many other nodes must say their count; None until `PUBSUB NUMSUB` answers.
-    nodes_expected: Option<usize>,
-    nodes_answered: usize,
-    /// The sum of the counts so far.
-    clients_expected: usize,
-    responses: Vec<AckResponse>,
-    done: Option<oneshot::Sender<()>>,
-}
-
-impl AckGather {
-    fn check(&mut self) {
-        let nodes_done = self
-            .nodes_expected
-            .is_some_and(|n| self.nodes_answered >= n);
-        if nodes_done && self.responses.len() >= self.clients_expected {
-            if let Some(done) = self.done.take() {
-                let _ = done.send(());
-            }
-        }
-    }
-
-    /// What came: one entry per counted socket, a timeout for each that did not answer,
-    /// and an error when some nodes never gave their count.
-    fn finish(self, error: Option<AdapterError>) -> RemoteAcks {
-        let mut responses = self.responses;
-        let missing = self.clients_expected.saturating_sub(responses.len());
-        responses.extend((0..missing).map(|_| AckResponse {
-            socket: None,
-            result: Err(AckError::Timeout),
-        }));
-        let error = error.or(match self.nodes_expected {
-            Some(expected) if self.nodes_answered < expected => Some(AdapterError::Timeout {
-                answered: self.nodes_answered,
-                expected,
-            }),
-            _ => None,
-        });
-        RemoteAcks { responses, error }
-    }
-}
-
-/// Forgets a broadcast with acks when its future goes away, awaited to the end or not.
-struct ForgetAck {
-    state: Arc<NsState>,
-    id: String,
-}
-
-impl Drop for ForgetAck {
-    fn drop(&mut self) {
-        lock(&self.state.acks).remove(&self.id);
-    }
-}
-
-fn wire_opts(opts: &BroadcastOptions) -> WireOpts {
-    WireOpts {
-        rooms: opts.rooms.iter().map(|r| r.to_string()).collect(),
-        except: opts.except.iter().map(|r| r.to_string()).collect(),
-        flags: wire::Flags {
-            volatile: opts.volatile,
-            ..Default::default()
-        },
-    }
-}
-
-fn local_opts(opts: &WireOpts) -> BroadcastOptions {
-    BroadcastOptions {
-        rooms: opts.rooms.iter().map(|r| Room::from(r.as_str())).collect(),
-        except: opts.except.iter().map(|r| Room::from(r.as_str())).collect(),
-        local: true,
-        volatile: opts.flags.volatile,
-    }
-}
-
-impl Adapter for RedisAdapter {
-    fn add_all(&self, sid: Sid, rooms: &[Room]) {
-        self.state.add_all(sid, rooms);
-    }
-
-    fn del(&self, sid: Sid, room: &str) {
-        self.state.del(sid, room);
-    }
-
-    fn del_all(&self, sid: Sid) {
-        self.state.del_all(sid);
-    }
-
-    fn add_socket(&self, sid: Sid) {
-        self.state.room_subscription(sid.as_str(), true, true);
-    }
-
-    fn rooms_of(&self, sid: Sid) -> Vec<Room> {
-        self.state.memory.rooms_of(sid)
-    }
-
-    fn rooms(&self) -> Vec<Room> {
-        self.state.memory.rooms()
-    }
-
-    fn room_count(&self) -> usize {
-        self.state.memory.room_count()
-    }
-
-    fn select(&self, opts: &BroadcastOptions, local: &LocalSockets<'_>, f: &mut dyn FnMut(Sid)) {
-        self.state.memory.select(opts, local, f)
-    }
-
-    fn fetch_remote_sockets(&self, opts: &BroadcastOptions) -> AdapterFuture<Vec<RemoteSocket>> {
-        let state = self.state.clone();
-        let opts = wire_opts(opts);
-        Box::pin(async move { state.fetch_remote(opts).await })
-    }
-
-    fn bind(&self, ns: LocalNamespace) {
-        let _ = self.state.ns.set(ns);
-    }
-
-    fn close(&self) {
-        let mine = Arc::downgrade(&self.state);
-        write(&self.state.shared.patterns).retain(|_, ns| !ns.ptr_eq(&mine));
-        write(&self.state.shared.channels).retain(|_, ns| !ns.ptr_eq(&mine));
-        // The subscriber unsubscribes from what is no longer listed.
-        self.state.shared.changed.notify_one();
-    }
-
-    fn server_side_emit(&self, data: Vec<Value>) {
-        self.state.send(&Ask::ServerSide(&data), None);
-    }
-
-    fn server_side_emit_with_ack(&self, data: Vec<Value>) -> ServerSideFuture {
-        let state = self.state.clone();
-        Box::pin(async move { state.server_side_with_ack(data).await })
-    }
-
-    fn remote_broadcast_with_ack(
-        &self,
-        packet: &BroadcastPacket,
-        opts: &BroadcastOptions,
-        timeout: Option<Duration>,
-    ) -> RemoteAcksFuture {
-        self.state.clone().broadcast_with_ack(packet, opts, timeout)
-    }
-
-    fn remote_rooms(&self) -> AdapterFuture<Vec<Room>> {
-        let state = self.state.clone();
-        Box::pin(async move { state.remote_rooms().await })
-    }
-
-    fn remote_broadcast(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) {
-        let st = &self.state;
-        match wire::packet_from_broadcast(packet) {
-            Ok(p) => st
-                .shared
-                .publish(st.format.broadcast(&p, &wire_opts(opts), None)),
-            Err(e) => tracing::warn!(target: LOG, "broadcast not published: {e}"),
-        }
-    }
-
-    fn append_broadcast(
-        &self,
-        packet: &BroadcastPacket,
-        opts: &BroadcastOptions,
-        deliver: &mut dyn FnMut() -> sio_server::adapter::Deliver,
-    ) -> bool {
-        let st = &self.state;
-        if st.format.mode != PubSubMode::Streams {
-            return false;
-        }
-        match wire::packet_from_broadcast(packet) {
-            Ok(p) => st
-                .shared
-                .publish(st.format.broadcast(&p, &wire_opts(opts), Some(deliver()))),
-            Err(e) => {
-                tracing::warn!(target: LOG, "broadcast not appended: {e}");
-                deliver()(None);
-            }
-        }
-        true
-    }
-
-    fn persist_session(&self, session: SessionState) {
-        let st = &self.state;
-        let max = st.recovery().map(|r| r.max_disconnection_duration);
-        let (PubSubMode::Streams, Some(max)) = (st.format.mode, max) else {
-            return;
-        };
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(format!(
-            "{}{}",
-            st.shared.streams.session_prefix, session.pid
-        ))
-        .arg(streams::encode_session(&session))
-        .arg("PX")
-        .arg(u64::try_from(max.as_millis()).unwrap_or(u64::MAX).max(1));
-        st.shared.publish(Out::Command(cmd));
-    }
-
-    fn restore_session(&self, pid: &str, offset: &str) -> AdapterFuture<Option<RestoredSession>> {
-        if self.state.format.mode != PubSubMode::Streams {
-            return Box::pin(std::future::ready(Ok(None)));
-        }
-        let state = self.state.clone();
-        let (pid, offset) = (pid.to_owned(), offset.to_owned());
-        Box::pin(async move {
-            let conn = read(&state.shared.conn).clone();
-            let mut conn =
-                conn.ok_or_else(|| AdapterError::Unavailable("not connected to Redis".into()))?;
-            let nsp = &state.format.nsp;
-            streams::restore(&mut conn, &state.shared.streams, nsp, &pid, &offset)
-                .await
-                .map_err(|e| AdapterError::Unavailable(e.to_string()))
-        })
-    }
-
-    fn remote_add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        self.state.send(&Ask::Join(&wire_opts(opts), rooms), None);
-    }
-
-    fn remote_del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        self.state.send(&Ask::Leave(&wire_opts(opts), rooms), None);
-    }
-
-    fn remote_disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
-        self.state
-            .send(&Ask::Disconnect(&wire_opts(opts), close), None);
-    }
-}
-
-impl NsState {
-    /// Publishes a request in the cluster's format (unless the format has none such).
-    fn send(&self, ask: &Ask<'_>, request_id: Option<&str>) {
-        if let Some(out) = self.format.ask(ask, request_id) {
-            self.shared.publish(out);
-        }
-    }
-
-    /// The namespace's recovery settings, when it has recovery on.
-    fn recovery(&self) -> Option<sio_server::RecoveryConfig> {
-        self.ns.get()?.recovery()
-    }
-
-    /// Publishes an answer to another node's request.
-    fn answer(&self, requester: Option<&str>, request_id: &str, answer: Answer<'_>) {
-        match self.format.answer(requester, request_id, answer) {
-            Some(out) => self.shared.publish(out),
-            None => tracing::debug!(target: LOG, "a request that this mode does not answer"),
-        }
-    }
-
-    /// Adds socket `sid` to `rooms`; in the sharded dynamic modes, a room new on this node
-    /// gets its channel subscribed.
-    fn add_all(self: &Arc<Self>, sid: Sid, rooms: &[Room]) {
-        self.memory.add_all_tracked(sid, rooms, &mut |room| {
-            self.room_subscription(room, false, true)
-        });
-    }
-
-    fn del(self: &Arc<Self>, sid: Sid, room: &str) {
-        self.memory.del_tracked(sid, room, &mut |room| {
-            self.room_subscription(room, false, false)
-        });
-    }
-
-    fn del_all(self: &Arc<Self>, sid: Sid) {
-        self.memory
-            .del_all_tracked(sid, &mut |room| self.room_subscription(room, false, false));
-        self.room_subscription(sid.as_str(), true, false);
-    }
-
-    /// Subscribes to (`add`) or unsubscribes from the channel of `room` when the sharded
-    /// dynamic modes listen to it; `private` says whether it is a socket's own-id room.
-    fn room_subscription(self: &Arc<Self>, room: &str, private: bool, add: bool) {
-        let Some(channel) = self.format.room_subscription(room, private) else {
-            return;
-        };
-        let mut channels = write(&self.shared.channels);
-        if add {
-            channels.insert(channel, Arc::downgrade(self));
-        } else {
-            channels.remove(&channel);
-        }
-        drop(channels);
-        self.shared.changed.notify_one();
-    }
-
-    /// How many nodes serve this namespace, this one included (`PUBSUB NUMSUB` of the
-    /// request channel, or `SHARDNUMSUB` of the namespace's channel, as Node counts them).
-    async fn server_count(&self) -> Result<usize, AdapterError> {
-        let conn = read(&self.shared.conn).clone();
+impl Shared {
+    /// `PUBSUB <sub> <channel>`: how many subscribers the channel has, every node of a
+    /// Redis Cluster added up (how Node's adapters count the nodes).
+    async fn subscribers(&self, sub: &str, channel: &str) -> Result<usize, AdapterError> {
+        let conn = read(&self.conn).clone();
         let mut conn =
             conn.ok_or_else(|| AdapterError::Unavailable("not connected to Redis".into()))?;
-        let (sub, channel) = self.format.server_count_query();
         let counts: Vec<(String, usize)> = redis::cmd("PUBSUB")
             .arg(sub)
             .arg(channel)
@@ -797,249 +420,136 @@ impl NsState {
             .map_err(|e| AdapterError::Unavailable(e.to_string()))?;
         Ok(counts.first().map_or(0, |(_, n)| *n))
     }
+}
 
-    /// Sends a request to every other node and gathers their answers.
-    async fn request_all(&self, ask: Ask<'_>) -> Result<Vec<msgpack::Mp>, AdapterError> {
-        match self.gather(ask).await? {
-            Gathered::All(responses) => Ok(responses),
-            Gathered::TimedOut {
-                responses,
-                expected,
-            } => Err(AdapterError::Timeout {
-                answered: responses.len(),
-                expected,
-            }),
-        }
-    }
+/// The adapter of one namespace in a Redis cluster, made by [`RedisCluster::adapter`]: the
+/// cluster core over one of the three Redis transports.
+pub type RedisAdapter = ClusterAdapter;
 
-    /// Publishes `ask` with a new request id to every other node, and gathers their answers
-    /// up to the request timeout. No other node: no answers.
-    async fn gather(&self, ask: Ask<'_>) -> Result<Gathered, AdapterError> {
-        let expected = self.server_count().await?.saturating_sub(1);
-        if expected == 0 {
-            return Ok(Gathered::All(Vec::new()));
-        }
-        let id = self.format.request_id();
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut pending = lock(&self.pending);
-            if pending.len() >= MAX_PENDING {
-                return Err(AdapterError::Unavailable(format!(
-                    "too many requests in flight ({MAX_PENDING})"
-                )));
-            }
-            pending.insert(
-                id.clone(),
-                Pending {
-                    expected,
-                    responses: Vec::new(),
-                    done: Some(tx),
-                },
-            );
-        }
-        // A caller that stops waiting (its future dropped) must not leave the entry behind.
-        let _forget = ForgetOnDrop {
-            pending: &self.pending,
-            id: &id,
+/// Who handles what arrives on a channel: a namespace's adapter, and its names.
+#[derive(Clone)]
+struct Listener {
+    receiver: Receiver,
+    names: Arc<Names>,
+}
+
+/// One namespace's uid and channels in the cluster.
+struct Names {
+    /// 6 characters in the classic mode, 16 hex digits in the others, as in Node.
+    uid: String,
+    nsp: String,
+    prefix: String,
+    /// `prefix#nsp#`: broadcasts; in the sharded and streams modes, every request too.
+    channel: String,
+    /// `prefix-request#nsp#` (classic mode).
+    request_channel: String,
+    /// `prefix-response#nsp#`, where the classic mode answers.
+    response_channel: String,
+    /// Where answers to this node's requests arrive: `prefix-response#nsp#uid#` (classic),
+    /// `prefix#nsp#uid#` (sharded, streams).
+    own_response_channel: String,
+}
+
+impl Names {
+    fn new(prefix: &str, nsp: &str, mode: PubSubMode) -> Self {
+        let uid = match mode {
+            PubSubMode::Classic => random_uid(),
+            PubSubMode::Sharded(_) | PubSubMode::Streams => random_hex(),
         };
-        self.send(&ask, Some(&id));
-        let answered = tokio::time::timeout(self.shared.request_timeout, rx).await;
-        let responses = lock(&self.pending)
-            .remove(&id)
-            .map(|p| p.responses)
-            .unwrap_or_default();
-        Ok(match answered {
-            Ok(_) => Gathered::All(responses),
-            Err(_) => {
-                tracing::debug!(target: LOG, answered = responses.len(), expected, "request timed out");
-                Gathered::TimedOut {
-                    responses,
-                    expected,
-                }
-            }
-        })
-    }
-
-    /// `serverSideEmit` with acks: one answer (`data`) per other node.
-    async fn server_side_with_ack(&self, data: Vec<Value>) -> Result<Vec<Value>, ServerSideError> {
-        let gathered = self.gather(Ask::ServerSide(&data)).await?;
-        let answers = |responses: Vec<msgpack::Mp>| -> Vec<Value> {
-            responses
-                .iter()
-                .map(|r| r.get("data").map(wire::mp_to_value).unwrap_or_default())
-                .collect()
+        let channel = format!("{prefix}#{nsp}#");
+        let own_response_channel = match mode {
+            PubSubMode::Classic => format!("{prefix}-response#{nsp}#{uid}#"),
+            PubSubMode::Sharded(_) | PubSubMode::Streams => sharded::room_channel(&channel, &uid),
         };
-        match gathered {
-            Gathered::All(responses) => Ok(answers(responses)),
-            Gathered::TimedOut {
-                responses,
-                expected,
-            } => Err(ServerSideError::Timeout {
-                responses: answers(responses),
-                expected,
-            }),
+        Self {
+            prefix: prefix.to_owned(),
+            nsp: nsp.to_owned(),
+            channel,
+            request_channel: format!("{prefix}-request#{nsp}#"),
+            response_channel: format!("{prefix}-response#{nsp}#"),
+            own_response_channel,
+            uid,
         }
-    }
-
-    /// Publishes a broadcast with acks (`BROADCAST` request) at once; the future gathers
-    /// the other nodes' counts and acks until all came or `timeout` (else the request
-    /// timeout) has passed since the call.
-    fn broadcast_with_ack(
-        self: Arc<Self>,
-        packet: &BroadcastPacket,
-        opts: &BroadcastOptions,
-        timeout: Option<Duration>,
-    ) -> RemoteAcksFuture {
-        let wait = timeout.unwrap_or(self.shared.request_timeout);
-        let deadline = tokio::time::Instant::now() + wait;
-        let wire_packet = match wire::packet_from_broadcast(packet) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(target: LOG, "broadcast with acks not published: {e}");
-                return Box::pin(std::future::ready(RemoteAcks::default()));
-            }
-        };
-        let mut opts = wire_opts(opts);
-        opts.flags.timeout = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-        let id = self.format.request_id();
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut acks = lock(&self.acks);
-            if acks.len() >= MAX_PENDING {
-                let error = AdapterError::Unavailable(format!(
-                    "too many broadcasts with acks in flight ({MAX_PENDING})"
-                ));
-                return Box::pin(std::future::ready(RemoteAcks {
-                    responses: Vec::new(),
-                    error: Some(error),
-                }));
-            }
-            acks.insert(
-                id.clone(),
-                AckGather {
-                    nodes_expected: None,
-                    nodes_answered: 0,
-                    clients_expected: 0,
-                    responses: Vec::new(),
-                    done: Some(tx),
-                },
-            );
-        }
-        self.send(&Ask::BroadcastWithAck(&wire_packet, &opts), Some(&id));
-        let forget = ForgetAck { state: self, id };
-        Box::pin(async move {
-            let state = &forget.state;
-            // Answers may come before the count of nodes: they are kept meanwhile.
-            let error = match tokio::time::timeout_at(deadline, state.server_count()).await {
-                Ok(Ok(nodes)) => {
-                    if let Some(g) = lock(&state.acks).get_mut(&forget.id) {
-                        g.nodes_expected = Some(nodes.saturating_sub(1));
-                        g.check();
-                    }
-                    None
-                }
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some(AdapterError::Unavailable(format!(
-                    "no answer from Redis to PUBSUB {} in time",
-                    state.format.server_count_query().0
-                ))),
-            };
-            if error.is_none() {
-                let _ = tokio::time::timeout_at(deadline, rx).await;
-            }
-            match lock(&state.acks).remove(&forget.id) {
-                Some(g) => g.finish(error),
-                None => RemoteAcks::default(),
-            }
-        })
-    }
-
-    /// An answer to one of this node's broadcasts with acks; false when `id` is not one.
-    fn on_ack_response(&self, id: &str, resp: &wire::Request) -> bool {
-        let mut acks = lock(&self.acks);
-        let Some(g) = acks.get_mut(id) else {
-            return false;
-        };
-        match resp.kind {
-            Some(RequestType::BroadcastClientCount) => {
-                let count = resp.raw.get("clientCount").and_then(msgpack::Mp::as_u64);
-                let count = usize::try_from(count.unwrap_or(0)).unwrap_or(MAX_REMOTE_ACKS);
-                g.nodes_answered += 1;
-                g.clients_expected = g
-                    .clients_expected
-                    .saturating_add(count)
-                    .min(MAX_REMOTE_ACKS);
-            }
-            // Counted sockets only: a node answering twice adds nothing.
-            Some(RequestType::BroadcastAck) if g.responses.len() < g.clients_expected => {
-                g.responses.push(ack_response(resp));
-            }
-            _ => {}
-        }
-        g.check();
-        true
-    }
-
-    /// The rooms of the other nodes (`ALL_ROOMS` request), each listed once.
-    async fn remote_rooms(&self) -> Result<Vec<Room>, AdapterError> {
-        if matches!(self.format.mode, PubSubMode::Sharded(_)) {
-            return Err(AdapterError::Unsupported(
-                "allRooms is not part of the sharded protocol",
-            ));
-        }
-        let responses = self.request_all(Ask::AllRooms).await?;
-        let mut rooms = HashSet::new();
-        for r in &responses {
-            if let Some(msgpack::Mp::Array(list)) = r.get("rooms") {
-                rooms.extend(list.iter().filter_map(msgpack::Mp::as_str).map(Room::from));
-            }
-        }
-        Ok(rooms.into_iter().collect())
-    }
-
-    async fn fetch_remote(&self, opts: WireOpts) -> Result<Vec<RemoteSocket>, AdapterError> {
-        let responses = self.request_all(Ask::Fetch(&opts)).await?;
-        let mut out = Vec::new();
-        for r in responses {
-            let Some(msgpack::Mp::Array(sockets)) = r.get("sockets") else {
-                continue;
-            };
-            out.extend(sockets.iter().filter_map(remote_socket));
-        }
-        Ok(out)
     }
 }
 
-/// One socket's answer in a `BROADCAST_ACK` response.
-fn ack_response(resp: &wire::Request) -> AckResponse {
-    let socket = resp
-        .raw
-        .get("sid")
-        .and_then(msgpack::Mp::as_str)
-        .and_then(Sid::parse);
-    let result = Args::from_values(&wire::broadcast_ack_args(resp))
-        .map_err(|e| AckError::from(EmitError::from(e)));
-    AckResponse { socket, result }
+/// What each Redis transport of a namespace shares: the cluster's connections, its names,
+/// and its place in the subscriber's tables.
+struct Link {
+    shared: Arc<Shared>,
+    listener: Listener,
 }
 
-/// A socket of a `fetchSockets` response; None (logged) when it is not one.
-fn remote_socket(s: &msgpack::Mp) -> Option<RemoteSocket> {
-    let json = serde_json::to_value(wire::mp_to_value(s)).unwrap_or_default();
-    match serde_json::from_value(json) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::debug!(target: LOG, "remote socket skipped: {e}");
-            None
+impl Link {
+    fn new(shared: Arc<Shared>, nsp: &str, receiver: Receiver) -> Self {
+        let names = Arc::new(Names::new(&shared.prefix, nsp, shared.mode));
+        Self {
+            shared,
+            listener: Listener { receiver, names },
         }
     }
+
+    fn names(&self) -> &Names {
+        &self.listener.names
+    }
+
+    /// Listens to `patterns` and `channels` from now on (the subscriber catches up).
+    fn listen(&self, patterns: Vec<String>, channels: Vec<String>) {
+        let l = &self.listener;
+        write(&self.shared.patterns).extend(patterns.into_iter().map(|p| (p, l.clone())));
+        write(&self.shared.channels).extend(channels.into_iter().map(|c| (c, l.clone())));
+        self.shared.changed.notify_one();
+    }
+
+    /// Listens where the `ClusterAdapter` formats (sharded, streams) send to every node and
+    /// answer this one: `prefix#nsp#` and `prefix#nsp#uid#`.
+    fn listen_cluster_channels(&self) {
+        let n = self.names();
+        self.listen(
+            Vec::new(),
+            vec![n.channel.clone(), n.own_response_channel.clone()],
+        );
+    }
+
+    /// Listens to one more channel (`add`), or stops.
+    fn listen_channel(&self, channel: String, add: bool) {
+        let mut channels = write(&self.shared.channels);
+        if add {
+            channels.insert(channel, self.listener.clone());
+        } else {
+            channels.remove(&channel);
+        }
+        drop(channels);
+        self.shared.changed.notify_one();
+    }
+
+    /// Stops listening for this namespace (its adapter is closed).
+    fn close(&self) {
+        let mine = &self.listener.receiver;
+        write(&self.shared.patterns).retain(|_, l| !l.receiver.same(mine));
+        write(&self.shared.channels).retain(|_, l| !l.receiver.same(mine));
+        // The subscriber unsubscribes from what is no longer listed.
+        self.shared.changed.notify_one();
+    }
+}
+
+/// 6 characters as `uid2(6)` makes them (classic node uids and request ids).
+fn random_uid() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect()
+}
+
+/// 16 hex digits, as socket.io-adapter's `randomId()` (node uids and request ids of the
+/// `ClusterAdapter` formats).
+fn random_hex() -> String {
+    format!("{:016x}", rand::rng().random::<u64>())
 }
 
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|e| e.into_inner())
-}
-
-fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    l.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -1051,15 +561,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uids_and_backoff() {
-        let classic = Format::new("socket.io", "/", PubSubMode::Classic);
+    fn uids_channels_and_backoff() {
+        let classic = Names::new("socket.io", "/", PubSubMode::Classic);
         assert_eq!(classic.uid.len(), 6);
         assert!(classic.uid.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_eq!(
             classic.own_response_channel,
             format!("socket.io-response#/#{}#", classic.uid)
         );
-        let sharded = Format::new(
+        let sharded = Names::new(
             "socket.io",
             "/",
             PubSubMode::Sharded(SubscriptionMode::Dynamic),
@@ -1070,48 +580,24 @@ mod tests {
             sharded.own_response_channel,
             format!("socket.io#/#{}#", sharded.uid)
         );
-        assert_eq!(sharded.request_id().len(), 16);
+        assert_eq!(random_hex().len(), 16);
         // Room channels: public rooms in "dynamic", socket ids too in "dynamic-private".
         let rooms = |mode| {
-            let f = Format::new("socket.io", "/", mode);
             (
-                f.room_subscription("r", false),
-                f.room_subscription("sid", true),
+                sharded::room_subscription("socket.io#/#", mode, "r", false),
+                sharded::room_subscription("socket.io#/#", mode, "sid", true),
             )
         };
         let chan = |room: &str| Some(format!("socket.io#/#{room}#"));
-        assert_eq!(rooms(PubSubMode::Classic), (None, None));
+        assert_eq!(rooms(SubscriptionMode::Static), (None, None));
+        assert_eq!(rooms(SubscriptionMode::Dynamic), (chan("r"), None));
         assert_eq!(
-            rooms(PubSubMode::Sharded(SubscriptionMode::Static)),
-            (None, None)
-        );
-        assert_eq!(
-            rooms(PubSubMode::Sharded(SubscriptionMode::Dynamic)),
-            (chan("r"), None)
-        );
-        assert_eq!(
-            rooms(PubSubMode::Sharded(SubscriptionMode::DynamicPrivate)),
+            rooms(SubscriptionMode::DynamicPrivate),
             (chan("r"), chan("sid"))
         );
         use connection::backoff;
         assert_eq!(backoff(0), Duration::from_millis(100));
         assert_eq!(backoff(3), Duration::from_millis(800));
         assert_eq!(backoff(30), Duration::from_secs(5));
-    }
-
-    #[test]
-    fn options_both_ways() {
-        let opts = BroadcastOptions {
-            rooms: [Room::from("a")].into_iter().collect(),
-            except: [Room::from("b")].into_iter().collect(),
-            local: false,
-            volatile: true,
-        };
-        let w = wire_opts(&opts);
-        assert_eq!(w.rooms, ["a"]);
-        assert!(w.flags.volatile);
-        let back = local_opts(&w);
-        assert!(back.local, "remote broadcasts are delivered here only");
-        assert_eq!(&back.except[..], &[Room::from("b")]);
     }
 }

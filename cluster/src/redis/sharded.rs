@@ -17,9 +17,13 @@
 
 use sio_protocol::json::Value;
 
-use super::SubscriptionMode;
-use super::msgpack::Mp;
-use super::wire::{self, BroadcastMessage, Request, RequestType, WireError, WireOpts, WirePacket};
+use sio_server::adapter::{AdapterError, AdapterFuture, Room};
+
+use super::connection::Out;
+use super::{Link, Listener, SubscriptionMode, random_hex};
+use crate::adapter::{Answer, Ask, Incoming, Malformed, Transport};
+use crate::msgpack::Mp;
+use crate::wire::{self, BroadcastMessage, Request, RequestType, WireError, WireOpts, WirePacket};
 
 /// The message types of socket.io-adapter's `ClusterAdapter` that the sharded adapter sends
 /// (1, 2 and 13, the heartbeats and `ADAPTER_CLOSE`, are never sent by it).
@@ -245,6 +249,205 @@ pub fn decode_mp(raw: Mp) -> Result<Decoded, WireError> {
         _ => return Err(WireError::Shape("unknown message type")),
     };
     Ok(Decoded { nsp, message })
+}
+
+/// The type and `data` of a request in the `ClusterAdapter` formats (sharded and streams
+/// modes); None for `allRooms`, which they lack.
+pub(super) fn ask_message(
+    ask: &Ask<'_>,
+    request_id: Option<&str>,
+) -> Option<(MessageType, Vec<(Mp, Mp)>)> {
+    Some(match *ask {
+        Ask::Join(opts, rooms) => (MessageType::SocketsJoin, opts_rooms(opts, rooms)),
+        Ask::Leave(opts, rooms) => (MessageType::SocketsLeave, opts_rooms(opts, rooms)),
+        Ask::Disconnect(opts, close) => (
+            MessageType::DisconnectSockets,
+            vec![
+                (Mp::str("opts"), opts_mp(opts)),
+                (Mp::str("close"), Mp::Bool(close)),
+            ],
+        ),
+        Ask::Fetch(opts) => {
+            let mut data = vec![(Mp::str("opts"), opts_mp(opts))];
+            data.extend(request_id.map(|id| (Mp::str("requestId"), Mp::str(id))));
+            (MessageType::FetchSockets, data)
+        }
+        Ask::AllRooms => return None,
+        Ask::ServerSide(data) => (
+            MessageType::ServerSideEmit,
+            server_side_data(request_id, data),
+        ),
+        Ask::BroadcastWithAck(packet, opts) => (
+            MessageType::Broadcast,
+            broadcast_data(packet, request_id, opts),
+        ),
+    })
+}
+
+/// `allRooms` is not a `ClusterAdapter` message.
+pub(super) fn supports(ask: &Ask<'_>) -> Result<(), AdapterError> {
+    match ask {
+        Ask::AllRooms => Err(AdapterError::Unsupported(
+            "allRooms is not part of the sharded protocol",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The type and `data` of an answer in the `ClusterAdapter` formats; None for the classic
+/// format's own answers.
+pub(super) fn answer_message(
+    request_id: &str,
+    answer: Answer<'_>,
+) -> Option<(MessageType, Vec<(Mp, Mp)>)> {
+    let id = (Mp::str("requestId"), Mp::str(request_id));
+    Some(match answer {
+        Answer::ClientCount(n) => (
+            MessageType::BroadcastClientCount,
+            vec![id, (Mp::str("clientCount"), Mp::UInt(n as u64))],
+        ),
+        Answer::Ack(sid, args) => (
+            MessageType::BroadcastAck,
+            wire::broadcast_ack_fields(request_id, sid.as_str(), args),
+        ),
+        Answer::Sockets(sockets) => (
+            MessageType::FetchSocketsResponse,
+            vec![id, (Mp::str("sockets"), wire::json_to_mp(sockets.into()))],
+        ),
+        Answer::ServerSide(value) => (
+            MessageType::ServerSideEmitResponse,
+            vec![id, (Mp::str("packet"), wire::value_to_mp(value))],
+        ),
+        Answer::SocketIds(_) | Answer::Rooms(_) => return None,
+    })
+}
+
+fn opts_rooms(opts: &WireOpts, rooms: &[Room]) -> Vec<(Mp, Mp)> {
+    vec![
+        (Mp::str("opts"), opts_mp(opts)),
+        (
+            Mp::str("rooms"),
+            Mp::Array(rooms.iter().map(|r| Mp::str(&**r)).collect()),
+        ),
+    ]
+}
+
+/// The channel of room `room` when subscription mode `mode` listens to it (`own`: a
+/// socket's own-id room): public rooms in "dynamic", socket ids too in "dynamic-private".
+pub(super) fn room_subscription(
+    base: &str,
+    mode: SubscriptionMode,
+    room: &str,
+    own: bool,
+) -> Option<String> {
+    match mode {
+        SubscriptionMode::Dynamic if !own => Some(room_channel(base, room)),
+        SubscriptionMode::DynamicPrivate => Some(room_channel(base, room)),
+        _ => None,
+    }
+}
+
+/// The sharded transport: `SPUBLISH` / `SSUBSCRIBE` in the format of
+/// `createShardedAdapter` (Redis 7).
+pub(super) struct Sharded {
+    link: Link,
+    mode: SubscriptionMode,
+}
+
+impl Sharded {
+    pub fn new(link: Link, mode: SubscriptionMode) -> Self {
+        link.listen_cluster_channels();
+        Self { link, mode }
+    }
+
+    fn publish(&self, channel: String, kind: MessageType, data: Vec<(Mp, Mp)>) {
+        let n = self.link.names();
+        let payload = encode(kind, data, &n.uid, &n.nsp);
+        self.link.shared.publish(Out::Publish(channel, payload));
+    }
+
+    fn room(&self, room: &str, own: bool, add: bool) {
+        if let Some(channel) = room_subscription(&self.link.names().channel, self.mode, room, own) {
+            self.link.listen_channel(channel, add);
+        }
+    }
+}
+
+impl Transport for Sharded {
+    fn uid(&self) -> &str {
+        &self.link.names().uid
+    }
+
+    fn request_id(&self) -> String {
+        random_hex()
+    }
+
+    fn broadcast(&self, packet: &WirePacket, opts: &WireOpts) {
+        let channel = broadcast_channel(&self.link.names().channel, self.mode, opts, false);
+        self.publish(
+            channel,
+            MessageType::Broadcast,
+            broadcast_data(packet, None, opts),
+        );
+    }
+
+    fn supports(&self, ask: &Ask<'_>) -> Result<(), AdapterError> {
+        supports(ask)
+    }
+
+    fn request(&self, ask: &Ask<'_>, request_id: Option<&str>) {
+        if let Some((kind, data)) = ask_message(ask, request_id) {
+            self.publish(self.link.names().channel.clone(), kind, data);
+        }
+    }
+
+    fn answer(&self, requester: Option<&str>, request_id: &str, answer: Answer<'_>) {
+        match (requester, answer_message(request_id, answer)) {
+            (Some(requester), Some((kind, data))) => {
+                let channel = room_channel(&self.link.names().channel, requester);
+                self.publish(channel, kind, data);
+            }
+            _ => tracing::debug!(target: super::LOG, "a request that this mode does not answer"),
+        }
+    }
+
+    fn server_count(&self) -> AdapterFuture<usize> {
+        let shared = self.link.shared.clone();
+        let channel = self.link.names().channel.clone();
+        Box::pin(async move { shared.subscribers("SHARDNUMSUB", &channel).await })
+    }
+
+    fn room_created(&self, room: &str, own: bool) {
+        self.room(room, own, true);
+    }
+
+    fn room_emptied(&self, room: &str, own: bool) {
+        self.room(room, own, false);
+    }
+
+    fn close(&self) {
+        self.link.close();
+    }
+}
+
+/// A `ClusterAdapter` message on one of a namespace's channels (the sharded mode's, and
+/// the streams mode's pub/sub ones), to its adapter. Answers are the requester's whatever
+/// namespace they name; other messages of another namespace are not this one's.
+pub(super) fn on_message(l: &Listener, channel: &str, payload: &[u8]) {
+    match decode(payload) {
+        Ok(decoded) => to_adapter(l, decoded, None),
+        Err(e) => l.receiver.malformed(Malformed::Message, channel, &e),
+    }
+}
+
+/// Hands a decoded message to the adapter; `offset`: a broadcast's place in a log.
+pub(super) fn to_adapter(l: &Listener, decoded: Decoded, offset: Option<String>) {
+    match decoded.message {
+        Message::Response(resp) => l.receiver.receive(Incoming::Response(resp)),
+        _ if decoded.nsp != l.names.nsp => {}
+        Message::Broadcast(msg) => l.receiver.receive(Incoming::Broadcast(msg, offset)),
+        Message::Request(req) => l.receiver.receive(Incoming::Request(req)),
+    }
 }
 
 #[cfg(test)]

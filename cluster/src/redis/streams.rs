@@ -30,12 +30,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 
-use super::msgpack::{self, Mp};
+use super::connection::Out;
 use super::sharded::{self, Decoded, Message, MessageType};
-use super::wire::{self, WireError};
-use super::{Conn, LOG, read};
+use super::{Conn, LOG, Link, Listener, random_hex, read};
+use crate::adapter::{Answer, Ask, Malformed, Transport, local_opts};
+use crate::msgpack::{self, Mp};
+use crate::wire::{self, WireError, WireOpts, WirePacket};
 use sio_server::Sid;
-use sio_server::adapter::{BroadcastPacket, Room};
+use sio_server::adapter::{AdapterError, AdapterFuture, BroadcastPacket, Deliver, Room};
 use sio_server::recovery::{RestoredSession, SessionState};
 
 /// Settings of the streams mode; the defaults are the Node adapter's.
@@ -284,7 +286,7 @@ fn replayed(entry: &StreamId, nsp: &str, rooms: &[Room]) -> Option<BroadcastPack
     else {
         return None;
     };
-    let opts = super::local_opts(&msg.opts);
+    let opts = local_opts(&msg.opts);
     if opts.volatile || !opts.reaches(rooms) {
         return None;
     }
@@ -348,11 +350,9 @@ pub(super) async fn reader(
                         continue;
                     };
                     let channel = format!("{}#{nsp}#", sh.prefix);
-                    let ns = read(&sh.channels)
-                        .get(&channel)
-                        .and_then(std::sync::Weak::upgrade);
-                    if let Some(ns) = ns {
-                        ns.on_stream_entry(&entry);
+                    let listener = read(&sh.channels).get(&channel).cloned();
+                    if let Some(l) = listener {
+                        on_entry(&l, &entry);
                     }
                 }
             }
@@ -365,6 +365,139 @@ pub(super) async fn reader(
                 failures = failures.saturating_add(1);
             }
         }
+    }
+}
+
+/// An entry of the stream, to the adapter of its namespace: a broadcast has the entry's id
+/// as its offset (added when the namespace has recovery on, as Node's `ClusterAdapter`
+/// does).
+fn on_entry(l: &Listener, entry: &StreamId) {
+    match decode_entry(entry) {
+        Ok(decoded) => {
+            let offset = matches!(decoded.message, Message::Broadcast(_)).then(|| entry.id.clone());
+            sharded::to_adapter(l, decoded, offset);
+        }
+        Err(e) => l.receiver.malformed(Malformed::Entry, &entry.id, &e),
+    }
+}
+
+/// The streams transport: the stream for what must be replayed, classic pub/sub (always
+/// msgpack) for the rest, sessions as Redis keys.
+pub(super) struct Streams {
+    link: Link,
+}
+
+impl Streams {
+    pub fn new(link: Link) -> Self {
+        link.listen_cluster_channels();
+        Self { link }
+    }
+
+    fn entry(&self, kind: MessageType, data: Vec<(Mp, Mp)>) -> Entry {
+        let n = self.link.names();
+        Entry::new(&n.uid, &n.nsp, kind, data)
+    }
+
+    fn publish(&self, channel: String, kind: MessageType, data: Vec<(Mp, Mp)>) {
+        let n = self.link.names();
+        let payload = encode_message(kind, data, &n.uid, &n.nsp);
+        self.link.shared.publish(Out::Publish(channel, payload));
+    }
+}
+
+impl Transport for Streams {
+    fn uid(&self) -> &str {
+        &self.link.names().uid
+    }
+
+    fn request_id(&self) -> String {
+        random_hex()
+    }
+
+    fn broadcast(&self, packet: &WirePacket, opts: &WireOpts) {
+        let entry = self.entry(
+            MessageType::Broadcast,
+            sharded::broadcast_data(packet, None, opts),
+        );
+        self.link.shared.publish(Out::Append(entry, None));
+    }
+
+    fn has_log(&self) -> bool {
+        true
+    }
+
+    fn append(&self, packet: &WirePacket, opts: &WireOpts, then: Deliver) {
+        let entry = self.entry(
+            MessageType::Broadcast,
+            sharded::broadcast_data(packet, None, opts),
+        );
+        self.link.shared.publish(Out::Append(entry, Some(then)));
+    }
+
+    fn supports(&self, ask: &Ask<'_>) -> Result<(), AdapterError> {
+        sharded::supports(ask)
+    }
+
+    fn request(&self, ask: &Ask<'_>, request_id: Option<&str>) {
+        let Some((kind, data)) = sharded::ask_message(ask, request_id) else {
+            return;
+        };
+        // What must be replayed goes to the stream; the rest over pub/sub, as the Node
+        // adapter's `isEphemeral` sorts them.
+        match kind {
+            MessageType::SocketsJoin
+            | MessageType::SocketsLeave
+            | MessageType::DisconnectSockets => {
+                let entry = self.entry(kind, data);
+                self.link.shared.publish(Out::Append(entry, None));
+            }
+            _ => self.publish(self.link.names().channel.clone(), kind, data),
+        }
+    }
+
+    fn answer(&self, requester: Option<&str>, request_id: &str, answer: Answer<'_>) {
+        match (requester, sharded::answer_message(request_id, answer)) {
+            (Some(requester), Some((kind, data))) => {
+                let channel = sharded::room_channel(&self.link.names().channel, requester);
+                self.publish(channel, kind, data);
+            }
+            _ => tracing::debug!(target: LOG, "a request that this mode does not answer"),
+        }
+    }
+
+    fn server_count(&self) -> AdapterFuture<usize> {
+        let shared = self.link.shared.clone();
+        let channel = self.link.names().channel.clone();
+        Box::pin(async move { shared.subscribers("NUMSUB", &channel).await })
+    }
+
+    fn persist_session(&self, session: SessionState, max: Duration) {
+        let shared = &self.link.shared;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(format!("{}{}", shared.streams.session_prefix, session.pid))
+            .arg(encode_session(&session))
+            .arg("PX")
+            .arg(u64::try_from(max.as_millis()).unwrap_or(u64::MAX).max(1));
+        // Through the publisher's queue: in order with the events before it.
+        shared.publish(Out::Command(cmd));
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> AdapterFuture<Option<RestoredSession>> {
+        let shared = self.link.shared.clone();
+        let nsp = self.link.names().nsp.clone();
+        let (pid, offset) = (pid.to_owned(), offset.to_owned());
+        Box::pin(async move {
+            let conn = read(&shared.conn).clone();
+            let mut conn =
+                conn.ok_or_else(|| AdapterError::Unavailable("not connected to Redis".into()))?;
+            restore(&mut conn, &shared.streams, &nsp, &pid, &offset)
+                .await
+                .map_err(|e| AdapterError::Unavailable(e.to_string()))
+        })
+    }
+
+    fn close(&self) {
+        self.link.close();
     }
 }
 

@@ -2,12 +2,12 @@
 //! one message as Redis delivers it and runs the decoding a node runs on it, up to what it
 //! would hand its sockets or its waiting requests, without a Redis connection or a
 //! namespace. The fuzz targets check the results; these functions only have to reach the
-//! same code as `incoming.rs`.
+//! same code as the cluster core (`adapter/incoming.rs`).
 
-use super::msgpack::Mp;
-use super::sharded::{self, Message};
-use super::wire::{self, BroadcastMessage, Request, RequestType, WireError};
-use super::{ack_response, local_opts, remote_socket};
+use crate::adapter::{ack_response, local_opts, remote_socket};
+use crate::msgpack::Mp;
+use crate::redis::sharded::{self, Message};
+use crate::wire::{self, BroadcastMessage, Request, RequestType, WireError};
 use sio_protocol::json::Value;
 use sio_server::AckResponse;
 use sio_server::adapter::{BroadcastPacket, RemoteSocket};

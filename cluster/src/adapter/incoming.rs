@@ -1,6 +1,6 @@
 //! What a node does with the other nodes' messages: broadcasts delivered to its sockets,
-//! requests answered, answers to its own requests gathered. Messages of both modes arrive
-//! here in the classic shapes ([`wire::BroadcastMessage`], [`wire::Request`]).
+//! requests answered, answers to its own requests gathered. Every transport's messages
+//! arrive here in the same shapes ([`Incoming`]).
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -8,108 +8,44 @@ use std::time::{Duration, UNIX_EPOCH};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use super::format::Answer;
-use super::sharded::{self, Message};
-use super::streams;
-use super::wire::{self, RequestType};
-use super::{LOG, NsState, local_opts, lock, msgpack};
+use super::{Answer, Core, Incoming, LOG, local_opts, lock};
+use crate::msgpack;
+use crate::wire::{self, RequestType};
 use sio_protocol::json::Value;
 use sio_server::ServerSideAck;
 use sio_server::adapter::{Adapter, BroadcastOptions, LocalSockets, Room};
 
-impl NsState {
+impl Core {
     fn with_local<R>(&self, f: impl FnOnce(&LocalSockets<'_>) -> R) -> Option<R> {
         self.ns.get()?.with_sockets(f)
     }
 
-    /// A classic-mode message on `prefix#nsp#…` (the broadcast pattern).
-    pub(super) fn on_broadcast(&self, channel: &str, payload: &[u8]) {
-        if !channel.starts_with(&self.format.channel) {
-            return;
-        }
-        match wire::decode_broadcast(payload) {
-            Ok(msg) => self.deliver(channel, msg),
-            Err(e) => {
-                if self.shared.throttle.allow(1) {
-                    tracing::warn!(target: LOG, channel, "malformed broadcast skipped: {e}");
+    /// Acts on a message from another node.
+    pub(super) fn receive(self: &Arc<Self>, msg: Incoming) {
+        match msg {
+            Incoming::Broadcast(mut msg, offset) => {
+                if let Some(offset) = offset {
+                    if !msg.opts.flags.volatile && self.recovery().is_some() {
+                        msg.packet.data.push(Value::String(offset));
+                    }
                 }
+                self.deliver(msg);
             }
-        }
-    }
-
-    /// A classic-mode message on the request or response channels.
-    pub(super) fn on_request(self: &Arc<Self>, channel: &str, payload: &[u8]) {
-        let is_response = channel.starts_with(&self.format.response_channel);
-        match wire::decode_request(payload) {
-            Ok(msg) if is_response => self.on_response(&msg),
-            Ok(msg) => self.on_other_request(msg),
-            Err(e) => {
-                if self.shared.throttle.allow(2) {
-                    tracing::warn!(target: LOG, channel, len = payload.len(), "malformed request or response skipped: {e}");
-                }
-            }
-        }
-    }
-
-    /// A sharded-mode message on one of this namespace's shard channels.
-    pub(super) fn on_shard_message(self: &Arc<Self>, channel: &str, payload: &[u8]) {
-        let decoded = match sharded::decode(payload) {
-            Ok(d) => d,
-            Err(e) => {
-                if self.shared.throttle.allow(1) {
-                    tracing::warn!(target: LOG, channel, len = payload.len(), "malformed message skipped: {e}");
-                }
-                return;
-            }
-        };
-        match decoded.message {
-            Message::Response(resp) => self.on_response(&resp),
-            _ if decoded.nsp != self.format.nsp => {}
-            Message::Broadcast(msg) => self.deliver(channel, msg),
-            Message::Request(req) => self.on_other_request(req),
-        }
-    }
-
-    /// An entry of the stream (streams mode): broadcasts get the entry's id as their
-    /// offset when the namespace has recovery on, as Node's `ClusterAdapter` adds it.
-    pub(super) fn on_stream_entry(self: &Arc<Self>, entry: &redis::streams::StreamId) {
-        let decoded = match streams::decode_entry(entry) {
-            Ok(d) => d,
-            Err(e) => {
-                if self.shared.throttle.allow(1) {
-                    tracing::warn!(target: LOG, id = entry.id, "malformed stream entry skipped: {e}");
-                }
-                return;
-            }
-        };
-        if decoded.nsp != self.format.nsp {
-            return;
-        }
-        match decoded.message {
-            Message::Broadcast(mut msg) => {
-                if msg.uid == self.format.uid {
-                    return;
-                }
-                if !msg.opts.flags.volatile && self.recovery().is_some() {
-                    msg.packet.data.push(Value::String(entry.id.clone()));
-                }
-                self.deliver("stream", msg);
-            }
-            Message::Request(req) => self.on_other_request(req),
-            Message::Response(resp) => self.on_response(&resp),
+            Incoming::Request(req) => self.on_other_request(req),
+            Incoming::Response(resp) => self.on_response(&resp),
         }
     }
 
     /// Another node's broadcast, to this node's sockets.
-    fn deliver(&self, channel: &str, msg: wire::BroadcastMessage) {
-        if msg.uid == self.format.uid || msg.packet.nsp != self.format.nsp {
+    fn deliver(&self, msg: wire::BroadcastMessage) {
+        if msg.uid == self.transport.uid() || msg.packet.nsp != self.nsp {
             return;
         }
         let packet = match wire::packet_to_broadcast(&msg.packet) {
             Ok(p) => p,
             Err(e) => {
-                if self.shared.throttle.allow(1) {
-                    tracing::warn!(target: LOG, channel, "broadcast skipped: {e}");
+                if self.throttle.allow(1) {
+                    tracing::warn!(target: LOG, nsp = %self.nsp, "broadcast skipped: {e}");
                 }
                 return;
             }
@@ -146,7 +82,7 @@ impl NsState {
 
     /// Another node's request.
     fn on_other_request(self: &Arc<Self>, req: wire::Request) {
-        if req.uid.as_deref() == Some(self.format.uid.as_str()) {
+        if req.uid.as_deref() == Some(self.transport.uid()) {
             return;
         }
         let Some(kind) = req.kind else { return };
@@ -236,7 +172,7 @@ impl NsState {
     ) {
         let Some(ns) = self.ns.get() else { return };
         let timeout = Duration::from_millis(timeout_ms.unwrap_or(5_000));
-        let nsp = &self.format.nsp;
+        let nsp = &self.nsp;
         let encode = |id| wire::ack_broadcast_packet(packet, nsp, id);
         let waits = match ns.emit_with_acks(encode, opts, timeout) {
             Ok(waits) => waits,
@@ -269,8 +205,8 @@ impl NsState {
     /// request id, the first ack of any of them goes back.
     fn answer_server_side(self: &Arc<Self>, req: &wire::Request) {
         let Some(data) = wire::server_side_data(req) else {
-            if self.shared.throttle.allow(2) {
-                tracing::warn!(target: LOG, nsp = %self.format.nsp, "server-side event without an event name skipped");
+            if self.throttle.allow(2) {
+                tracing::warn!(target: LOG, nsp = %self.nsp, "server-side event without an event name skipped");
             }
             return;
         };
@@ -283,7 +219,7 @@ impl NsState {
             })
         });
         if ns.server_side_event(&data, ack) == 0 {
-            tracing::debug!(target: LOG, nsp = %self.format.nsp, "server-side event without a handler");
+            tracing::debug!(target: LOG, nsp = %self.nsp, "server-side event without a handler");
         }
     }
 }

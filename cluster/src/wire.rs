@@ -10,7 +10,7 @@
 use sio_protocol::json::{self, Value};
 use sio_protocol::socket::{self, PacketType};
 
-use super::msgpack::{self, Mp, MsgpackError};
+use crate::msgpack::{self, Mp, MsgpackError};
 use sio_server::ArgError;
 use sio_server::adapter::BroadcastPacket;
 
@@ -233,7 +233,7 @@ pub fn encode_request(msg: &Mp) -> Vec<u8> {
     serde_json::to_vec(&mp_to_value(msg)).unwrap_or_else(|_| msgpack::encode(msg))
 }
 
-pub(super) fn has_binary(v: &Mp) -> bool {
+pub(crate) fn has_binary(v: &Mp) -> bool {
     match v {
         Mp::Bin(_) | Mp::Ext(..) => true,
         Mp::Array(items) => items.iter().any(has_binary),
@@ -343,7 +343,7 @@ pub fn server_side_data(req: &Request) -> Option<Vec<Value>> {
 }
 
 /// Request ids are strings (`uid2(6)`); numbers are accepted too.
-pub(super) fn request_id(v: &Mp) -> Option<String> {
+pub(crate) fn request_id(v: &Mp) -> Option<String> {
     match v {
         Mp::Str(s) => Some(s.clone()),
         v => v.as_u64().map(|n| n.to_string()),
@@ -352,7 +352,7 @@ pub(super) fn request_id(v: &Mp) -> Option<String> {
 
 /// A list of room names; integers (Node allows numeric rooms) become their digits, those
 /// written as floats (`3.0`, the same JavaScript number) too.
-pub(super) fn string_list(v: &Mp) -> Vec<String> {
+pub(crate) fn string_list(v: &Mp) -> Vec<String> {
     let Mp::Array(items) = v else {
         return Vec::new();
     };
@@ -372,7 +372,7 @@ pub(super) fn string_list(v: &Mp) -> Vec<String> {
 
 /// A packet as a map: `{type, data, nsp, id?}`, without `nsp` in the sharded mode (where the
 /// message names the namespace).
-pub(super) fn packet_to_mp(p: &WirePacket, with_nsp: bool) -> Mp {
+pub(crate) fn packet_to_mp(p: &WirePacket, with_nsp: bool) -> Mp {
     let mut entries = vec![
         (Mp::str("type"), Mp::UInt(u64::from(p.kind))),
         (
@@ -389,7 +389,7 @@ pub(super) fn packet_to_mp(p: &WirePacket, with_nsp: bool) -> Mp {
     Mp::Map(entries)
 }
 
-pub(super) fn packet_from_mp(p: &Mp) -> Result<WirePacket, WireError> {
+pub(crate) fn packet_from_mp(p: &Mp) -> Result<WirePacket, WireError> {
     let kind = p
         .get("type")
         .and_then(Mp::as_u64)
@@ -412,7 +412,7 @@ pub(super) fn packet_from_mp(p: &Mp) -> Result<WirePacket, WireError> {
     })
 }
 
-pub(super) fn opts_to_mp(o: &WireOpts, with_flags: bool) -> Mp {
+pub(crate) fn opts_to_mp(o: &WireOpts, with_flags: bool) -> Mp {
     let list = |l: &[String]| Mp::Array(l.iter().map(|s| Mp::str(s.as_str())).collect());
     let mut entries = vec![
         (Mp::str("rooms"), list(&o.rooms)),
@@ -434,7 +434,7 @@ pub(super) fn opts_to_mp(o: &WireOpts, with_flags: bool) -> Mp {
     Mp::Map(entries)
 }
 
-pub(super) fn opts_from_mp(o: &Mp) -> WireOpts {
+pub(crate) fn opts_from_mp(o: &Mp) -> WireOpts {
     let flags = o.get("flags");
     let flag = |name| flags.and_then(|f| f.get(name)).is_some_and(Mp::is_true);
     WireOpts {
@@ -521,7 +521,7 @@ pub fn value_to_mp(v: &Value) -> Mp {
     }
 }
 
-pub(super) fn json_to_mp(v: serde_json::Value) -> Mp {
+pub(crate) fn json_to_mp(v: serde_json::Value) -> Mp {
     value_to_mp(&Value::from(v))
 }
 
@@ -598,7 +598,7 @@ pub fn packet_to_broadcast(packet: &WirePacket) -> Result<BroadcastPacket, WireE
 /// this node's ack id `id`. It goes out in `nsp` whatever namespace the packet names, as in
 /// Node's adapter (`broadcastWithAck` sets `packet.nsp`): a packet naming another one would
 /// reach the sockets of `nsp` as a packet of that other namespace.
-pub(super) fn ack_broadcast_packet(
+pub(crate) fn ack_broadcast_packet(
     packet: &WirePacket,
     nsp: &str,
     id: u64,
@@ -613,7 +613,7 @@ pub(super) fn ack_broadcast_packet(
 /// Fixture `name` of a `cluster/tests/fixtures/*.json` file (`all`, written by
 /// `tests/cluster/make-fixtures.mjs`): its channel and its bytes.
 #[cfg(test)]
-pub(super) fn load_fixture(all: &str, name: &str) -> (String, Vec<u8>) {
+pub(crate) fn load_fixture(all: &str, name: &str) -> (String, Vec<u8>) {
     let all: serde_json::Value = serde_json::from_str(all).unwrap_or_default();
     let f = all["fixtures"]
         .as_array()
@@ -635,7 +635,7 @@ mod tests {
 
     /// Test vectors captured from the real `@socket.io/redis-adapter` 8.3 by
     /// `tests/cluster/make-fixtures.mjs`.
-    const FIXTURES: &str = include_str!("../../tests/fixtures/redis-adapter.json");
+    const FIXTURES: &str = include_str!("../tests/fixtures/redis-adapter.json");
 
     fn fixture(name: &str) -> (String, Vec<u8>) {
         load_fixture(FIXTURES, name)
