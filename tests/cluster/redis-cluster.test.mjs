@@ -1,6 +1,8 @@
 // The adapter on a Redis Cluster (three masters, started here with redis-cli --cluster
-// create), in both modes: two Rust features servers and the Node twin (node-redis
-// `createCluster`), all with REDIS_CLUSTER=1. In the sharded mode the namespace's channel and
+// create), in its three modes (classic, sharded, streams): two Rust features servers and the
+// Node twin (node-redis `createCluster`; @socket.io/redis-streams-adapter in the streams
+// mode), all with REDIS_CLUSTER=1. In the streams mode the stream is one key, on one node:
+// that node is the one killed and restarted. In the sharded mode the namespace's channel and
 // each room's channel hash to slots of different nodes, so a connection that is not
 // cluster-aware gets MOVED errors; node counts (PUBSUB NUMSUB / SHARDNUMSUB) must add up
 // every node's subscribers; and the Redis node that owns the namespace's channel is killed
@@ -12,10 +14,10 @@ import { connect, collect, ack, ackTimeout, waitFor, toBuffers, startServer, clo
 import { skipWithoutRedis, SHARDED } from "../lib/cluster.mjs";
 import { startRedisCluster } from "../lib/redis.mjs";
 
-// Both modes are here: the suite's REDIS_SHARDED=1 run skips this file.
+// Every mode is here: the suite's REDIS_SHARDED=1 run skips this file.
 const skip = skipWithoutRedis || (SHARDED && "both modes run in the classic run of the suite");
 
-for (const mode of ["sharded", "classic"]) {
+for (const mode of ["sharded", "classic", "streams"]) {
   describe(`Redis Cluster (3 masters), ${mode} mode: sio and Node nodes`, { skip }, () => {
     let redis, a, b, n;
     before(async () => {
@@ -24,6 +26,7 @@ for (const mode of ["sharded", "classic"]) {
         REDIS_URL: redis.url,
         REDIS_CLUSTER: "1",
         REDIS_SHARDED: mode === "sharded" ? "1" : "0",
+        REDIS_STREAMS: mode === "streams" ? "1" : "0",
         RUST_LOG: "sio_server=info,sio_cluster=info,features=info",
       };
       [a, b, n] = await Promise.all([
@@ -125,7 +128,9 @@ for (const mode of ["sharded", "classic"]) {
 
     it("the Redis node of the namespace's channel killed and restarted: every node recovers", async () => {
       // The channel everything of `/` goes through: its owner's loss cuts every node off.
-      const owner = await redis.owner(mode === "sharded" ? "socket.io#/#" : "socket.io-request#/#");
+      // In the streams mode, the stream's key.
+      const channel = { sharded: "socket.io#/#", classic: "socket.io-request#/#", streams: "socket.io" }[mode];
+      const owner = await redis.owner(channel);
       await redis.restart(owner);
       const [ra, rb, rn] = await Promise.all([connect(a.url), connect(b.url), connect(n.url)]);
       const got = [ra, rb, rn].map((s) => collect(s, "msg"));
