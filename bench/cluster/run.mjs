@@ -444,7 +444,7 @@ async function main() {
 
 Deliveries per second, latency on the sender's node and across nodes, and server CPU per
 delivery, for a broadcast fanned out by two nodes that share one Redis: our contract server
-(Redis adapter, cargo feature \`redis\`${CFG.streams ? ", Redis Streams mode" : ""}) against Node \`socket.io\` ${pkgVersion("socket.io")} +
+(the \`sio-cluster\` Redis adapter${CFG.streams ? ", Redis Streams mode" : ""}) against Node \`socket.io\` ${pkgVersion("socket.io")} +
 \`${MODE.pkg}\` ${pkgVersion(MODE.pkg)}, same redis-server, one run.
 Written by \`scripts/bench-cluster.sh\` (\`bench/cluster/run.mjs\`); every run overwrites it.
 

@@ -167,19 +167,15 @@ impl BroadcastOperator {
         })?;
         if !self.opts.local {
             // Recovery over a shared log: delivered here once the log gave it its offset.
-            let appended = self.ns.recovery.is_some()
-                && !self.opts.volatile
-                && self
-                    .ns
-                    .adapter
-                    .append_broadcast(&packet, &self.opts, &mut || {
-                        let (ns, opts, packet) =
-                            (self.ns.clone(), self.opts.clone(), packet.clone());
-                        Box::new(move |offset| match offset {
-                            Some(o) => ns.deliver(&packet.with_offset(o).0, &opts),
-                            None => ns.deliver(&packet.0, &opts),
-                        })
-                    });
+            let appended = !self.opts.volatile
+                && self.ns.append_event(
+                    &packet,
+                    || &self.opts,
+                    || {
+                        let (ns, opts) = (self.ns.clone(), self.opts.clone());
+                        move |p: BroadcastPacket| ns.deliver(&p.0, &opts)
+                    },
+                );
             if appended {
                 return Ok(());
             }

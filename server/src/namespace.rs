@@ -255,6 +255,39 @@ impl NamespaceInner {
         packet::encode(&self.name, Some(event), None, args).map(BroadcastPacket)
     }
 
+    /// Connection state recovery over the adapter's shared log (the Redis Streams
+    /// adapter): hands `packet`, an event without an offset, to the log for the sockets
+    /// that `opts` selects, and calls what `deliver` makes with it once the log has answered, carrying
+    /// its offset (or none when the log could not take it). False, with nothing sent, when
+    /// recovery is off or the adapter has no log: the caller sends the event itself.
+    pub fn append_event<'o, F>(
+        &self,
+        packet: &BroadcastPacket,
+        opts: impl FnOnce() -> &'o BroadcastOptions,
+        deliver: impl FnOnce() -> F,
+    ) -> bool
+    where
+        F: FnOnce(BroadcastPacket) + Send + 'static,
+    {
+        if self.recovery.is_none() {
+            return false;
+        }
+        // `deliver` is made only when the adapter has a log: emits pay nothing otherwise.
+        let mut make = Some(deliver);
+        self.adapter.append_broadcast(packet, opts(), &mut || {
+            let (packet, deliver) = (packet.clone(), make.take().map(|m| m()));
+            Box::new(move |offset| {
+                let packet = match offset {
+                    Some(o) => packet.with_offset(o),
+                    None => packet,
+                };
+                if let Some(deliver) = deliver {
+                    deliver(packet);
+                }
+            })
+        })
+    }
+
     /// Sends `packet`, an event with ack id `id`, to this node's sockets that `opts`
     /// selects: one future per socket that got it, resolving to its ack or, after
     /// `timeout`, to a timeout (the socket then forgets the id).

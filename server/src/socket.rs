@@ -569,26 +569,24 @@ impl Socket {
     /// connection is then closed as too slow).
     pub fn emit(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
         // With recovery on, kept for the socket's own room, as Node does: sent again if the
-        // connection is cut before the client gets it.
-        let own = || BroadcastOptions {
-            rooms: smallvec::smallvec![Room::from(self.0.id.as_str())],
-            ..BroadcastOptions::default()
+        // connection is cut before the client gets it. Made once, and only then.
+        let own_room = std::cell::OnceCell::new();
+        let own = || {
+            own_room.get_or_init(|| BroadcastOptions {
+                rooms: smallvec::smallvec![Room::from(self.0.id.as_str())],
+                ..BroadcastOptions::default()
+            })
         };
         let ns = &self.0.ns;
-        let packet = ns.encode_event(event, &args, false, || Cow::Owned(own()))?;
+        let packet = ns.encode_event(event, &args, false, || Cow::Borrowed(own()))?;
         // Recovery over a shared log: sent once the log gave it its offset, as Node does
         // (there, through the adapter's broadcast to the socket's own room).
-        let appended = ns.recovery.is_some()
-            && self.connected()
-            && ns.adapter.append_broadcast(&packet, &own(), &mut || {
-                let (socket, packet) = (self.clone(), packet.clone());
-                Box::new(move |offset| {
-                    let packet = match offset {
-                        Some(o) => packet.with_offset(o),
-                        None => packet,
-                    };
-                    let _ = socket.send_packet(&packet.0, false);
-                })
+        let appended = self.connected()
+            && ns.append_event(&packet, own, || {
+                let socket = self.clone();
+                move |p: crate::adapter::BroadcastPacket| {
+                    let _ = socket.send_packet(&p.0, false);
+                }
             });
         if appended {
             return Ok(());

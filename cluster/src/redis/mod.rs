@@ -97,8 +97,9 @@
 //!   **dropped** for the other nodes (Redis pub/sub keeps nothing for late subscribers
 //!   either): nothing is replayed after the outage. The publish queue is bounded
 //!   ([`RedisConfig::queue_capacity`]); when it is full, messages are dropped, not queued.
-//! - A malformed message on a channel is logged (`tracing`, target `sio_server::redis`) and
-//!   skipped. Errors are logged at most once a second per kind.
+//! - A malformed message on a channel is logged (`tracing`, target `sio_cluster`; the
+//!   connections' own errors under `sio_cluster::redis`) and skipped. Errors are logged at
+//!   most once a second per kind.
 //!
 //! # Sticky sessions
 //!
