@@ -42,6 +42,60 @@ for (const [mod, name, short] of map.imports) {
 }
 js = js.replace(ret, () => `return { a: { ...import0, ${own.join(", ")} } };`);
 
+// wasm-bindgen's helpers (everything after the import object) give way to smaller ones of the
+// same names: strings go in through TextEncoder.encode (its own fallback path) rather than an
+// ASCII loop with reallocations, memory views are re-made only when the memory grew, and
+// instantiation is initSync's alone (index.js compiles the module itself). The import object
+// and the export wrappers stay wasm-bindgen's; every helper they use must be defined here.
+const cut = js.indexOf("\nfunction addToExternrefTable0(");
+cut > 0 || fail("helpers not found");
+const RUNTIME = `
+let wasm;
+let WASM_VECTOR_LEN = 0;
+let u8, f64, decoder, decoded = Infinity;
+const encoder = new TextEncoder();
+// Safari's TextDecoder fails past 2 GiB decoded: a fresh one before that, as wasm-bindgen's.
+const decodeText = (b) => ((decoded += b.length) > 2e9 && ((decoded = b.length), (decoder = new TextDecoder("utf-8", { ignoreBOM: true }))), decoder.decode(b));
+const getUint8ArrayMemory0 = () => (u8?.byteLength ? u8 : (u8 = new Uint8Array(wasm.memory.buffer)));
+const getFloat64ArrayMemory0 = () => (f64?.byteLength ? f64 : (f64 = new Float64Array(wasm.memory.buffer)));
+const getDataViewMemory0 = () => new DataView(wasm.memory.buffer);
+const getArrayU8FromWasm0 = (ptr, len) => getUint8ArrayMemory0().subarray((ptr >>>= 0), ptr + len);
+const getStringFromWasm0 = (ptr, len) => decodeText(getArrayU8FromWasm0(ptr, len));
+const isLikeNone = (x) => x == null;
+function passArray8ToWasm0(a, malloc) {
+  const p = malloc(a.length, 1) >>> 0;
+  getUint8ArrayMemory0().set(a, p);
+  WASM_VECTOR_LEN = a.length;
+  return p;
+}
+function passArrayF64ToWasm0(a, malloc) {
+  const p = malloc(a.length * 8, 8) >>> 0;
+  getFloat64ArrayMemory0().set(a, p / 8);
+  WASM_VECTOR_LEN = a.length;
+  return p;
+}
+const passStringToWasm0 = (s, malloc) => passArray8ToWasm0(encoder.encode(s), malloc);
+function addToExternrefTable0(o) {
+  const i = wasm.__externref_table_alloc();
+  wasm.__wbindgen_externrefs.set(i, o);
+  return i;
+}
+function initSync({ module }) {
+  wasm = new WebAssembly.Instance(module, __wbg_get_imports()).exports;
+  wasm.__wbindgen_start();
+  return wasm;
+}
+export { initSync };
+`;
+const defined = (src) => new Set([...src.matchAll(/^(?:function|let|const|var) (\w+)/gm)].map((m) => m[1]));
+const ours = defined(RUNTIME);
+for (const name of defined(js.slice(cut))) {
+  if (!ours.has(name) && new RegExp(`\\b${name}\\b`).test(js.slice(0, cut))) fail(`helper ${name} is used but not replaced`);
+}
+js = js.slice(0, cut) + RUNTIME;
+// The import object's functions use neither `this` nor `arguments`: arrows are shorter.
+js = js.replace(/(\n\s+[\w$]+): function\(([^)]*)\) \{/g, "$1: ($2) => {");
+
 const exports = Object.fromEntries(map.exports);
 js = js.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => `wasm.${exports[name] ?? fail(`export ${name}`)}`);
 writeFileSync(glueFile, js);
