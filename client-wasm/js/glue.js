@@ -183,7 +183,7 @@ export function len(f) {
 // Whether the last session of this page reached WebSocket (`rememberUpgrade`), for every
 // manager, as engine.io-client's static `priorWebsocketSuccess`.
 let ws = false;
-export const priorWs = (v) => (v === undefined ? ws : (ws = v));
+export const priorWs = (v) => (v < 0 ? ws : (ws = !!v));
 export const later = (ms, h, k, v) => setTimeout(back, ms, h, k, v);
 // The browser's `offline` event closes the sessions at once, as engine.io-client does (else a
 // lost network shows only after pingInterval + pingTimeout). One listener, added as the module

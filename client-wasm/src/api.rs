@@ -100,8 +100,9 @@ pub fn op(h: Handle, code: u32, socket: usize, value: Option<f64>) -> JsValue {
 /// events going to `js`, `auth`, and the numeric options `opts` (`ackTimeout`, `retries`,
 /// `maxBufferedEmits`) as for [`manager`].
 #[wasm_bindgen]
-pub fn socket(h: Handle, nsp: &str, js: JsValue, auth: JsValue, opts: &[f64]) -> usize {
-    Mgr::find(h).map_or(0, |m| m.socket(nsp, &Config::new(opts), &auth, &js))
+pub fn socket(h: Handle, nsp: &str, js: JsValue, auth: JsValue, opts: &[f64]) -> i32 {
+    // (An `i32`: a `usize` comes back through a JS wrapper that makes it unsigned.)
+    Mgr::find(h).map_or(0, |m| m.socket(nsp, &Config::new(opts), &auth, &js) as i32)
 }
 
 /// Sends `[event, ...args]` on socket `socket` of manager `h`; `ack` gets the answer

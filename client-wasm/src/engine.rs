@@ -28,7 +28,7 @@ pub(crate) enum Up {
     /// The session moved to WebSocket.
     Upgrade,
     /// An event of `manager.engine` (a `js::event` code) with its argument.
-    Fire(u32, JsValue),
+    Fire(i32, JsValue),
     /// A transport error; a `Close` follows.
     Error(JsValue),
     /// The session is over: reason and description, as engine.io-client reports them.
@@ -134,7 +134,7 @@ impl Engine {
     /// session's transports cannot be mistaken for this one's.
     pub(crate) fn open(h: Handle, tid: u32, target: &Target) -> Self {
         let (mut kind, ws) = target.transports;
-        if target.remember_upgrade && ws && js::prior_ws(None) {
+        if target.remember_upgrade && ws && js::prior_ws(-1) {
             kind = TransportKind::WebSocket;
         }
         let transport = Transport::open(tid, kind, &endpoint(target, None), h);
@@ -237,7 +237,7 @@ impl Engine {
                     _ => "xhr post error",
                 };
                 let err = js::transport_error(message, &value);
-                js::prior_ws(Some(false));
+                js::prior_ws(0);
                 up.push(Up::Error(err.clone()));
                 self.on_close("transport error", err, up);
             }
@@ -340,7 +340,7 @@ impl Engine {
         self.transport.set_sid(&sid);
         self.sid = Some(sid);
         self.state = State::Open;
-        js::prior_ws(Some(self.transport.kind == TransportKind::WebSocket));
+        js::prior_ws(i32::from(self.transport.kind == TransportKind::WebSocket));
         self.reset_ping_timeout();
         up.push(Up::Open);
         self.flush();
@@ -397,7 +397,7 @@ impl Engine {
         // Dropping the polling transport closes it without a word to the server.
         self.transport = ws;
         self.upgrading = false;
-        js::prior_ws(Some(true));
+        js::prior_ws(1);
         up.push(Up::Upgrade);
         self.flush();
     }

@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 
 /// A manager's number in glue.js: the browser's callbacks name their manager by it, and its
 /// events find their JS objects by it.
-pub(crate) type Handle = u32;
+pub(crate) type Handle = i32;
 
 /// The JS object events go to, by [`target`]: the manager's, its engine's, or a socket's
 /// (its index).
@@ -75,7 +75,7 @@ extern "C" {
     #[wasm_bindgen(js_name = setDispatch)]
     pub(crate) fn set_dispatch(f: &JsValue);
     /// How glue.js holds the JS objects of `h` (a [`hold`] code).
-    pub(crate) fn root(h: Handle, how: u32);
+    pub(crate) fn root(h: Handle, how: i32);
     /// The JS object of `target` ([`MANAGER`], [`ENGINE`] or a socket index), if alive.
     pub(crate) fn target(h: Handle, target: i32) -> JsValue;
     /// A new session: a new object for its [`ENGINE`] events.
@@ -91,9 +91,9 @@ extern "C" {
     pub(crate) fn reserved(name: &str) -> bool;
     /// A one-shot JS function that calls back `(kind, [id, args])` with its arguments.
     #[wasm_bindgen(js_name = ackFn)]
-    pub(crate) fn ack_fn(h: Handle, kind: u32, id: f64) -> JsValue;
+    pub(crate) fn ack_fn(h: Handle, kind: i32, id: f64) -> JsValue;
     /// Calls the `auth` function `f`; what it passes back comes back as `(kind, data)`.
-    pub(crate) fn auth(f: &JsValue, h: Handle, kind: u32);
+    pub(crate) fn auth(f: &JsValue, h: Handle, kind: i32);
 
     /// The CONNECT payload with the session to recover (`pid`, `offset`) merged in.
     #[wasm_bindgen(js_name = withPid)]
@@ -126,20 +126,21 @@ extern "C" {
     pub(crate) fn encode_uri(s: &str) -> String;
     /// `[secure, host, key, namespace, query]` of an `io()` URL, or `undefined`.
     pub(crate) fn url(uri: &JsValue) -> JsValue;
-    /// Whether the page's last session reached WebSocket; with a value, records it.
+    /// Whether the page's last session reached WebSocket; with `value` 0 or 1 (not -1),
+    /// records it. (Numbers, not `Option<bool>`: the import then needs no JS wrapper.)
     #[wasm_bindgen(js_name = priorWs)]
-    pub(crate) fn prior_ws(value: Option<bool>) -> bool;
+    pub(crate) fn prior_ws(value: i32) -> bool;
     /// The size of a frame in a polling payload: UTF-8 bytes of a text packet, `b` + base64
     /// of a binary one.
     pub(crate) fn len(s: &JsValue) -> f64;
-    fn later(ms: f64, h: Handle, kind: u32, value: f64) -> f64;
+    fn later(ms: f64, h: Handle, kind: i32, value: f64) -> f64;
     /// Calls back `(kind)` on the browser's next `offline` event (`kind` 0: no longer).
     #[wasm_bindgen(js_name = onOffline)]
-    pub(crate) fn on_offline(h: Handle, kind: u32);
+    pub(crate) fn on_offline(h: Handle, kind: i32);
     fn cancel(id: f64);
     #[wasm_bindgen(js_name = wsOpen)]
     /// A WebSocket whose events come back as `(kind + ev, value)` (`kind::Ev`).
-    pub(crate) fn ws_open(url: &str, protocols: &JsValue, h: Handle, kind: u32) -> JsValue;
+    pub(crate) fn ws_open(url: &str, protocols: &JsValue, h: Handle, kind: i32) -> JsValue;
     #[wasm_bindgen(js_name = wsClose)]
     pub(crate) fn ws_close(ws: &JsValue);
     #[wasm_bindgen(js_name = wsSend)]
@@ -153,15 +154,15 @@ extern "C" {
         url: &str,
         body: &JsValue,
         headers: &JsValue,
-        flags: u32,
+        flags: i32,
         h: Handle,
-        kind: u32,
+        kind: i32,
         after: &JsValue,
     ) -> JsValue;
     /// Cancels a request (`keep`: lets it finish, but its callback is never called).
-    pub(crate) fn abort(controller: &JsValue, keep: bool);
+    pub(crate) fn abort(controller: &JsValue, keep: i32);
     /// Reads the Blobs among `parts`; they come back as `(kind + Ev::Data, parts)`.
-    pub(crate) fn unblob(parts: &Array, h: Handle, kind: u32) -> JsValue;
+    pub(crate) fn unblob(parts: &Array, h: Handle, kind: i32) -> JsValue;
     #[wasm_bindgen(js_name = isBlob)]
     pub(crate) fn is_blob(v: &JsValue) -> bool;
     /// The bytes of an `ArrayBuffer` or typed array.
@@ -175,7 +176,7 @@ extern "C" {
     pub(crate) fn emitter() -> Emitter;
     /// Runs the listeners of `event` (an [`event`] code) of `target` with its arguments, of
     /// which it takes as many as it has.
-    pub(crate) fn fire(h: Handle, target: i32, event: u32, a: &JsValue, b: &JsValue);
+    pub(crate) fn fire(h: Handle, target: i32, event: i32, a: &JsValue, b: &JsValue);
     #[wasm_bindgen(method)]
     pub(crate) fn on(this: &Emitter, event: &str, f: &JsValue);
     #[wasm_bindgen(method)]
@@ -192,7 +193,7 @@ extern "C" {
     pub(crate) fn probe_error() -> JsValue;
     /// A decoded Socket.IO packet as the Manager's `packet` event has it.
     #[wasm_bindgen(js_name = sioPacket)]
-    pub(crate) fn sio_packet(kind: u32, nsp: &str, id: Option<f64>, data: &JsValue) -> JsValue;
+    pub(crate) fn sio_packet(kind: i32, nsp: &str, id: Option<f64>, data: &JsValue) -> JsValue;
     /// A JS function calling `f` with its arguments as one array.
     pub(crate) fn spread(f: &Closure<dyn Fn(Array)>) -> JsValue;
 }
@@ -214,44 +215,44 @@ impl Array {
 /// The reserved events the client fires, by code (glue.js `EVENTS` has their names and
 /// argument counts).
 pub(crate) mod event {
-    pub(crate) const OPEN: u32 = 0;
-    pub(crate) const ERROR: u32 = 1;
-    pub(crate) const CLOSE: u32 = 2;
-    pub(crate) const PING: u32 = 3;
-    pub(crate) const RECONNECT_ATTEMPT: u32 = 4;
-    pub(crate) const RECONNECT: u32 = 5;
-    pub(crate) const RECONNECT_ERROR: u32 = 6;
-    pub(crate) const RECONNECT_FAILED: u32 = 7;
-    pub(crate) const UPGRADE: u32 = 8;
-    pub(crate) const CONNECT: u32 = 9;
-    pub(crate) const CONNECT_ERROR: u32 = 10;
-    pub(crate) const DISCONNECT: u32 = 11;
-    pub(crate) const UPGRADING: u32 = 12;
-    pub(crate) const UPGRADE_ERROR: u32 = 13;
+    pub(crate) const OPEN: i32 = 0;
+    pub(crate) const ERROR: i32 = 1;
+    pub(crate) const CLOSE: i32 = 2;
+    pub(crate) const PING: i32 = 3;
+    pub(crate) const RECONNECT_ATTEMPT: i32 = 4;
+    pub(crate) const RECONNECT: i32 = 5;
+    pub(crate) const RECONNECT_ERROR: i32 = 6;
+    pub(crate) const RECONNECT_FAILED: i32 = 7;
+    pub(crate) const UPGRADE: i32 = 8;
+    pub(crate) const CONNECT: i32 = 9;
+    pub(crate) const CONNECT_ERROR: i32 = 10;
+    pub(crate) const DISCONNECT: i32 = 11;
+    pub(crate) const UPGRADING: i32 = 12;
+    pub(crate) const UPGRADE_ERROR: i32 = 13;
     /// The engine's write buffer is empty (glue.js fires it on the next tick, as
     /// engine.io-client does for a WebSocket).
-    pub(crate) const DRAIN: u32 = 14;
+    pub(crate) const DRAIN: i32 = 14;
     /// A decoded Socket.IO packet (the Manager's).
-    pub(crate) const PACKET: u32 = 15;
+    pub(crate) const PACKET: i32 = 15;
     /// An incoming event `[name, ...args]`: catch-all listeners, then those of `name`.
-    pub(crate) const INCOMING: u32 = 16;
+    pub(crate) const INCOMING: i32 = 16;
     /// An outgoing event `[name, ...args]`, for `onAnyOutgoing` listeners.
-    pub(crate) const OUTGOING: u32 = 17;
+    pub(crate) const OUTGOING: i32 = 17;
     /// A frame received: the engine's `packet`, then `heartbeat` (glue.js makes the packet
     /// from the frame, if anyone listens).
-    pub(crate) const FRAME_IN: u32 = 18;
+    pub(crate) const FRAME_IN: i32 = 18;
     /// A frame sent: the engine's `packetCreate`.
-    pub(crate) const FRAME_OUT: u32 = 19;
+    pub(crate) const FRAME_OUT: i32 = 19;
 }
 
 /// How glue.js holds a manager's JS objects ([`root`]).
 pub(crate) mod hold {
     /// Weakly: the page may let go of them.
-    pub(crate) const WEAK: u32 = 0;
+    pub(crate) const WEAK: i32 = 0;
     /// Strongly: the manager is busy, and its listeners must stay.
-    pub(crate) const STRONG: u32 = 1;
+    pub(crate) const STRONG: i32 = 1;
     /// Not at all: the manager is gone, and so is its callback.
-    pub(crate) const GONE: u32 = 2;
+    pub(crate) const GONE: i32 = 2;
 }
 
 /// `msg` as an `Error` without data.
@@ -266,7 +267,7 @@ impl Timer {
     /// Calls back `(kind, value)` on `h` once after `ms` milliseconds, unless the timer is
     /// dropped first. Timers call back through `dispatch` like every browser event rather
     /// than with a closure each: no allocation per timer, and one piece of glue for all.
-    pub(crate) fn new(ms: f64, h: Handle, kind: u32, value: f64) -> Self {
+    pub(crate) fn new(ms: f64, h: Handle, kind: i32, value: f64) -> Self {
         Timer(later(ms, h, kind, value))
     }
 }

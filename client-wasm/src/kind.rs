@@ -1,6 +1,7 @@
 //! What a manager's browser callback `(kind, value)` is about. Timers, transports, and the
 //! JS functions handed to the page all call back through the `dispatch` export with the
-//! manager's number and a `u32` kind: [`Kind`] is the only place that packs and unpacks it.
+//! manager's number and an `i32` kind (a `u32` in JS's signed numbers: imports of `i32`s
+//! need no JS wrapper): [`Kind`] is the only place that packs and unpacks it.
 //!
 //! glue.js adds a transport event ([`Ev`]) to the kind it is given (`t + DATA`); its
 //! constants are checked against [`Ev`] by the test below.
@@ -67,20 +68,21 @@ pub(crate) enum Ev {
 impl Kind {
     // Inlined: the callers pass constants, which then fold to the number.
     #[inline(always)]
-    pub(crate) const fn encode(self) -> u32 {
-        match self {
+    pub(crate) const fn encode(self) -> i32 {
+        (match self {
             Kind::ConnectTimeout => 1,
             Kind::Reconnect => 2,
             Kind::PingTimeout => 3,
             Kind::Offline => 4,
             Kind::Socket(index, cb) => SOCKET | index << 2 | cb as u32,
             Kind::Transport(id, op, ev) => id << 4 | (op as u32) << 2 | ev as u32,
-        }
+        }) as i32
     }
 
     /// The kind of `k` made by [`encode`](Self::encode); `None` for a manager kind it
     /// does not make.
-    pub(crate) fn decode(k: u32) -> Option<Kind> {
+    pub(crate) fn decode(k: i32) -> Option<Kind> {
+        let k = k as u32;
         if k & SOCKET != 0 {
             let cb = match k & 3 {
                 0 => SocketCb::Ack,
@@ -117,7 +119,7 @@ impl Kind {
 
 /// The kind glue.js is given for transport `id`'s request `op`: it adds the [`Ev`].
 #[inline(always)]
-pub(crate) const fn transport(id: u32, op: Op) -> u32 {
+pub(crate) const fn transport(id: u32, op: Op) -> i32 {
     Kind::Transport(id, op, Ev::Open).encode()
 }
 

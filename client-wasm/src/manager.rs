@@ -148,7 +148,7 @@ mod registry {
 /// plain export rather than a closure per manager: no closure runtime in the bundle). A
 /// callback for a manager that is gone is dropped.
 #[wasm_bindgen(js_name = __sio_dispatch)]
-pub fn dispatch(h: Handle, kind: u32, value: JsValue) {
+pub fn dispatch(h: Handle, kind: i32, value: JsValue) {
     if let Some(mgr) = Mgr::find(h) {
         mgr.on_callback(kind, value);
         mgr.settle();
@@ -239,7 +239,7 @@ impl Mgr {
         self.nsps.borrow().iter().any(|s| s.waiting())
     }
 
-    fn emit(&self, event: u32, arg: &JsValue) {
+    fn emit(&self, event: i32, arg: &JsValue) {
         js::fire(self.h, MANAGER, event, arg, &JsValue::UNDEFINED);
     }
 
@@ -324,7 +324,7 @@ impl Mgr {
         );
     }
 
-    fn on_callback(&self, kind: u32, value: JsValue) {
+    fn on_callback(&self, kind: i32, value: JsValue) {
         let Some(kind) = Kind::decode(kind) else {
             return;
         };
@@ -657,9 +657,9 @@ impl Mgr {
         }
         // After the socket, as in socket.io-client (whose sockets listen first); an event's
         // data has its ack function by then.
-        if js::listens(self.h, MANAGER, event::PACKET as i32) {
+        if js::listens(self.h, MANAGER, event::PACKET) {
             let id = h.id.map(|id| id as f64);
-            let p = js::sio_packet(u32::from(h.kind as u8 - b'0'), &h.nsp, id, &data);
+            let p = js::sio_packet(i32::from(h.kind as u8 - b'0'), &h.nsp, id, &data);
             self.emit(event::PACKET, &p);
         }
     }

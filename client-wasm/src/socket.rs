@@ -164,11 +164,11 @@ impl Sock {
         self.st.borrow().connected
     }
 
-    fn fire_args(&self, event: u32, args: &Array) {
+    fn fire_args(&self, event: i32, args: &Array) {
         js::fire(self.mgr.h, self.index, event, args, &JsValue::UNDEFINED);
     }
 
-    fn emit_reserved(&self, event: u32, a: &JsValue, b: &JsValue) {
+    fn emit_reserved(&self, event: i32, a: &JsValue, b: &JsValue) {
         js::fire(self.mgr.h, self.index, event, a, b);
     }
 
@@ -215,7 +215,7 @@ impl Sock {
 
     /// The manager's callback kind for this socket's callback `cb`.
     #[inline(always)]
-    fn kind(&self, cb: SocketCb) -> u32 {
+    fn kind(&self, cb: SocketCb) -> i32 {
         Kind::Socket(self.index as u32, cb).encode()
     }
 

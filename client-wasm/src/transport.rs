@@ -54,7 +54,7 @@ struct Polling {
     headers: JsValue,
     /// glue.js `request` flags: 1 credentials (`withCredentials`), 2 a cache-busting `t`
     /// parameter (`timestampRequests`).
-    flags: u32,
+    flags: i32,
     get: Option<JsValue>,
     /// The POST in flight, or the reading of the Blobs it will carry.
     post: Option<JsValue>,
@@ -136,7 +136,7 @@ impl Transport {
                     io: Io::Polling(Polling {
                         url: at.url("http", "polling"),
                         headers: at.headers.clone(),
-                        flags: u32::from(at.credentials) | u32::from(at.timestamps) << 1,
+                        flags: i32::from(at.credentials) | i32::from(at.timestamps) << 1,
                         get: None,
                         post: None,
                         h,
@@ -272,7 +272,7 @@ impl Transport {
                 // Likewise, on a goodbye the POST in flight goes through (the close packet
                 // follows it).
                 for r in [&p.get, &p.post].into_iter().flatten() {
-                    js::abort(r, bye.is_some());
+                    js::abort(r, i32::from(bye.is_some()));
                 }
                 if let Some(rest) = bye {
                     let mut parts = rest.to_vec();
