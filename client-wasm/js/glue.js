@@ -45,16 +45,15 @@ const back = (h, k, v) => objs.has(h) && dispatch(h, k, v);
 
 export const isBlob = (v) => typeof Blob == "function" && v instanceof Blob;
 const isBin = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v) || isBlob(v);
-export const bytes = (v) =>
+const bytes = (v) =>
   ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v);
-export const buffer = (b) => b.slice().buffer;
 
 /** The JSON of `data` ("" for undefined); binary leaves become placeholders and are pushed
  *  to `bins` (without `bins`: as JSON.stringify has them). */
 export const json = (data, bins) =>
   data === undefined ? "" : JSON.stringify(data, (_, v) => (bins && isBin(v) ? { _placeholder: true, num: bins.push(v) - 1 } : v));
 const utf8 = new TextDecoder();
-export const text = (b) => utf8.decode(b);
+const text = (b) => utf8.decode(b);
 export const concat = (head, body) => text(head) + body;
 
 /** The JSON value in `text`, placeholders replaced by `bins`; `undefined` when the text is
@@ -168,6 +167,27 @@ export function engineOpts(h) {
   return o && [query(o.query) || url(m.uri)[4], o.extraHeaders, o.protocols, opts(o)];
 }
 export const floats = (a) => a;
+// Polling payloads: records separated by \x1e, a binary one as `b` + base64 (the browser's
+// btoa and atob, which leave no base64 codec in the .wasm).
+/** A payload of `frames` (strings, buffers or views; Blobs are read first, `unblob`). */
+export const payload = (frames) =>
+  frames
+    .map((f) => {
+      if (typeof f == "string") return f;
+      let s = "";
+      for (const c of bytes(f)) s += String.fromCharCode(c);
+      return "b" + btoa(s);
+    })
+    .join("\x1e");
+/** The records of a payload: strings, ArrayBuffers for binary ones, undefined where the
+ *  base64 is malformed. */
+export const records = (body) =>
+  body.split("\x1e").map((r) => {
+    if (r[0] != "b") return r;
+    try {
+      return Uint8Array.from(atob(r.slice(1)), (c) => c.charCodeAt(0)).buffer;
+    } catch {}
+  });
 /** What a frame weighs in a polling payload, as the server counts it against maxPayload: the
  *  UTF-8 bytes of a text packet, `b` + base64 of a binary one. */
 export function len(f) {

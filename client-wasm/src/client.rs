@@ -45,7 +45,7 @@ fn listener(mgr: &Mgr, target: i32, event: &str, f: impl Fn(&[JsValue]) + 'stati
     let js = js::spread(&cb);
     mgr.closures
         .borrow_mut()
-        .push((target, String::from(event), cb));
+        .push((target, String::from(event), Box::new(cb)));
     js
 }
 

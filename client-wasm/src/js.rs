@@ -61,8 +61,6 @@ extern "C" {
     pub(crate) fn json(data: &JsValue, bins: &JsValue) -> JsValue;
     /// The UTF-8 `head` + the JS string `body`.
     pub(crate) fn concat(head: &[u8], body: &JsValue) -> JsValue;
-    /// UTF-8 bytes as a JS string.
-    pub(crate) fn text(utf8: &[u8]) -> JsValue;
     /// The JSON value in `text`, binary placeholders replaced by `bins`; `undefined` when it
     /// is not JSON.
     pub(crate) fn parse(text: &JsValue, bins: &JsValue) -> JsValue;
@@ -113,6 +111,12 @@ extern "C" {
     /// manager without one (the Rust API's).
     #[wasm_bindgen(js_name = engineOpts)]
     pub(crate) fn engine_opts(h: Handle) -> JsValue;
+    /// The records of a polling payload: text packets as strings, binary ones as
+    /// `ArrayBuffer`s, undefined for a binary one whose base64 is malformed.
+    pub(crate) fn records(body: &JsValue) -> Array;
+    /// A polling payload of `frames` (JS strings, buffers or views).
+    #[cfg(feature = "polling")]
+    pub(crate) fn payload(frames: &Array) -> JsValue;
     /// A JS array of numbers as a `Vec`.
     pub(crate) fn floats(numbers: &JsValue) -> Vec<f64>;
     pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue;
@@ -165,10 +169,6 @@ extern "C" {
     pub(crate) fn unblob(parts: &Array, h: Handle, kind: i32) -> JsValue;
     #[wasm_bindgen(js_name = isBlob)]
     pub(crate) fn is_blob(v: &JsValue) -> bool;
-    /// The bytes of an `ArrayBuffer` or typed array.
-    pub(crate) fn bytes(v: &JsValue) -> Vec<u8>;
-    /// A new `ArrayBuffer` holding a copy of `b`.
-    pub(crate) fn buffer(b: &[u8]) -> JsValue;
 
     /// The listeners of a socket or manager (glue.js `Emitter`); its JS object in the JS API.
     #[derive(Clone)]

@@ -9,6 +9,7 @@
 //! glue.js, through [`dispatch`], so nothing they keep can keep it (or their own objects,
 //! through it) alive.
 
+use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -16,7 +17,6 @@ use core::cell::{Cell, RefCell};
 
 use sio_protocol::binary::Reassembler;
 use sio_protocol::socket::{self, PacketType};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -61,8 +61,10 @@ pub(crate) struct Mgr {
     pub(crate) closures: RefCell<Vec<Listener>>,
 }
 
-/// A Rust API listener: its target (a socket index or `js::MANAGER`), its event, its closure.
-pub(crate) type Listener = (i32, String, Closure<dyn Fn(Array)>);
+/// A Rust API listener: its target (a socket index or `js::MANAGER`), its event, its
+/// `Closure`. Type-erased: dropping a `Closure` takes wasm-bindgen's closure runtime, which
+/// then only the Rust API's own code reaches, not the JS API's bundle.
+pub(crate) type Listener = (i32, String, Box<dyn core::any::Any>);
 
 pub(crate) struct MgrSt {
     pub(crate) ready: Ready,

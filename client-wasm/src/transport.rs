@@ -13,11 +13,6 @@
 
 use alloc::string::String;
 #[cfg(feature = "polling")]
-use alloc::vec::Vec;
-
-#[cfg(feature = "polling")]
-use sio_protocol::payload;
-#[cfg(feature = "polling")]
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 
@@ -213,16 +208,12 @@ impl Transport {
             #[cfg(feature = "polling")]
             Io::Polling(p) => {
                 self.writable = false;
-                let blobs = frames.iter().any(js::is_blob);
-                if blobs {
+                let parts = array(frames);
+                if frames.iter().any(js::is_blob) {
                     // Read the Blobs first; the POST goes out when they are (`Op::Blobs`).
-                    let parts = Array::new();
-                    for f in frames {
-                        parts.push(f);
-                    }
                     p.post = Some(js::unblob(&parts, p.h, kind::transport(p.id, Op::Blobs)));
                 } else {
-                    p.post_body(&encode_payload(frames));
+                    p.post_body(&js::payload(&parts));
                 }
             }
         }
@@ -241,9 +232,7 @@ impl Transport {
     #[cfg(feature = "polling")]
     pub(crate) fn blobs_read(&mut self, parts: &JsValue) {
         if let Io::Polling(p) = &mut self.io {
-            let parts: &Array = parts.unchecked_ref();
-            let body = encode_payload(&parts.to_vec());
-            p.post_body(&body);
+            p.post_body(&js::payload(parts.unchecked_ref()));
         }
     }
 
@@ -275,9 +264,9 @@ impl Transport {
                     js::abort(r, i32::from(bye.is_some()));
                 }
                 if let Some(rest) = bye {
-                    let mut parts = rest.to_vec();
-                    parts.push(JsValue::from_str("1"));
-                    let body = js::text(&encode_payload(&parts));
+                    let parts = array(rest);
+                    parts.push(&JsValue::from_str("1"));
+                    let body = js::payload(&parts);
                     // Fire and forget: nobody listens for the answer.
                     js::request(
                         &p.url,
@@ -302,10 +291,10 @@ impl Drop for Transport {
 
 #[cfg(feature = "polling")]
 impl Polling {
-    fn post_body(&mut self, body: &[u8]) {
+    fn post_body(&mut self, body: &JsValue) {
         self.post = Some(js::request(
             &self.url,
-            &js::text(body),
+            body,
             &self.headers,
             self.flags,
             self.h,
@@ -315,18 +304,12 @@ impl Polling {
     }
 }
 
-/// A polling body (UTF-8) from text packets (JS strings) and binary ones (buffers, views).
+/// `frames` as a JS array.
 #[cfg(feature = "polling")]
-fn encode_payload(parts: &[JsValue]) -> Vec<u8> {
-    let mut out: Vec<u8> = Vec::new();
-    for (i, v) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(payload::SEPARATOR);
-        }
-        match v.as_string() {
-            Some(s) => out.extend_from_slice(s.as_bytes()),
-            None => payload::write_binary_record(&js::bytes(v), &mut out),
-        }
+fn array(frames: &[Out]) -> Array {
+    let parts = Array::new();
+    for f in frames {
+        parts.push(f);
     }
-    out
+    parts
 }
