@@ -52,9 +52,6 @@ const bytes = (v) =>
  *  to `bins` (without `bins`: as JSON.stringify has them). */
 export const json = (data, bins) =>
   data === undefined ? "" : JSON.stringify(data, (_, v) => (bins && isBin(v) ? { _placeholder: true, num: bins.push(v) - 1 } : v));
-const utf8 = new TextDecoder();
-const text = (b) => utf8.decode(b);
-export const concat = (head, body) => text(head) + body;
 
 /** The JSON value in `text`, placeholders replaced by `bins`; `undefined` when the text is
  *  not JSON. */
@@ -62,6 +59,42 @@ export function parse(text, bins) {
   try {
     return JSON.parse(text, bins && ((_, v) => (v && v._placeholder === true && typeof v.num == "number" && bins[v.num]) || v));
   } catch {}
+}
+
+// The Engine.IO and Socket.IO packets in text frames, read and written here so that no
+// message is copied into the .wasm and back out (the core gets their parts).
+/** The Engine.IO type (0–6) of a text frame, -1 if it has none. */
+export const frameType = (f) => "0123456".indexOf(f[0] || "x");
+const num = (v) => (typeof v == "number" ? v : 0);
+/** `[sid, pingInterval, pingTimeout, maxPayload, offers WebSocket]` of an open packet. */
+export const handshake = (f) => {
+  const v = parse(f.slice(1)) || {};
+  const u = v.upgrades;
+  return [typeof v.sid == "string" ? v.sid : undefined, num(v.pingInterval), num(v.pingTimeout), num(v.maxPayload), Array.isArray(u) && u.includes("websocket")];
+};
+// What the body of each Socket.IO packet type must start with, as sio-protocol's
+// `socket::decode` checks (its whitespace is JSON's): CONNECT an object, DISCONNECT nothing,
+// EVENT an array whose first item is a string or a number, ACK an array, CONNECT_ERROR an
+// object or a string.
+const SHAPES = [/^[\t\n\f\r ]*\{/, /(?!)/, /^[\t\n\f\r ]*\[[\t\n\f\r ]*["\d-]/, /^[\t\n\f\r ]*\[/, /^[\t\n\f\r ]*[{"]/];
+/** `[type, nsp, id, attachments, JSON text]` of the Socket.IO packet in a message frame
+ *  (`4…`), or undefined when it is malformed: a binary type announces one attachment or
+ *  more (others none), a namespace has no control characters (the polling separator among
+ *  them), ack ids are JS-safe integers. */
+export function decode(f) {
+  const m = /^4([0-6])(?:(\d+)-)?(?:(\/[^,]*),?)?(\d*)([^]*)$/.exec(f) || [];
+  const type = +m[1], n = +m[2] || 0, nsp = m[3] || "/", id = m[4] ? +m[4] : undefined, data = m[5];
+  // (BINARY_EVENT and BINARY_ACK have the shapes of EVENT and ACK.)
+  if (m[0] && (type > 4 ? n : m[2] === undefined) && !/[\0-\x1f]/.test(nsp) && !(id > 2 ** 53 - 1) && (!data || SHAPES[type > 4 ? type - 3 : type].test(data)))
+    return [type, nsp, id, n, data];
+}
+/** The frames of a Socket.IO packet: its message, then the attachments of events and acks
+ *  (their binary types then); elsewhere binary goes as JSON.stringify has it. */
+export function packet(type, nsp, id, data) {
+  const bins = [];
+  const body = json(data, (type == 2 || type == 3) && bins);
+  const n = bins.length;
+  return ["4" + (n ? type + 3 + "" + n + "-" : type) + (nsp != "/" && nsp ? nsp + "," : "") + (id ?? "") + body, ...bins];
 }
 
 // The event names pages may not emit nor servers send, as socket.io-client reserves them

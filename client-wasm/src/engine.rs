@@ -7,20 +7,25 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use sio_protocol::engine::{self, Packet};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
-use crate::js::{self, Array, Handle, Timer, event};
+use crate::js::{self, Handle, Timer, event};
 use crate::kind::{Ev, Kind, Op};
 use crate::opts::{Config, DEFAULT_PATH, TransportKind, opt};
 use crate::transport::{Endpoint, Out, Transport};
+
+// The Engine.IO packet types the engine acts on (glue.js `frameType`).
+const OPEN: i32 = 0;
+const CLOSE: i32 = 1;
+const PING: i32 = 2;
+const MESSAGE: i32 = 4;
 
 /// What the manager hears from the engine.
 pub(crate) enum Up {
     /// The handshake is done.
     Open,
-    /// A text message (the Socket.IO packet).
-    Text(String),
+    /// A text message (the Socket.IO packet, `4` included, as a JS string).
+    Text(JsValue),
     /// A binary message (`ArrayBuffer`).
     Binary(JsValue),
     /// The server pinged.
@@ -262,15 +267,32 @@ impl Engine {
         }
     }
 
-    /// A WebSocket message, or a record of a polling payload.
+    /// A WebSocket message, or a record of a polling payload. Text frames stay JS strings:
+    /// glue.js reads their type, the handshake and (in the manager) the Socket.IO packet,
+    /// so that no message is copied into wasm memory and back out.
     fn on_message(&mut self, target: &Target, data: JsValue, up: &mut Vec<Up>) {
         self.heard(&data, up);
-        match data.as_string() {
-            Some(text) => match engine::decode_text(&text) {
-                Ok(p) => self.on_packet(target, p, up),
-                Err(_) => self.parse_error(up),
-            },
-            None => up.push(Up::Binary(data)),
+        if !data.is_string() {
+            up.push(Up::Binary(data));
+            return;
+        }
+        match js::frame_type(&data) {
+            OPEN if self.state == State::Opening => self.on_handshake(target, &data, up),
+            CLOSE => self.on_close(
+                "transport close",
+                js::details("transport closed by the server", &JsValue::UNDEFINED),
+                up,
+            ),
+            PING if self.state == State::Open => {
+                self.write_control("3", up);
+                self.reset_ping_timeout();
+                up.push(Up::Ping);
+            }
+            MESSAGE if self.state == State::Open => up.push(Up::Text(data)),
+            // Not an Engine.IO packet type.
+            t if t < 0 => self.parse_error(up),
+            // Noop (releases a GET during an upgrade), pongs, and packets out of place.
+            _ => {}
         }
     }
 
@@ -279,44 +301,17 @@ impl Engine {
         up.push(Up::Fire(event::FRAME_IN, frame.clone()));
     }
 
-    fn on_packet(&mut self, target: &Target, packet: Packet<'_>, up: &mut Vec<Up>) {
-        match packet {
-            Packet::Open(data) if self.state == State::Opening => {
-                self.on_handshake(target, data, up);
-            }
-            Packet::Ping(_) if self.state == State::Open => {
-                self.write_control("3", up);
-                self.reset_ping_timeout();
-                up.push(Up::Ping);
-            }
-            Packet::Message(m) if self.state == State::Open => up.push(Up::Text(String::from(m))),
-            Packet::Close => self.on_close(
-                "transport close",
-                js::details("transport closed by the server", &JsValue::UNDEFINED),
-                up,
-            ),
-            // Noop (releases a GET during an upgrade), and pongs: nothing to do.
-            _ => {}
-        }
-    }
-
-    fn on_handshake(&mut self, target: &Target, data: &str, up: &mut Vec<Up>) {
-        let v = js::parse(&JsValue::from_str(data), &JsValue::UNDEFINED);
-        let Some(sid) = js::get(&v, "sid").as_string() else {
+    fn on_handshake(&mut self, target: &Target, frame: &JsValue, up: &mut Vec<Up>) {
+        let hs = js::handshake(frame);
+        let Some(sid) = hs.at(0).as_string() else {
             self.parse_error(up);
             return;
         };
-        let num = |k| js::get(&v, k).as_f64().unwrap_or(0.0);
-        self.ping_interval = num("pingInterval");
-        self.ping_timeout = num("pingTimeout");
-        self.max_payload = num("maxPayload");
-        let upgrades = js::get(&v, "upgrades");
-        self.offers_ws = Array::is_array(&upgrades)
-            && upgrades
-                .unchecked_ref::<Array>()
-                .to_vec()
-                .iter()
-                .any(|u| u.as_string().as_deref() == Some("websocket"));
+        let num = |i| hs.at(i).as_f64().unwrap_or(0.0);
+        self.ping_interval = num(1);
+        self.ping_timeout = num(2);
+        self.max_payload = num(3);
+        self.offers_ws = hs.at(4).is_truthy();
         #[cfg(feature = "polling")]
         self.transport.set_sid(&sid);
         self.sid = Some(sid);

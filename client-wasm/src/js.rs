@@ -111,6 +111,21 @@ extern "C" {
     /// manager without one (the Rust API's).
     #[wasm_bindgen(js_name = engineOpts)]
     pub(crate) fn engine_opts(h: Handle) -> JsValue;
+    /// The Engine.IO packet type (0–6) of a text frame; -1 when it is not one.
+    #[wasm_bindgen(js_name = frameType)]
+    pub(crate) fn frame_type(frame: &JsValue) -> i32;
+    /// The handshake of an open packet: `[sid, pingInterval, pingTimeout, maxPayload,
+    /// whether WebSocket is offered]`, the sid undefined when the packet has none.
+    pub(crate) fn handshake(frame: &JsValue) -> Array;
+    /// The Socket.IO packet in a message frame (`4…`): `[type, nsp, id, attachments, JSON
+    /// text]` (id undefined without one, text `""` without a body), or undefined when it
+    /// is malformed, by the rules of sio-protocol's `socket::decode`.
+    pub(crate) fn decode(frame: &JsValue) -> JsValue;
+    /// The frames of a Socket.IO packet of `type` (its digit's value): the message frame,
+    /// then the binary attachments that the JSON of `data` has placeholders for (events and
+    /// acks only: elsewhere, a CONNECT's auth, binary goes as `JSON.stringify` has it, as in
+    /// socket.io-client). Events and acks with attachments become their binary types.
+    pub(crate) fn packet(kind: i32, nsp: &str, id: Option<f64>, data: &JsValue) -> Array;
     /// The records of a polling payload: text packets as strings, binary ones as
     /// `ArrayBuffer`s, undefined for a binary one whose base64 is malformed.
     pub(crate) fn records(body: &JsValue) -> Array;

@@ -368,7 +368,7 @@ impl Mgr {
     fn on_up(&self, up: Up) {
         match up {
             Up::Open => self.on_open(),
-            Up::Text(text) => self.on_text(&text),
+            Up::Text(frame) => self.on_text(&frame),
             Up::Binary(data) => {
                 let done = self.st.borrow_mut().decoder.on_binary(data);
                 match done {
@@ -607,21 +607,31 @@ impl Mgr {
         self.st.borrow().engine.as_ref().map(Engine::transport_name)
     }
 
-    fn on_text(&self, text: &str) {
-        let Ok(p) = socket::decode(text) else {
+    /// A message: the Socket.IO packet in it (decoded by glue.js `decode`), delivered at
+    /// once or once its attachments have come.
+    fn on_text(&self, frame: &JsValue) {
+        let p = js::decode(frame);
+        let kind = p.is_object().then(|| {
+            let p: &Array = p.unchecked_ref();
+            let digit = p.at(0).as_f64().unwrap_or(-1.0) as u8;
+            (p, socket::PacketType::from_digit(b'0'.wrapping_add(digit)))
+        });
+        let Some((p, Some(kind))) = kind else {
             self.on_close("parse error", JsValue::UNDEFINED);
             return;
         };
+        let text = p.at(4);
         let header = Header {
-            kind: p.kind,
-            nsp: String::from(p.nsp),
-            id: p.id,
-            text: match p.data {
-                "" => JsValue::UNDEFINED,
-                body => JsValue::from_str(body),
+            kind,
+            nsp: p.at(1).as_string().unwrap_or_default(),
+            id: p.at(2).as_f64().map(|id| id as u64),
+            text: if text.is_truthy() {
+                text
+            } else {
+                JsValue::UNDEFINED
             },
         };
-        let attachments = if p.kind.is_binary() { p.attachments } else { 0 };
+        let attachments = p.at(3).as_f64().unwrap_or(0.0) as usize;
         let done = self.st.borrow_mut().decoder.on_header(header, attachments);
         match done {
             Ok(Some((h, bins))) => self.deliver(h, bins),

@@ -8,8 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use sio_protocol::engine::begin_message;
-use sio_protocol::socket::{self, PacketType};
+use sio_protocol::socket::PacketType;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js::{self, Array, Timer, event};
@@ -553,26 +552,14 @@ fn run_ack(ack: Ack, res: Reply) {
     (ack.cb)(res, ack.with_error);
 }
 
-/// The frames of a packet: `4` + header + JSON body, then the binary attachments the body's
-/// placeholders stand for. The JSON comes from the browser; the header from sio-protocol.
+/// The frames of a packet (glue.js `packet`: the message frame, then the binary
+/// attachments).
 pub(crate) fn encode(kind: PacketType, nsp: &str, id: Option<u64>, data: &JsValue) -> Vec<Out> {
-    // Only events and acks carry attachments; elsewhere (a CONNECT's auth) binary goes as
-    // JSON.stringify has it, as in socket.io-client.
-    let binary = matches!(kind, PacketType::Event | PacketType::Ack);
-    let bins = Array::new();
-    let plain = JsValue::UNDEFINED;
-    let body = js::json(data, if binary { bins.as_ref() } else { &plain });
-    let attachments = bins.length() as usize;
-    let kind = match kind {
-        PacketType::Event if attachments > 0 => PacketType::BinaryEvent,
-        PacketType::Ack if attachments > 0 => PacketType::BinaryAck,
-        k => k,
-    };
-    let mut head: Vec<u8> = Vec::with_capacity(16 + nsp.len());
-    begin_message(&mut head);
-    socket::write_header(&mut head, kind, nsp, id, attachments);
-    let mut frames = Vec::with_capacity(1 + attachments);
-    frames.push(js::concat(&head, &body));
-    frames.extend(bins.to_vec());
-    frames
+    js::packet(
+        i32::from(kind.digit() - b'0'),
+        nsp,
+        id.map(|id| id as f64),
+        data,
+    )
+    .to_vec()
 }
