@@ -199,7 +199,6 @@ export function engineOpts(h) {
   const o = m?.opts;
   return o && [query(o.query) || url(m.uri)[4], o.extraHeaders, o.protocols, opts(o)];
 }
-export const floats = (a) => a;
 // Polling payloads: records separated by \x1e, a binary one as `b` + base64 (the browser's
 // btoa and atob, which leave no base64 codec in the .wasm).
 /** A payload of `frames` (strings, buffers or views; Blobs are read first, `unblob`). */

@@ -50,11 +50,11 @@ export class Manager extends Emitter {
     if (typeof uri == "object") (opts = uri), (uri = undefined);
     this.uri = uri;
     const o = (this.opts = opts || {});
-    const [secure, host] = parse(uri);
+    const u = parse(uri);
     this.nsps = {};
     // A new one for each session (glue.js `renew`), as socket.io-client's.
     this.engine = new Engine(this);
-    gone.register(this, (this.h = manager(this, secure, host, o.path, nums(o))));
+    gone.register(this, (this.h = manager(this, u, o.path, nums(o))));
   }
   /** The socket of namespace `nsp`, created on first use. */
   socket(nsp, opts) {
@@ -196,7 +196,7 @@ export class Socket extends Emitter {
     const f = this.f;
     this.f = {};
     const ack = typeof args[args.length - 1] == "function" ? args.pop() : undefined;
-    emit(this.h, this.i, ev, args, ack, !!withError, f.t, !!f.v);
+    emit(this.h, this.i, ev, args, ack, (withError ? 1 : 0) | (f.v ? 2 : 0), +(f.t ?? NaN));
     return this;
   }
   /** The next emit's ack callback gets an error after `ms` without an answer. */

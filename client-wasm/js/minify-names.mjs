@@ -54,39 +54,48 @@ js = js.replace(ret, () => `return { a: { ...import0, ${own.join(", ")} } };`);
 // ASCII loop with reallocations, memory views are re-made only when the memory grew, and
 // instantiation is initSync's alone (index.js compiles the module itself). The import object
 // and the export wrappers stay wasm-bindgen's; every helper they use must be defined here.
-const cut = js.indexOf("\nfunction addToExternrefTable0(");
-cut > 0 || fail("helpers not found");
-const RUNTIME = `
-let wasm;
-let WASM_VECTOR_LEN = 0;
-let u8, f64, decoder, decoded = Infinity;
-const encoder = new TextEncoder();
-// Safari's TextDecoder fails past 2 GiB decoded: a fresh one before that, as wasm-bindgen's.
-const decodeText = (b) => ((decoded += b.length) > 2e9 && ((decoded = b.length), (decoder = new TextDecoder("utf-8", { ignoreBOM: true }))), decoder.decode(b));
-const getUint8ArrayMemory0 = () => (u8?.byteLength ? u8 : (u8 = new Uint8Array(wasm.memory.buffer)));
-const getFloat64ArrayMemory0 = () => (f64?.byteLength ? f64 : (f64 = new Float64Array(wasm.memory.buffer)));
-const getDataViewMemory0 = () => new DataView(wasm.memory.buffer);
-const getArrayU8FromWasm0 = (ptr, len) => getUint8ArrayMemory0().subarray((ptr >>>= 0), ptr + len);
-const getStringFromWasm0 = (ptr, len) => decodeText(getArrayU8FromWasm0(ptr, len));
-const isLikeNone = (x) => x == null;
-function passArray8ToWasm0(a, malloc) {
+const imports = js.indexOf("\nfunction __wbg_get_imports() {");
+imports > 0 || fail("__wbg_get_imports not found");
+const cut = js.indexOf("\n}\n", imports) + 3;
+// Each helper with the name wasm-bindgen gives it, kept when something uses it.
+const HELPERS = {
+  WASM_VECTOR_LEN: "let WASM_VECTOR_LEN = 0;",
+  // Safari's TextDecoder fails past 2 GiB decoded: a fresh one before that, as wasm-bindgen's.
+  decodeText: `let decoder, decoded = Infinity;
+const decodeText = (b) => ((decoded += b.length) > 2e9 && ((decoded = b.length), (decoder = new TextDecoder("utf-8", { ignoreBOM: true }))), decoder.decode(b));`,
+  getUint8ArrayMemory0: "let u8;\nconst getUint8ArrayMemory0 = () => (u8?.byteLength ? u8 : (u8 = new Uint8Array(wasm.memory.buffer)));",
+  getFloat64ArrayMemory0: "let f64;\nconst getFloat64ArrayMemory0 = () => (f64?.byteLength ? f64 : (f64 = new Float64Array(wasm.memory.buffer)));",
+  getDataViewMemory0: "const getDataViewMemory0 = () => new DataView(wasm.memory.buffer);",
+  getArrayU8FromWasm0: "const getArrayU8FromWasm0 = (ptr, len) => getUint8ArrayMemory0().subarray((ptr >>>= 0), ptr + len);",
+  getStringFromWasm0: "const getStringFromWasm0 = (ptr, len) => decodeText(getArrayU8FromWasm0(ptr, len));",
+  isLikeNone: "const isLikeNone = (x) => x == null;",
+  passArray8ToWasm0: `function passArray8ToWasm0(a, malloc) {
   const p = malloc(a.length, 1) >>> 0;
   getUint8ArrayMemory0().set(a, p);
   WASM_VECTOR_LEN = a.length;
   return p;
-}
-function passArrayF64ToWasm0(a, malloc) {
+}`,
+  passArrayF64ToWasm0: `function passArrayF64ToWasm0(a, malloc) {
   const p = malloc(a.length * 8, 8) >>> 0;
   getFloat64ArrayMemory0().set(a, p / 8);
   WASM_VECTOR_LEN = a.length;
   return p;
-}
-const passStringToWasm0 = (s, malloc) => passArray8ToWasm0(encoder.encode(s), malloc);
-function addToExternrefTable0(o) {
+}`,
+  passStringToWasm0: "const encoder = new TextEncoder();\nconst passStringToWasm0 = (s, malloc) => passArray8ToWasm0(encoder.encode(s), malloc);",
+  addToExternrefTable0: `function addToExternrefTable0(o) {
   const i = wasm.__externref_table_alloc();
   wasm.__wbindgen_externrefs.set(i, o);
   return i;
+}`,
+};
+const defined = (src) => new Set([...src.matchAll(/^(?:function|let|const|var) (\w+)/gm)].map((m) => m[1]));
+const uses = (src, name) => new RegExp(`\\b${name}\\b`).test(src);
+const kept = js.slice(0, cut);
+for (const name of defined(js.slice(cut))) {
+  if (!(name in HELPERS) && uses(kept, name) && !["wasm", "initSync"].includes(name)) fail(`helper ${name} is used but not replaced`);
 }
+let runtime = `
+let wasm;
 function initSync({ module }) {
   wasm = new WebAssembly.Instance(module, __wbg_get_imports()).exports;
   wasm.__wbindgen_start();
@@ -94,12 +103,17 @@ function initSync({ module }) {
 }
 export { initSync };
 `;
-const defined = (src) => new Set([...src.matchAll(/^(?:function|let|const|var) (\w+)/gm)].map((m) => m[1]));
-const ours = defined(RUNTIME);
-for (const name of defined(js.slice(cut))) {
-  if (!ours.has(name) && new RegExp(`\\b${name}\\b`).test(js.slice(0, cut))) fail(`helper ${name} is used but not replaced`);
+const needed = (name) => uses(kept, name) || uses(runtime, name);
+for (let more = true; more; ) {
+  more = false;
+  for (const [name, code] of Object.entries(HELPERS)) {
+    if (!runtime.includes(code) && needed(name)) {
+      runtime += code + "\n";
+      more = true;
+    }
+  }
 }
-js = js.slice(0, cut) + RUNTIME;
+js = kept + runtime;
 // The import object's functions use neither `this` nor `arguments`: arrows are shorter.
 js = js.replace(/(\n\s+[\w$]+): function\(([^)]*)\) \{/g, "$1: ($2) => {");
 

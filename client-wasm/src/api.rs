@@ -6,7 +6,6 @@
 //! an argument, costs glue in both the `.wasm` and the JS.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
@@ -21,20 +20,16 @@ use crate::socket::{Ack, Flags};
 // method, and its lifetime is the JS `Manager`'s anyway (index.js releases the core when the
 // garbage collector takes the `Manager`, with `op::RELEASE`).
 
-/// A manager for the server at `host` (`secure`: over TLS) and `path` (`None`: the
-/// default), its events going to `js`, with the numeric and boolean options `opts`, by
-/// `opts::opt` index (glue.js `opts` makes them); returns its number. The options of each
-/// session (query, headers, transports, …) are read from `js.opts` at each (re)open.
+/// A manager for the server of `url` (glue.js `url`: `[secure, host, …]`) at `path` (a
+/// string, or the default), its events going to `js`, with the numeric and boolean options
+/// `opts`, by `opts::opt` index (glue.js `opts` makes them); returns its number. The options
+/// of each session (query, headers, transports, …) are read from `js.opts` at each
+/// (re)open. (JS values only: wasm-bindgen then passes them without JS glue.)
 #[wasm_bindgen]
-pub fn manager(
-    js: JsValue,
-    secure: bool,
-    host: String,
-    path: Option<String>,
-    opts: &[f64],
-) -> Handle {
-    let cfg = Config::new(opts);
-    let target = Target::new(secure, host, path, &cfg);
+pub fn manager(js: JsValue, url: Array, path: JsValue, opts: JsValue) -> Handle {
+    let cfg = Config::from_js(&opts);
+    let host = url.at(1).as_string().unwrap_or_default();
+    let target = Target::new(url.at(0).is_truthy(), host, path.as_string(), &cfg);
     Mgr::new(cfg, JsValue::UNDEFINED, target, &js, false).h
 }
 
@@ -100,25 +95,27 @@ pub fn op(h: Handle, code: u32, socket: usize, value: Option<f64>) -> JsValue {
 /// events going to `js`, `auth`, and the numeric options `opts` (`ackTimeout`, `retries`,
 /// `maxBufferedEmits`) as for [`manager`].
 #[wasm_bindgen]
-pub fn socket(h: Handle, nsp: &str, js: JsValue, auth: JsValue, opts: &[f64]) -> i32 {
+pub fn socket(h: Handle, nsp: JsValue, js: JsValue, auth: JsValue, opts: JsValue) -> i32 {
     // (An `i32`: a `usize` comes back through a JS wrapper that makes it unsigned.)
-    Mgr::find(h).map_or(0, |m| m.socket(nsp, &Config::new(opts), &auth, &js) as i32)
+    let nsp = nsp.as_string().unwrap_or_default();
+    Mgr::find(h).map_or(0, |m| {
+        m.socket(&nsp, &Config::from_js(&opts), &auth, &js) as i32
+    })
 }
 
-/// Sends `[event, ...args]` on socket `socket` of manager `h`; `ack` gets the answer
-/// (error-first when `with_error` or with a timeout). `timeout`: this emit's ack timeout,
-/// else the `ackTimeout` option.
-#[allow(clippy::too_many_arguments)]
+/// Sends `[event, ...args]` on socket `socket` of manager `h`; `ack` (a function, or
+/// undefined) gets the answer (error-first with `flags` bit 1, or with a timeout; bit 2:
+/// volatile). `timeout`: this emit's ack timeout (NaN: the `ackTimeout` option). (Plain
+/// numbers and JS values: wasm-bindgen passes them without JS glue.)
 #[wasm_bindgen]
 pub fn emit(
     h: Handle,
     socket: usize,
     event: JsValue,
     args: Array,
-    ack: Option<JsValue>,
-    with_error: bool,
-    timeout: Option<f64>,
-    volatile: bool,
+    ack: JsValue,
+    flags: i32,
+    timeout: f64,
 ) {
     let Some(m) = Mgr::find(h) else {
         return;
@@ -128,6 +125,7 @@ pub fn emit(
     };
     // The socket's JS object is found when the ack comes: the core never holds it.
     let i = s.index;
+    let ack = (!ack.is_undefined()).then_some(ack);
     let ack = ack.map(|f| Ack {
         cb: Box::new(move |res, error_first| {
             let args = match res {
@@ -141,11 +139,11 @@ pub fn emit(
             };
             js::call(&f, &js::target(h, i), &args);
         }),
-        with_error,
+        with_error: flags & 1 != 0,
     });
     let flags = Flags {
-        volatile,
-        timeout,
+        volatile: flags & 2 != 0,
+        timeout: Some(timeout).filter(|t| !t.is_nan()),
         from_queue: false,
     };
     s.emit(event, args, ack, flags);

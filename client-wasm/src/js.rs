@@ -132,8 +132,6 @@ extern "C" {
     /// A polling payload of `frames` (JS strings, buffers or views).
     #[cfg(feature = "polling")]
     pub(crate) fn payload(frames: &Array) -> JsValue;
-    /// A JS array of numbers as a `Vec`.
-    pub(crate) fn floats(numbers: &JsValue) -> Vec<f64>;
     pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue;
     pub(crate) fn set(obj: &JsValue, key: &str, value: &JsValue);
     /// `{ name }`, what engine.io-client calls a transport.

@@ -322,7 +322,7 @@ impl Mgr {
             fresh.at(0).as_string().unwrap_or_default(),
             fresh.at(1),
             fresh.at(2),
-            &Config::new(&js::floats(&fresh.at(3))),
+            &Config::from_js(&fresh.at(3)),
         );
     }
 

@@ -4,7 +4,9 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::js::Array;
 
 /// A transport the client may use, in the order given by [`Options::transports`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +216,19 @@ impl Config {
             }
         }
         Config(c)
+    }
+
+    /// The options in the JS array `given` (glue.js `opts`), as [`new`](Self::new) has
+    /// them: read one by one rather than passed as a slice, which costs wasm-bindgen's
+    /// array copying in the JS.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn from_js(given: &JsValue) -> Config {
+        let given: &Array = given.unchecked_ref();
+        let mut c = [f64::NAN; opt::COUNT];
+        for (i, c) in c.iter_mut().enumerate() {
+            *c = given.at(i as i32).as_f64().unwrap_or(f64::NAN);
+        }
+        Config::new(&c)
     }
 
     pub(crate) fn get(&self, i: usize) -> f64 {
