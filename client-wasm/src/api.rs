@@ -5,15 +5,13 @@
 //! Few exports, plain arguments: each exported method, and each call back into JS to read
 //! an argument, costs glue in both the `.wasm` and the JS.
 
-use alloc::boxed::Box;
-
 use wasm_bindgen::prelude::*;
 
 use crate::engine::Target;
-use crate::js::{self, Array, Handle};
+use crate::js::{Array, Handle};
 use crate::manager::Mgr;
 use crate::opts::Config;
-use crate::socket::{Ack, Flags};
+use crate::socket::{Ack, AckFn, Flags};
 
 // A JS `Manager` holds its core's number (glue.js `register`); the exports below find the
 // core by it. No class: wasm-bindgen's class wrapper costs glue on both sides for each
@@ -124,21 +122,8 @@ pub fn emit(
         return;
     };
     // The socket's JS object is found when the ack comes: the core never holds it.
-    let i = s.index;
-    let ack = (!ack.is_undefined()).then_some(ack);
-    let ack = ack.map(|f| Ack {
-        cb: Box::new(move |res, error_first| {
-            let args = match res {
-                Ok(reply) => {
-                    if error_first {
-                        reply.unshift(&JsValue::NULL);
-                    }
-                    reply
-                }
-                Err(e) => Array::of1(&e),
-            };
-            js::call(&f, &js::target(h, i), &args);
-        }),
+    let ack = (!ack.is_undefined()).then(|| Ack {
+        cb: AckFn::Js(ack),
         with_error: flags & 1 != 0,
     });
     let flags = Flags {

@@ -16,7 +16,7 @@ use crate::engine::Target;
 use crate::js::{self, Array};
 use crate::manager::Mgr;
 use crate::opts::{Options, opt};
-use crate::socket::{Ack, Reply, Sock};
+use crate::socket::{Ack, AckFn, Reply, Sock};
 
 /// What an ack gets: the answer's arguments, or the error that ended the wait (`operation
 /// has timed out`, `socket has been disconnected`, a reserved event name).
@@ -215,7 +215,9 @@ impl Socket {
         let state = Rc::new(RefCell::new(AckState::default()));
         let s = state.clone();
         let ack = Ack {
-            cb: Box::new(move |res: Reply, _| AckState::resolve(&s, res.map(|a| a.to_vec()))),
+            cb: AckFn::Rust(Box::new(move |res: Reply| {
+                AckState::resolve(&s, res.map(|a| a.to_vec()))
+            })),
             with_error: true,
         };
         if let Err(e) = self.send(event, args, Some(ack)) {

@@ -21,11 +21,21 @@ use crate::transport::Out;
 /// (`operation has timed out`, `socket has been disconnected`).
 pub(crate) type Reply = Result<Array, JsValue>;
 
+/// Who gets an ack's answer. An enum rather than a boxed closure for all: the JS API's and
+/// the retry queue's need no allocation, vtable or closure shim in the bundle.
+pub(crate) enum AckFn {
+    /// A page's function, called with its socket's JS object as `this` (error-first: with
+    /// `null` or the error first).
+    Js(JsValue),
+    /// The retry queue's, for its emit number `.0`.
+    Retry(u32),
+    /// The Rust API's.
+    Rust(Box<dyn FnOnce(Reply)>),
+}
+
 /// A callback waiting for an ack.
 pub(crate) struct Ack {
-    /// Called with the answer, and whether the callback is error-first (decided when the
-    /// emit is registered: `with_error`, or a timeout).
-    pub(crate) cb: Box<dyn FnOnce(Reply, bool)>,
+    pub(crate) cb: AckFn,
     /// Error-first: told about timeouts and disconnections. Plain JS callbacks without a
     /// timeout are not, as in socket.io-client.
     pub(crate) with_error: bool,
@@ -220,7 +230,7 @@ impl Sock {
 
     /// A callback of this socket: a JS function made for it (an ack it owes, the auth
     /// callback) or an ack timer.
-    pub(crate) fn on_callback(self: &Rc<Self>, cb: SocketCb, value: JsValue) {
+    pub(crate) fn on_callback(&self, cb: SocketCb, value: JsValue) {
         match cb {
             SocketCb::Ack => {
                 let pair: Array = value.unchecked_into();
@@ -243,7 +253,7 @@ impl Sock {
 
     /// A packet for this namespace; `Err` when its payload is not what its type requires.
     pub(crate) fn on_packet(
-        self: &Rc<Self>,
+        &self,
         kind: PacketType,
         id: Option<u64>,
         data: JsValue,
@@ -302,7 +312,7 @@ impl Sock {
         Ok(())
     }
 
-    fn on_connect(self: &Rc<Self>, sid: JsValue, pid: JsValue) {
+    fn on_connect(&self, sid: JsValue, pid: JsValue) {
         {
             let mut st = self.st.borrow_mut();
             st.recovered = pid.is_string() && st.pid == pid;
@@ -337,7 +347,7 @@ impl Sock {
 
     fn on_ack(&self, id: u64, args: Array) {
         if let Some(p) = self.take_ack(id) {
-            run_ack(p.ack, Ok(args));
+            self.answer(p.ack, Ok(args));
         }
     }
 
@@ -352,13 +362,7 @@ impl Sock {
 
     /// Emits `event` with `args`; `ack` waits for the server's answer. Callers refuse
     /// reserved event names first.
-    pub(crate) fn emit(
-        self: &Rc<Self>,
-        event: JsValue,
-        args: Array,
-        ack: Option<Ack>,
-        flags: Flags,
-    ) {
+    pub(crate) fn emit(&self, event: JsValue, args: Array, ack: Option<Ack>, flags: Flags) {
         if self.retries > 0 && !flags.from_queue && !flags.volatile {
             self.add_to_queue(event, args, ack, flags);
             return;
@@ -389,6 +393,26 @@ impl Sock {
         }
     }
 
+    /// Hands an ack's answer to its callback.
+    fn answer(&self, ack: Ack, res: Reply) {
+        match ack.cb {
+            AckFn::Js(f) => {
+                let args = match res {
+                    Ok(reply) => {
+                        if ack.with_error {
+                            reply.unshift(&JsValue::NULL);
+                        }
+                        reply
+                    }
+                    Err(e) => Array::of1(&e),
+                };
+                js::call(&f, &js::target(self.mgr.h, self.index), &args);
+            }
+            AckFn::Retry(seq) => self.on_retry_answer(seq, res),
+            AckFn::Rust(f) => f(res),
+        }
+    }
+
     fn register_ack(&self, ack: Ack, timeout: Option<f64>) -> u32 {
         let mut st = self.st.borrow_mut();
         let id = st.next_id;
@@ -410,18 +434,12 @@ impl Sock {
     fn fail_ack(&self, id: u32, why: &str) {
         if let Some(p) = self.take_ack(u64::from(id)) {
             if p.ack.with_error {
-                run_ack(p.ack, Err(js::err(why)));
+                self.answer(p.ack, Err(js::err(why)));
             }
         }
     }
 
-    fn add_to_queue(
-        self: &Rc<Self>,
-        event: JsValue,
-        args: Array,
-        ack: Option<Ack>,
-        mut flags: Flags,
-    ) {
+    fn add_to_queue(&self, event: JsValue, args: Array, ack: Option<Ack>, mut flags: Flags) {
         flags.from_queue = true;
         {
             let mut st = self.st.borrow_mut();
@@ -441,7 +459,7 @@ impl Sock {
     }
 
     /// Sends the first queued emit unless it is already waiting for its ack (`force`: again).
-    fn drain_queue(self: &Rc<Self>, force: bool) {
+    fn drain_queue(&self, force: bool) {
         let next = {
             let mut st = self.st.borrow_mut();
             if !st.connected {
@@ -458,20 +476,14 @@ impl Sock {
             (r.seq, r.event.clone(), r.args.slice(), r.flags)
         };
         let (seq, event, args, flags) = next;
-        // Weak: the queue holds this callback, and the socket holds its queue.
-        let me = Rc::downgrade(self);
         let ack = Ack {
-            cb: Box::new(move |res, _| {
-                if let Some(s) = me.upgrade() {
-                    s.on_retry_answer(seq, res);
-                }
-            }),
+            cb: AckFn::Retry(seq),
             with_error: true,
         };
         self.emit(event, args, Some(ack), flags);
     }
 
-    fn on_retry_answer(self: &Rc<Self>, seq: u32, res: Reply) {
+    fn on_retry_answer(&self, seq: u32, res: Reply) {
         let done = {
             let mut st = self.st.borrow_mut();
             let Some(front) = st.queue.first_mut() else {
@@ -490,7 +502,13 @@ impl Sock {
         // Queued emits answer error-first, whatever the callback asked for, as in
         // socket.io-client.
         if let Some(Retry { ack: Some(ack), .. }) = done {
-            (ack.cb)(res, true);
+            self.answer(
+                Ack {
+                    cb: ack.cb,
+                    with_error: true,
+                },
+                res,
+            );
         }
         self.drain_queue(false);
     }
@@ -546,10 +564,6 @@ impl Sock {
             );
         }
     }
-}
-
-fn run_ack(ack: Ack, res: Reply) {
-    (ack.cb)(res, ack.with_error);
 }
 
 /// The frames of a packet (glue.js `packet`: the message frame, then the binary
