@@ -307,7 +307,7 @@ impl Engine {
             self.parse_error(up);
             return;
         };
-        let num = |i| hs.at(i).as_f64().unwrap_or(0.0);
+        let num = |i| js::nth(&hs, i);
         self.ping_interval = num(1);
         self.ping_timeout = num(2);
         self.max_payload = num(3);

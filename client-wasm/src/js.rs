@@ -111,6 +111,9 @@ extern "C" {
     /// manager without one (the Rust API's).
     #[wasm_bindgen(js_name = engineOpts)]
     pub(crate) fn engine_opts(h: Handle) -> JsValue;
+    /// Item `i` of the array `a` as a number (NaN when it is not one): fewer calls than
+    /// `at` and `as_f64`.
+    pub(crate) fn nth(a: &Array, i: i32) -> f64;
     /// The Engine.IO packet type (0–6) of a text frame; -1 when it is not one.
     #[wasm_bindgen(js_name = frameType)]
     pub(crate) fn frame_type(frame: &JsValue) -> i32;

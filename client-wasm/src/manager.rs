@@ -613,7 +613,7 @@ impl Mgr {
         let p = js::decode(frame);
         let kind = p.is_object().then(|| {
             let p: &Array = p.unchecked_ref();
-            let digit = p.at(0).as_f64().unwrap_or(-1.0) as u8;
+            let digit = js::nth(p, 0) as u8;
             (p, socket::PacketType::from_digit(b'0'.wrapping_add(digit)))
         });
         let Some((p, Some(kind))) = kind else {
@@ -624,14 +624,16 @@ impl Mgr {
         let header = Header {
             kind,
             nsp: p.at(1).as_string().unwrap_or_default(),
-            id: p.at(2).as_f64().map(|id| id as u64),
+            id: Some(js::nth(p, 2))
+                .filter(|id| !id.is_nan())
+                .map(|id| id as u64),
             text: if text.is_truthy() {
                 text
             } else {
                 JsValue::UNDEFINED
             },
         };
-        let attachments = p.at(3).as_f64().unwrap_or(0.0) as usize;
+        let attachments = js::nth(p, 3) as usize;
         let done = self.st.borrow_mut().decoder.on_header(header, attachments);
         match done {
             Ok(Some((h, bins))) => self.deliver(h, bins),

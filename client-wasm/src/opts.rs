@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::Array;
+use crate::js::{self, Array};
 
 /// A transport the client may use, in the order given by [`Options::transports`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +226,7 @@ impl Config {
         let given: &Array = given.unchecked_ref();
         let mut c = [f64::NAN; opt::COUNT];
         for (i, c) in c.iter_mut().enumerate() {
-            *c = given.at(i as i32).as_f64().unwrap_or(f64::NAN);
+            *c = js::nth(given, i as i32);
         }
         Config::new(&c)
     }

@@ -234,7 +234,7 @@ impl Sock {
         match cb {
             SocketCb::Ack => {
                 let pair: Array = value.unchecked_into();
-                let id = pair.at(0).as_f64().unwrap_or(0.0) as u64;
+                let id = js::nth(&pair, 0) as u64;
                 self.send_ack(id, &pair.at(1).unchecked_into());
             }
             SocketCb::Auth => self.send_connect(value),
