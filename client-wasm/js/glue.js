@@ -128,20 +128,25 @@ export function ackFn(h, k, id) {
 export const auth = (f, h, k) => f((data) => back(h, k, data));
 
 
+// The strings the core passes to JS, by their code in js.rs `word` (its test checks them).
+const WORDS =
+  "transport close|transport error|ping timeout|forced close|parse error|io server disconnect|io client disconnect|server error|timeout|operation has timed out|send buffer full|socket has been disconnected|It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)|websocket error|xhr poll error|xhr post error|websocket connection closed|transport closed by the server|network connection lost|websocket|polling|opening|open|closed|auth|sid|pid|2probe|3probe|5|3|1|message".split("|");
+export const word = (w) => WORDS[w];
+export const fail = (w) => error(WORDS[w]);
 export const error = (message, data) => Object.assign(new Error(message), data === undefined ? {} : { data });
 
 /** engine.io-client's `TransportError`: the reason as message, `type`, and what the browser
  *  said (`description`: the error or HTTP status; `context`: none with fetch). */
-export const transportError = (reason, description) =>
-  Object.assign(new Error(reason), { type: "TransportError", description, context: undefined });
+export const transportError = (w, description) =>
+  Object.assign(new Error(WORDS[w]), { type: "TransportError", description, context: undefined });
 /** The details of a "transport close", as engine.io-client gives them: `{ description,
  *  context }` (the CloseEvent of a WebSocket), without `context` when there is none. */
-export const details = (description, context) => (context === undefined ? { description } : { description, context });
+export const details = (w, context) => (context === undefined ? { description: WORDS[w] } : { description: WORDS[w], context });
 export const connectError = (p) => error(typeof p == "string" ? p : p?.message, p?.data);
 export const withPid = (auth, pid, offset) => Object.assign({ pid, offset }, auth);
-export const get = (o, k) => (o == null ? undefined : o[k]);
-export const set = (o, k, v) => (o[k] = v);
-export const transport = (name) => ({ name });
+export const get = (o, w) => (o == null ? undefined : o[WORDS[w]]);
+export const set = (o, w, v) => (o[WORDS[w]] = v);
+export const wsTransport = () => ({ name: "websocket" });
 export function fromEntries(kv) {
   const o = {};
   for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];

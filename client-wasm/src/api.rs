@@ -8,7 +8,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::engine::Target;
-use crate::js::{Array, Handle};
+use crate::js::{self, Array, Handle};
 use crate::manager::Mgr;
 use crate::opts::Config;
 use crate::socket::{Ack, AckFn, Flags};
@@ -59,8 +59,8 @@ pub fn op(h: Handle, code: u32, socket: usize, value: Option<f64>) -> JsValue {
                 .map_or(JsValue::UNDEFINED, |e| {
                     let sid = e.sid().map_or(JsValue::UNDEFINED, JsValue::from_str);
                     let session = Array::of1(&sid);
-                    session.push(&JsValue::from_str(e.transport_name()));
-                    session.push(&JsValue::from_str(e.ready_state()));
+                    session.push(&js::word(e.transport_word()));
+                    session.push(&js::word(e.ready_state()));
                     session.into()
                 })
         }

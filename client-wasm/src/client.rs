@@ -197,7 +197,7 @@ impl Socket {
             let mut msg = String::from("\"");
             msg.push_str(event);
             msg.push_str("\" is a reserved event name");
-            return Err(js::err(&msg));
+            return Err(js::error(&msg, &JsValue::UNDEFINED));
         }
         let flags = core::mem::take(&mut self.inner.st.borrow_mut().flags);
         let arr = Array::new();

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use wasm_bindgen::JsValue;
 
-use crate::js::{self, Handle, Timer, event};
+use crate::js::{self, Handle, Timer, event, word};
 use crate::kind::{Ev, Kind, Op};
 use crate::opts::{Config, DEFAULT_PATH, TransportKind, opt};
 use crate::transport::{Endpoint, Out, Transport};
@@ -36,8 +36,9 @@ pub(crate) enum Up {
     Fire(i32, JsValue),
     /// A transport error; a `Close` follows.
     Error(JsValue),
-    /// The session is over: reason and description, as engine.io-client reports them.
-    Close(&'static str, JsValue),
+    /// The session is over: reason (a `js::word`) and description, as engine.io-client
+    /// reports them.
+    Close(i32, JsValue),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,16 +169,25 @@ impl Engine {
 
     /// engine.io-client's `readyState`.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn ready_state(&self) -> &'static str {
+    pub(crate) fn ready_state(&self) -> i32 {
         match self.state {
-            State::Opening => "opening",
-            State::Open => "open",
-            State::Closed => "closed",
+            State::Opening => word::OPENING,
+            State::Open => word::OPEN,
+            State::Closed => word::CLOSED,
         }
     }
 
     pub(crate) fn transport_name(&self) -> &'static str {
         self.transport.kind.name()
+    }
+
+    /// The transport's name as a `js::word`.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn transport_word(&self) -> i32 {
+        match self.transport.kind {
+            TransportKind::Polling => word::POLLING,
+            TransportKind::WebSocket => word::WEBSOCKET,
+        }
     }
 
     /// Whether a frame written now goes out at once (volatile emits are dropped otherwise).
@@ -231,20 +241,20 @@ impl Engine {
                 }
             }
             (true, _, Ev::Close) => self.on_close(
-                "transport close",
-                js::details("websocket connection closed", &value),
+                word::TRANSPORT_CLOSE,
+                js::details(word::WS_CLOSED, &value),
                 up,
             ),
             _ => {
                 let message = match (ws, op) {
-                    (true, _) => "websocket error",
-                    (false, Op::Get) => "xhr poll error",
-                    _ => "xhr post error",
+                    (true, _) => word::WS_ERROR,
+                    (false, Op::Get) => word::POLL_ERROR,
+                    _ => word::POST_ERROR,
                 };
                 let err = js::transport_error(message, &value);
                 js::prior_ws(0);
                 up.push(Up::Error(err.clone()));
-                self.on_close("transport error", err, up);
+                self.on_close(word::TRANSPORT_ERROR, err, up);
             }
         }
     }
@@ -279,12 +289,12 @@ impl Engine {
         match js::frame_type(&data) {
             OPEN if self.state == State::Opening => self.on_handshake(target, &data, up),
             CLOSE => self.on_close(
-                "transport close",
-                js::details("transport closed by the server", &JsValue::UNDEFINED),
+                word::TRANSPORT_CLOSE,
+                js::details(word::CLOSED_BY_SERVER, &JsValue::UNDEFINED),
                 up,
             ),
             PING if self.state == State::Open => {
-                self.write_control("3", up);
+                self.write_control(word::PONG, up);
                 self.reset_ping_timeout();
                 up.push(Up::Ping);
             }
@@ -344,11 +354,11 @@ impl Engine {
         match ev {
             Ev::Open => {
                 probe.writable = true;
-                probe.send(&[JsValue::from_str("2probe")]);
+                probe.send(&[js::word(word::PING_PROBE)]);
             }
-            Ev::Data if value.as_string().as_deref() == Some("3probe") => {
+            Ev::Data if value == js::word(word::PONG_PROBE) => {
                 self.upgrading = true;
-                up.push(Up::Fire(event::UPGRADING, js::transport("websocket")));
+                up.push(Up::Fire(event::UPGRADING, js::ws_transport()));
                 self.try_switch(up);
             }
             _ => {
@@ -369,7 +379,7 @@ impl Engine {
         let Some(mut ws) = self.probe.take() else {
             return;
         };
-        ws.send(&[JsValue::from_str("5")]);
+        ws.send(&[js::word(word::UPGRADE)]);
         // Dropping the polling transport closes it without a word to the server.
         self.transport = ws;
         self.upgrading = false;
@@ -392,8 +402,8 @@ impl Engine {
         }
     }
 
-    fn write_control(&mut self, packet: &str, up: &mut Vec<Up>) {
-        let frame = JsValue::from_str(packet);
+    fn write_control(&mut self, packet: i32, up: &mut Vec<Up>) {
+        let frame = js::word(packet);
         up.push(Up::Fire(event::FRAME_OUT, frame.clone()));
         self.buf.push(frame);
         self.flush();
@@ -453,20 +463,20 @@ impl Engine {
 
     /// The browser went offline: the session is lost now, as engine.io-client has it.
     pub(crate) fn on_offline(&mut self, up: &mut Vec<Up>) {
-        let details = js::details("network connection lost", &JsValue::UNDEFINED);
-        self.on_close("transport close", details, up);
+        let details = js::details(word::CONNECTION_LOST, &JsValue::UNDEFINED);
+        self.on_close(word::TRANSPORT_CLOSE, details, up);
     }
 
     pub(crate) fn on_ping_timeout(&mut self, up: &mut Vec<Up>) {
-        self.on_close("ping timeout", JsValue::UNDEFINED, up);
+        self.on_close(word::PING_TIMEOUT, JsValue::UNDEFINED, up);
     }
 
     /// Something that is not an Engine.IO packet: engine.io-client's `server error`, then a
     /// `transport error` close (the manager's `connect_error` while opening).
     fn parse_error(&mut self, up: &mut Vec<Up>) {
-        let err = js::err("server error");
+        let err = js::err(word::SERVER_ERROR);
         up.push(Up::Error(err.clone()));
-        self.on_close("transport error", err, up);
+        self.on_close(word::TRANSPORT_ERROR, err, up);
     }
 
     /// Closes the session from this side (`forced close`), telling the server.
@@ -478,10 +488,10 @@ impl Engine {
         let rest: Vec<Out> = self.buf.iter().skip(self.in_flight).cloned().collect();
         self.finish();
         self.transport.close(open.then_some(&rest[..]));
-        up.push(Up::Close("forced close", JsValue::UNDEFINED));
+        up.push(Up::Close(word::FORCED_CLOSE, JsValue::UNDEFINED));
     }
 
-    fn on_close(&mut self, reason: &'static str, description: JsValue, up: &mut Vec<Up>) {
+    fn on_close(&mut self, reason: i32, description: JsValue, up: &mut Vec<Up>) {
         if self.state == State::Closed {
             return;
         }

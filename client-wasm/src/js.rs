@@ -96,13 +96,21 @@ extern "C" {
     /// The CONNECT payload with the session to recover (`pid`, `offset`) merged in.
     #[wasm_bindgen(js_name = withPid)]
     pub(crate) fn with_pid(auth: &JsValue, pid: &JsValue, offset: &JsValue) -> JsValue;
-    /// An `Error` with `message`, and `data` unless undefined (a CONNECT_ERROR's).
+    /// An `Error` with `message`, and `data` unless undefined.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn error(message: &str, data: &JsValue) -> JsValue;
-    /// engine.io-client's `TransportError` for `reason` (`"xhr poll error"`, …).
+    /// An `Error` whose message is [`word`] `w`.
+    #[wasm_bindgen(js_name = fail)]
+    pub(crate) fn err(w: i32) -> JsValue;
+    /// engine.io-client's `TransportError` for the reason [`word`] `w` (`"xhr poll
+    /// error"`, …).
     #[wasm_bindgen(js_name = transportError)]
-    pub(crate) fn transport_error(reason: &str, description: &JsValue) -> JsValue;
-    /// The details of a `"transport close"`: `{ description, context }`.
-    pub(crate) fn details(description: &str, context: &JsValue) -> JsValue;
+    pub(crate) fn transport_error(w: i32, description: &JsValue) -> JsValue;
+    /// The details of a `"transport close"`: `{ description, context }`, the description
+    /// [`word`] `w`.
+    pub(crate) fn details(w: i32, context: &JsValue) -> JsValue;
+    /// The string [`word`] `w`.
+    pub(crate) fn word(w: i32) -> JsValue;
     /// The `Error` of a CONNECT_ERROR packet's payload: `{ message, data }` or a message.
     #[wasm_bindgen(js_name = connectError)]
     pub(crate) fn connect_error(payload: &JsValue) -> JsValue;
@@ -135,10 +143,13 @@ extern "C" {
     /// A polling payload of `frames` (JS strings, buffers or views).
     #[cfg(feature = "polling")]
     pub(crate) fn payload(frames: &Array) -> JsValue;
-    pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue;
-    pub(crate) fn set(obj: &JsValue, key: &str, value: &JsValue);
-    /// `{ name }`, what engine.io-client calls a transport.
-    pub(crate) fn transport(name: &str) -> JsValue;
+    /// Property [`word`] `w` of `obj` (undefined for null and undefined).
+    pub(crate) fn get(obj: &JsValue, w: i32) -> JsValue;
+    /// Sets property [`word`] `w` of `obj`.
+    pub(crate) fn set(obj: &JsValue, w: i32, value: &JsValue);
+    /// `{ name: "websocket" }`, what engine.io-client calls the transport.
+    #[wasm_bindgen(js_name = wsTransport)]
+    pub(crate) fn ws_transport() -> JsValue;
     /// An object from `[k1, v1, …]`.
     #[wasm_bindgen(js_name = fromEntries)]
     pub(crate) fn from_entries(kv: &Array) -> JsValue;
@@ -261,6 +272,44 @@ pub(crate) mod event {
     pub(crate) const FRAME_OUT: i32 = 19;
 }
 
+/// The strings the core passes to JS, by their index in glue.js `WORDS` (no string data in
+/// the .wasm, and none copied out of it).
+pub(crate) mod word {
+    pub(crate) const TRANSPORT_CLOSE: i32 = 0;
+    pub(crate) const TRANSPORT_ERROR: i32 = 1;
+    pub(crate) const PING_TIMEOUT: i32 = 2;
+    pub(crate) const FORCED_CLOSE: i32 = 3;
+    pub(crate) const PARSE_ERROR: i32 = 4;
+    pub(crate) const IO_SERVER_DISCONNECT: i32 = 5;
+    pub(crate) const IO_CLIENT_DISCONNECT: i32 = 6;
+    pub(crate) const SERVER_ERROR: i32 = 7;
+    pub(crate) const TIMEOUT: i32 = 8;
+    pub(crate) const TIMED_OUT: i32 = 9;
+    pub(crate) const BUFFER_FULL: i32 = 10;
+    pub(crate) const DISCONNECTED: i32 = 11;
+    pub(crate) const V2: i32 = 12;
+    pub(crate) const WS_ERROR: i32 = 13;
+    pub(crate) const POLL_ERROR: i32 = 14;
+    pub(crate) const POST_ERROR: i32 = 15;
+    pub(crate) const WS_CLOSED: i32 = 16;
+    pub(crate) const CLOSED_BY_SERVER: i32 = 17;
+    pub(crate) const CONNECTION_LOST: i32 = 18;
+    pub(crate) const WEBSOCKET: i32 = 19;
+    pub(crate) const POLLING: i32 = 20;
+    pub(crate) const OPENING: i32 = 21;
+    pub(crate) const OPEN: i32 = 22;
+    pub(crate) const CLOSED: i32 = 23;
+    pub(crate) const AUTH: i32 = 24;
+    pub(crate) const SID: i32 = 25;
+    pub(crate) const PID: i32 = 26;
+    pub(crate) const PING_PROBE: i32 = 27;
+    pub(crate) const PONG_PROBE: i32 = 28;
+    pub(crate) const UPGRADE: i32 = 29;
+    pub(crate) const PONG: i32 = 30;
+    pub(crate) const CLOSE: i32 = 31;
+    pub(crate) const MESSAGE: i32 = 32;
+}
+
 /// How glue.js holds a manager's JS objects ([`root`]).
 pub(crate) mod hold {
     /// Weakly: the page may let go of them.
@@ -269,11 +318,6 @@ pub(crate) mod hold {
     pub(crate) const STRONG: i32 = 1;
     /// Not at all: the manager is gone, and so is its callback.
     pub(crate) const GONE: i32 = 2;
-}
-
-/// `msg` as an `Error` without data.
-pub(crate) fn err(message: &str) -> JsValue {
-    error(message, &JsValue::UNDEFINED)
 }
 
 /// A pending `setTimeout`; dropping it cancels the call.
@@ -296,7 +340,61 @@ impl Drop for Timer {
 
 #[cfg(test)]
 mod tests {
-    use super::event;
+    use super::{event, word};
+
+    /// glue.js `WORDS` has the strings of the [`word`] codes.
+    #[test]
+    fn glue_js_has_the_words_of_these_codes() {
+        let list = crate::js_source::GLUE
+            .split_once("const WORDS =")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(list, _)| list)
+            .expect("glue.js declares `const WORDS = \"…\"`");
+        let words: alloc::vec::Vec<&str> = list.split('|').collect();
+        let expected = [
+            (word::TRANSPORT_CLOSE, "transport close"),
+            (word::TRANSPORT_ERROR, "transport error"),
+            (word::PING_TIMEOUT, "ping timeout"),
+            (word::FORCED_CLOSE, "forced close"),
+            (word::PARSE_ERROR, "parse error"),
+            (word::IO_SERVER_DISCONNECT, "io server disconnect"),
+            (word::IO_CLIENT_DISCONNECT, "io client disconnect"),
+            (word::SERVER_ERROR, "server error"),
+            (word::TIMEOUT, "timeout"),
+            (word::TIMED_OUT, "operation has timed out"),
+            (word::BUFFER_FULL, "send buffer full"),
+            (word::DISCONNECTED, "socket has been disconnected"),
+            (
+                word::V2,
+                "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)",
+            ),
+            (word::WS_ERROR, "websocket error"),
+            (word::POLL_ERROR, "xhr poll error"),
+            (word::POST_ERROR, "xhr post error"),
+            (word::WS_CLOSED, "websocket connection closed"),
+            (word::CLOSED_BY_SERVER, "transport closed by the server"),
+            (word::CONNECTION_LOST, "network connection lost"),
+            (word::WEBSOCKET, "websocket"),
+            (word::POLLING, "polling"),
+            (word::OPENING, "opening"),
+            (word::OPEN, "open"),
+            (word::CLOSED, "closed"),
+            (word::AUTH, "auth"),
+            (word::SID, "sid"),
+            (word::PID, "pid"),
+            (word::PING_PROBE, "2probe"),
+            (word::PONG_PROBE, "3probe"),
+            (word::UPGRADE, "5"),
+            (word::PONG, "3"),
+            (word::CLOSE, "1"),
+            (word::MESSAGE, "message"),
+        ];
+        assert_eq!(words.len(), expected.len());
+        for (code, text) in expected {
+            assert_eq!(words[code as usize], text, "word {code}");
+        }
+    }
 
     /// glue.js `EVENTS` names the reserved events by their [`event`] codes.
     #[test]

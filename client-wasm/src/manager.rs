@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::engine::{Engine, State, Target, Up};
-use crate::js::{self, Array, ENGINE, Handle, MANAGER, Timer, event};
+use crate::js::{self, Array, ENGINE, Handle, MANAGER, Timer, event, word};
 use crate::kind::{self, Kind};
 use crate::opts::{Config, opt};
 use crate::socket::Sock;
@@ -374,12 +374,12 @@ impl Mgr {
                 match done {
                     Ok(Some((h, bins))) => self.deliver(h, bins),
                     Ok(None) => {}
-                    Err(_) => self.on_close("parse error", JsValue::UNDEFINED),
+                    Err(_) => self.on_close(word::PARSE_ERROR, JsValue::UNDEFINED),
                 }
             }
             Up::Ping => self.emit(event::PING, &JsValue::UNDEFINED),
             Up::Upgrade => {
-                let transport = js::transport("websocket");
+                let transport = js::ws_transport();
                 js::fire(
                     self.h,
                     ENGINE,
@@ -460,15 +460,15 @@ impl Mgr {
 
     fn on_connect_timeout(&self) {
         if self.ready() == Ready::Opening {
-            self.on_error(js::err("timeout"));
+            self.on_error(js::err(word::TIMEOUT));
         }
     }
 
     /// The session ended: tell the sockets, then reconnect unless closed on purpose.
-    fn on_close(&self, reason: &str, description: JsValue) {
+    fn on_close(&self, reason: i32, description: JsValue) {
         self.st.borrow_mut().attempts = 0;
         self.end_session();
-        let reason_js = JsValue::from_str(reason);
+        let reason_js = js::word(reason);
         js::fire(self.h, ENGINE, event::CLOSE, &reason_js, &description);
         self.each_active(|s| s.on_close(&reason_js, &description));
         js::fire(self.h, MANAGER, event::CLOSE, &reason_js, &description);
@@ -560,7 +560,7 @@ impl Mgr {
             st.reconnecting = false;
             st.reconnect_timer = None;
         }
-        self.on_close("forced close", JsValue::UNDEFINED);
+        self.on_close(word::FORCED_CLOSE, JsValue::UNDEFINED);
     }
 
     /// A socket became inactive; the session closes when no socket is active.
@@ -617,7 +617,7 @@ impl Mgr {
             (p, socket::PacketType::from_digit(b'0'.wrapping_add(digit)))
         });
         let Some((p, Some(kind))) = kind else {
-            self.on_close("parse error", JsValue::UNDEFINED);
+            self.on_close(word::PARSE_ERROR, JsValue::UNDEFINED);
             return;
         };
         let text = p.at(4);
@@ -638,7 +638,7 @@ impl Mgr {
         match done {
             Ok(Some((h, bins))) => self.deliver(h, bins),
             Ok(None) => {}
-            Err(_) => self.on_close("parse error", JsValue::UNDEFINED),
+            Err(_) => self.on_close(word::PARSE_ERROR, JsValue::UNDEFINED),
         }
     }
 
@@ -665,7 +665,7 @@ impl Mgr {
             .cloned();
         if let Some(sock) = sock {
             if sock.on_packet(h.kind, h.id, data.clone()).is_err() {
-                self.on_close("parse error", JsValue::UNDEFINED);
+                self.on_close(word::PARSE_ERROR, JsValue::UNDEFINED);
                 return;
             }
         }

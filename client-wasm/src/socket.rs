@@ -11,7 +11,7 @@ use core::cell::RefCell;
 use sio_protocol::socket::PacketType;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{self, Array, Timer, event};
+use crate::js::{self, Array, Timer, event, word};
 use crate::kind::{Kind, SocketCb};
 use crate::manager::{Mgr, Ready};
 use crate::opts::{Config, opt};
@@ -118,7 +118,7 @@ impl Sock {
     ) -> Rc<Sock> {
         // `socket.auth` is a property of the JS object, as in socket.io-client: pages change
         // it (a refreshed token) and the next CONNECT sends it.
-        js::set(js, "auth", auth);
+        js::set(js, word::AUTH, auth);
         js::bind_socket(mgr.h, index as i32, js);
         Rc::new(Sock {
             mgr,
@@ -200,7 +200,7 @@ impl Sock {
 
     /// The session is open: ask to join the namespace (CONNECT), with the auth payload.
     pub(crate) fn on_open(&self) {
-        let auth = js::get(&js::target(self.mgr.h, self.index), "auth");
+        let auth = js::get(&js::target(self.mgr.h, self.index), word::AUTH);
         if auth.is_function() {
             js::auth(&auth, self.mgr.h, self.kind(SocketCb::Auth));
         } else {
@@ -241,7 +241,7 @@ impl Sock {
             SocketCb::Timeout => {
                 let id = value.as_f64().unwrap_or(-1.0) as u32;
                 self.st.borrow_mut().send_buf.retain(|b| b.id != Some(id));
-                self.fail_ack(id, "operation has timed out");
+                self.fail_ack(id, word::TIMED_OUT);
             }
         }
     }
@@ -260,12 +260,12 @@ impl Sock {
     ) -> Result<(), ()> {
         match kind {
             PacketType::Connect => {
-                let sid = js::get(&data, "sid");
+                let sid = js::get(&data, word::SID);
                 match sid {
-                    _ if sid.is_string() => self.on_connect(sid, js::get(&data, "pid")),
+                    _ if sid.is_string() => self.on_connect(sid, js::get(&data, word::PID)),
                     _ if data.is_object() => self.emit_reserved(
                         event::CONNECT_ERROR,
-                        &js::err("It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)"),
+                        &js::err(word::V2),
                         &JsValue::UNDEFINED,
                     ),
                     _ => return Err(()),
@@ -298,10 +298,7 @@ impl Sock {
             }
             PacketType::Disconnect => {
                 self.destroy();
-                self.on_close(
-                    &JsValue::from_str("io server disconnect"),
-                    &JsValue::UNDEFINED,
-                );
+                self.on_close(&js::word(word::IO_SERVER_DISCONNECT), &JsValue::UNDEFINED);
             }
             PacketType::ConnectError => {
                 self.destroy();
@@ -388,7 +385,7 @@ impl Sock {
                 }
             };
             if let Some(id) = refused {
-                self.fail_ack(id, "send buffer full");
+                self.fail_ack(id, word::BUFFER_FULL);
             }
         }
     }
@@ -431,7 +428,7 @@ impl Sock {
         id
     }
 
-    fn fail_ack(&self, id: u32, why: &str) {
+    fn fail_ack(&self, id: u32, why: i32) {
         if let Some(p) = self.take_ack(u64::from(id)) {
             if p.ack.with_error {
                 self.answer(p.ack, Err(js::err(why)));
@@ -528,7 +525,7 @@ impl Sock {
         };
         self.emit_reserved(event::DISCONNECT, reason, description);
         for id in failed {
-            self.fail_ack(id, "socket has been disconnected");
+            self.fail_ack(id, word::DISCONNECTED);
         }
     }
 
@@ -558,10 +555,7 @@ impl Sock {
         }
         self.destroy();
         if connected {
-            self.on_close(
-                &JsValue::from_str("io client disconnect"),
-                &JsValue::UNDEFINED,
-            );
+            self.on_close(&js::word(word::IO_CLIENT_DISCONNECT), &JsValue::UNDEFINED);
         }
     }
 }

@@ -265,7 +265,7 @@ impl Transport {
                 }
                 if let Some(rest) = bye {
                     let parts = array(rest);
-                    parts.push(&JsValue::from_str("1"));
+                    parts.push(&js::word(js::word::CLOSE));
                     let body = js::payload(&parts);
                     // Fire and forget: nobody listens for the answer.
                     js::request(

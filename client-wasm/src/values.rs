@@ -58,7 +58,7 @@ pub enum ArgsError {
     Reserved(String),
     /// The ack did not come: the error that ended the wait (`operation has timed out`,
     /// `socket has been disconnected`), as the JS API reports it.
-    #[error("no ack: {}", js::get(.0, "message").as_string().unwrap_or_default())]
+    #[error("no ack: {}", js::get(.0, js::word::MESSAGE).as_string().unwrap_or_default())]
     Ack(JsValue),
 }
 
