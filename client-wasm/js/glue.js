@@ -64,6 +64,10 @@ export function parse(text, bins) {
 // The Engine.IO and Socket.IO packets in text frames, read and written here so that no
 // message is copied into the .wasm and back out (the core gets their parts).
 export const nth = (a, i) => (typeof a[i] == "number" ? a[i] : NaN);
+/** The URL of a transport: WebSocket's (`ws` 1) or polling's, on `base` (`host/path/`). */
+export const endpoint = (secure, base, query, ws, sid) =>
+  (ws ? "ws" : "http") + (secure ? "s://" : "://") + base + "?EIO=4&transport=" + (ws ? "websocket" : "polling") + (sid ? "&sid=" + sid : "") + (query ? "&" + query : "");
+export const addSid = (url, sid) => url + "&sid=" + sid;
 /** The Engine.IO type (0–6) of a text frame, -1 if it has none. */
 export const frameType = (f) => "0123456".indexOf(f[0] || "x");
 const num = (v) => (typeof v == "number" ? v : 0);

@@ -57,8 +57,7 @@ pub fn op(h: Handle, code: u32, socket: usize, value: Option<f64>) -> JsValue {
                 .engine
                 .as_ref()
                 .map_or(JsValue::UNDEFINED, |e| {
-                    let sid = e.sid().map_or(JsValue::UNDEFINED, JsValue::from_str);
-                    let session = Array::of1(&sid);
+                    let session = Array::of1(e.sid());
                     session.push(&js::word(e.transport_word()));
                     session.push(&js::word(e.ready_state()));
                     session.into()

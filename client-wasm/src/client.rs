@@ -77,7 +77,7 @@ impl Manager {
         let cfg = opts.config();
         let mut target = Target::new(url.secure, url.host.clone(), Some(opts.path), &cfg);
         target.set(
-            crate::url::query(&opts.query, &url.query),
+            JsValue::from_str(&crate::url::query(&opts.query, &url.query)),
             crate::url::headers(&opts.extra_headers),
             opts.protocols,
             &cfg,

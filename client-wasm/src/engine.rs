@@ -51,10 +51,12 @@ pub(crate) enum State {
 /// Where and how sessions connect: fixed when the manager is made.
 pub(crate) struct Target {
     pub(crate) secure: bool,
-    pub(crate) host: String,
-    pub(crate) path: String,
-    /// `k=v&…`, encoded.
-    pub(crate) query: String,
+    /// Whether the host is "localhost" (engine.io-client's test for the `offline` event).
+    pub(crate) local: bool,
+    /// `host[:port]` and the path, as one JS string (glue.js builds the URLs).
+    pub(crate) base: JsValue,
+    /// `k=v&…`, encoded (a JS string).
+    pub(crate) query: JsValue,
     /// Extra headers of polling requests (an object, or undefined).
     pub(crate) headers: JsValue,
     /// WebSocket sub-protocols.
@@ -71,15 +73,17 @@ impl Target {
     /// `path` (the default when `None`) gets a trailing slash unless `addTrailingSlash` is
     /// off, as in socket.io-client. The other options come from [`set`](Self::set).
     pub(crate) fn new(secure: bool, host: String, path: Option<String>, cfg: &Config) -> Target {
-        let mut path = path.unwrap_or_else(|| String::from(DEFAULT_PATH));
-        if cfg.flag(opt::ADD_TRAILING_SLASH) && !path.ends_with('/') {
-            path.push('/');
+        let mut base = host;
+        let local = base == "localhost" || base.as_bytes().starts_with(b"localhost:");
+        base.push_str(path.as_deref().unwrap_or(DEFAULT_PATH));
+        if cfg.flag(opt::ADD_TRAILING_SLASH) && !base.ends_with('/') {
+            base.push('/');
         }
         let mut t = Target {
             secure,
-            host,
-            path,
-            query: String::new(),
+            local,
+            base: JsValue::from_str(&base),
+            query: JsValue::UNDEFINED,
             headers: JsValue::UNDEFINED,
             protocols: JsValue::UNDEFINED,
             credentials: false,
@@ -88,7 +92,12 @@ impl Target {
             remember_upgrade: false,
             transports: (TransportKind::Polling, false),
         };
-        t.set(String::new(), JsValue::UNDEFINED, JsValue::UNDEFINED, cfg);
+        t.set(
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
+            cfg,
+        );
         t
     }
 
@@ -96,7 +105,7 @@ impl Target {
     /// requests' extra `headers`, the WebSocket sub-`protocols`, and those of `cfg`.
     pub(crate) fn set(
         &mut self,
-        query: String,
+        query: JsValue,
         headers: JsValue,
         protocols: JsValue,
         cfg: &Config,
@@ -116,7 +125,8 @@ pub(crate) struct Engine {
     /// The manager's handle: transports and timers report there.
     h: Handle,
     pub(crate) state: State,
-    sid: Option<String>,
+    /// The session id (a JS string once the handshake is done, else undefined).
+    sid: JsValue,
     transport: Transport,
     /// The WebSocket being probed while polling carries the session.
     probe: Option<Transport>,
@@ -143,11 +153,11 @@ impl Engine {
         if target.remember_upgrade && ws && js::prior_ws(-1) {
             kind = TransportKind::WebSocket;
         }
-        let transport = Transport::open(tid, kind, &endpoint(target, None), h);
+        let transport = Transport::open(tid, kind, &endpoint(target, &JsValue::UNDEFINED), h);
         Engine {
             h,
             state: State::Opening,
-            sid: None,
+            sid: JsValue::UNDEFINED,
             transport,
             probe: None,
             upgrading: false,
@@ -163,8 +173,8 @@ impl Engine {
     }
 
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn sid(&self) -> Option<&str> {
-        self.sid.as_deref()
+    pub(crate) fn sid(&self) -> &JsValue {
+        &self.sid
     }
 
     /// engine.io-client's `readyState`.
@@ -313,10 +323,11 @@ impl Engine {
 
     fn on_handshake(&mut self, target: &Target, frame: &JsValue, up: &mut Vec<Up>) {
         let hs = js::handshake(frame);
-        let Some(sid) = hs.at(0).as_string() else {
+        let sid = hs.at(0);
+        if !sid.is_string() {
             self.parse_error(up);
             return;
-        };
+        }
         let num = |i| js::nth(&hs, i);
         self.ping_interval = num(1);
         self.ping_timeout = num(2);
@@ -324,7 +335,7 @@ impl Engine {
         self.offers_ws = hs.at(4).is_truthy();
         #[cfg(feature = "polling")]
         self.transport.set_sid(&sid);
-        self.sid = Some(sid);
+        self.sid = sid;
         self.state = State::Open;
         js::prior_ws(i32::from(self.transport.kind == TransportKind::WebSocket));
         self.reset_ping_timeout();
@@ -335,7 +346,7 @@ impl Engine {
             && self.transport.kind == TransportKind::Polling
             && target.transports.1
         {
-            let at = endpoint(target, self.sid.as_deref());
+            let at = endpoint(target, &self.sid);
             self.probe = Some(Transport::open(
                 self.transport.id + 1,
                 TransportKind::WebSocket,
@@ -517,11 +528,10 @@ pub(crate) fn shrink_if_empty<T>(v: &mut Vec<T>) {
     }
 }
 
-fn endpoint<'a>(target: &'a Target, sid: Option<&'a str>) -> Endpoint<'a> {
+fn endpoint<'a>(target: &'a Target, sid: &'a JsValue) -> Endpoint<'a> {
     Endpoint {
         secure: target.secure,
-        host: &target.host,
-        path: &target.path,
+        base: &target.base,
         query: &target.query,
         sid,
         headers: &target.headers,

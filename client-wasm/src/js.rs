@@ -122,6 +122,19 @@ extern "C" {
     /// Item `i` of the array `a` as a number (NaN when it is not one): fewer calls than
     /// `at` and `as_f64`.
     pub(crate) fn nth(a: &Array, i: i32) -> f64;
+    /// The URL of a transport (`ws` 1: WebSocket's, 0: polling's) on `base` (`host/path/`),
+    /// over TLS when `secure` is 1, with the session id `sid` and `query` unless undefined.
+    pub(crate) fn endpoint(
+        secure: i32,
+        base: &JsValue,
+        query: &JsValue,
+        ws: i32,
+        sid: &JsValue,
+    ) -> JsValue;
+    /// `url` with the session id `sid`.
+    #[wasm_bindgen(js_name = addSid)]
+    #[cfg(feature = "polling")]
+    pub(crate) fn add_sid(url: &JsValue, sid: &JsValue) -> JsValue;
     /// The Engine.IO packet type (0–6) of a text frame; -1 when it is not one.
     #[wasm_bindgen(js_name = frameType)]
     pub(crate) fn frame_type(frame: &JsValue) -> i32;
@@ -171,7 +184,7 @@ extern "C" {
     fn cancel(id: f64);
     #[wasm_bindgen(js_name = wsOpen)]
     /// A WebSocket whose events come back as `(kind + ev, value)` (`kind::Ev`).
-    pub(crate) fn ws_open(url: &str, protocols: &JsValue, h: Handle, kind: i32) -> JsValue;
+    pub(crate) fn ws_open(url: &JsValue, protocols: &JsValue, h: Handle, kind: i32) -> JsValue;
     #[wasm_bindgen(js_name = wsClose)]
     pub(crate) fn ws_close(ws: &JsValue);
     #[wasm_bindgen(js_name = wsSend)]
@@ -182,7 +195,7 @@ extern "C" {
     /// nowhere); it starts once
     /// `after` (a request) is done. Returns what `abort` takes.
     pub(crate) fn request(
-        url: &str,
+        url: &JsValue,
         body: &JsValue,
         headers: &JsValue,
         flags: i32,
@@ -306,7 +319,9 @@ pub(crate) mod word {
     pub(crate) const PONG_PROBE: i32 = 28;
     pub(crate) const UPGRADE: i32 = 29;
     pub(crate) const PONG: i32 = 30;
+    #[cfg_attr(not(feature = "polling"), allow(dead_code))]
     pub(crate) const CLOSE: i32 = 31;
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) const MESSAGE: i32 = 32;
 }
 

@@ -83,11 +83,6 @@ pub(crate) struct MgrSt {
     decoder: Reassembler<Header, JsValue>,
 }
 
-/// Whether `host[:port]` names "localhost" (engine.io-client's test for the `offline` event).
-fn is_localhost(host: &str) -> bool {
-    host == "localhost" || host.as_bytes().starts_with(b"localhost:")
-}
-
 /// A decoded packet header waiting for its attachments.
 struct Header {
     kind: PacketType,
@@ -294,7 +289,7 @@ impl Mgr {
         js::renew(self.h);
         st.engine = Some(Engine::open(self.h, st.epoch.wrapping_mul(2), &target));
         // As engine.io-client: not for "localhost", which the network's loss leaves reachable.
-        if !is_localhost(&target.host) {
+        if !target.local {
             js::on_offline(self.h, Kind::Offline.encode());
         }
         let timeout = self.cfg.get().get(opt::TIMEOUT);
@@ -319,7 +314,7 @@ impl Mgr {
         }
         let fresh: Array = fresh.unchecked_into();
         self.target.borrow_mut().set(
-            fresh.at(0).as_string().unwrap_or_default(),
+            fresh.at(0),
             fresh.at(1),
             fresh.at(2),
             &Config::from_js(&fresh.at(3)),

@@ -11,7 +11,6 @@
     allow(irrefutable_let_patterns)
 )]
 
-use alloc::string::String;
 #[cfg(feature = "polling")]
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
@@ -45,7 +44,7 @@ enum Io {
 
 #[cfg(feature = "polling")]
 struct Polling {
-    url: String,
+    url: JsValue,
     headers: JsValue,
     /// glue.js `request` flags: 1 credentials (`withCredentials`), 2 a cache-busting `t`
     /// parameter (`timestampRequests`).
@@ -61,11 +60,12 @@ struct Polling {
 /// Where and how to connect, shared by every transport of a session.
 pub(crate) struct Endpoint<'a> {
     pub(crate) secure: bool,
-    pub(crate) host: &'a str,
-    pub(crate) path: &'a str,
-    /// `k=v&…`, already encoded, without `EIO`/`transport`/`sid`.
-    pub(crate) query: &'a str,
-    pub(crate) sid: Option<&'a str>,
+    /// `host[:port]/path/`.
+    pub(crate) base: &'a JsValue,
+    /// `k=v&…`, already encoded, without `EIO`/`transport`/`sid` (undefined: none).
+    pub(crate) query: &'a JsValue,
+    /// The session id, or undefined.
+    pub(crate) sid: &'a JsValue,
     #[cfg_attr(not(feature = "polling"), allow(dead_code))]
     pub(crate) headers: &'a JsValue,
     #[cfg_attr(not(feature = "polling"), allow(dead_code))]
@@ -77,26 +77,15 @@ pub(crate) struct Endpoint<'a> {
 }
 
 impl Endpoint<'_> {
-    fn url(&self, scheme: &str, transport: &str) -> String {
-        let mut url = String::with_capacity(64 + self.host.len() + self.query.len());
-        url.push_str(scheme);
-        if self.secure {
-            url.push('s');
-        }
-        url.push_str("://");
-        url.push_str(self.host);
-        url.push_str(self.path);
-        url.push_str("?EIO=4&transport=");
-        url.push_str(transport);
-        if let Some(sid) = self.sid {
-            url.push_str("&sid=");
-            url.push_str(sid);
-        }
-        if !self.query.is_empty() {
-            url.push('&');
-            url.push_str(self.query);
-        }
-        url
+    /// The URL of a transport here, WebSocket's or polling's (glue.js `endpoint`).
+    fn url(&self, ws: bool) -> JsValue {
+        js::endpoint(
+            i32::from(self.secure),
+            self.base,
+            self.query,
+            i32::from(ws),
+            self.sid,
+        )
     }
 }
 
@@ -106,12 +95,7 @@ impl Transport {
         match kind {
             #[cfg(feature = "websocket")]
             TransportKind::WebSocket => {
-                let ws = js::ws_open(
-                    &at.url("ws", "websocket"),
-                    at.protocols,
-                    h,
-                    kind::transport(id, Op::Get),
-                );
+                let ws = js::ws_open(&at.url(true), at.protocols, h, kind::transport(id, Op::Get));
                 Transport {
                     id,
                     kind,
@@ -129,7 +113,7 @@ impl Transport {
                     writable: true,
                     closed: false,
                     io: Io::Polling(Polling {
-                        url: at.url("http", "polling"),
+                        url: at.url(false),
                         headers: at.headers.clone(),
                         flags: i32::from(at.credentials) | i32::from(at.timestamps) << 1,
                         get: None,
@@ -148,10 +132,9 @@ impl Transport {
 
     /// Polling: the open packet told us the sid; later requests carry it.
     #[cfg(feature = "polling")]
-    pub(crate) fn set_sid(&mut self, sid: &str) {
+    pub(crate) fn set_sid(&mut self, sid: &JsValue) {
         if let Io::Polling(p) = &mut self.io {
-            p.url.push_str("&sid=");
-            p.url.push_str(sid);
+            p.url = js::add_sid(&p.url, sid);
         }
     }
 
