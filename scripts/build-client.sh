@@ -24,7 +24,9 @@ CARGO_ARGS=(--locked --features "$FEATURES")
 if [[ ${SIO_CLIENT_STABLE:-0} != 1 ]] && command -v rustup >/dev/null \
     && [[ -d "$(rustc +nightly --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library/core" ]]; then
   export RUSTUP_TOOLCHAIN=nightly
-  export RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+  # LLVM's inliner a little above opt-level "z"'s threshold (5): small helpers fold into
+  # their callers and their call glue goes, measured −185 B gzip at 25 (10–25 all gain).
+  export RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cllvm-args=-inline-threshold=25"
   CARGO_ARGS+=(-Zbuild-std=core,alloc)
   echo "[build-client] nightly $(rustc --version | awk '{print $2}'): -Zbuild-std=core,alloc, panic=immediate-abort" >&2
 else
