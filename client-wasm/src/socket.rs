@@ -26,6 +26,7 @@ pub(crate) type Reply = Result<Array, JsValue>;
 pub(crate) enum AckFn {
     /// A page's function, called with its socket's JS object as `this` (error-first: with
     /// `null` or the error first).
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
     Js(JsValue),
     /// The retry queue's, for its emit number `.0`.
     Retry(u32),
