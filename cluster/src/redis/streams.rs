@@ -398,6 +398,13 @@ impl Streams {
         Entry::new(&n.uid, &n.nsp, kind, data)
     }
 
+    /// A broadcast without acks goes to the stream, with or without a wait for its id.
+    fn append_broadcast(&self, packet: &WirePacket, opts: &WireOpts, then: Option<Deliver>) {
+        let data = sharded::broadcast_data(packet, None, opts);
+        let entry = self.entry(MessageType::Broadcast, data);
+        self.link.shared.publish(Out::Append(entry, then));
+    }
+
     fn publish(&self, channel: String, kind: MessageType, data: Vec<(Mp, Mp)>) {
         let n = self.link.names();
         let payload = encode_message(kind, data, &n.uid, &n.nsp);
@@ -415,11 +422,7 @@ impl Transport for Streams {
     }
 
     fn broadcast(&self, packet: &WirePacket, opts: &WireOpts) {
-        let entry = self.entry(
-            MessageType::Broadcast,
-            sharded::broadcast_data(packet, None, opts),
-        );
-        self.link.shared.publish(Out::Append(entry, None));
+        self.append_broadcast(packet, opts, None);
     }
 
     fn has_log(&self) -> bool {
@@ -427,11 +430,7 @@ impl Transport for Streams {
     }
 
     fn append(&self, packet: &WirePacket, opts: &WireOpts, then: Deliver) {
-        let entry = self.entry(
-            MessageType::Broadcast,
-            sharded::broadcast_data(packet, None, opts),
-        );
-        self.link.shared.publish(Out::Append(entry, Some(then)));
+        self.append_broadcast(packet, opts, Some(then));
     }
 
     fn supports(&self, ask: &Ask<'_>) -> Result<(), AdapterError> {
