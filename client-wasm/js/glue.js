@@ -40,7 +40,6 @@ export const target = (h, i) => {
   const m = objs.get(h)?.deref();
   return i == -1 ? m : i == -2 ? m?.engine : m?.s[i];
 };
-export const bindSocket = (h, i, o) => (target(h, -1).s[i] = o);
 const back = (h, k, v) => objs.has(h) && dispatch(h, k, v);
 
 export const isBlob = (v) => typeof Blob == "function" && v instanceof Blob;
@@ -122,19 +121,13 @@ export function call(f, self, args) {
   }
 }
 
-/** A one-shot ack function for an incoming packet that asked for one: (k, [id, args]). */
-export function ackFn(h, k, id) {
-  let sent = 0;
-  return (...args) => sent++ || back(h, k, [id, args]);
-}
-
 /** Calls an `auth` function; what it passes back goes to (k, data). */
 export const auth = (f, h, k) => f((data) => back(h, k, data));
 
 
 // The strings the core passes to JS, by their code in js.rs `word` (its test checks them).
 const WORDS =
-  "transport close|transport error|ping timeout|forced close|parse error|io server disconnect|io client disconnect|server error|timeout|operation has timed out|send buffer full|socket has been disconnected|It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)|websocket error|xhr poll error|xhr post error|websocket connection closed|transport closed by the server|network connection lost|websocket|polling|opening|open|closed|auth|sid|pid|2probe|3probe|5|3|1|message".split("|");
+  "transport close|transport error|ping timeout|forced close|parse error|io server disconnect|io client disconnect|server error|timeout|It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)|websocket error|xhr poll error|xhr post error|websocket connection closed|transport closed by the server|network connection lost|websocket|polling|opening|open|closed|auth|sid|pid|2probe|3probe|5|3|1|message".split("|");
 export const word = (w) => WORDS[w];
 export const fail = (w) => error(WORDS[w]);
 export const error = (message, data) => Object.assign(new Error(message), data === undefined ? {} : { data });
@@ -147,7 +140,6 @@ export const transportError = (w, description) =>
  *  context }` (the CloseEvent of a WebSocket), without `context` when there is none. */
 export const details = (w, context) => (context === undefined ? { description: WORDS[w] } : { description: WORDS[w], context });
 export const connectError = (p) => error(typeof p == "string" ? p : p?.message, p?.data);
-export const withPid = (auth, pid, offset) => Object.assign({ pid, offset }, auth);
 export const get = (o, w) => (o == null ? undefined : o[WORDS[w]]);
 export const set = (o, w, v) => (o[WORDS[w]] = v);
 export const wsTransport = () => ({ name: "websocket" });
@@ -327,6 +319,140 @@ export function unblob(parts, h, t) {
   return c;
 }
 
+
+// Sockets. What a socket holds of JS values is kept on its JS object (the page's Socket, or
+// the Rust API's emitter), where those values live anyway: the acks it waits for (`_w`: id →
+// [callback, error-first, timer]), the emits kept until it is connected (`_b`: [frames,
+// args, ack id]), the events received before (`_rb`), the retry queue (`_q`), and what
+// connection state recovery sends back (`_pid`, `_off`). The core joins and leaves the
+// namespace and routes its packets; `_k` is the kind that sends a packet through it,
+// answered by socket.rs `send`: 0 sent, 1 dropped (volatile), 2 to keep.
+/** Makes `o` socket `i` of manager `h`, for namespace `n`, with the options `ackTimeout`
+ *  (NaN: none), `retries` and `maxBufferedEmits`. */
+export function bindSocket(h, i, o, n, k, t, r, m) {
+  target(h, -1).s[i] = o;
+  Object.assign(o, { h, i, _n: n, _k: k, _t: t, _r: r, _m: m, _w: new Map(), _id: undefined, _c: 0, _b: [], _rb: [], _q: [], _seq: 0 });
+}
+export const active = (h, i, v) => {
+  const s = target(h, i);
+  s && (s._act = v);
+};
+/** `[id, recovered]` of socket `i` of `h`, for the Rust API. */
+export const info = (h, i) => {
+  const s = target(h, i);
+  return [s?._id, !!s?._rec];
+};
+const out = (s, frames, args, flags) => back(s.h, s._k, [frames, args, flags]);
+/** Emits `[ev, ...args]` on socket `s`. `ack` gets the answer, error-first with `e` or once
+ *  it may time out, after `ms` (NaN: the ackTimeout option); `v`: volatile; `q`: from the
+ *  retry queue. */
+export function send(s, ev, args, ack, e, v, ms, q) {
+  if (s._r && !q && !v) {
+    s._q.push({ ev, args, ack, ms, n: 0 });
+    return drain(s);
+  }
+  args.unshift(ev);
+  const id = ack && s._seq++;
+  if (ack) {
+    if (!(ms >= 0)) ms = s._t;
+    const t =
+      ms >= 0 &&
+      setTimeout(() => {
+        s._b = s._b.filter((b) => b[2] !== id);
+        refuse(s, id, "operation has timed out");
+      }, ms);
+    s._w.set(id, [ack, e || ms >= 0, t]);
+  }
+  const frames = packet(2, s._n, id, args);
+  if (out(s, frames, args, v ? 1 : 0) == 2)
+    s._b.length < s._m ? s._b.push([frames, args, id]) : refuse(s, id, "send buffer full");
+}
+const take = (s, id) => {
+  const a = s._w.get(id);
+  s._w.delete(id);
+  a && clearTimeout(a[2]);
+  return a;
+};
+/** Ends the wait of ack `id` with the error `m` (told to error-first callbacks only, as in
+ *  socket.io-client). */
+function refuse(s, id, m) {
+  const a = take(s, id);
+  a?.[1] && call(a[0], s, [error(m)]);
+}
+export function acked(h, i, id, args) {
+  const s = target(h, i);
+  const a = s && take(s, id);
+  a && call(a[0], s, a[1] ? [null, ...args] : args);
+}
+/** Sends the first queued emit unless it waits for its ack already (`force`: again). Its
+ *  answer is error-first, whatever the callback asked for, as in socket.io-client. */
+function drain(s, force) {
+  const r = s._q[0];
+  if (!s._c || !r || (r.p && !force)) return;
+  r.p = 1;
+  r.n++;
+  send(
+    s,
+    r.ev,
+    r.args.slice(),
+    (err, ...res) => {
+      if (s._q[0] != r) return;
+      r.p = 0;
+      if (!err || r.n > s._r) {
+        s._q.shift();
+        r.ack && call(r.ack, s, err ? [err] : [null, ...res]);
+      }
+      drain(s);
+    },
+    1,
+    0,
+    r.ms,
+    1,
+  );
+}
+/** A received event, fired; its last argument, when a string, is where recovery resumes. */
+const event = (s, a) => {
+  s._event(a);
+  const l = a[a.length - 1];
+  if (typeof s._pid == "string" && typeof l == "string" && a.length > 1) s._off = l;
+};
+export function incoming(h, i, a, id) {
+  const s = target(h, i);
+  if (!s) return;
+  if (id !== undefined) {
+    let sent = 0;
+    a.push((...r) => sent++ || out(s, packet(3, s._n, id, r), undefined, 2));
+  }
+  s._c ? event(s, a) : s._rb.length < s._m && s._rb.push(a);
+}
+export function connected(h, i, sid, pid) {
+  const s = target(h, i);
+  if (!s) return;
+  s._rec = typeof pid == "string" && pid === s._pid;
+  s._pid = pid;
+  s._id = sid;
+  s._c = 1;
+  // The events that came early, then the emits made meanwhile, in order.
+  for (const a of s._rb.splice(0)) event(s, a);
+  for (const [f, a] of s._b.splice(0)) out(s, f, a, 2);
+  drain(s, 1);
+  s._fire("connect", []);
+}
+export function closed(h, i, reason, d) {
+  const s = target(h, i);
+  if (!s) return;
+  s._c = 0;
+  s._id = undefined;
+  // Acks of emits still buffered stay: they go out on reconnection.
+  const gone = [...s._w.keys()].filter((id) => !s._b.some((b) => b[2] === id));
+  s._fire("disconnect", [reason, d]);
+  for (const id of gone) refuse(s, id, "socket has been disconnected");
+}
+/** The CONNECT payload of socket `i`: `auth`, with the session to recover if there is one. */
+export const withPid = (auth, h, i) => {
+  const s = target(h, i);
+  return typeof s?._pid == "string" ? Object.assign({ pid: s._pid, offset: s._off }, auth) : auth;
+};
 
 /** Event listeners, with the API and semantics of socket.io-client's Socket and Manager
  *  (component-emitter plus the catch-all listeners). The client fires events through

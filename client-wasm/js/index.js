@@ -1,24 +1,24 @@
 // The ES module pages import, with socket.io-client 4.8's API and exports: `io` (also the
 // default export), `connect`, `Manager`, `Socket`, `protocol`. The `.wasm` beside it is
 // instantiated on import (top-level await), so `io()` works at once, as upstream.
-// The classes are thin: connection, packets, acks, buffering and reconnection are done by the
-// Rust core (api.rs: a Manager holds its core's number, a Socket is an index on that core);
-// listeners are glue.js's `Emitter`. What stays here is what JS expresses best: variadic
+// The classes are thin: connection, packets and reconnection are done by the Rust core
+// (api.rs: a Manager holds its core's number, a Socket is an index on that core); listeners,
+// and a socket's acks and buffers, are glue.js's (`Emitter`, `send`). What stays here is what JS expresses best: variadic
 // methods, getters, chaining, option names, the `io()` cache, loading the `.wasm`.
-import { initSync, __sio_dispatch, emit, manager, op, socket } from "./wasm/sio_client.js";
-import { Emitter, OPTS, error, opts as nums, reserved, setDispatch, url } from "sio-glue";
+import { initSync, __sio_dispatch, manager, op, socket } from "./wasm/sio_client.js";
+import { Emitter, OPTS, error, opts as nums, reserved, send, setDispatch, url } from "sio-glue";
 
 const cache = {};
 // The codes of the core's small calls (api.rs `op` has the same, checked by its test).
-const OP = { open: 0, tune: 1, session: 2, connect: 3, disconnect: 4, id: 5, state: 6, sendBuffer: 7, receiveBuffer: 8, release: 9 };
+const OP = { open: 0, tune: 1, session: 2, connect: 3, disconnect: 4, release: 5 };
 // A Manager the garbage collector takes lets go of its core, which ends once idle (while it
 // is busy, glue.js holds the Manager).
 const gone = new FinalizationRegistry((h) => op(h, OP.release));
 /** `socket.sendBuffer = []` and `socket.receiveBuffer = []` empty a buffer; nothing else can
- *  be assigned (the core keeps the buffers, already encoded). */
+ *  be assigned (glue.js keeps the emits already encoded). */
 const clear = (s, k, v) => {
-  if (v?.length) throw new TypeError(`sio-client: only [] can be assigned to ${k}`);
-  op(s.h, OP[k], s.i, 1);
+  if (v?.length) throw new TypeError("sio-client: only [] can be assigned to a socket's buffer");
+  s[k] = [];
 };
 
 /** `[secure, host, key, namespace, query]` of an `io()` URL (see glue.js `url`). */
@@ -135,36 +135,37 @@ export class Socket extends Emitter {
     this.i = socket(io.h, nsp, this, opts.auth, nums(opts));
     if (io.opts.autoConnect !== false) this.connect();
   }
+  // (State glue.js keeps on the object: see its `bindSocket`.)
   get id() {
-    return op(this.h, OP.id, this.i);
+    return this._id;
   }
   get connected() {
-    return !!(op(this.h, OP.state, this.i) & 1);
+    return !!this._c;
   }
   get disconnected() {
-    return !this.connected;
+    return !this._c;
   }
   get active() {
-    return !!(op(this.h, OP.state, this.i) & 2);
+    return !!this._act;
   }
   get recovered() {
-    return !!(op(this.h, OP.state, this.i) & 4);
+    return !!this._rec;
   }
   /** The emits kept until the socket is connected, as socket.io-client's packets (a copy). */
   get sendBuffer() {
-    return op(this.h, OP.sendBuffer, this.i).map(([data, id]) =>
+    return this._b.map(([, data, id]) =>
       Object.assign({ type: 2, data, options: { compress: true } }, id === undefined ? {} : { id }),
     );
   }
   set sendBuffer(v) {
-    clear(this, "sendBuffer", v);
+    clear(this, "_b", v);
   }
   /** The events received before the socket was connected, as their arguments (a copy). */
   get receiveBuffer() {
-    return op(this.h, OP.receiveBuffer, this.i);
+    return this._rb.slice();
   }
   set receiveBuffer(v) {
-    clear(this, "receiveBuffer", v);
+    clear(this, "_rb", v);
   }
   connect() {
     op(this.h, OP.connect, this.i);
@@ -196,7 +197,7 @@ export class Socket extends Emitter {
     const f = this.f;
     this.f = {};
     const ack = typeof args[args.length - 1] == "function" ? args.pop() : undefined;
-    emit(this.h, this.i, ev, args, ack, (withError ? 1 : 0) | (f.v ? 2 : 0), +(f.t ?? NaN));
+    send(this, ev, args, ack, withError, f.v, +(f.t ?? NaN));
     return this;
   }
   /** The next emit's ack callback gets an error after `ms` without an answer. */

@@ -11,7 +11,6 @@ use crate::engine::Target;
 use crate::js::{self, Array, Handle};
 use crate::manager::Mgr;
 use crate::opts::Config;
-use crate::socket::{Ack, AckFn, Flags};
 
 // A JS `Manager` holds its core's number (glue.js `register`); the exports below find the
 // core by it. No class: wasm-bindgen's class wrapper costs glue on both sides for each
@@ -47,10 +46,6 @@ pub fn op(h: Handle, code: u32, socket: usize, value: Option<f64>) -> JsValue {
             m.st.borrow_mut().no_retry = value.is_some();
             JsValue::UNDEFINED
         }
-        op::RELEASE => {
-            m.release();
-            JsValue::UNDEFINED
-        }
         op::TUNE => m.tune(socket, value).into(),
         op::SESSION => {
             m.st.borrow()
@@ -71,16 +66,10 @@ pub fn op(h: Handle, code: u32, socket: usize, value: Option<f64>) -> JsValue {
             sock().inspect(|s| s.disconnect());
             JsValue::UNDEFINED
         }
-        op::ID => sock().map_or(JsValue::UNDEFINED, |s| s.st.borrow().id.clone()),
-        op::SEND_BUFFER | op::RECEIVE_BUFFER => sock().map_or(JsValue::UNDEFINED, |s| {
-            s.buffer(code == op::SEND_BUFFER, value.is_some()).into()
-        }),
-        _ => sock()
-            .map_or(0, |s| {
-                let st = s.st.borrow();
-                u32::from(st.connected) | u32::from(st.active) << 1 | u32::from(st.recovered) << 2
-            })
-            .into(),
+        _ => {
+            m.release();
+            JsValue::UNDEFINED
+        }
     };
     m.settle();
     out
@@ -100,40 +89,6 @@ pub fn socket(h: Handle, nsp: JsValue, js: JsValue, auth: JsValue, opts: JsValue
     })
 }
 
-/// Sends `[event, ...args]` on socket `socket` of manager `h`; `ack` (a function, or
-/// undefined) gets the answer (error-first with `flags` bit 1, or with a timeout; bit 2:
-/// volatile). `timeout`: this emit's ack timeout (NaN: the `ackTimeout` option). (Plain
-/// numbers and JS values: wasm-bindgen passes them without JS glue.)
-#[wasm_bindgen]
-pub fn emit(
-    h: Handle,
-    socket: usize,
-    event: JsValue,
-    args: Array,
-    ack: JsValue,
-    flags: i32,
-    timeout: f64,
-) {
-    let Some(m) = Mgr::find(h) else {
-        return;
-    };
-    let Some(s) = m.sock(socket) else {
-        return;
-    };
-    // The socket's JS object is found when the ack comes: the core never holds it.
-    let ack = (!ack.is_undefined()).then(|| Ack {
-        cb: AckFn::Js(ack),
-        with_error: flags & 1 != 0,
-    });
-    let flags = Flags {
-        volatile: flags & 2 != 0,
-        timeout: Some(timeout).filter(|t| !t.is_nan()),
-        from_queue: false,
-    };
-    s.emit(event, args, ack, flags);
-    m.settle();
-}
-
 /// The codes of [`op()`]; `js/index.js` has them by name in `OP` (the test below
 /// checks that both agree).
 pub mod op {
@@ -150,16 +105,8 @@ pub mod op {
     pub const CONNECT: u32 = 3;
     /// The socket leaves its namespace.
     pub const DISCONNECT: u32 = 4;
-    /// The id of the socket's namespace connection, while connected.
-    pub const ID: u32 = 5;
-    /// The socket's state, in bits: 1 connected, 2 active, 4 recovered.
-    pub const STATE: u32 = 6;
-    /// The socket's emits kept until it is connected, as `[args, id]` (with a value: emptied).
-    pub const SEND_BUFFER: u32 = 7;
-    /// The events it received before, as their argument lists (with a value: emptied).
-    pub const RECEIVE_BUFFER: u32 = 8;
-    /// The JS `Manager` is gone: the core ends once idle.
-    pub const RELEASE: u32 = 9;
+    /// The JS `Manager` is gone: the core ends once idle (any code past the others).
+    pub const RELEASE: u32 = 5;
 }
 
 #[cfg(test)]
@@ -179,10 +126,6 @@ mod tests {
             ("session", super::op::SESSION),
             ("connect", super::op::CONNECT),
             ("disconnect", super::op::DISCONNECT),
-            ("id", super::op::ID),
-            ("state", super::op::STATE),
-            ("sendBuffer", super::op::SEND_BUFFER),
-            ("receiveBuffer", super::op::RECEIVE_BUFFER),
             ("release", super::op::RELEASE),
         ];
         let mut found = alloc::vec::Vec::new();

@@ -4,7 +4,7 @@ use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
@@ -16,7 +16,7 @@ use crate::engine::Target;
 use crate::js::{self, Array};
 use crate::manager::Mgr;
 use crate::opts::{Options, opt};
-use crate::socket::{Ack, AckFn, Reply, Sock};
+use crate::socket::Sock;
 
 /// What an ack gets: the answer's arguments, or the error that ended the wait (`operation
 /// has timed out`, `socket has been disconnected`, a reserved event name).
@@ -42,7 +42,7 @@ fn emitter(mgr: &Mgr, target: i32) -> js::Emitter {
 /// manager's end (the browser may call it as long as the manager runs).
 fn listener(mgr: &Mgr, target: i32, event: &str, f: impl Fn(&[JsValue]) + 'static) -> JsValue {
     let cb = Closure::<dyn Fn(Array)>::new(move |args: Array| f(&args.to_vec()));
-    let js = js::spread(&cb);
+    let js = js::spread(cb.as_ref());
     mgr.closures
         .borrow_mut()
         .push((target, String::from(event), Box::new(cb)));
@@ -109,6 +109,7 @@ impl Manager {
         Socket {
             own: self.own.clone(),
             inner: sock,
+            flags: Rc::default(),
         }
     }
 
@@ -144,6 +145,8 @@ impl Manager {
 pub struct Socket {
     own: Rc<Own>,
     pub(crate) inner: Rc<Sock>,
+    /// The next emit's modifiers: `volatile`, and `timeout`.
+    flags: Rc<Cell<(bool, Option<f64>)>>,
 }
 
 impl Socket {
@@ -189,23 +192,32 @@ impl Socket {
 
     /// Sends `event` with `args` (buffered while disconnected). `Err` for a reserved name.
     pub fn emit(&self, event: &str, args: &[JsValue]) -> Result<(), JsValue> {
-        self.send(event, args, None)
+        self.send(event, args, &JsValue::UNDEFINED)
     }
 
-    fn send(&self, event: &str, args: &[JsValue], ack: Option<Ack>) -> Result<(), JsValue> {
+    fn send(&self, event: &str, args: &[JsValue], ack: &JsValue) -> Result<(), JsValue> {
         if js::reserved(event) {
             let mut msg = String::from("\"");
             msg.push_str(event);
             msg.push_str("\" is a reserved event name");
             return Err(js::error(&msg, &JsValue::UNDEFINED));
         }
-        let flags = core::mem::take(&mut self.inner.st.borrow_mut().flags);
+        let (volatile, timeout) = self.flags.take();
         let arr = Array::new();
         for a in args {
             arr.push(a);
         }
-        self.inner.emit(JsValue::from_str(event), arr, ack, flags);
-        self.own.0.settle();
+        let (mgr, i) = (&self.own.0, self.inner.index);
+        js::send(
+            &js::target(mgr.h, i),
+            &JsValue::from_str(event),
+            &arr,
+            ack,
+            1,
+            i32::from(volatile),
+            timeout.unwrap_or(f64::NAN),
+        );
+        mgr.settle();
         Ok(())
     }
 
@@ -214,13 +226,25 @@ impl Socket {
     pub fn emit_with_ack(&self, event: &str, args: &[JsValue]) -> AckFuture {
         let state = Rc::new(RefCell::new(AckState::default()));
         let s = state.clone();
-        let ack = Ack {
-            cb: AckFn::Rust(Box::new(move |res: Reply| {
-                AckState::resolve(&s, res.map(|a| a.to_vec()))
-            })),
-            with_error: true,
-        };
-        if let Err(e) = self.send(event, args, Some(ack)) {
+        // Error-first: `[null, ...answer]` or `[error]`. (The JS function owns the closure;
+        // wasm-bindgen frees it once called, or once the function is garbage.)
+        let ack = js::spread(&Closure::once_into_js(move |reply: Array| {
+            let mut reply = reply.to_vec();
+            let first = if reply.is_empty() {
+                JsValue::NULL
+            } else {
+                reply.remove(0)
+            };
+            AckState::resolve(
+                &s,
+                if first.is_null() {
+                    Ok(reply)
+                } else {
+                    Err(first)
+                },
+            );
+        }));
+        if let Err(e) = self.send(event, args, &ack) {
             AckState::resolve(&state, Err(e));
         }
         AckFuture { state }
@@ -228,13 +252,13 @@ impl Socket {
 
     /// The next emit's ack fails with `operation has timed out` after `ms`.
     pub fn timeout(&self, ms: f64) -> &Self {
-        self.inner.st.borrow_mut().flags.timeout = Some(ms);
+        self.flags.set((self.flags.get().0, Some(ms)));
         self
     }
 
     /// The next emit is dropped unless it can be sent at once.
     pub fn volatile(&self) -> &Self {
-        self.inner.st.borrow_mut().flags.volatile = true;
+        self.flags.set((true, self.flags.get().1));
         self
     }
 
@@ -252,7 +276,7 @@ impl Socket {
 
     /// The session id of this namespace connection, while connected.
     pub fn id(&self) -> Option<String> {
-        self.inner.st.borrow().id.as_string()
+        js::info(self.own.0.h, self.inner.index).at(0).as_string()
     }
 
     /// Whether the socket is connected to its namespace.
@@ -264,7 +288,7 @@ impl Socket {
     /// state recovery on the server: the same id and rooms, and the events missed meanwhile
     /// delivered first), as socket.io-client's `socket.recovered`.
     pub fn recovered(&self) -> bool {
-        self.inner.st.borrow().recovered
+        js::info(self.own.0.h, self.inner.index).at(1).is_truthy()
     }
 
     /// The manager this socket belongs to.

@@ -64,7 +64,6 @@ extern "C" {
     /// The JSON value in `text`, binary placeholders replaced by `bins`; `undefined` when it
     /// is not JSON.
     pub(crate) fn parse(text: &JsValue, bins: &JsValue) -> JsValue;
-    pub(crate) fn call(f: &JsValue, this: &JsValue, args: &Array);
     /// A number for a new manager whose events go to `obj` (held weakly); its sockets'
     /// objects go in [`bind_socket`].
     pub(crate) fn register(obj: &JsValue) -> Handle;
@@ -78,24 +77,65 @@ extern "C" {
     pub(crate) fn target(h: Handle, target: i32) -> JsValue;
     /// A new session: a new object for its [`ENGINE`] events.
     pub(crate) fn renew(h: Handle);
-    /// Makes `obj` the object of socket `i`'s events.
+    /// Makes `obj` the object of socket `i`'s events, for namespace `nsp`: glue.js keeps
+    /// the socket's acks and buffers there, by its options `ackTimeout` (NaN: none),
+    /// `retries` and `maxBufferedEmits`, and sends its packets back as `(kind, [frames,
+    /// args, flags])` (`socket::send`).
     #[wasm_bindgen(js_name = bindSocket)]
-    pub(crate) fn bind_socket(h: Handle, i: i32, obj: &JsValue);
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn bind_socket(
+        h: Handle,
+        i: i32,
+        obj: &JsValue,
+        nsp: &str,
+        kind: i32,
+        ack_timeout: f64,
+        retries: f64,
+        max_buffered: f64,
+    );
+    /// Whether socket `i` follows its manager (`socket.active`).
+    pub(crate) fn active(h: Handle, i: i32, active: bool);
+    /// Socket `i` joined its namespace as `sid`, the session `pid` (a string with
+    /// connection state recovery): its buffers go, then `connect`.
+    pub(crate) fn connected(h: Handle, i: i32, sid: &JsValue, pid: &JsValue);
+    /// An EVENT for socket `i` (`[name, ...args]`), asking for ack `id` unless `None`:
+    /// fired, or kept until the socket is connected.
+    pub(crate) fn incoming(h: Handle, i: i32, data: &JsValue, id: Option<f64>);
+    /// The server's answer to ack `id` of socket `i`.
+    pub(crate) fn acked(h: Handle, i: i32, id: f64, args: &JsValue);
+    /// Socket `i` left its namespace: `disconnect`, and the acks that can no longer come
+    /// fail.
+    pub(crate) fn closed(h: Handle, i: i32, reason: &JsValue, description: &JsValue);
+    /// Emits `[event, ...args]` on the socket object `s` (glue.js `send`), as the JS API's
+    /// `emit` does: `ack` (a function, or undefined) gets the answer, error-first with
+    /// `with_error`; `ms` is this emit's ack timeout (NaN: the socket's).
+    #[cfg_attr(feature = "js", allow(dead_code))]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send(
+        s: &JsValue,
+        event: &JsValue,
+        args: &Array,
+        ack: &JsValue,
+        with_error: i32,
+        volatile: i32,
+        ms: f64,
+    );
+    /// `[id, recovered]` of socket `i` (the id undefined while disconnected).
+    #[cfg_attr(feature = "js", allow(dead_code))]
+    pub(crate) fn info(h: Handle, i: i32) -> Array;
     /// Whether `data` is what an EVENT packet carries: `[name, ...args]`, the name a number
     /// or a string that is not reserved.
     #[wasm_bindgen(js_name = isEvent)]
     pub(crate) fn is_event(data: &JsValue) -> bool;
     /// Whether `name` is reserved (`connect`, `disconnect`, …): pages cannot emit it.
     pub(crate) fn reserved(name: &str) -> bool;
-    /// A one-shot JS function that calls back `(kind, [id, args])` with its arguments.
-    #[wasm_bindgen(js_name = ackFn)]
-    pub(crate) fn ack_fn(h: Handle, kind: i32, id: f64) -> JsValue;
     /// Calls the `auth` function `f`; what it passes back comes back as `(kind, data)`.
     pub(crate) fn auth(f: &JsValue, h: Handle, kind: i32);
 
-    /// The CONNECT payload with the session to recover (`pid`, `offset`) merged in.
+    /// The CONNECT payload of socket `i`: `auth`, with the session to recover (`pid`,
+    /// `offset`) merged in when there is one.
     #[wasm_bindgen(js_name = withPid)]
-    pub(crate) fn with_pid(auth: &JsValue, pid: &JsValue, offset: &JsValue) -> JsValue;
+    pub(crate) fn with_pid(auth: &JsValue, h: Handle, i: i32) -> JsValue;
     /// An `Error` with `message`, and `data` unless undefined.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn error(message: &str, data: &JsValue) -> JsValue;
@@ -234,8 +274,9 @@ extern "C" {
     /// A decoded Socket.IO packet as the Manager's `packet` event has it.
     #[wasm_bindgen(js_name = sioPacket)]
     pub(crate) fn sio_packet(kind: i32, nsp: &str, id: Option<f64>, data: &JsValue) -> JsValue;
-    /// A JS function calling `f` with its arguments as one array.
-    pub(crate) fn spread(f: &Closure<dyn Fn(Array)>) -> JsValue;
+    /// A JS function calling `f` (a Rust closure taking an `Array`) with its arguments as
+    /// one array.
+    pub(crate) fn spread(f: &JsValue) -> JsValue;
 }
 
 impl Array {
@@ -264,8 +305,11 @@ pub(crate) mod event {
     pub(crate) const RECONNECT_ERROR: i32 = 6;
     pub(crate) const RECONNECT_FAILED: i32 = 7;
     pub(crate) const UPGRADE: i32 = 8;
+    // (CONNECT, DISCONNECT: glue.js fires them, `connected` and `closed`.)
+    #[allow(dead_code)]
     pub(crate) const CONNECT: i32 = 9;
     pub(crate) const CONNECT_ERROR: i32 = 10;
+    #[allow(dead_code)]
     pub(crate) const DISCONNECT: i32 = 11;
     pub(crate) const UPGRADING: i32 = 12;
     pub(crate) const UPGRADE_ERROR: i32 = 13;
@@ -275,6 +319,8 @@ pub(crate) mod event {
     /// A decoded Socket.IO packet (the Manager's).
     pub(crate) const PACKET: i32 = 15;
     /// An incoming event `[name, ...args]`: catch-all listeners, then those of `name`.
+    /// (glue.js fires them itself, `incoming`.)
+    #[allow(dead_code)]
     pub(crate) const INCOMING: i32 = 16;
     /// An outgoing event `[name, ...args]`, for `onAnyOutgoing` listeners.
     pub(crate) const OUTGOING: i32 = 17;
@@ -297,32 +343,29 @@ pub(crate) mod word {
     pub(crate) const IO_CLIENT_DISCONNECT: i32 = 6;
     pub(crate) const SERVER_ERROR: i32 = 7;
     pub(crate) const TIMEOUT: i32 = 8;
-    pub(crate) const TIMED_OUT: i32 = 9;
-    pub(crate) const BUFFER_FULL: i32 = 10;
-    pub(crate) const DISCONNECTED: i32 = 11;
-    pub(crate) const V2: i32 = 12;
-    pub(crate) const WS_ERROR: i32 = 13;
-    pub(crate) const POLL_ERROR: i32 = 14;
-    pub(crate) const POST_ERROR: i32 = 15;
-    pub(crate) const WS_CLOSED: i32 = 16;
-    pub(crate) const CLOSED_BY_SERVER: i32 = 17;
-    pub(crate) const CONNECTION_LOST: i32 = 18;
-    pub(crate) const WEBSOCKET: i32 = 19;
-    pub(crate) const POLLING: i32 = 20;
-    pub(crate) const OPENING: i32 = 21;
-    pub(crate) const OPEN: i32 = 22;
-    pub(crate) const CLOSED: i32 = 23;
-    pub(crate) const AUTH: i32 = 24;
-    pub(crate) const SID: i32 = 25;
-    pub(crate) const PID: i32 = 26;
-    pub(crate) const PING_PROBE: i32 = 27;
-    pub(crate) const PONG_PROBE: i32 = 28;
-    pub(crate) const UPGRADE: i32 = 29;
-    pub(crate) const PONG: i32 = 30;
+    pub(crate) const V2: i32 = 9;
+    pub(crate) const WS_ERROR: i32 = 10;
+    pub(crate) const POLL_ERROR: i32 = 11;
+    pub(crate) const POST_ERROR: i32 = 12;
+    pub(crate) const WS_CLOSED: i32 = 13;
+    pub(crate) const CLOSED_BY_SERVER: i32 = 14;
+    pub(crate) const CONNECTION_LOST: i32 = 15;
+    pub(crate) const WEBSOCKET: i32 = 16;
+    pub(crate) const POLLING: i32 = 17;
+    pub(crate) const OPENING: i32 = 18;
+    pub(crate) const OPEN: i32 = 19;
+    pub(crate) const CLOSED: i32 = 20;
+    pub(crate) const AUTH: i32 = 21;
+    pub(crate) const SID: i32 = 22;
+    pub(crate) const PID: i32 = 23;
+    pub(crate) const PING_PROBE: i32 = 24;
+    pub(crate) const PONG_PROBE: i32 = 25;
+    pub(crate) const UPGRADE: i32 = 26;
+    pub(crate) const PONG: i32 = 27;
     #[cfg_attr(not(feature = "polling"), allow(dead_code))]
-    pub(crate) const CLOSE: i32 = 31;
+    pub(crate) const CLOSE: i32 = 28;
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
-    pub(crate) const MESSAGE: i32 = 32;
+    pub(crate) const MESSAGE: i32 = 29;
 }
 
 /// How glue.js holds a manager's JS objects ([`root`]).
@@ -377,9 +420,6 @@ mod tests {
             (word::IO_CLIENT_DISCONNECT, "io client disconnect"),
             (word::SERVER_ERROR, "server error"),
             (word::TIMEOUT, "timeout"),
-            (word::TIMED_OUT, "operation has timed out"),
-            (word::BUFFER_FULL, "send buffer full"),
-            (word::DISCONNECTED, "socket has been disconnected"),
             (
                 word::V2,
                 "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)",

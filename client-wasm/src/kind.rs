@@ -35,12 +35,11 @@ pub(crate) enum Kind {
 /// A socket's own callbacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SocketCb {
-    /// The page answered an event that asked for an ack (value: `[id, args]`).
-    Ack = 0,
     /// The `auth` function passed its payload back (value: the payload).
-    Auth = 1,
-    /// An ack timed out (value: its id).
-    Timeout = 2,
+    Auth = 0,
+    /// glue.js sends a packet of the socket (value: `[frames, args, flags]`, see
+    /// `socket::send`); the kind is the one glue.js `bindSocket` is given.
+    Send = 1,
 }
 
 /// Which request of a polling transport reports (a WebSocket's events are all `Get`'s).
@@ -85,10 +84,9 @@ impl Kind {
         let k = k as u32;
         if k & SOCKET != 0 {
             let cb = match k & 3 {
-                0 => SocketCb::Ack,
-                1 => SocketCb::Auth,
-                // (3: never made)
-                _ => SocketCb::Timeout,
+                0 => SocketCb::Auth,
+                // (2, 3: never made)
+                _ => SocketCb::Send,
             };
             return Some(Kind::Socket((k & !SOCKET) >> 2, cb));
         }
@@ -136,7 +134,7 @@ mod tests {
             Kind::Offline
         ];
         for i in [0, 1, 7, (1 << 29) - 1] {
-            for cb in [SocketCb::Ack, SocketCb::Auth, SocketCb::Timeout] {
+            for cb in [SocketCb::Auth, SocketCb::Send] {
                 kinds.push(Kind::Socket(i, cb));
             }
         }

@@ -3,7 +3,7 @@
 //! follow socket.io-client 4.8's `Manager`.
 //!
 //! Who owns a manager: the registry of live managers, from [`Mgr::new`] until it is both
-//! idle (no session, reconnection timer or ack timer) and let go of by its handle (the JS
+//! idle (no session or reconnection timer) and let go of by its handle (the JS
 //! `Manager`, or the Rust API's handles); then [`Mgr::settle`] frees it, its sockets and
 //! every JS value they hold. The browser and the page reach it only by its number in
 //! glue.js, through [`dispatch`], so nothing they keep can keep it (or their own objects,
@@ -141,15 +141,17 @@ mod registry {
 }
 
 /// Every browser callback into the client, `(kind, value)` for manager `h`: its timers, the
-/// events of its transports, acks and `auth` answers from the page. glue.js calls it (a
-/// plain export rather than a closure per manager: no closure runtime in the bundle). A
-/// callback for a manager that is gone is dropped.
+/// events of its transports, `auth` answers from the page, and its sockets' packets from
+/// glue.js (which get a `socket::send` answer; other kinds 0). glue.js calls it (a plain
+/// export rather than a closure per manager: no closure runtime in the bundle). A callback
+/// for a manager that is gone is dropped.
 #[wasm_bindgen(js_name = __sio_dispatch)]
-pub fn dispatch(h: Handle, kind: i32, value: JsValue) {
-    if let Some(mgr) = Mgr::find(h) {
-        mgr.on_callback(kind, value);
+pub fn dispatch(h: Handle, kind: i32, value: JsValue) -> u32 {
+    Mgr::find(h).map_or(0, |mgr| {
+        let out = mgr.on_callback(kind, value);
         mgr.settle();
-    }
+        out
+    })
 }
 
 impl Mgr {
@@ -225,15 +227,11 @@ impl Mgr {
         }
     }
 
-    /// Whether something will still call back: a session, a reconnection, an ack timer.
+    /// Whether something will still call back: a session, a reconnection. (Ack timers are
+    /// glue.js's, and call only JS.)
     fn is_busy(&self) -> bool {
-        {
-            let st = self.st.borrow();
-            if st.engine.is_some() || st.reconnect_timer.is_some() {
-                return true;
-            }
-        }
-        self.nsps.borrow().iter().any(|s| s.waiting())
+        let st = self.st.borrow();
+        st.engine.is_some() || st.reconnect_timer.is_some()
     }
 
     fn emit(&self, event: i32, arg: &JsValue) {
@@ -321,15 +319,15 @@ impl Mgr {
         );
     }
 
-    fn on_callback(&self, kind: i32, value: JsValue) {
+    fn on_callback(&self, kind: i32, value: JsValue) -> u32 {
         let Some(kind) = Kind::decode(kind) else {
-            return;
+            return 0;
         };
         match kind {
             Kind::Socket(i, cb) => {
-                if let Some(s) = self.sock(i as usize) {
-                    s.on_callback(cb, value);
-                }
+                return self
+                    .sock(i as usize)
+                    .map_or(0, |s| s.on_callback(cb, value));
             }
             Kind::ConnectTimeout => self.on_connect_timeout(),
             Kind::Reconnect => self.on_reconnect_timer(),
@@ -343,6 +341,7 @@ impl Mgr {
                 _ => {}
             }),
         }
+        0
     }
 
     /// Runs `f` on the current engine, then handles what it reported, with no borrow held.
