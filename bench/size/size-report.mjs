@@ -19,8 +19,8 @@ import { execFileSync } from "node:child_process";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SIOC = path.join(ROOT, "tests", "node_modules", "socket.io-client");
 const LIMIT = Number(process.env.SIZE_LIMIT_GZIP || 16384);
-// What the exit status enforces: the hard limit unless SIZE_GUARD_GZIP says otherwise (CI
-// uses it as a regression guard while the bundle is still over the limit).
+// What the exit status enforces: the hard limit unless SIZE_GUARD_GZIP says otherwise (a
+// looser regression guard, for a branch that is knowingly over the limit; CI uses the limit).
 const GUARD = Number(process.env.SIZE_GUARD_GZIP || LIMIT);
 const TARGET = Number(process.env.SIZE_TARGET_GZIP || 12888);
 

@@ -483,3 +483,185 @@ mod tests {
         }
     }
 }
+
+/// glue.js reads and writes the client's text packets (so that they stay JS strings); these
+/// tests hold it to sio-protocol's codec, the one definition of the format, in the browser
+/// (`wasm-pack test`): both must take and refuse the same frames, and read them alike.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod glue_codec_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use alloc::string::String;
+
+    use sio_protocol::socket::{self, PacketType};
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::{Array, decode, nth, packet};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// xorshift64: the same frames in every run.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// What each part of a frame is drawn from, in order (type, attachments, namespace, id,
+    /// body, trailer): well-formed parts, empty ones, and what breaks them (control
+    /// characters, huge numbers, stray separators, non-ASCII), so that frames are taken
+    /// and refused for every reason.
+    const PARTS: &[&[&str]] = &[
+        &["0", "1", "2", "3", "4", "5", "6", "7", "x", ""],
+        &[
+            "",
+            "",
+            "1-",
+            "2-",
+            "0-",
+            "-",
+            "12",
+            "4294967295-",
+            "4294967296-",
+            "1-1-",
+        ],
+        &[
+            "", "", "/chat", "/a,", "/chat,", "/", "/\x1e,", "/\0,", "/é,", ",",
+        ],
+        &[
+            "",
+            "",
+            "0",
+            "12",
+            "9007199254740991",
+            "9007199254740992",
+            "99999999999999999999",
+        ],
+        &[
+            "",
+            "",
+            "[\"ev\",1]",
+            "[1]",
+            "[-2]",
+            "[]",
+            "[ \t\"a\"]",
+            "{}",
+            " {\"a\":1}",
+            "\"x\"",
+            "null",
+            "\x0b[1]",
+            "[{\"_placeholder\":true,\"num\":0}]",
+            "[\"💬\"]",
+        ],
+        &["", "", "", "]", ",", "\x1e", "é", "1"],
+    ];
+
+    fn frame(rng: &mut Rng) -> String {
+        let mut f = String::from("4");
+        for part in PARTS {
+            f.push_str(part[rng.below(part.len())]);
+        }
+        f
+    }
+
+    #[wasm_bindgen_test]
+    fn glue_decodes_as_sio_protocol() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut taken, mut refused) = (0, 0);
+        for _ in 0..30_000 {
+            let f = frame(&mut rng);
+            let ours = decode(&JsValue::from_str(&f));
+            match socket::decode(&f[1..]) {
+                Err(_) => {
+                    assert!(
+                        ours.is_undefined(),
+                        "glue.js takes {f:?}, sio-protocol refuses it"
+                    );
+                    refused += 1;
+                }
+                Ok(p) => {
+                    assert!(
+                        !ours.is_undefined(),
+                        "glue.js refuses {f:?}, sio-protocol takes it"
+                    );
+                    let a: Array = ours.unchecked_into();
+                    assert_eq!(
+                        nth(&a, 0),
+                        f64::from(p.kind.digit() - b'0'),
+                        "type of {f:?}"
+                    );
+                    assert_eq!(a.at(1).as_string().as_deref(), Some(p.nsp), "nsp of {f:?}");
+                    assert_eq!(a.at(2).as_f64(), p.id.map(|id| id as f64), "id of {f:?}");
+                    assert_eq!(nth(&a, 3), p.attachments as f64, "attachments of {f:?}");
+                    assert_eq!(
+                        a.at(4).as_string().as_deref(),
+                        Some(p.data),
+                        "data of {f:?}"
+                    );
+                    taken += 1;
+                }
+            }
+        }
+        // The generator reaches both outcomes often, or this test would prove little.
+        assert!(
+            taken > 1_000 && refused > 1_000,
+            "{taken} taken, {refused} refused"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn glue_writes_what_sio_protocol_reads() {
+        let kinds = [
+            PacketType::Connect,
+            PacketType::Disconnect,
+            PacketType::Event,
+            PacketType::Ack,
+            PacketType::ConnectError,
+        ];
+        let bodies = [
+            JsValue::UNDEFINED,
+            js_json("[\"ev\",1,\"é💬\"]"),
+            js_json("{\"token\":\"a,b\"}"),
+            js_json("\"denied\""),
+        ];
+        for kind in kinds {
+            for nsp in ["/", "/chat", "/a/b-c"] {
+                for id in [None, Some(0.0), Some(42.0), Some(9_007_199_254_740_991.0)] {
+                    for data in &bodies {
+                        let frames = packet(i32::from(kind.digit() - b'0'), nsp, id, data);
+                        let text = frames.at(0).as_string().expect("a text frame");
+                        let Ok(p) = socket::decode(&text[1..]) else {
+                            // A body of the wrong shape for its type is refused by the reader.
+                            continue;
+                        };
+                        assert_eq!((p.kind, p.nsp), (kind, nsp), "{text:?}");
+                        assert_eq!(p.id.map(|id| id as f64), id, "{text:?}");
+                        let want = super::json(data, &JsValue::UNDEFINED);
+                        assert_eq!(Some(p.data), want.as_string().as_deref(), "{text:?}");
+                    }
+                }
+            }
+        }
+        // Binary leaves become attachments of a binary event.
+        let args = Array::new();
+        args.push(&JsValue::from_str("up"));
+        args.push(&js_sys::Uint8Array::from(&[1u8, 2, 3][..]));
+        let frames = packet(2, "/up", Some(3.0), &args);
+        let text = frames.at(0).as_string().expect("a text frame");
+        let p = socket::decode(&text[1..]).expect("sio-protocol reads it");
+        assert_eq!(
+            (p.kind, p.attachments, p.nsp, p.id),
+            (PacketType::BinaryEvent, 1, "/up", Some(3))
+        );
+        assert_eq!(frames.length(), 2);
+    }
+
+    fn js_json(text: &str) -> JsValue {
+        super::parse(&JsValue::from_str(text), &JsValue::UNDEFINED)
+    }
+}
