@@ -64,7 +64,7 @@ step "cluster: the same with two sio nodes"
 step "browser client: build (wasm-pack) and size report"
 scripts/build-client.sh
 # CI fails when the default bundle (wasm + JS, gzip) exceeds the 16,384 B hard limit of
-# issue #13: 15,461 B with nightly's -Zbuild-std, 16,175 B on stable (bench/size/RESULTS.md).
+# issue #13: 15,177 B with nightly's -Zbuild-std, 15,909 B on stable (bench/size/RESULTS.md).
 scripts/size-report.sh
 
 step "browser client: Rust tests in headless Chromium (wasm-pack test, against the contract server)"

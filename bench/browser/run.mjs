@@ -33,9 +33,11 @@
 // measurement (30), WAIT_IDLE_S (0: wait up to that long for an idle machine before starting),
 // SIO_CLIENT_PKG (client-wasm/pkg),
 // SIO_CONTRACT_BIN (target/release/examples/contract), CHROMIUM (/usr/bin/chromium),
-// BENCH_RESULTS (bench/browser/RESULTS.md), BENCH_COMMAND (the command line to record).
+// BENCH_RESULTS (bench/browser/RESULTS.md), BENCH_COMMAND (the command line to record),
+// PROFILE (a directory: a CPU profile of each client's page during each scenario of round 1,
+// DIR/<client>-<scenario>.cpuprofile, and its top functions by self time in the log).
 import { createServer } from "node:http";
-import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -60,6 +62,7 @@ const CFG = {
   pollFloodN: num("POLL_FLOOD_N", 50_000),
   baseline: env.BASELINE !== "0",
   timeoutMs: num("TIMEOUT_S", 30) * 1000,
+  profile: env.PROFILE || "",
   pkg: path.resolve(env.SIO_CLIENT_PKG || path.join(ROOT, "client-wasm", "pkg")),
   serverBin: path.resolve(env.SIO_CONTRACT_BIN || path.join(ROOT, "target", "release", "examples", "contract")),
   chromium: env.CHROMIUM || "/usr/bin/chromium",
@@ -149,6 +152,36 @@ async function openPage(client, round) {
     return which === "bare" ? undefined : window.bench.load(which);
   }, client);
   return { page, loadMs };
+}
+
+// ---------- PROFILE=DIR: where the page's CPU goes (round 1 only; it slows that round) ----------
+
+async function startProfile(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+  await cdp.send("Profiler.start");
+  return cdp;
+}
+
+/** Writes DIR/NAME.cpuprofile (Chrome DevTools opens it) and logs the functions with the
+ *  most self time. */
+async function stopProfile(cdp, name) {
+  const { profile } = await cdp.send("Profiler.stop");
+  await cdp.detach().catch(() => {});
+  mkdirSync(CFG.profile, { recursive: true });
+  writeFileSync(path.join(CFG.profile, `${name}.cpuprofile`), JSON.stringify(profile));
+  const hits = new Map(profile.nodes.map((n) => [n.id, 0]));
+  for (const id of profile.samples) hits.set(id, hits.get(id) + 1);
+  const self = new Map();
+  for (const n of profile.nodes) {
+    const f = n.callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${path.basename(f.url || "")}${f.url ? ":" + (f.lineNumber + 1) : ""}`;
+    self.set(key, (self.get(key) || 0) + hits.get(n.id));
+  }
+  const total = profile.samples.length || 1;
+  const top = [...self].sort((x, y) => y[1] - x[1]).slice(0, 15);
+  log(`profile ${name} (${total} samples):\n` + top.map(([k, v]) => `  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`).join("\n"));
 }
 
 /** Runs `fn` in the page with a deadline; on timeout reports how far the page got and
@@ -312,7 +345,9 @@ async function main() {
         }
         for (const sc of SCENARIOS) {
           if (sc.clientsOnly && who === "bare") continue;
+          const prof = CFG.profile && round === 1 ? await startProfile(page) : null;
           const r = await measure(page, sc.key, ...sc.call(who, url));
+          if (prof) await stopProfile(prof, `${who}-${sc.key}`);
           const problem = r.error || sc.check(r);
           rec[sc.key] = r;
           if (problem) {

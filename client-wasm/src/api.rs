@@ -83,7 +83,6 @@ pub fn op(h: Handle, code: u32, socket: usize, value: Option<f64>) -> JsValue {
 #[wasm_bindgen]
 pub fn socket(h: Handle, nsp: JsValue, js: JsValue, auth: JsValue, opts: JsValue) -> i32 {
     // (An `i32`: a `usize` comes back through a JS wrapper that makes it unsigned.)
-    let nsp = nsp.as_string().unwrap_or_default();
     Mgr::find(h).map_or(0, |m| {
         m.socket(&nsp, &Config::from_js(&opts), &auth, &js) as i32
     })

@@ -98,7 +98,12 @@ impl Manager {
     pub fn socket(&self, nsp: &str) -> Socket {
         let mgr = self.mgr();
         let cfg = mgr.cfg.get();
-        let i = mgr.socket(nsp, &cfg, &mgr.auth, &js::emitter().into());
+        let i = mgr.socket(
+            &JsValue::from_str(nsp),
+            &cfg,
+            &mgr.auth,
+            &js::emitter().into(),
+        );
         let Some(sock) = mgr.sock(i) else {
             unreachable!("Mgr::socket returns the index of a socket")
         };

@@ -87,7 +87,7 @@ extern "C" {
         h: Handle,
         i: i32,
         obj: &JsValue,
-        nsp: &str,
+        nsp: &JsValue,
         kind: i32,
         ack_timeout: f64,
         retries: f64,
@@ -189,7 +189,7 @@ extern "C" {
     /// then the binary attachments that the JSON of `data` has placeholders for (events and
     /// acks only: elsewhere, a CONNECT's auth, binary goes as `JSON.stringify` has it, as in
     /// socket.io-client). Events and acks with attachments become their binary types.
-    pub(crate) fn packet(kind: i32, nsp: &str, id: Option<f64>, data: &JsValue) -> Array;
+    pub(crate) fn packet(kind: i32, nsp: &JsValue, id: Option<f64>, data: &JsValue) -> Array;
     /// The records of a polling payload: text packets as strings, binary ones as
     /// `ArrayBuffer`s, undefined for a binary one whose base64 is malformed.
     pub(crate) fn records(body: &JsValue) -> Array;
@@ -273,7 +273,7 @@ extern "C" {
     pub(crate) fn probe_error() -> JsValue;
     /// A decoded Socket.IO packet as the Manager's `packet` event has it.
     #[wasm_bindgen(js_name = sioPacket)]
-    pub(crate) fn sio_packet(kind: i32, nsp: &str, id: Option<f64>, data: &JsValue) -> JsValue;
+    pub(crate) fn sio_packet(kind: i32, nsp: &JsValue, id: Option<f64>, data: &JsValue) -> JsValue;
     /// A JS function calling `f` (a Rust closure taking an `Array`) with its arguments as
     /// one array.
     pub(crate) fn spread(f: &JsValue) -> JsValue;
@@ -633,7 +633,7 @@ mod glue_codec_tests {
             for nsp in ["/", "/chat", "/a/b-c"] {
                 for id in [None, Some(0.0), Some(42.0), Some(9_007_199_254_740_991.0)] {
                     for data in &bodies {
-                        let frames = packet(i32::from(kind.digit() - b'0'), nsp, id, data);
+                        let frames = packet(i32::from(kind.digit() - b'0'), &nsp.into(), id, data);
                         let text = frames.at(0).as_string().expect("a text frame");
                         let Ok(p) = socket::decode(&text[1..]) else {
                             // A body of the wrong shape for its type is refused by the reader.
@@ -651,7 +651,7 @@ mod glue_codec_tests {
         let args = Array::new();
         args.push(&JsValue::from_str("up"));
         args.push(&js_sys::Uint8Array::from(&[1u8, 2, 3][..]));
-        let frames = packet(2, "/up", Some(3.0), &args);
+        let frames = packet(2, &"/up".into(), Some(3.0), &args);
         let text = frames.at(0).as_string().expect("a text frame");
         let p = socket::decode(&text[1..]).expect("sio-protocol reads it");
         assert_eq!(

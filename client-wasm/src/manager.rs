@@ -86,7 +86,8 @@ pub(crate) struct MgrSt {
 /// A decoded packet header waiting for its attachments.
 struct Header {
     kind: PacketType,
-    nsp: String,
+    /// The namespace, the JS string glue.js read.
+    nsp: JsValue,
     id: Option<u64>,
     /// The JSON body as a JS string (undefined when absent).
     text: JsValue,
@@ -243,12 +244,12 @@ impl Mgr {
     /// the index stays valid.
     pub(crate) fn socket(
         self: &Rc<Self>,
-        nsp: &str,
+        nsp: &JsValue,
         cfg: &Config,
         auth: &JsValue,
         js: &JsValue,
     ) -> usize {
-        if let Some(i) = self.nsps.borrow().iter().position(|s| s.nsp == nsp) {
+        if let Some(i) = self.nsps.borrow().iter().position(|s| s.nsp == *nsp) {
             return i;
         }
         let i = self.nsps.borrow().len();
@@ -617,7 +618,7 @@ impl Mgr {
         let text = p.at(4);
         let header = Header {
             kind,
-            nsp: p.at(1).as_string().unwrap_or_default(),
+            nsp: p.at(1),
             id: Some(js::nth(p, 2))
                 .filter(|id| !id.is_nan())
                 .map(|id| id as u64),

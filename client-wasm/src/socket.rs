@@ -9,7 +9,6 @@
 //! took 2,679 B gzip off the `.wasm` and added 638 B of JS: `bench/size/RESULTS.md`.)
 
 use alloc::rc::Rc;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::Cell;
 
@@ -37,7 +36,9 @@ pub(crate) mod send {
 pub(crate) struct Sock {
     /// Its manager, which holds its sockets until it is freed (`Mgr::settle`).
     pub(crate) mgr: Rc<Mgr>,
-    pub(crate) nsp: String,
+    /// Its namespace, a JS string: incoming packets are matched to it without copying
+    /// their namespace into wasm memory.
+    pub(crate) nsp: JsValue,
     /// Its index on the manager: where glue.js finds its JS object.
     pub(crate) index: i32,
     connected: Cell<bool>,
@@ -49,7 +50,7 @@ impl Sock {
     pub(crate) fn new(
         mgr: Rc<Mgr>,
         index: usize,
-        nsp: &str,
+        nsp: &JsValue,
         cfg: &Config,
         auth: &JsValue,
         js: &JsValue,
@@ -70,7 +71,7 @@ impl Sock {
         );
         Rc::new(Sock {
             mgr,
-            nsp: String::from(nsp),
+            nsp: nsp.clone(),
             index,
             connected: Cell::new(false),
             active: Cell::new(false),
@@ -250,6 +251,6 @@ impl Sock {
 
 /// The frames of a packet without an ack id (glue.js `packet`; events and acks are
 /// glue.js's own).
-fn encode(kind: PacketType, nsp: &str, data: &JsValue) -> Vec<Out> {
+fn encode(kind: PacketType, nsp: &JsValue, data: &JsValue) -> Vec<Out> {
     js::packet(i32::from(kind.digit() - b'0'), nsp, None, data).to_vec()
 }
