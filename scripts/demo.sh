@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export SIO_CLIENT_PKG=${SIO_CLIENT_PKG:-$ROOT/client-wasm/pkg}
 "$ROOT/scripts/build-client.sh" "$SIO_CLIENT_PKG"
-cargo build --release -p sio-server --example chat
+cargo build --release -p sio-server --features metrics --example chat
 export PORT=${PORT:-3000}
 echo "sio demo: open http://${HOST:-127.0.0.1}:$PORT/ in a browser, in two tabs or two browsers (Ctrl-C to stop)"
 exec "$ROOT/target/release/examples/chat"

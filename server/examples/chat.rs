@@ -13,6 +13,7 @@
 //! | `/pkg/` | the wasm client (`sio_client.js`, `sio_client_bg.wasm`), by [`ClientBundle`] |
 //! | `/vendor/socket.io-client/` | socket.io-client's `dist/`, for `js-client.html` |
 //! | `/socket.io/` | the chat (namespace `/`; events in `chat/wire.rs`) |
+//! | `/metrics` | the server's counters for Prometheus, when built with `--features metrics` ([`sio_server::metrics`]) |
 //!
 //! | env | default |
 //! | --- | --- |
@@ -96,7 +97,23 @@ async fn main() -> std::io::Result<()> {
         .max_payload(cfg.max_payload)
         .build_layer();
     events::Chat::install(&io, cfg.clone());
-    let app = app(&cfg).layer(layer);
+    let app = app(&cfg);
+    #[cfg(feature = "metrics")]
+    let app = {
+        // Public here, as a demo; a deployment serves it where only its scraper reaches.
+        let metrics = std::sync::Arc::new(sio_server::metrics::Metrics::new(&io));
+        app.route(
+            "/metrics",
+            axum::routing::get(move || {
+                let text = metrics.render();
+                async move {
+                    let ct = sio_server::metrics::Metrics::CONTENT_TYPE;
+                    ([(http::header::CONTENT_TYPE, ct)], text)
+                }
+            }),
+        )
+    };
+    let app = app.layer(layer);
     serve::serve_with(app, io, |addr| {
         println!(
             "sio chat on http://{addr}/ (socket.io-client version: http://{addr}/js-client.html)"

@@ -165,6 +165,7 @@ impl BroadcastOperator {
         let packet = self.ns.encode_event(event, &args, self.opts.volatile, || {
             std::borrow::Cow::Borrowed(&self.opts)
         })?;
+        self.ns.counters.broadcast();
         if !self.opts.local {
             // Recovery over a shared log: delivered here once the log gave it its offset.
             let appended = !self.opts.volatile
@@ -218,6 +219,7 @@ impl BroadcastOperator {
         let mut waits = Vec::new();
         let mut remote = None;
         if let Ok(packet) = &encoded {
+            self.ns.counters.broadcast();
             let timeout = self.timeout.unwrap_or(self.ns.ack_timeout);
             waits = self.ns.send_with_ack(packet, id, &self.opts, timeout);
             if !self.opts.local {

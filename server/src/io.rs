@@ -30,6 +30,8 @@ pub(crate) struct ServerInner {
     engine: OnceLock<Weak<Engine<SioHandler>>>,
     /// Itself, for the children of dynamic namespaces that remove themselves.
     this: Weak<ServerInner>,
+    /// What the Socket.IO layer counts (`crate::stats`).
+    counters: Arc<crate::stats::SocketCounters>,
 }
 
 impl ServerInner {
@@ -48,6 +50,7 @@ impl ServerInner {
             parent,
             self.config.ack_timeout,
             self.config.connection_state_recovery.clone(),
+            self.counters.clone(),
         ));
         ns.adapter.bind(crate::adapter::LocalNamespace::new(&ns));
         ns
@@ -323,6 +326,7 @@ impl SocketIoBuilder {
             adapter,
             engine: OnceLock::new(),
             this: this.clone(),
+            counters: Arc::default(),
         });
         let root = inner.new_namespace("/", Arc::new(Behaviour::new(Arc::new(|_| {}))), false);
         inner.nsps_write().insert(Arc::from("/"), root);
@@ -640,6 +644,37 @@ impl SocketIo {
     /// ```
     pub fn namespace_count(&self) -> usize {
         self.0.nsps_read().len()
+    }
+
+    /// What the server has counted since it started (sessions, traffic, connects and
+    /// disconnects, broadcasts, drops, ack timeouts) and what it holds now (sessions by
+    /// transport, sockets and rooms by namespace), on this node. Reads every live session:
+    /// for a scrape every few seconds, not for every packet.
+    ///
+    /// ```
+    /// let (_layer, io) = sio_server::SocketIo::new_layer();
+    /// io.ns("/chat", |_| {});
+    /// let stats = io.stats();
+    /// assert_eq!(stats.polling_sessions + stats.websocket_sessions, 0);
+    /// assert_eq!(stats.namespaces.len(), 2);
+    /// assert_eq!(stats.traffic.packets_in, 0);
+    /// ```
+    pub fn stats(&self) -> crate::stats::Stats {
+        let mut namespaces: Vec<_> = self
+            .0
+            .nsps_read()
+            .values()
+            .map(|ns| crate::stats::NamespaceStats {
+                name: ns.name.to_string(),
+                sockets: ns.sockets().len(),
+                rooms: ns.adapter.room_count(),
+            })
+            .collect();
+        namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        let engine = self.0.engine();
+        let now = engine.as_ref().map(|e| e.snapshot()).unwrap_or_default();
+        let counters = engine.as_ref().map(|e| &e.counters);
+        crate::stats::Stats::new(counters, now, &self.0.counters, namespaces)
     }
 
     /// Every open connection.

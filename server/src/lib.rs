@@ -63,6 +63,8 @@ pub mod engine;
 mod error;
 mod handshake;
 mod io;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod namespace;
 mod packet;
 pub mod recovery;
@@ -71,6 +73,7 @@ mod server_side;
 mod service;
 mod sid;
 mod socket;
+pub mod stats;
 
 pub use ack::AckFuture;
 pub use adapter::{

@@ -102,6 +102,8 @@ pub(crate) struct NamespaceInner {
     pub ack_timeout: std::time::Duration,
     /// Connection state recovery, when the server has it on.
     pub recovery: Option<crate::RecoveryConfig>,
+    /// The server's counters (`crate::stats`).
+    pub counters: Arc<crate::stats::SocketCounters>,
 }
 
 impl NamespaceInner {
@@ -112,6 +114,7 @@ impl NamespaceInner {
         parent: Option<Weak<crate::io::ServerInner>>,
         ack_timeout: std::time::Duration,
         recovery: Option<crate::RecoveryConfig>,
+        counters: Arc<crate::stats::SocketCounters>,
     ) -> Self {
         Self {
             name,
@@ -124,6 +127,7 @@ impl NamespaceInner {
             parent,
             ack_timeout,
             recovery,
+            counters,
         }
     }
 
@@ -171,6 +175,7 @@ impl NamespaceInner {
             sockets.insert(socket.id(), socket.clone());
             self.adapter.add_socket(socket.id());
         }
+        self.counters.connected();
         self.forget_all();
         true
     }
@@ -304,7 +309,10 @@ impl NamespaceInner {
             if s.send_packet(packet, opts.volatile).is_ok() {
                 let socket = s.clone();
                 let sid = s.id();
-                let wait = crate::ack::wait(rx, Some(timeout), move || socket.forget_ack(id));
+                let wait = crate::ack::wait(rx, Some(timeout), move || {
+                    socket.0.ns.counters.ack_timed_out();
+                    socket.forget_ack(id);
+                });
                 waits.push(AckFuture::new(async move {
                     AckResponse {
                         socket: Some(sid),

@@ -643,6 +643,7 @@ impl Socket {
         AckFuture::new(async move {
             let rx = sent?;
             ack::wait(rx, Some(timeout), move || {
+                socket.0.ns.counters.ack_timed_out();
                 socket.acks().take(id);
             })
             .await
@@ -854,6 +855,7 @@ impl Socket {
         }
         if was == CONNECTED {
             debug!(sid = %self.0.id, nsp = %self.0.ns.name, %reason, "socket disconnected");
+            self.0.ns.counters.disconnected(reason);
             let disconnecting = self.handlers().disconnecting.clone();
             for f in disconnecting {
                 catch::call(self.site(Callback::Disconnecting), || {

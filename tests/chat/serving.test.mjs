@@ -2,6 +2,7 @@
 // the right types, compression and cache headers, next to the Socket.IO endpoint.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { io } from "socket.io-client";
 import { useChat } from "../lib/chat.mjs";
 
 describe("demo chat: what the server serves", () => {
@@ -45,5 +46,27 @@ describe("demo chat: what the server serves", () => {
     const open = await get("/socket.io/?EIO=4&transport=polling");
     assert.equal(open.status, 200);
     assert.match(await open.text(), /^0\{"sid":/);
+  });
+
+  test("/metrics: the server's counters for Prometheus, a connected client among them", async () => {
+    // The sample of `name{labels}` in a scrape, or undefined.
+    const sample = async (name) => {
+      const res = await get("/metrics");
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-type"), /^application\/openmetrics-text/);
+      const line = (await res.text()).split("\n").find((l) => l.startsWith(name + " "));
+      return line && Number(line.slice(name.length + 1));
+    };
+    const before = await sample('socketio_sockets{namespace="/"}');
+    const opened = await sample('socketio_engine_sessions_opened_total{transport="websocket"}');
+    const s = io(chat.url, { auth: { name: "metrics-bot" }, transports: ["websocket"], forceNew: true, reconnection: false });
+    try {
+      await new Promise((resolve, reject) => (s.once("session", resolve), s.once("connect_error", reject)));
+      assert.equal(await sample('socketio_sockets{namespace="/"}'), before + 1);
+      assert.equal(await sample('socketio_engine_sessions_opened_total{transport="websocket"}'), opened + 1);
+      assert.ok((await sample('socketio_engine_packets_total{direction="in"}')) >= 1);
+    } finally {
+      s.disconnect();
+    }
   });
 });

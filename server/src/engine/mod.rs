@@ -60,6 +60,11 @@ pub struct Engine<H: EngineHandler> {
     pub(crate) config: Arc<Config>,
     pub(crate) handler: H,
     sessions: Mutex<SidMap<Arc<Session<H::Data>>>>,
+    /// Sessions opened and closed.
+    pub(crate) counters: crate::stats::EngineCounters,
+    /// The traffic and volatile drops of the sessions that ended, folded in when each is
+    /// removed (taken after `sessions`).
+    ended: Mutex<(crate::stats::Traffic, u64)>,
     /// Notified when the last session is removed.
     drained: tokio::sync::Notify,
 }
@@ -129,6 +134,8 @@ impl<H: EngineHandler> Engine<H> {
             config,
             handler,
             sessions: Mutex::new(SidMap::default()),
+            counters: crate::stats::EngineCounters::default(),
+            ended: Mutex::new(Default::default()),
             drained: tokio::sync::Notify::new(),
         })
     }
@@ -140,6 +147,33 @@ impl<H: EngineHandler> Engine<H> {
     /// The number of open sessions (Node's `clientsCount`).
     pub fn session_count(&self) -> usize {
         self.sessions().len()
+    }
+
+    /// The traffic of every session so far, with the sessions open now by transport.
+    pub(crate) fn snapshot(&self) -> crate::stats::EngineSnapshot {
+        // The totals of ended sessions and the list of live ones are read together, so that
+        // no session is counted twice or missed: counters never go down.
+        let (live, (mut traffic, mut dropped)) = {
+            let sessions = self.sessions();
+            let ended = *self.ended.lock().unwrap_or_else(|e| e.into_inner());
+            (sessions.values().cloned().collect::<Vec<_>>(), ended)
+        };
+        let (mut polling, mut websocket) = (0, 0);
+        for s in &live {
+            let (t, d) = s.traffic();
+            traffic.add(&t);
+            dropped += d;
+            match s.transport() {
+                Transport::Polling => polling += 1,
+                Transport::Websocket => websocket += 1,
+            }
+        }
+        crate::stats::EngineSnapshot {
+            polling,
+            websocket,
+            traffic,
+            volatile_dropped: dropped,
+        }
     }
 
     /// Every open session.
@@ -180,6 +214,7 @@ impl<H: EngineHandler> Engine<H> {
             Some(self.config.connect_timeout),
         ));
         self.sessions().insert(sid, session.clone());
+        self.counters.opened(transport);
         debug!(sid = %sid, transport = transport.as_str(), "engine session opened");
         session
     }
@@ -188,7 +223,14 @@ impl<H: EngineHandler> Engine<H> {
     pub(crate) fn remove(&self, session: &Session<H::Data>) {
         let empty = {
             let mut sessions = self.sessions();
-            sessions.remove(&session.sid);
+            if sessions.remove(&session.sid).is_some() {
+                // Read under the lock that `snapshot` takes: a session is in the live list
+                // or in the totals, never both. (Lock order: `sessions`, a session, `ended`.)
+                let (traffic, dropped) = session.traffic();
+                let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+                ended.0.add(&traffic);
+                ended.1 += dropped;
+            }
             sessions.is_empty()
         };
         if empty {
@@ -271,9 +313,11 @@ impl<H: EngineHandler> Engine<H> {
         }
         match packet {
             Ok(Packet::Message(data)) => {
+                session.received.count(data.len());
                 self.handler.on_message(session, Message::Text(data, owner));
             }
             Ok(Packet::Binary(data)) => {
+                session.received.count(data.len());
                 self.handler
                     .on_message(session, Message::Binary(owner.slice_ref(data)));
             }
@@ -312,6 +356,7 @@ impl<H: EngineHandler> Engine<H> {
                 Tick::Sleep(at) => return Some(at),
                 Tick::FirstUseDue => self.handler.on_first_use_due(session),
                 Tick::Closed(reason) => {
+                    self.counters.closed(reason);
                     debug!(sid = %session.sid, reason = reason.as_str(), "engine session closed");
                     self.handler.on_close(session, reason);
                 }

@@ -115,6 +115,10 @@ pub(crate) struct State {
     /// Whether the driver has told the upper layer about the close.
     close_notified: bool,
     heartbeat: Heartbeat,
+    /// Message packets and payload bytes queued for the peer (counted under this lock,
+    /// which queueing takes anyway), and volatile packets dropped.
+    sent: (u64, u64),
+    volatile_dropped: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -154,6 +158,8 @@ pub struct Session<D> {
     /// `state.closed.is_some()`, readable without the lock (checked for every packet).
     closed: AtomicBool,
     limits: Limits,
+    /// What the peer sent (see [`crate::stats`]).
+    pub(crate) received: crate::stats::Received,
 }
 
 #[derive(Clone, Copy)]
@@ -179,6 +185,7 @@ impl<D> Session<D> {
             initial_transport: transport,
             data,
             limits,
+            received: crate::stats::Received::default(),
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -192,6 +199,8 @@ impl<D> Session<D> {
                 closed: None,
                 finished: false,
                 close_notified: false,
+                sent: (0, 0),
+                volatile_dropped: 0,
                 heartbeat: Heartbeat {
                     awaiting_pong: false,
                     due: now + limits.ping_interval,
@@ -205,6 +214,19 @@ impl<D> Session<D> {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock would be a bug in this module; keep serving.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// This session's traffic so far, and the volatile packets it dropped.
+    pub(crate) fn traffic(&self) -> (crate::stats::Traffic, u64) {
+        let (packets_in, bytes_in) = self.received.get();
+        let st = self.lock();
+        let traffic = crate::stats::Traffic {
+            packets_in,
+            bytes_in,
+            packets_out: st.sent.0,
+            bytes_out: st.sent.1,
+        };
+        (traffic, st.volatile_dropped)
     }
 
     /// The transport in use now.
@@ -271,6 +293,7 @@ impl<D> Session<D> {
                 let writable = st.queue.is_empty()
                     && (st.transport == Transport::Websocket || st.writer.is_some());
                 if !writable {
+                    st.volatile_dropped += 1;
                     return Err(SendError::Dropped);
                 }
             } else if st.queue.len() >= self.limits.max_buffered {
@@ -278,7 +301,19 @@ impl<D> Session<D> {
                 self.close(CloseReason::BufferFull);
                 return Err(SendError::Full);
             }
-            st.queue.extend(frames);
+            for f in frames {
+                // Message packets only: a text `4…` or a binary message.
+                let payload = match &f {
+                    Frame::Text(b) if b.first() == Some(&b'4') => Some(b.len() - 1),
+                    Frame::Binary(b) => Some(b.len()),
+                    Frame::Text(_) => None,
+                };
+                if let Some(n) = payload {
+                    st.sent.0 += 1;
+                    st.sent.1 += n as u64;
+                }
+                st.queue.push_back(f);
+            }
             st.writer.take()
         };
         if let Some(w) = waker {
