@@ -160,10 +160,10 @@ impl<H: EngineHandler> Engine<H> {
         };
         let (mut polling, mut websocket) = (0, 0);
         for s in &live {
-            let (t, d) = s.traffic();
+            let (t, d, transport) = s.traffic();
             traffic.add(&t);
             dropped += d;
-            match s.transport() {
+            match transport {
                 Transport::Polling => polling += 1,
                 Transport::Websocket => websocket += 1,
             }
@@ -226,7 +226,7 @@ impl<H: EngineHandler> Engine<H> {
             if sessions.remove(&session.sid).is_some() {
                 // Read under the lock that `snapshot` takes: a session is in the live list
                 // or in the totals, never both. (Lock order: `sessions`, a session, `ended`.)
-                let (traffic, dropped) = session.traffic();
+                let (traffic, dropped, _) = session.traffic();
                 let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
                 ended.0.add(&traffic);
                 ended.1 += dropped;

@@ -216,8 +216,8 @@ impl<D> Session<D> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// This session's traffic so far, and the volatile packets it dropped.
-    pub(crate) fn traffic(&self) -> (crate::stats::Traffic, u64) {
+    /// This session's traffic so far, the volatile packets it dropped, and its transport.
+    pub(crate) fn traffic(&self) -> (crate::stats::Traffic, u64, Transport) {
         let (packets_in, bytes_in) = self.received.get();
         let st = self.lock();
         let traffic = crate::stats::Traffic {
@@ -226,7 +226,7 @@ impl<D> Session<D> {
             packets_out: st.sent.0,
             bytes_out: st.sent.1,
         };
-        (traffic, st.volatile_dropped)
+        (traffic, st.volatile_dropped, st.transport)
     }
 
     /// The transport in use now.
