@@ -3,7 +3,8 @@
 # dependencies. Every step is skipped when already satisfied, so a second run is fast.
 # Usage: scripts/setup.sh [rust] [node] [wasm] [browser] [redis]   (no argument: all five)
 #   wasm: the tools that build the browser client; browser: Chromium, which runs its tests;
-#   redis: Debian's redis-server and redis-cli, which the cluster tests (tests/cluster/) use.
+#   redis: Debian's redis-server and redis-cli, which the cluster tests (tests/cluster/) and
+#          sio-cluster's tests/redis_link.rs use.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WANT="${*:-rust node wasm browser redis}"

@@ -48,6 +48,10 @@ use prometheus_client::registry::Registry;
 use crate::SocketIo;
 use crate::stats::close_label;
 
+/// The `prometheus-client` this module is built on, for collectors of other crates (an
+/// adapter's counts) to be registered with the same version.
+pub use prometheus_client;
+
 /// A Prometheus registry holding a server's metrics; add the app's own to it
 /// ([`registry_mut`](Self::registry_mut)) to serve them on the same route.
 #[derive(Debug)]

@@ -209,10 +209,19 @@ pub(super) async fn publisher(
                 then(id);
             }
         }
-        if let Err(e) = sent {
-            if let Some(sh) = shared.upgrade() {
-                sh.dropped.fetch_add(count, Ordering::Relaxed);
+        match &sent {
+            Ok(_) => {
+                if let Some(sh) = shared.upgrade() {
+                    sh.published.fetch_add(count, Ordering::Relaxed);
+                }
             }
+            Err(_) => {
+                if let Some(sh) = shared.upgrade() {
+                    sh.dropped.fetch_add(count, Ordering::Relaxed);
+                }
+            }
+        }
+        if let Err(e) = sent {
             errors += 1;
             if errors.is_power_of_two() {
                 tracing::warn!(target: LOG, errors, count, "redis publish failed, messages dropped: {e}");
@@ -299,6 +308,8 @@ const MAX_BATCH: usize = 127;
 /// backoff and subscribes again when the connection is lost. Ends when the cluster is gone.
 pub(super) async fn subscriber(target: Target, mode: PubSubMode, shared: Weak<Shared>) {
     let mut failures = 0u32;
+    // Whether a session was open before: the next one that opens is a reconnection.
+    let mut was_open = false;
     loop {
         if shared.strong_count() == 0 {
             return;
@@ -314,9 +325,13 @@ pub(super) async fn subscriber(target: Target, mode: PubSubMode, shared: Weak<Sh
                 if let Err(e) = session.sync(&shared, mode, &mut subscribed).await {
                     tracing::warn!(target: LOG, "redis subscribe failed: {e}");
                 } else {
-                    if failures > 0 {
+                    if was_open {
                         tracing::info!(target: LOG, "redis subscriber reconnected and resubscribed");
+                        if let Some(sh) = shared.upgrade() {
+                            sh.reconnects.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
+                    was_open = true;
                     failures = 0;
                     loop {
                         let Some(sh) = shared.upgrade() else { return };

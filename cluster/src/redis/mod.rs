@@ -320,7 +320,11 @@ struct Shared {
     channels: RwLock<HashMap<String, Listener>>,
     /// Wakes the subscriber when a namespace adds subscriptions.
     changed: Notify,
+    /// Messages the publisher wrote to Redis, those it could not, and how often a lost
+    /// subscription (or stream reader) connection was made again.
+    published: AtomicU64,
     dropped: AtomicU64,
+    reconnects: AtomicU64,
     throttle: Throttle,
 }
 
@@ -346,7 +350,9 @@ impl RedisCluster {
             patterns: RwLock::default(),
             channels: RwLock::default(),
             changed: Notify::new(),
+            published: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
             throttle: Throttle::default(),
         });
         if config.mode == PubSubMode::Streams {
@@ -387,6 +393,75 @@ impl RedisCluster {
     /// Messages not sent to the other nodes so far (queue full or Redis unreachable).
     pub fn dropped(&self) -> u64 {
         self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// What this node's link to Redis has done so far.
+    pub fn stats(&self) -> RedisStats {
+        RedisStats {
+            published: self.0.published.load(Ordering::Relaxed),
+            dropped: self.dropped(),
+            reconnects: self.0.reconnects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Adds this cluster's counts to a server's Prometheus metrics (feature `metrics`):
+    /// `socketio_redis_published_total`, `socketio_redis_dropped_total` and
+    /// `socketio_redis_reconnects_total`, read at each scrape.
+    #[cfg(feature = "metrics")]
+    pub fn register_metrics(&self, metrics: &mut sio_server::metrics::Metrics) {
+        metrics
+            .registry_mut()
+            .register_collector(Box::new(metrics::RedisCollector(self.clone())));
+    }
+}
+
+/// A [`RedisCluster`]'s counts ([`RedisCluster::stats`]); they only grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedisStats {
+    /// Messages written to Redis (broadcasts, requests, answers, stream entries).
+    pub published: u64,
+    /// Messages that did not reach Redis: the publish queue was full, or Redis was
+    /// unreachable.
+    pub dropped: u64,
+    /// Times a lost subscriber or stream-reader connection was made again (each followed
+    /// by subscribing to every channel again).
+    pub reconnects: u64,
+}
+
+#[cfg(feature = "metrics")]
+mod metrics {
+    use sio_server::metrics::prometheus_client::collector::Collector;
+    use sio_server::metrics::prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+    use sio_server::metrics::prometheus_client::metrics::counter::ConstCounter;
+
+    #[derive(Debug)]
+    pub(super) struct RedisCollector(pub super::RedisCluster);
+
+    impl Collector for RedisCollector {
+        fn encode(&self, mut enc: DescriptorEncoder<'_>) -> std::fmt::Result {
+            let s = self.0.stats();
+            for (name, help, n) in [
+                (
+                    "socketio_redis_published",
+                    "Messages written to Redis",
+                    s.published,
+                ),
+                (
+                    "socketio_redis_dropped",
+                    "Messages that did not reach Redis",
+                    s.dropped,
+                ),
+                (
+                    "socketio_redis_reconnects",
+                    "Lost subscriber connections made again",
+                    s.reconnects,
+                ),
+            ] {
+                let c = ConstCounter::new(n);
+                c.encode(enc.encode_descriptor(name, help, None, c.metric_type())?)?;
+            }
+            Ok(())
+        }
     }
 }
 

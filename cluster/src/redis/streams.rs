@@ -306,6 +306,7 @@ pub(super) async fn reader(
     let mut last = "$".to_owned();
     let mut failures = 0u32;
     let mut conn: Option<Conn> = None;
+    let mut was_open = false;
     loop {
         if shared.strong_count() == 0 {
             return;
@@ -313,9 +314,14 @@ pub(super) async fn reader(
         if conn.is_none() {
             match target.reader_connection(cfg.block).await {
                 Ok(c) => {
-                    if failures > 0 {
+                    if was_open {
                         tracing::info!(target: LOG, "redis stream reader reconnected");
+                        if let Some(sh) = shared.upgrade() {
+                            sh.reconnects
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                     }
+                    was_open = true;
                     conn = Some(c);
                 }
                 Err(e) => {
