@@ -22,6 +22,8 @@ pub(crate) enum Callback<S> {
     Event(S),
     /// A `socket.on_any` handler.
     Any(S),
+    /// A `socket.on_any_outgoing` handler.
+    AnyOutgoing(S),
     /// A namespace middleware.
     Middleware,
     /// A namespace's connection handler.
@@ -41,6 +43,7 @@ impl<S> Callback<S> {
         match self {
             Self::Event(e) => Callback::Event(f(e)),
             Self::Any(e) => Callback::Any(f(e)),
+            Self::AnyOutgoing(e) => Callback::AnyOutgoing(f(e)),
             Self::Middleware => Callback::Middleware,
             Self::Connect => Callback::Connect,
             Self::Disconnecting => Callback::Disconnecting,
@@ -69,6 +72,7 @@ impl<S: AsRef<str>> Site<S> {
         let (kind, event) = match &self.callback {
             Callback::Event(e) => ("event handler", Some(e.as_ref())),
             Callback::Any(e) => ("on_any handler", Some(e.as_ref())),
+            Callback::AnyOutgoing(e) => ("on_any_outgoing handler", Some(e.as_ref())),
             Callback::Middleware => ("middleware", None),
             Callback::Connect => ("connection handler", None),
             Callback::Disconnecting => ("disconnecting handler", None),

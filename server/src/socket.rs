@@ -111,6 +111,8 @@ struct Handlers {
     events: Vec<Listener>,
     /// Shared so that dispatching an event clones a pointer, not the list.
     any: Arc<Vec<AnyFn>>,
+    /// `on_any_outgoing` handlers, likewise.
+    any_outgoing: Arc<Vec<AnyFn>>,
     disconnecting: Vec<DisconnectFn>,
     disconnect: Vec<DisconnectFn>,
     /// Set once the socket has ended: handlers hold clones of the socket, so one
@@ -140,6 +142,8 @@ pub(crate) struct SocketInner {
     pid: Option<Sid>,
     /// Whether this connection took back a session cut earlier.
     recovered: bool,
+    /// Whether `on_any_outgoing` handlers may exist: emits check it without a lock.
+    watches_outgoing: AtomicBool,
 }
 
 /// A client connected to a namespace; cheap to clone (a reference).
@@ -365,6 +369,7 @@ impl Socket {
             data: Mutex::new(data),
             pid,
             recovered,
+            watches_outgoing: AtomicBool::new(false),
         }))
     }
 
@@ -529,14 +534,111 @@ impl Socket {
         self.handlers().events.retain(|l| l.event != event);
     }
 
-    /// Registers a handler called for every event, before its own handlers.
+    /// Registers a handler called for every event received, before its own handlers
+    /// (Node's `socket.onAny`), after those registered earlier.
     pub fn on_any<F>(&self, handler: F)
     where
         F: Fn(&Socket, &str, &Args) + Send + Sync + 'static,
     {
+        self.add_any(handler, false, false);
+    }
+
+    /// Like [`on_any`](Self::on_any), before the catch-all handlers registered so far
+    /// (Node's `socket.prependAny`).
+    pub fn prepend_any<F>(&self, handler: F)
+    where
+        F: Fn(&Socket, &str, &Args) + Send + Sync + 'static,
+    {
+        self.add_any(handler, false, true);
+    }
+
+    /// Removes every [`on_any`](Self::on_any) handler (Node's `socket.offAny()`).
+    pub fn off_any(&self) {
+        self.handlers().any = Arc::default();
+    }
+
+    /// Registers a handler called for every event this socket emits to its client
+    /// (`emit`, `emit_volatile`, `emit_with_ack`; not broadcasts, as in Node), once the
+    /// packet is queued, with the arguments as the client will read them (Node's
+    /// `socket.onAnyOutgoing`). Emits pay for it only while such a handler exists.
+    ///
+    /// ```
+    /// # fn f(socket: sio_server::Socket) {
+    /// socket.on_any_outgoing(|socket, event, args| {
+    ///     tracing::debug!(sid = %socket.id(), event, n = args.len(), "sent");
+    /// });
+    /// # }
+    /// ```
+    pub fn on_any_outgoing<F>(&self, handler: F)
+    where
+        F: Fn(&Socket, &str, &Args) + Send + Sync + 'static,
+    {
+        self.add_any(handler, true, false);
+    }
+
+    /// Like [`on_any_outgoing`](Self::on_any_outgoing), before those registered so far
+    /// (Node's `socket.prependAnyOutgoing`).
+    pub fn prepend_any_outgoing<F>(&self, handler: F)
+    where
+        F: Fn(&Socket, &str, &Args) + Send + Sync + 'static,
+    {
+        self.add_any(handler, true, true);
+    }
+
+    /// Removes every [`on_any_outgoing`](Self::on_any_outgoing) handler (Node's
+    /// `socket.offAnyOutgoing()`).
+    pub fn off_any_outgoing(&self) {
+        self.handlers().any_outgoing = Arc::default();
+        self.0.watches_outgoing.store(false, Ordering::Release);
+    }
+
+    fn add_any<F>(&self, handler: F, outgoing: bool, first: bool)
+    where
+        F: Fn(&Socket, &str, &Args) + Send + Sync + 'static,
+    {
         let mut h = self.handlers();
-        if !h.closed {
-            Arc::make_mut(&mut h.any).push(Arc::new(handler));
+        if h.closed {
+            return;
+        }
+        let list = Arc::make_mut(if outgoing {
+            &mut h.any_outgoing
+        } else {
+            &mut h.any
+        });
+        let f: AnyFn = Arc::new(handler);
+        if first {
+            list.insert(0, f);
+        } else {
+            list.push(f);
+        }
+        if outgoing {
+            self.0.watches_outgoing.store(true, Ordering::Release);
+        }
+    }
+
+    /// Tells the `on_any_outgoing` handlers about an emit that was queued.
+    fn sent(&self, event: &str, packet: &Packet) {
+        if !self.0.watches_outgoing.load(Ordering::Acquire) {
+            return;
+        }
+        let any = Arc::clone(
+            &self
+                .0
+                .handlers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .any_outgoing,
+        );
+        if any.is_empty() {
+            return;
+        }
+        let Some(args) = outgoing_args(packet) else {
+            return;
+        };
+        for f in any.iter() {
+            catch::call(self.site(Callback::AnyOutgoing(event)), || {
+                f(self, event, &args)
+            });
         }
     }
 
@@ -588,16 +690,19 @@ impl Socket {
                     let _ = socket.send_packet(&p.0, false);
                 }
             });
-        if appended {
-            return Ok(());
+        if !appended {
+            self.send_packet(&packet.0, false)?;
         }
-        self.send_packet(&packet.0, false)
+        self.sent(event, &packet.0);
+        Ok(())
     }
 
     /// Emits `event`, dropping it if the transport is not ready to write at once.
     pub fn emit_volatile(&self, event: &str, args: impl EmitArgs) -> Result<(), EmitError> {
         let packet = packet::encode(&self.0.ns.name, Some(event), None, &args)?;
-        self.send_packet(&packet, true)
+        self.send_packet(&packet, true)?;
+        self.sent(event, &packet);
+        Ok(())
     }
 
     /// Emits `event` and waits for the client's acknowledgement, until the socket
@@ -631,7 +736,10 @@ impl Socket {
             .and_then(|p| {
                 let rx = self.acks().insert(id);
                 match self.send_packet(&p, false) {
-                    Ok(()) => Ok(rx),
+                    Ok(()) => {
+                        self.sent(event, &p);
+                        Ok(rx)
+                    }
                     Err(e) => {
                         self.acks().take(id);
                         Err(e)
@@ -893,4 +1001,23 @@ impl Socket {
         drop(handlers);
         self.0.ns.release_member();
     }
+}
+
+/// The arguments of an emitted event as its client reads them, from the encoded packet:
+/// `4` + Socket.IO `2…[name, args…]` and its attachments.
+fn outgoing_args(packet: &Packet) -> Option<Args> {
+    let sio_protocol::engine::Frame::Text(frame) = &packet.text else {
+        return None;
+    };
+    let text = std::str::from_utf8(frame.get(1..)?).ok()?;
+    let p = sio_protocol::socket::decode(text).ok()?;
+    let mut spans = sio_protocol::json::split_args(p.data).ok()?;
+    if !spans.is_empty() {
+        spans.remove(0);
+    }
+    Some(Args::new(
+        frame.slice_ref(p.data.as_bytes()),
+        spans,
+        packet.attachments.clone(),
+    ))
 }

@@ -1,0 +1,114 @@
+//! The catch-all hooks Node users look for, seen from a raw client: `on_any`,
+//! `prepend_any` and `off_any` on received events; `on_any_outgoing`,
+//! `prepend_any_outgoing` and `off_any_outgoing` on the socket's own emits (not
+//! broadcasts), with the arguments as the client reads them, binary included; a panicking
+//! hook does not stop the emit. (`emit_volatile` goes through the same call, `sent`.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::SinkExt;
+use sio_server::{Binary, SocketIo};
+use support::{serve, text};
+use tokio_tungstenite::tungstenite::Message;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn record(log: &Log, line: String) {
+    log.lock().unwrap().push(line);
+}
+
+#[tokio::test]
+async fn catch_all_hooks_in_and_out() {
+    let log: Log = Arc::default();
+    let seen = log.clone();
+    let server = serve(SocketIo::builder(), move |io| {
+        let io = io.clone();
+        io.clone().ns("/", move |socket| {
+            let l = seen.clone();
+            socket.on_any(move |_, ev, args| record(&l, format!("any {ev} {}", args.len())));
+            let l = seen.clone();
+            socket.prepend_any(move |_, ev, _| record(&l, format!("first {ev}")));
+            let l = seen.clone();
+            socket.on_any_outgoing(move |_, ev, args| {
+                let values: Vec<String> = args
+                    .values()
+                    .unwrap()
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect();
+                record(&l, format!("out {ev} {}", values.join(" ")));
+            });
+            let l = seen.clone();
+            socket.prepend_any_outgoing(move |_, ev, _| {
+                assert_ne!(ev, "boom", "a hook that panics");
+                record(&l, format!("out-first {ev}"));
+            });
+            let io = io.clone();
+            socket.on("go", move |socket, _| {
+                let _ = socket.emit("a", (1, "x"));
+                let ack = socket.emit_with_ack("c", &true);
+                tokio::spawn(ack);
+                let _ = socket.emit("bin", &Binary::from(vec![1u8, 2, 3]));
+                // A broadcast, even one that reaches this socket, is not its own emit.
+                let _ = io.to(socket.id()).emit("d", ());
+                let _ = socket.emit("boom", ());
+                let _ = socket.emit("end", ());
+            });
+            socket.on("quiet", |socket, _| {
+                socket.off_any();
+                socket.off_any_outgoing();
+                let _ = socket.emit("after", ());
+            });
+        });
+    })
+    .await;
+
+    let mut ws = server.ws_connected().await;
+    ws.send(Message::text(r#"42["go",7]"#)).await.unwrap();
+    let mut got = Vec::new();
+    loop {
+        let t = text(&mut ws).await;
+        if t.starts_with("451-") {
+            // The binary event's attachment follows.
+            let _ = support::next(&mut ws).await;
+        }
+        let end = t == r#"42["end"]"#;
+        got.push(t);
+        if end {
+            break;
+        }
+    }
+    assert_eq!(
+        got.len(),
+        6,
+        "every emit reached the client, the panicking hook's too: {got:?}"
+    );
+    assert!(got.contains(&r#"42["boom"]"#.to_owned()), "{got:?}");
+
+    ws.send(Message::text(r#"42["quiet"]"#)).await.unwrap();
+    assert_eq!(text(&mut ws).await, r#"42["after"]"#);
+
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        [
+            "first go",
+            "any go 1",
+            "out-first a",
+            "out a Number(Number(1)) String(\"x\")",
+            "out-first c",
+            "out c Bool(true)",
+            "out-first bin",
+            "out bin Binary(b\"\\x01\\x02\\x03\")",
+            "out boom ",
+            "out-first end",
+            "out end ",
+            "first quiet",
+            "any quiet 0",
+        ]
+    );
+}
