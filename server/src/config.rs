@@ -71,6 +71,8 @@ pub struct Config {
     /// Connection state recovery (Node's `connectionStateRecovery`; off by default): see
     /// [`recovery`](crate::recovery).
     pub connection_state_recovery: Option<crate::RecoveryConfig>,
+    /// The allowed `Origin`s and the `allow_request` hook (none by default, as in Node).
+    pub gate: crate::engine::Gate,
 }
 
 impl Default for Config {
@@ -95,6 +97,7 @@ impl Default for Config {
             cleanup_empty_child_namespaces: true,
             max_dynamic_namespaces: 10_000,
             connection_state_recovery: None,
+            gate: crate::engine::Gate::default(),
         }
     }
 }

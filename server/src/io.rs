@@ -266,6 +266,48 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Refuses (HTTP 403, Node's `{"code":4,"message":"Forbidden"}`) every request of a
+    /// browser page whose `Origin` is not one of `origins` (as `https://app.example`,
+    /// compared without case): WebSocket upgrades, which CORS does not cover, and polling
+    /// alike. Requests without an `Origin` (native clients) pass. Set it for any app that
+    /// authenticates with cookies, or any page could open a socket in its user's name.
+    ///
+    /// ```
+    /// let (_layer, _io) = sio_server::SocketIo::builder()
+    ///     .allowed_origins(["https://chat.example"])
+    ///     .build_layer();
+    /// ```
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config
+            .gate
+            .set_origins(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Node's `allowRequest`: asked about every handshake (a request without `sid`, polling
+    /// or WebSocket) with its method, URI, headers and extensions (axum's `ConnectInfo`
+    /// among them); `Err(message)` refuses it with HTTP 403 and `{"code":4,"message"}`.
+    ///
+    /// ```
+    /// let (_layer, _io) = sio_server::SocketIo::builder()
+    ///     .allow_request(|req| {
+    ///         let ok = req.headers.contains_key("x-api-key");
+    ///         Box::pin(async move { if ok { Ok(()) } else { Err("no key".into()) } })
+    ///     })
+    ///     .build_layer();
+    /// ```
+    pub fn allow_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> crate::engine::AllowFuture + Send + Sync + 'static,
+    {
+        self.config.gate.set_allow(Arc::new(f));
+        self
+    }
+
     /// CORS for the Socket.IO endpoint (tower-http's layer; none by default).
     pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
         self.cors = Some(cors);

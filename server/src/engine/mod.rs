@@ -3,6 +3,7 @@
 //! plugs in through [`EngineHandler`].
 
 mod errors;
+mod gate;
 mod polling;
 mod session;
 mod websocket;
@@ -16,6 +17,7 @@ use http_body_util::Full;
 use tracing::debug;
 
 pub use errors::EngineError;
+pub use gate::{AllowFuture, Gate};
 pub use session::{CloseReason, SendError, Session, Transport};
 pub(crate) use session::{Drain, Limits, Tick};
 
@@ -248,6 +250,18 @@ impl<H: EngineHandler> Engine<H> {
     {
         let query = req.uri().query().unwrap_or("").to_owned();
         let q = EngineQuery::parse(&query);
+        if let Some(refused) = self.config.gate.refuse_origin(req.headers()) {
+            return refused;
+        }
+        let req = if self.config.gate.asks(q.sid.is_none()) {
+            let (parts, body) = req.into_parts();
+            if let Some(refused) = self.config.gate.refuse_handshake(&parts).await {
+                return refused;
+            }
+            Request::from_parts(parts, body)
+        } else {
+            req
+        };
         let transport = match q.transport {
             Some("polling") if self.config.transports.polling => Transport::Polling,
             Some("websocket") if self.config.transports.websocket => Transport::Websocket,

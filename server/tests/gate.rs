@@ -1,0 +1,148 @@
+//! Who may talk to the engine: the `Origin` allow list (WebSocket upgrades, which CORS does
+//! not cover, and polling alike) and Node's `allow_request` hook, as a client sees them:
+//! Node's 403 `{"code":4,"message":…}` or the session it asked for.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sio_server::SocketIo;
+use support::{Server, serve};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// `method path` with `headers` on a connection of its own: (status, body).
+async fn request(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String) {
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\
+         Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let status = raw
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+const HANDSHAKE: &str = "/socket.io/?EIO=4&transport=polling";
+const FORBIDDEN: &str = r#"{"code":4,"message":"Forbidden"}"#;
+
+/// A WebSocket handshake with these headers: Ok, or the HTTP status it was refused with.
+async fn ws_with(server: &Server, headers: &[(&str, &str)]) -> Result<(), u16> {
+    let mut req = server.ws_url().into_client_request().unwrap();
+    for (k, v) in headers {
+        req.headers_mut().insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok(_) => Ok(()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn sid_of(body: &str) -> String {
+    body.split("\"sid\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn only_allowed_origins_get_in_over_both_transports() {
+    let builder = SocketIo::builder().allowed_origins(["https://good.example"]);
+    let server = serve(builder, |_| {}).await;
+    let good = "Origin: https://good.example\r\n";
+    let evil = "Origin: https://evil.example\r\n";
+
+    let (status, body) = request(&server, "GET", HANDSHAKE, good, "").await;
+    assert_eq!(status, 200, "{body}");
+    let sid = sid_of(&body);
+    assert_eq!(
+        request(&server, "GET", HANDSHAKE, evil, "").await,
+        (403, FORBIDDEN.to_owned())
+    );
+    // A native client sends no Origin.
+    assert_eq!(request(&server, "GET", HANDSHAKE, "", "").await.0, 200);
+    // A page of another site cannot post packets into a session either.
+    let path = server.poll_path(&sid);
+    assert_eq!(
+        request(&server, "POST", &path, evil, "40").await,
+        (403, FORBIDDEN.to_owned())
+    );
+    assert_eq!(request(&server, "POST", &path, good, "40").await.0, 200);
+
+    assert_eq!(
+        ws_with(&server, &[("origin", "https://evil.example")]).await,
+        Err(403)
+    );
+    assert_eq!(
+        ws_with(&server, &[("origin", "HTTPS://GOOD.EXAMPLE")]).await,
+        Ok(())
+    );
+    assert_eq!(ws_with(&server, &[]).await, Ok(()));
+}
+
+#[tokio::test]
+async fn allow_request_decides_each_handshake() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let count = asked.clone();
+    let builder = SocketIo::builder().allow_request(move |req| {
+        count.fetch_add(1, Ordering::SeqCst);
+        let key = req.headers.get("x-key").and_then(|v| v.to_str().ok()) == Some("k");
+        let polling = req
+            .uri
+            .query()
+            .is_some_and(|q| q.contains("transport=polling"));
+        Box::pin(async move {
+            // (An async check, as a lookup would be.)
+            tokio::task::yield_now().await;
+            if key {
+                Ok(())
+            } else {
+                Err(format!("no key (polling: {polling})"))
+            }
+        })
+    });
+    let server = serve(builder, |_| {}).await;
+
+    let (status, body) = request(&server, "GET", HANDSHAKE, "", "").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"code":4,"message":"no key (polling: true)"}"#)
+    );
+    let (status, body) = request(&server, "GET", HANDSHAKE, "x-key: k\r\n", "").await;
+    assert_eq!(status, 200, "{body}");
+    // Requests of an open session are not asked about again, as in Node.
+    let before = asked.load(Ordering::SeqCst);
+    let path = server.poll_path(&sid_of(&body));
+    assert_eq!(request(&server, "POST", &path, "", "40").await.0, 200);
+    assert_eq!(asked.load(Ordering::SeqCst), before);
+
+    assert_eq!(ws_with(&server, &[]).await, Err(403));
+    assert_eq!(ws_with(&server, &[("x-key", "k")]).await, Ok(()));
+}
