@@ -11,10 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sio_server::SocketIo;
 use support::{Server, serve};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-/// `method path` with `headers` on a connection of its own: (status, body).
 async fn request(
     server: &Server,
     method: &str,
@@ -22,27 +20,7 @@ async fn request(
     headers: &str,
     body: &str,
 ) -> (u16, String) {
-    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
-        .await
-        .unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\
-         Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(head.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tcp.read_to_end(&mut raw).await.unwrap();
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let status = raw
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_default();
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    server.http_with(method, path, headers, body).await
 }
 
 const HANDSHAKE: &str = "/socket.io/?EIO=4&transport=polling";

@@ -80,10 +80,21 @@ impl Server {
 
     /// A raw HTTP request on a connection of its own: (status, body).
     pub async fn http(&self, method: &str, path_and_query: &str, body: &str) -> (u16, String) {
+        self.http_with(method, path_and_query, "", body).await
+    }
+
+    /// The same with more header lines (`headers`: each ending in `\r\n`).
+    pub async fn http_with(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &str,
+        body: &str,
+    ) -> (u16, String) {
         let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
         let head = format!(
             "{method} {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-             Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n",
+             {headers}Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         tcp.write_all(head.as_bytes()).await.unwrap();
