@@ -24,6 +24,10 @@ pub(crate) enum Callback<S> {
     Any(S),
     /// A `socket.on_any_outgoing` handler.
     AnyOutgoing(S),
+    /// A `socket.use_packet` middleware, asked about an event.
+    PacketMiddleware(S),
+    /// A `socket.on_error` handler.
+    Error,
     /// A namespace middleware.
     Middleware,
     /// A namespace's connection handler.
@@ -44,6 +48,8 @@ impl<S> Callback<S> {
             Self::Event(e) => Callback::Event(f(e)),
             Self::Any(e) => Callback::Any(f(e)),
             Self::AnyOutgoing(e) => Callback::AnyOutgoing(f(e)),
+            Self::PacketMiddleware(e) => Callback::PacketMiddleware(f(e)),
+            Self::Error => Callback::Error,
             Self::Middleware => Callback::Middleware,
             Self::Connect => Callback::Connect,
             Self::Disconnecting => Callback::Disconnecting,
@@ -73,6 +79,8 @@ impl<S: AsRef<str>> Site<S> {
             Callback::Event(e) => ("event handler", Some(e.as_ref())),
             Callback::Any(e) => ("on_any handler", Some(e.as_ref())),
             Callback::AnyOutgoing(e) => ("on_any_outgoing handler", Some(e.as_ref())),
+            Callback::PacketMiddleware(e) => ("use_packet middleware", Some(e.as_ref())),
+            Callback::Error => ("on_error handler", None),
             Callback::Middleware => ("middleware", None),
             Callback::Connect => ("connection handler", None),
             Callback::Disconnecting => ("disconnecting handler", None),

@@ -28,6 +28,8 @@ pub(crate) type BoxFuture = catch::BoxFuture<()>;
 type EventFn = Arc<dyn Fn(Socket, Event) -> Option<BoxFuture> + Send + Sync>;
 type AnyFn = Arc<dyn Fn(&Socket, &str, &Args) + Send + Sync>;
 type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
+type PacketFn = Arc<dyn Fn(&Socket, &Event) -> Result<(), String> + Send + Sync>;
+type ErrorFn = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
 
 /// Why a socket left its namespace, with the reason strings Node uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +115,9 @@ struct Handlers {
     any: Arc<Vec<AnyFn>>,
     /// `on_any_outgoing` handlers, likewise.
     any_outgoing: Arc<Vec<AnyFn>>,
+    /// Packet middlewares (`use_packet`), in order, and who hears their refusals.
+    packet_middlewares: Arc<Vec<PacketFn>>,
+    errors: Arc<Vec<ErrorFn>>,
     disconnecting: Vec<DisconnectFn>,
     disconnect: Vec<DisconnectFn>,
     /// Set once the socket has ended: handlers hold clones of the socket, so one
@@ -144,6 +149,8 @@ pub(crate) struct SocketInner {
     recovered: bool,
     /// Whether `on_any_outgoing` handlers may exist: emits check it without a lock.
     watches_outgoing: AtomicBool,
+    /// Whether packet middlewares may exist: events check it without a lock.
+    filters_packets: AtomicBool,
 }
 
 /// A client connected to a namespace; cheap to clone (a reference).
@@ -370,6 +377,7 @@ impl Socket {
             pid,
             recovered,
             watches_outgoing: AtomicBool::new(false),
+            filters_packets: AtomicBool::new(false),
         }))
     }
 
@@ -614,6 +622,73 @@ impl Socket {
         if outgoing {
             self.0.watches_outgoing.store(true, Ordering::Release);
         }
+    }
+
+    /// Adds a middleware every received event goes through before its handlers (Node's
+    /// `socket.use`), after the [`on_any`](Self::on_any) handlers, as in Node. `Err(message)`
+    /// drops the event (no handler runs, its ack is never sent) and hands `message` to the
+    /// [`on_error`](Self::on_error) handlers.
+    ///
+    /// ```
+    /// # fn f(socket: sio_server::Socket) {
+    /// socket.use_packet(|socket, ev| {
+    ///     let admin = socket.data().get("admin").is_some();
+    ///     if ev.name().starts_with("admin:") && !admin {
+    ///         return Err("unauthorized".into());
+    ///     }
+    ///     Ok(())
+    /// });
+    /// socket.on_error(|socket, message| tracing::info!(sid = %socket.id(), message, "refused"));
+    /// # }
+    /// ```
+    pub fn use_packet<F>(&self, middleware: F)
+    where
+        F: Fn(&Socket, &Event) -> Result<(), String> + Send + Sync + 'static,
+    {
+        let mut h = self.handlers();
+        if !h.closed {
+            Arc::make_mut(&mut h.packet_middlewares).push(Arc::new(middleware));
+            self.0.filters_packets.store(true, Ordering::Release);
+        }
+    }
+
+    /// Registers a handler for the refusals of [`use_packet`](Self::use_packet) middlewares
+    /// (Node's `socket.on("error")`). Without one, a refusal is logged.
+    pub fn on_error<F>(&self, handler: F)
+    where
+        F: Fn(&Socket, &str) + Send + Sync + 'static,
+    {
+        let mut h = self.handlers();
+        if !h.closed {
+            Arc::make_mut(&mut h.errors).push(Arc::new(handler));
+        }
+    }
+
+    /// Runs the packet middlewares on `event`: whether it goes on to its handlers.
+    fn passes_middlewares(&self, event: &Event) -> bool {
+        let (middlewares, errors) = {
+            let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
+            (Arc::clone(&h.packet_middlewares), Arc::clone(&h.errors))
+        };
+        for m in middlewares.iter() {
+            let verdict = catch::call(self.site(Callback::PacketMiddleware(event.name())), || {
+                m(self, event)
+            });
+            let message = match verdict {
+                Some(Ok(())) => continue,
+                Some(Err(message)) => message,
+                // It panicked (logged by the boundary): the event goes no further.
+                None => return false,
+            };
+            if errors.is_empty() {
+                tracing::warn!(sid = %self.0.id, event = event.name(), %message, "packet refused by a middleware, and no on_error handler");
+            }
+            for f in errors.iter() {
+                catch::call(self.site(Callback::Error), || f(self, &message));
+            }
+            return false;
+        }
+        true
     }
 
     /// Tells the `on_any_outgoing` handlers about an emit that was queued.
@@ -903,12 +978,28 @@ impl Socket {
 
     /// Dispatches a received event to its handlers, each behind the panic boundary.
     pub(crate) fn dispatch(&self, mut event: Event) {
+        // As in Node: catch-all handlers, then the packet middlewares, then the event's
+        // handlers (taken, `once` ones included, only once the event passed).
+        let filtered = self.0.filters_packets.load(Ordering::Acquire);
+        if filtered {
+            let any = Arc::clone(
+                &self
+                    .0
+                    .handlers
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .any,
+            );
+            self.run_any(&any, &event);
+            if !self.passes_middlewares(&event) {
+                return;
+            }
+        }
         let (listeners, any) = self.listeners(event.name());
-        for f in any.iter().flat_map(|a| a.iter()) {
-            let name = event.name();
-            catch::call(self.site(Callback::Any(name)), || {
-                f(self, name, &event.args)
-            });
+        if !filtered {
+            if let Some(any) = any {
+                self.run_any(&any, &event);
+            }
         }
         let Some((last, others)) = listeners.split_last() else {
             return;
@@ -924,6 +1015,15 @@ impl Socket {
             self.run_handler(name, f, copy);
         }
         self.run_handler(name, last, event);
+    }
+
+    fn run_any(&self, any: &[AnyFn], event: &Event) {
+        for f in any {
+            let name = event.name();
+            catch::call(self.site(Callback::Any(name)), || {
+                f(self, name, &event.args)
+            });
+        }
     }
 
     fn run_handler(&self, name: &str, f: &EventFn, event: Event) {

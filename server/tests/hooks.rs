@@ -112,3 +112,79 @@ async fn catch_all_hooks_in_and_out() {
         ]
     );
 }
+
+/// Node's `socket.use`: catch-all handlers first, then the middlewares in order; a refusal
+/// drops the event (its handlers, `once` ones included, stay for the next one, and no ack
+/// goes out) and reaches the `on_error` handlers; a panicking middleware drops it too.
+#[tokio::test]
+async fn packet_middlewares_filter_events() {
+    let log: Log = Arc::default();
+    let seen = log.clone();
+    let server = serve(SocketIo::builder(), move |io| {
+        io.ns("/", move |socket| {
+            let l = seen.clone();
+            socket.on_any(move |_, ev, _| record(&l, format!("any {ev}")));
+            let l = seen.clone();
+            socket.use_packet(move |_, ev| {
+                record(&l, format!("mw1 {}", ev.name()));
+                match ev.name() {
+                    "secret" if ev.args().is_empty() => Err(format!("{} is private", ev.name())),
+                    "crash" => panic!("a middleware that panics"),
+                    _ => Ok(()),
+                }
+            });
+            let l = seen.clone();
+            socket.use_packet(move |_, ev| {
+                record(&l, format!("mw2 {}", ev.name()));
+                Ok(())
+            });
+            let l = seen.clone();
+            socket.on_error(move |_, message| record(&l, format!("error {message}")));
+            let l = seen.clone();
+            socket.once("secret", move |_, _| record(&l, "secret handler".into()));
+            let l = seen.clone();
+            socket.on("open", move |_, mut ev| {
+                record(&l, "open handler".into());
+                let _ = ev.ack("ok");
+            });
+        });
+    })
+    .await;
+
+    let mut ws = server.ws_connected().await;
+    let sent = [
+        r#"421["secret"]"#,
+        r#"42["crash"]"#,
+        r#"42["secret",1]"#,
+        r#"42["secret",2]"#,
+        r#"422["open"]"#,
+    ];
+    for p in sent {
+        ws.send(Message::text(p)).await.unwrap();
+    }
+    // Only the event that passed is answered: acks of refused events never go out.
+    assert_eq!(text(&mut ws).await, r#"432["ok"]"#);
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        [
+            "any secret",
+            "mw1 secret",
+            "error secret is private",
+            "any crash",
+            "mw1 crash",
+            "any secret",
+            "mw1 secret",
+            "mw2 secret",
+            "secret handler",
+            // The `once` handler has run: the next one finds none.
+            "any secret",
+            "mw1 secret",
+            "mw2 secret",
+            "any open",
+            "mw1 open",
+            "mw2 open",
+            "open handler",
+        ]
+    );
+}
