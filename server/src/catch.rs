@@ -28,6 +28,8 @@ pub(crate) enum Callback<S> {
     PacketMiddleware(S),
     /// A `socket.on_error` handler.
     Error,
+    /// The server's `on_connection_error` handler.
+    ConnectionError,
     /// A namespace middleware.
     Middleware,
     /// A namespace's connection handler.
@@ -50,6 +52,7 @@ impl<S> Callback<S> {
             Self::AnyOutgoing(e) => Callback::AnyOutgoing(f(e)),
             Self::PacketMiddleware(e) => Callback::PacketMiddleware(f(e)),
             Self::Error => Callback::Error,
+            Self::ConnectionError => Callback::ConnectionError,
             Self::Middleware => Callback::Middleware,
             Self::Connect => Callback::Connect,
             Self::Disconnecting => Callback::Disconnecting,
@@ -81,6 +84,7 @@ impl<S: AsRef<str>> Site<S> {
             Callback::AnyOutgoing(e) => ("on_any_outgoing handler", Some(e.as_ref())),
             Callback::PacketMiddleware(e) => ("use_packet middleware", Some(e.as_ref())),
             Callback::Error => ("on_error handler", None),
+            Callback::ConnectionError => ("on_connection_error handler", None),
             Callback::Middleware => ("middleware", None),
             Callback::Connect => ("connection handler", None),
             Callback::Disconnecting => ("disconnecting handler", None),

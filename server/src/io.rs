@@ -308,6 +308,25 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Called for every request the engine refuses (Node's `io.engine.on("connection_error")`):
+    /// an unknown transport or session id, a bad handshake, a `Origin` not allowed, an
+    /// [`allow_request`](Self::allow_request) refusal…, with Node's code and message and
+    /// the request's method, URI and headers (copied for it only while such a handler is
+    /// set).
+    ///
+    /// ```
+    /// let (_layer, _io) = sio_server::SocketIo::builder()
+    ///     .on_connection_error(|err| tracing::info!(code = err.code, %err.uri, "{}", err.message))
+    ///     .build_layer();
+    /// ```
+    pub fn on_connection_error<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&crate::engine::ConnectionError) + Send + Sync + 'static,
+    {
+        self.config.gate.on_refusal = Some(Arc::new(f));
+        self
+    }
+
     /// CORS for the Socket.IO endpoint (tower-http's layer; none by default).
     pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
         self.cors = Some(cors);

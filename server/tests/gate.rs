@@ -124,3 +124,76 @@ async fn allow_request_decides_each_handshake() {
     assert_eq!(ws_with(&server, &[]).await, Err(403));
     assert_eq!(ws_with(&server, &[("x-key", "k")]).await, Ok(()));
 }
+
+/// Node's `connection_error`: every refused request, with Node's code and message and the
+/// request, and nothing for the requests that get in.
+#[tokio::test]
+async fn every_refusal_is_reported() {
+    let seen: Arc<std::sync::Mutex<Vec<(u8, String, String)>>> = Arc::default();
+    let log = seen.clone();
+    let builder = SocketIo::builder()
+        .allowed_origins(["https://good.example"])
+        .on_connection_error(move |err| {
+            let origin = err
+                .headers
+                .get("origin")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let what = format!("{} {} {}", err.method, err.uri, origin.unwrap_or_default());
+            log.lock()
+                .unwrap()
+                .push((err.code, err.message.clone(), what));
+        });
+    let server = serve(builder, |_| {}).await;
+    let refused = [
+        ("GET", "/socket.io/?EIO=4&transport=carrier-pigeon", "", 400),
+        (
+            "GET",
+            "/socket.io/?EIO=4&transport=polling&sid=nope",
+            "",
+            400,
+        ),
+        ("POST", HANDSHAKE, "", 400),
+        ("GET", "/socket.io/?EIO=3&transport=polling", "", 400),
+        ("GET", HANDSHAKE, "Origin: https://evil.example\r\n", 403),
+    ];
+    for (method, path, headers, status) in refused {
+        assert_eq!(
+            request(&server, method, path, headers, "").await.0,
+            status,
+            "{method} {path}"
+        );
+    }
+    assert_eq!(request(&server, "GET", HANDSHAKE, "", "").await.0, 200);
+    let seen = seen.lock().unwrap().clone();
+    let want: Vec<(u8, String, String)> = [
+        (
+            0,
+            "Transport unknown",
+            "GET /socket.io/?EIO=4&transport=carrier-pigeon ",
+        ),
+        (
+            1,
+            "Session ID unknown",
+            "GET /socket.io/?EIO=4&transport=polling&sid=nope ",
+        ),
+        (
+            2,
+            "Bad handshake method",
+            "POST /socket.io/?EIO=4&transport=polling ",
+        ),
+        (
+            5,
+            "Unsupported protocol version",
+            "GET /socket.io/?EIO=3&transport=polling ",
+        ),
+        (
+            4,
+            "Forbidden",
+            "GET /socket.io/?EIO=4&transport=polling https://evil.example",
+        ),
+    ]
+    .into_iter()
+    .map(|(c, m, w)| (c, m.to_owned(), w.to_owned()))
+    .collect();
+    assert_eq!(seen, want);
+}

@@ -39,13 +39,49 @@ impl EngineError {
     /// The 400 response with Node's JSON body, e.g. `{"code":1,"message":"Session ID unknown"}`.
     pub fn response(self) -> Response<Full<Bytes>> {
         tracing::debug!(code = self.code(), "refused engine.io request: {self}");
-        let body = format!("{{\"code\":{},\"message\":\"{}\"}}", self.code(), self);
-        Response::builder()
-            .status(StatusCode::BAD_REQUEST)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap_or_default()
+        refusal(StatusCode::BAD_REQUEST, self.code(), &self.to_string())
     }
+}
+
+/// Why the engine refused a request, as Node's `connection_error` event has it
+/// ([`SocketIoBuilder::on_connection_error`](crate::SocketIoBuilder::on_connection_error)):
+/// its code and message (those of the answer's body) and what the request was.
+#[derive(Debug, Clone)]
+pub struct ConnectionError {
+    /// Node's code: 0 unknown transport, 1 unknown session id, 2 bad handshake method,
+    /// 3 bad request, 4 forbidden (the `Origin` list, `allow_request`), 5 unsupported
+    /// protocol version.
+    pub code: u8,
+    /// The message sent back.
+    pub message: String,
+    /// The request's method.
+    pub method: http::Method,
+    /// Its URI (path and query).
+    pub uri: http::Uri,
+    /// Its headers.
+    pub headers: http::HeaderMap,
+}
+
+/// A refusal's code and message, kept on its response for `connection_error`.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub code: u8,
+    pub message: String,
+}
+
+/// A refusal: `status` with Node's JSON body `{"code":…,"message":…}`.
+pub(crate) fn refusal(status: StatusCode, code: u8, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "code": code, "message": message }).to_string();
+    let mut res = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default();
+    res.extensions_mut().insert(Refusal {
+        code,
+        message: message.to_owned(),
+    });
+    res
 }
 
 /// A response with a status and no body (Node's answer to overlapping polls, too-large

@@ -15,6 +15,7 @@ use http_body_util::Full;
 /// What `allow_request` answers: `Err(message)` refuses with HTTP 403.
 pub type AllowFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 type AllowFn = Arc<dyn Fn(&http::request::Parts) -> AllowFuture + Send + Sync>;
+pub(crate) type RefusalFn = Arc<dyn Fn(&super::ConnectionError) + Send + Sync>;
 
 /// The checks every engine request goes through ([`SocketIoBuilder::allowed_origins`],
 /// [`SocketIoBuilder::allow_request`](crate::SocketIoBuilder::allow_request)).
@@ -24,6 +25,8 @@ type AllowFn = Arc<dyn Fn(&http::request::Parts) -> AllowFuture + Send + Sync>;
 pub struct Gate {
     origins: Option<Arc<[String]>>,
     allow: Option<AllowFn>,
+    /// Told of every refusal (Node's `connection_error`).
+    pub(crate) on_refusal: Option<RefusalFn>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Gate {
         f.debug_struct("Gate")
             .field("origins", &self.origins)
             .field("allow_request", &self.allow.is_some())
+            .field("on_connection_error", &self.on_refusal.is_some())
             .finish()
     }
 }
@@ -79,10 +83,5 @@ impl Gate {
 
 /// Node's answer to a refused request: 403, `{"code":4,"message":…}`.
 fn forbidden(message: &str) -> Response<Full<Bytes>> {
-    let body = serde_json::json!({ "code": 4, "message": message }).to_string();
-    Response::builder()
-        .status(StatusCode::FORBIDDEN)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_default()
+    super::errors::refusal(StatusCode::FORBIDDEN, 4, message)
 }

@@ -16,7 +16,7 @@ use http::{Method, Request, Response};
 use http_body_util::Full;
 use tracing::debug;
 
-pub use errors::EngineError;
+pub use errors::{ConnectionError, EngineError};
 pub use gate::{AllowFuture, Gate};
 pub use session::{CloseReason, SendError, Session, Transport};
 pub(crate) use session::{Drain, Limits, Tick};
@@ -243,6 +243,40 @@ impl<H: EngineHandler> Engine<H> {
 
     /// Handles one request under the engine's path.
     pub async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let Some(hook) = self.config.gate.on_refusal.clone() else {
+            return self.route(req).await;
+        };
+        // What the hook is told of the request, kept only while there is a hook.
+        let (method, uri, headers) = (
+            req.method().clone(),
+            req.uri().clone(),
+            req.headers().clone(),
+        );
+        let res = self.route(req).await;
+        if let Some(r) = res.extensions().get::<errors::Refusal>() {
+            let err = ConnectionError {
+                code: r.code,
+                message: r.message.clone(),
+                method,
+                uri,
+                headers,
+            };
+            let site = crate::catch::Site {
+                callback: crate::catch::Callback::ConnectionError,
+                nsp: "",
+                socket: None,
+            };
+            crate::catch::call(site, || hook(&err));
+        }
+        res
+    }
+
+    async fn route<B>(self: Arc<Self>, req: Request<B>) -> Response<Full<Bytes>>
     where
         B: http_body::Body + Send + 'static,
         B::Data: Send,
