@@ -41,6 +41,7 @@ use std::fmt::{self, Write as _};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::TypedMetric;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
@@ -91,164 +92,140 @@ impl Metrics {
 #[derive(Debug)]
 struct ServerCollector(SocketIo);
 
-fn counter(
+/// One metric family: `name`, with a sample per `(value of label, metric)`.
+fn family<'a, M: EncodeMetric + TypedMetric>(
     enc: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
     label: &str,
-    values: &[(&str, u64)],
+    samples: impl IntoIterator<Item = (&'a str, M)>,
 ) -> fmt::Result {
-    let c = ConstCounter::new(0u64);
-    let mut m = enc.encode_descriptor(name, help, None, c.metric_type())?;
-    for (value, n) in values {
-        ConstCounter::new(*n).encode(m.encode_family(&[(label, *value)])?)?;
+    let mut m = enc.encode_descriptor(name, help, None, M::TYPE)?;
+    for (value, metric) in samples {
+        metric.encode(m.encode_family(&[(label, value)])?)?;
     }
     Ok(())
 }
 
-fn plain_counter(enc: &mut DescriptorEncoder<'_>, name: &str, help: &str, n: u64) -> fmt::Result {
-    let c = ConstCounter::new(n);
-    c.encode(enc.encode_descriptor(name, help, None, c.metric_type())?)
-}
-
-fn gauge(
+/// A metric without labels.
+fn single<M: EncodeMetric + TypedMetric>(
     enc: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
-    label: &str,
-    values: &[(&str, i64)],
+    metric: M,
 ) -> fmt::Result {
-    let g = ConstGauge::new(0i64);
-    let mut m = enc.encode_descriptor(name, help, None, g.metric_type())?;
-    for (value, n) in values {
-        ConstGauge::new(*n).encode(m.encode_family(&[(label, *value)])?)?;
-    }
-    Ok(())
+    metric.encode(enc.encode_descriptor(name, help, None, M::TYPE)?)
 }
 
-fn int(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
+fn count(n: u64) -> ConstCounter<u64> {
+    ConstCounter::new(n)
+}
+
+fn gauge(n: usize) -> ConstGauge<i64> {
+    ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 impl Collector for ServerCollector {
     fn encode(&self, mut enc: DescriptorEncoder<'_>) -> fmt::Result {
         let s = self.0.stats();
         let e = &mut enc;
-        gauge(
+        family(
             e,
             "socketio_engine_sessions",
             "Engine.IO sessions open now, by transport",
             "transport",
-            &[
-                ("polling", int(s.polling_sessions)),
-                ("websocket", int(s.websocket_sessions)),
+            [
+                ("polling", gauge(s.polling_sessions)),
+                ("websocket", gauge(s.websocket_sessions)),
             ],
         )?;
-        let opened: Vec<_> = s
-            .sessions_opened
-            .iter()
-            .map(|(t, n)| (t.as_str(), *n))
-            .collect();
-        counter(
+        family(
             e,
             "socketio_engine_sessions_opened",
             "Engine.IO sessions opened, by the transport of their handshake",
             "transport",
-            &opened,
+            s.sessions_opened
+                .iter()
+                .map(|(t, n)| (t.as_str(), count(*n))),
         )?;
-        let closed: Vec<_> = s
-            .sessions_closed
-            .iter()
-            .map(|(r, n)| (close_label(*r), *n))
-            .collect();
-        counter(
+        family(
             e,
             "socketio_engine_sessions_closed",
             "Engine.IO sessions closed, by reason",
             "reason",
-            &closed,
+            s.sessions_closed
+                .iter()
+                .map(|(r, n)| (close_label(*r), count(*n))),
         )?;
         let t = s.traffic;
-        counter(
+        family(
             e,
             "socketio_engine_packets",
             "Engine.IO message packets received and queued",
             "direction",
-            &[("in", t.packets_in), ("out", t.packets_out)],
+            [("in", count(t.packets_in)), ("out", count(t.packets_out))],
         )?;
-        counter(
+        family(
             e,
             "socketio_engine_bytes",
             "Payload bytes of those packets",
             "direction",
-            &[("in", t.bytes_in), ("out", t.bytes_out)],
+            [("in", count(t.bytes_in)), ("out", count(t.bytes_out))],
         )?;
-        plain_counter(
+        single(
             e,
             "socketio_volatile_dropped",
             "Volatile packets dropped because their connection could not take them at once",
-            s.volatile_dropped,
+            count(s.volatile_dropped),
         )?;
-        let g = ConstGauge::new(int(s.namespaces.len()));
-        g.encode(e.encode_descriptor(
+        single(
+            e,
             "socketio_namespaces",
             "Namespaces",
-            None,
-            g.metric_type(),
-        )?)?;
-        let sockets: Vec<_> = s
-            .namespaces
-            .iter()
-            .map(|n| (n.name.as_str(), int(n.sockets)))
-            .collect();
-        gauge(
+            gauge(s.namespaces.len()),
+        )?;
+        family(
             e,
             "socketio_sockets",
             "Sockets connected now, by namespace",
             "namespace",
-            &sockets,
+            s.namespaces
+                .iter()
+                .map(|n| (n.name.as_str(), gauge(n.sockets))),
         )?;
-        let rooms: Vec<_> = s
-            .namespaces
-            .iter()
-            .map(|n| (n.name.as_str(), int(n.rooms)))
-            .collect();
-        gauge(
+        family(
             e,
             "socketio_rooms",
             "Rooms with members now, by namespace",
             "namespace",
-            &rooms,
+            s.namespaces
+                .iter()
+                .map(|n| (n.name.as_str(), gauge(n.rooms))),
         )?;
-        plain_counter(
+        single(
             e,
             "socketio_connects",
             "Sockets that joined a namespace",
-            s.connects,
+            count(s.connects),
         )?;
-        let gone: Vec<_> = s
-            .disconnects
-            .iter()
-            .map(|(r, n)| (r.as_str(), *n))
-            .collect();
-        counter(
+        family(
             e,
             "socketio_disconnects",
             "Sockets that left a namespace, by reason",
             "reason",
-            &gone,
+            s.disconnects.iter().map(|(r, n)| (r.as_str(), count(*n))),
         )?;
-        plain_counter(
+        single(
             e,
             "socketio_broadcasts",
             "Broadcasts, each counted once",
-            s.broadcasts,
+            count(s.broadcasts),
         )?;
-        plain_counter(
+        single(
             e,
             "socketio_ack_timeouts",
             "Acks that did not come in time, one per socket awaited",
-            s.ack_timeouts,
+            count(s.ack_timeouts),
         )
     }
 }
