@@ -470,6 +470,10 @@ impl Socket {
         self.0.handlers.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn read_handlers(&self) -> std::sync::RwLockReadGuard<'_, Handlers> {
+        self.0.handlers.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Registers a handler for `event`. Every handler of an event runs, in registration
     /// order, in the connection's task and in arrival order, like Node's listeners; spawn or
     /// use [`Socket::on_async`] for slow work. When the client asked for an ack, every
@@ -664,12 +668,18 @@ impl Socket {
         }
     }
 
-    /// Runs the packet middlewares on `event`: whether it goes on to its handlers.
+    /// Runs the catch-all handlers, then the packet middlewares, on `event` (one read of
+    /// the handlers for both): whether it goes on to its own handlers.
     fn passes_middlewares(&self, event: &Event) -> bool {
-        let (middlewares, errors) = {
-            let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
-            (Arc::clone(&h.packet_middlewares), Arc::clone(&h.errors))
+        let (any, middlewares, errors) = {
+            let h = self.read_handlers();
+            (
+                Arc::clone(&h.any),
+                Arc::clone(&h.packet_middlewares),
+                Arc::clone(&h.errors),
+            )
         };
+        self.run_any(&any, event);
         for m in middlewares.iter() {
             let verdict = catch::call(self.site(Callback::PacketMiddleware(event.name())), || {
                 m(self, event)
@@ -696,14 +706,7 @@ impl Socket {
         if !self.0.watches_outgoing.load(Ordering::Acquire) {
             return;
         }
-        let any = Arc::clone(
-            &self
-                .0
-                .handlers
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .any_outgoing,
-        );
+        let any = Arc::clone(&self.read_handlers().any_outgoing);
         if any.is_empty() {
             return;
         }
@@ -960,7 +963,7 @@ impl Socket {
             (fns, once)
         };
         {
-            let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
+            let h = self.read_handlers();
             let any = (!h.any.is_empty()).then(|| Arc::clone(&h.any));
             let (fns, once) = collect(&h);
             if !once {
@@ -981,19 +984,8 @@ impl Socket {
         // As in Node: catch-all handlers, then the packet middlewares, then the event's
         // handlers (taken, `once` ones included, only once the event passed).
         let filtered = self.0.filters_packets.load(Ordering::Acquire);
-        if filtered {
-            let any = Arc::clone(
-                &self
-                    .0
-                    .handlers
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .any,
-            );
-            self.run_any(&any, &event);
-            if !self.passes_middlewares(&event) {
-                return;
-            }
+        if filtered && !self.passes_middlewares(&event) {
+            return;
         }
         let (listeners, any) = self.listeners(event.name());
         if !filtered {
