@@ -39,7 +39,7 @@ step "fuzz smoke: every decoder under libFuzzer, 15 s each (the stable replay wh
 scripts/fuzz.sh smoke
 
 step "build the contract, features and chat servers (release, with the Redis adapter)"
-cargo build --release --locked -p sio-server --features metrics --example contract --example features --example chat
+cargo build --release --locked -p sio-server --features metrics,admin --example contract --example features --example chat
 
 step "interop: official socket.io-client against the contract and features servers"
 export SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract"

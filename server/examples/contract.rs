@@ -7,7 +7,8 @@
 //!
 //! Listens on 127.0.0.1:$PORT; settings from `PING_INTERVAL_MS`, `PING_TIMEOUT_MS`,
 //! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`, `RECOVERY_MS` (connection state recovery, when > 0);
-//! logs to stderr (`RUST_LOG` to raise).
+//! logs to stderr (`RUST_LOG` to raise). With `ADMIN_UI=1` (built with `--features admin`)
+//! it is instrumented for `@socket.io/admin-ui`.
 //!
 //! With `REDIS_URL` set, it joins the Redis cluster there (the `sio-cluster` adapter):
 //!
@@ -219,5 +220,27 @@ async fn main() -> std::io::Result<()> {
         }
     });
 
+    if std::env::var("ADMIN_UI").as_deref() == Ok("1") {
+        admin_ui(&io)?;
+    }
+
     serve::serve(Router::new().layer(layer), io).await
+}
+
+/// As CONTRACT.md says: development mode, not read-only, user `admin`, password
+/// `admin-secret` (its bcrypt hash below); CORS already lets other origins in with
+/// credentials.
+#[cfg(feature = "admin")]
+fn admin_ui(io: &SocketIo) -> std::io::Result<()> {
+    use sio_server::admin::{AdminAuth, AdminOptions, instrument};
+    const HASH: &str = "$2a$10$kbEeU8ZGzFAXPAVPW8t7ne1rXB9XcTOg8PypTkm42/PXfeHoXn5kC";
+    instrument(io, AdminOptions::new(AdminAuth::basic("admin", HASH)))
+        .map_err(std::io::Error::other)
+}
+
+#[cfg(not(feature = "admin"))]
+fn admin_ui(_: &SocketIo) -> std::io::Result<()> {
+    Err(std::io::Error::other(
+        "ADMIN_UI=1 needs the contract server built with --features admin",
+    ))
 }

@@ -155,9 +155,7 @@ impl LocalNamespace {
     /// `socketsJoin`), through the namespace's adapter.
     pub fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         if let Some(ns) = self.0.upgrade() {
-            let sockets = ns.sockets();
-            ns.adapter
-                .add_sockets(opts, rooms, &LocalSockets::new(&sockets));
+            ns.change_rooms_of(opts, |local| ns.adapter.add_sockets(opts, rooms, local));
         }
     }
 
@@ -165,9 +163,7 @@ impl LocalNamespace {
     /// `socketsLeave`).
     pub fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         if let Some(ns) = self.0.upgrade() {
-            let sockets = ns.sockets();
-            ns.adapter
-                .del_sockets(opts, rooms, &LocalSockets::new(&sockets));
+            ns.change_rooms_of(opts, |local| ns.adapter.del_sockets(opts, rooms, local));
         }
     }
 

@@ -283,10 +283,9 @@ impl BroadcastOperator {
         if !self.opts.local {
             self.ns.adapter.remote_add_sockets(&self.opts, &rooms);
         }
-        let sockets = self.ns.sockets();
-        self.ns
-            .adapter
-            .add_sockets(&self.opts, &rooms, &LocalSockets::new(&sockets));
+        self.ns.change_rooms_of(&self.opts, |local| {
+            self.ns.adapter.add_sockets(&self.opts, &rooms, local);
+        });
     }
 
     /// Makes the selected sockets leave `rooms`.
@@ -295,10 +294,9 @@ impl BroadcastOperator {
         if !self.opts.local {
             self.ns.adapter.remote_del_sockets(&self.opts, &rooms);
         }
-        let sockets = self.ns.sockets();
-        self.ns
-            .adapter
-            .del_sockets(&self.opts, &rooms, &LocalSockets::new(&sockets));
+        self.ns.change_rooms_of(&self.opts, |local| {
+            self.ns.adapter.del_sockets(&self.opts, &rooms, local);
+        });
     }
 
     /// Disconnects the selected sockets; with `close`, their connections too.

@@ -356,6 +356,9 @@ fn finish_connect(
     ));
     session.clear_first_use_deadline();
     debug!(sid = %session.sid, socket = %socket.id(), nsp = %ns.name, "socket connected");
+    if let Some(o) = ns.observer() {
+        o.connected(&socket);
+    }
     let on_connect = ns.behaviour.on_connect();
     let site = Site {
         callback: Callback::Connect,
@@ -397,6 +400,14 @@ impl EngineHandler for SioHandler {
     }
 
     fn on_open(&self, _session: &Sess) {}
+
+    fn on_upgrade(&self, session: &Sess) {
+        if let Some(o) = self.server.observer.get() {
+            for socket in session.data.sockets() {
+                o.upgraded(&socket);
+            }
+        }
+    }
 
     fn on_message(&self, session: &Sess, message: Message<'_>) {
         match message {

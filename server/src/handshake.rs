@@ -1,5 +1,6 @@
 //! What a socket knows of how it connected: Node's `socket.handshake`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -13,7 +14,14 @@ pub(crate) struct Request {
     headers: CompactHeaders,
     pub uri: Uri,
     pub issued: SystemTime,
+    pub address: Option<SocketAddr>,
 }
+
+/// The address of the peer of an HTTP connection, carried in the extensions of each of its
+/// requests; a handshake keeps it ([`Handshake::address`]). [`serve`](crate::serve) adds
+/// it; with another server, insert it yourself (for example from axum's `ConnectInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
 
 impl Request {
     /// Keeps what the connection will need of `req`, in memory it owns: hyper's parsed
@@ -35,6 +43,7 @@ impl Request {
                     .unwrap_or_else(|_| req.uri.clone())
             }),
             issued: SystemTime::now(),
+            address: req.extensions.get::<RemoteAddr>().map(|a| a.0),
         }
     }
 
@@ -114,6 +123,53 @@ impl Handshake {
         self.request.issued
     }
 
+    /// The peer's address, when the serving stack told it ([`RemoteAddr`]). Behind a
+    /// proxy, this is the proxy's: the client's is in its `x-forwarded-for` header.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.request.address
+    }
+
+    /// Whether the handshake came from another origin (it has an `Origin` header), as
+    /// Node's `handshake.xdomain`.
+    pub fn xdomain(&self) -> bool {
+        self.headers().contains_key(http::header::ORIGIN)
+    }
+
+    /// The handshake as Node's `socket.handshake` serializes (`headers`, `time`,
+    /// `address`, `xdomain`, `secure`, `issued`, `url`, `query`, `auth`): what a
+    /// `fetchSockets` answer and the admin UI carry. `secure` is false: TLS ends before
+    /// this server.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut headers = serde_json::Map::new();
+        for (k, v) in self.headers() {
+            if let Ok(v) = v.to_str() {
+                headers.insert(k.as_str().to_owned(), v.into());
+            }
+        }
+        let issued = self
+            .issued()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let query: serde_json::Map<String, serde_json::Value> = self
+            .query_pairs()
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+        let auth: serde_json::Value =
+            serde_json::from_slice(&self.auth).unwrap_or_else(|_| serde_json::json!({}));
+        serde_json::json!({
+            "headers": headers,
+            "time": crate::time::node_date_string(self.issued()),
+            "address": self.address().map(|a| a.ip().to_string()).unwrap_or_default(),
+            "xdomain": self.xdomain(),
+            "secure": false,
+            "issued": issued,
+            "url": self.url().to_string(),
+            "query": query,
+            "auth": auth,
+        })
+    }
+
     /// The first value of query parameter `key`, percent-decoded.
     ///
     /// ```
@@ -154,6 +210,7 @@ impl Handshake {
                 headers: CompactHeaders::new(&HeaderMap::new()),
                 uri: uri.parse().unwrap_or_default(),
                 issued: SystemTime::now(),
+                address: None,
             }),
             auth: Bytes::copy_from_slice(auth.as_bytes()),
         }

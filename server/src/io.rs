@@ -31,7 +31,12 @@ pub(crate) struct ServerInner {
     /// Itself, for the children of dynamic namespaces that remove themselves.
     this: Weak<ServerInner>,
     /// What the Socket.IO layer counts (`crate::stats`).
-    counters: Arc<crate::stats::SocketCounters>,
+    pub counters: Arc<crate::stats::SocketCounters>,
+    /// Who follows every socket (`crate::observe`), shared with the namespaces.
+    pub observer: Arc<crate::observe::Slot>,
+    /// When the server was built (the admin UI's uptime).
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    pub started: std::time::Instant,
 }
 
 impl ServerInner {
@@ -48,9 +53,7 @@ impl ServerInner {
             behaviour,
             (self.adapter)(name),
             parent,
-            self.config.ack_timeout,
-            self.config.connection_state_recovery.clone(),
-            self.counters.clone(),
+            self,
         ));
         ns.adapter.bind(crate::adapter::LocalNamespace::new(&ns));
         ns
@@ -388,6 +391,8 @@ impl SocketIoBuilder {
             engine: OnceLock::new(),
             this: this.clone(),
             counters: Arc::default(),
+            observer: Arc::default(),
+            started: std::time::Instant::now(),
         });
         let root = inner.new_namespace("/", Arc::new(Behaviour::new(Arc::new(|_| {}))), false);
         inner.nsps_write().insert(Arc::from("/"), root);
@@ -693,6 +698,17 @@ impl SocketIo {
     /// The number of open connections (Node's `io.engine.clientsCount`).
     pub fn engine_count(&self) -> usize {
         self.0.engine().map_or(0, |e| e.session_count())
+    }
+
+    /// Every namespace, registered and dynamic children alike, in no order.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    pub(crate) fn namespaces(&self) -> Vec<Namespace> {
+        self.0
+            .nsps_read()
+            .values()
+            .cloned()
+            .map(Namespace)
+            .collect()
     }
 
     /// The number of namespaces, registered and dynamic children alike (Node's

@@ -52,6 +52,8 @@
 
 mod ack;
 pub mod adapter;
+#[cfg(feature = "admin")]
+pub mod admin;
 mod args;
 mod broadcast;
 mod catch;
@@ -66,6 +68,7 @@ mod io;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod namespace;
+mod observe;
 mod packet;
 pub mod recovery;
 mod serve;
@@ -74,6 +77,7 @@ mod service;
 mod sid;
 mod socket;
 pub mod stats;
+mod time;
 
 pub use ack::AckFuture;
 pub use adapter::{
@@ -88,7 +92,7 @@ pub use client_bundle::{CLIENT_FILES, ClientBundle, ClientBundleBody, ClientBund
 pub use config::{Config, Transports};
 pub use engine::Transport;
 pub use error::{AckError, BroadcastAckError, ConnectError, EmitError};
-pub use handshake::Handshake;
+pub use handshake::{Handshake, RemoteAddr};
 pub use io::{ConnectionInfo, DynNamespace, SocketIo, SocketIoBuilder};
 pub use namespace::Namespace;
 pub use recovery::RecoveryConfig;

@@ -104,6 +104,8 @@ pub(crate) struct NamespaceInner {
     pub recovery: Option<crate::RecoveryConfig>,
     /// The server's counters (`crate::stats`).
     pub counters: Arc<crate::stats::SocketCounters>,
+    /// The server's observer (`crate::observe`), if it has one.
+    observer: Arc<crate::observe::Slot>,
 }
 
 impl NamespaceInner {
@@ -112,9 +114,7 @@ impl NamespaceInner {
         behaviour: Arc<Behaviour>,
         adapter: Box<dyn Adapter>,
         parent: Option<Weak<crate::io::ServerInner>>,
-        ack_timeout: std::time::Duration,
-        recovery: Option<crate::RecoveryConfig>,
-        counters: Arc<crate::stats::SocketCounters>,
+        server: &crate::io::ServerInner,
     ) -> Self {
         Self {
             name,
@@ -125,10 +125,40 @@ impl NamespaceInner {
             ack_ids: AtomicU64::new(0),
             members: AtomicUsize::new(0),
             parent,
-            ack_timeout,
-            recovery,
-            counters,
+            ack_timeout: server.config.ack_timeout,
+            recovery: server.config.connection_state_recovery.clone(),
+            counters: server.counters.clone(),
+            observer: server.observer.clone(),
         }
+    }
+
+    pub fn observer(&self) -> Option<&Arc<dyn crate::observe::Observer>> {
+        self.observer.get()
+    }
+
+    /// Runs `op`, a change to the rooms of the sockets `sids`, telling the server's
+    /// observer which rooms each joined or left.
+    pub fn change_rooms(&self, sids: &[crate::Sid], op: impl FnOnce()) {
+        match self.observer.get() {
+            Some(o) => crate::observe::rooms_across(&**o, &self.name, &*self.adapter, sids, op),
+            None => op(),
+        }
+    }
+
+    /// Runs `op`, a change to the rooms of the sockets of this node that `opts` selects
+    /// (`socketsJoin`, `socketsLeave`), as [`change_rooms`](Self::change_rooms) does. With
+    /// an observer, `op` gets a snapshot of the sockets, so that the observer is told with
+    /// no lock held.
+    pub fn change_rooms_of(&self, opts: &BroadcastOptions, op: impl FnOnce(&LocalSockets<'_>)) {
+        if self.observer.get().is_none() {
+            let sockets = self.sockets();
+            return op(&LocalSockets::new(&sockets));
+        }
+        let sockets = self.sockets().clone();
+        let local = LocalSockets::new(&sockets);
+        let mut sids = Vec::new();
+        self.adapter.select(opts, &local, &mut |sid| sids.push(sid));
+        self.change_rooms(&sids, || op(&local));
     }
 
     /// One more socket is joining; call under the server's namespace lock.

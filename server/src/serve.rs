@@ -179,13 +179,17 @@ async fn accept<S: HttpApp>(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((tcp, _)) => {
+            Ok((tcp, peer)) => {
                 errors = 0;
                 // Small frames must not wait for Nagle's algorithm.
                 if *set_nodelay.get_or_insert_with(|| !tcp.nodelay().unwrap_or(false)) {
                     let _ = tcp.set_nodelay(true);
                 }
-                tokio::spawn(connection(tcp, app.clone(), stop.clone(), ended.clone()));
+                let app = WithPeer {
+                    app: app.clone(),
+                    peer: crate::RemoteAddr(peer),
+                };
+                tokio::spawn(connection(tcp, app, stop.clone(), ended.clone()));
             }
             Err(e) if is_connection_error(&e) => {}
             Err(e) => {
@@ -198,6 +202,32 @@ async fn accept<S: HttpApp>(
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+/// The app, with each request of one connection carrying the peer's address
+/// ([`RemoteAddr`](crate::RemoteAddr), which handshakes keep).
+#[derive(Clone)]
+struct WithPeer<S> {
+    app: S,
+    peer: crate::RemoteAddr,
+}
+
+impl<S: HttpApp> Service<Request<Incoming>> for WithPeer<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.app.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(self.peer);
+        self.app.call(req)
     }
 }
 

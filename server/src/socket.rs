@@ -451,7 +451,15 @@ impl Socket {
 
     /// Replaces the socket's [data](Self::data).
     pub fn set_data(&self, data: serde_json::Value) {
-        *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = data;
+        self.update_data(|d| *d = data);
+        if let Some(o) = self.0.ns.observer() {
+            o.data_set(self);
+        }
+    }
+
+    /// Changes the socket's data in place, telling no observer.
+    pub(crate) fn update_data<R>(&self, f: impl FnOnce(&mut serde_json::Value) -> R) -> R {
+        f(&mut self.0.data.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Whether this connection took back a session that was cut, with its id, rooms and
@@ -872,7 +880,8 @@ impl Socket {
     /// does nothing once it has left.
     pub fn join(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
-        self.0.ns.adapter.add_all(self.0.id, &rooms);
+        let ns = &self.0.ns;
+        ns.change_rooms(&[self.0.id], || ns.adapter.add_all(self.0.id, &rooms));
         self.forget_rooms_if_ended();
     }
 
@@ -887,9 +896,12 @@ impl Socket {
 
     /// Leaves one or more rooms.
     pub fn leave(&self, rooms: impl IntoRooms) {
-        for room in rooms.into_rooms() {
-            self.0.ns.adapter.del(self.0.id, &room);
-        }
+        let ns = &self.0.ns;
+        ns.change_rooms(&[self.0.id], || {
+            for room in rooms.into_rooms() {
+                ns.adapter.del(self.0.id, &room);
+            }
+        });
     }
 
     /// The rooms the socket is in, its own-id room first.
@@ -1071,7 +1083,12 @@ impl Socket {
                     data: self.data(),
                 });
             }
+            // What the observer is told the socket left, read only for it.
+            let observed = self.0.ns.observer().map(|o| (o, self.rooms()));
             self.0.ns.remove_socket(self);
+            if let Some((o, rooms)) = observed {
+                o.disconnected(self, reason, &rooms);
+            }
         } else {
             debug!(sid = %self.0.id, nsp = %self.0.ns.name, "socket ended before it connected");
             self.0.ns.adapter.del_all(self.0.id);

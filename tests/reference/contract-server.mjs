@@ -8,10 +8,12 @@
 //      CONNECT_TIMEOUT_MS (45000), MAX_PAYLOAD (1000000), RECOVERY_MS (connection state
 //      recovery when > 0), REDIS_URL (join the Redis cluster there with
 //      @socket.io/redis-adapter 8; REDIS_SHARDED=1: its sharded adapter; REDIS_STREAMS=1:
-//      @socket.io/redis-streams-adapter 0.3 instead, recovery sessions kept in Redis).
+//      @socket.io/redis-streams-adapter 0.3 instead, recovery sessions kept in Redis),
+//      ADMIN_UI=1 (instrumented for @socket.io/admin-ui 0.5, as CONTRACT.md says).
 // Listens on 127.0.0.1:$PORT, logs to stderr, exits 0 on SIGTERM/SIGINT.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import { instrument } from "@socket.io/admin-ui";
 import { joinCluster } from "./cluster.mjs";
 
 const envInt = (name, dflt) => {
@@ -37,7 +39,8 @@ const io = new Server(httpServer, {
   pingTimeout: envInt("PING_TIMEOUT_MS", 20000),
   connectTimeout: envInt("CONNECT_TIMEOUT_MS", 45000),
   maxHttpBufferSize: envInt("MAX_PAYLOAD", 1000000),
-  cors: { origin: "*" },
+  // The admin UI connects from its own origin with credentials, which "*" does not allow.
+  cors: process.env.ADMIN_UI === "1" ? { origin: true, credentials: true } : { origin: "*" },
 });
 
 // Engine.IO sessions: initial transport and handshake query, per connection.
@@ -62,6 +65,12 @@ const splitAck = (args) => {
 const log = (...a) => console.error("[contract-server]", ...a);
 
 await joinCluster(io, log); // REDIS_URL: reference/cluster.mjs
+
+if (process.env.ADMIN_UI === "1") {
+  // The bcrypt hash of "admin-secret".
+  const password = "$2a$10$kbEeU8ZGzFAXPAVPW8t7ne1rXB9XcTOg8PypTkm42/PXfeHoXn5kC";
+  instrument(io, { auth: { type: "basic", username: "admin", password }, mode: "development" });
+}
 
 function setup(nsp) {
   nsp.on("connection", (socket) => {

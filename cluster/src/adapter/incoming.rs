@@ -3,7 +3,7 @@
 //! arrive here in the same shapes ([`Incoming`]).
 
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -226,40 +226,16 @@ impl Core {
 
 /// A socket as a `fetchSockets` response describes it (Node's `RemoteSocket` fields).
 fn socket_json(s: &sio_server::Socket) -> serde_json::Value {
-    let hs = s.handshake();
-    let mut headers = serde_json::Map::new();
-    for (k, v) in hs.headers() {
-        if let Ok(v) = v.to_str() {
-            headers.insert(k.as_str().to_owned(), v.into());
-        }
-    }
-    let issued = hs
-        .issued()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let query: serde_json::Map<String, serde_json::Value> = hs
-        .query_pairs()
-        .into_iter()
-        .map(|(k, v)| (k, v.into()))
-        .collect();
-    let auth: serde_json::Value =
-        serde_json::from_str(hs.auth_raw()).unwrap_or_else(|_| serde_json::json!({}));
+    let mut handshake = s.handshake().to_json();
+    // Node's `handshake.time` goes through its msgpack encoder as a Date.
+    let issued = handshake["issued"].as_f64().unwrap_or(0.0);
+    let time = wire::mp_to_value(&msgpack::Mp::Date(issued));
+    handshake["time"] = serde_json::to_value(&time).unwrap_or_default();
     let mut rooms = vec![s.id().as_str().to_owned()];
     rooms.extend(s.rooms().iter().map(|r| r.to_string()));
-    let time = wire::mp_to_value(&msgpack::Mp::Date(issued as f64));
     serde_json::json!({
         "id": s.id().as_str(),
-        "handshake": {
-            "headers": headers,
-            "time": serde_json::to_value(&time).unwrap_or_default(),
-            "address": "",
-            "xdomain": hs.headers().contains_key(http::header::ORIGIN),
-            "secure": false,
-            "issued": issued,
-            "url": hs.url().to_string(),
-            "query": query,
-            "auth": auth,
-        },
+        "handshake": handshake,
         "rooms": rooms,
         "data": s.data(),
     })

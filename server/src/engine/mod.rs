@@ -47,6 +47,11 @@ pub trait EngineHandler: Send + Sync + 'static {
     /// The session is open (its open packet is queued).
     fn on_open(&self, session: &Arc<Session<Self::Data>>);
 
+    /// The session switched to WebSocket after an upgrade.
+    fn on_upgrade(&self, session: &Arc<Session<Self::Data>>) {
+        let _ = session;
+    }
+
     /// A message arrived.
     fn on_message(&self, session: &Arc<Session<Self::Data>>, message: Message<'_>);
 

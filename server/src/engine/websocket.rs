@@ -161,6 +161,7 @@ async fn probe<H: EngineHandler>(
             Ok(Packet::Upgrade) if session.lock().upgrading => {
                 session.set_transport(Transport::Websocket);
                 debug!(sid = %session.sid, "upgraded to websocket");
+                engine.handler.on_upgrade(session);
                 return Some(());
             }
             _ => {
