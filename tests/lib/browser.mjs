@@ -18,7 +18,15 @@ const ROOTS = {
   "/sioc/": path.join(TESTS_DIR, "node_modules", "socket.io-client", "dist"),
   "/": path.join(TESTS_DIR, "web"),
 };
-const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
+const TYPES = {
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".wasm": "application/wasm",
+  ".html": "text/html",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+};
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 /** Server implementations every browser group runs against (SIO_BROWSER_SERVERS=rust,node). */
 export const IMPLS = (process.env.SIO_BROWSER_SERVERS || "rust,node").split(",").filter(Boolean);

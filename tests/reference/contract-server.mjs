@@ -9,7 +9,9 @@
 //      recovery when > 0), REDIS_URL (join the Redis cluster there with
 //      @socket.io/redis-adapter 8; REDIS_SHARDED=1: its sharded adapter; REDIS_STREAMS=1:
 //      @socket.io/redis-streams-adapter 0.3 instead, recovery sessions kept in Redis),
-//      ADMIN_UI=1 (instrumented for @socket.io/admin-ui 0.5, as CONTRACT.md says).
+//      ADMIN_UI=1 (instrumented for @socket.io/admin-ui 0.5, as CONTRACT.md says; for the
+//      tests only, not in the contract: ADMIN_SERVER_ID names the node, whose default, the
+//      host name, every node of a one-machine cluster shares).
 // Listens on 127.0.0.1:$PORT, logs to stderr, exits 0 on SIGTERM/SIGINT.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -69,7 +71,8 @@ await joinCluster(io, log); // REDIS_URL: reference/cluster.mjs
 if (process.env.ADMIN_UI === "1") {
   // The bcrypt hash of "admin-secret".
   const password = "$2a$10$kbEeU8ZGzFAXPAVPW8t7ne1rXB9XcTOg8PypTkm42/PXfeHoXn5kC";
-  instrument(io, { auth: { type: "basic", username: "admin", password }, mode: "development" });
+  const serverId = process.env.ADMIN_SERVER_ID || undefined;
+  instrument(io, { auth: { type: "basic", username: "admin", password }, mode: "development", serverId });
 }
 
 function setup(nsp) {

@@ -153,3 +153,21 @@ pub(super) fn take_session(socket: &Socket) -> Option<String> {
         .with_extensions(|e| e.remove::<NewSession>())
         .map(|s| s.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_are_bounded_and_expire() {
+        let s = Sessions::new(AdminAuth::Disabled, 2, Duration::from_secs(60)).unwrap();
+        let [a, b, c] = [s.start(), s.start(), s.start()];
+        assert_eq!([&a, &b, &c].map(|id| id.len()), [16; 3]);
+        // The oldest made room for the third.
+        assert_eq!([&a, &b, &c].map(|id| s.is_open(id)), [false, true, true]);
+        let short = Sessions::new(AdminAuth::Disabled, 2, Duration::ZERO).unwrap();
+        let id = short.start();
+        assert!(!short.is_open(&id));
+        assert!(!s.is_open("0123456789abcdef"));
+    }
+}
