@@ -2,12 +2,15 @@
 // Writes fuzz/seeds/<target>/ from the project's own test vectors: the string and byte
 // literals of sio-protocol's unit and property tests (protocol/src/*.rs, protocol/tests/*.rs)
 // and of the Redis adapter's (cluster/src/redis/*.rs), and the bytes that Node's real
-// adapters published (cluster/tests/fixtures/redis-*.json), and the inputs of fuzz/regressions/.
+// adapters published (cluster/tests/fixtures/redis-*.json), the packets of the real
+// socket.io-msgpack-parser (from tests/node_modules, `npm ci` there first), and the inputs of
+// fuzz/regressions/.
 // Run it again when those change:
 //   node fuzz/make-seeds.mjs
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const FUZZ = dirname(fileURLToPath(import.meta.url));
@@ -143,6 +146,25 @@ for (const b of [...classic, ...sharded, ...redisSrc.flatMap(byteArrays)]) add("
 const jsonLiterals = redisSrc.flatMap(literals).filter((l) => l[0] === 0x7b && l.length > 2);
 for (const b of [...classic, ...jsonLiterals]) add("redis_wire", b);
 for (const b of [...sharded, ...jsonLiterals]) add("redis_sharded", b);
+
+// socket.io-msgpack-parser's own encoding of every packet type, and the Redis vectors
+// (msgpack maps of other shapes).
+const { Encoder } = createRequire(join(ROOT, "tests", "package.json"))("socket.io-msgpack-parser");
+const bin = Buffer.from([1, 2, 3]);
+for (const packet of [
+  { type: 0, nsp: "/" },
+  { type: 0, nsp: "/auth", data: { token: "secret", n: 1.5 } },
+  { type: 0, nsp: "/", data: { sid: "abc", pid: "def" } },
+  { type: 1, nsp: "/chat" },
+  { type: 2, nsp: "/", data: ["ev", 1, -2, "é", null, true, { a: [bin] }] },
+  { type: 2, nsp: "/x", id: 7, data: ["up", bin, { deep: { bin } }] },
+  { type: 3, nsp: "/", id: 4294967296, data: [new Date(0), 2 ** 53] },
+  { type: 4, nsp: "/", data: { message: "unauthorized", data: { code: 4001 } } },
+  { type: 4, nsp: "/", data: "refused" },
+]) {
+  for (const b of new Encoder().encode(packet)) add("msgpack_packet", Buffer.from(b));
+}
+for (const b of [...classic, ...sharded]) add("msgpack_packet", b);
 
 // The inputs that once broke a target (fuzz/regressions/<target>/, kept as libFuzzer wrote
 // them) stay among its seeds.

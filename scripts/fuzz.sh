@@ -15,7 +15,7 @@ cd "$ROOT"
 
 CARGO_FUZZ_VERSION=0.13.1
 MODE=${1:-smoke}
-TARGETS=${FUZZ_TARGETS:-engine payload socket binary json_args jsonstr redis_msgpack redis_wire redis_sharded}
+TARGETS=${FUZZ_TARGETS:-engine payload socket binary json_args jsonstr redis_msgpack redis_wire redis_sharded msgpack_packet}
 SMOKE_SECS=15
 SAN=${FUZZ_SANITIZER:-none}
 

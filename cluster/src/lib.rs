@@ -40,7 +40,8 @@ mod adapter;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod msgpack;
+/// The msgpack codec of the Redis messages (notepack.io's), from `sio-protocol`.
+pub use sio_protocol::msgpack;
 pub mod redis;
 pub mod wire;
 

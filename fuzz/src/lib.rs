@@ -12,6 +12,7 @@ mod engine;
 mod equiv;
 mod json;
 mod jsonstr;
+mod msgpack_packet;
 mod payload;
 mod redis;
 mod socket;
@@ -20,6 +21,7 @@ pub use binary::binary;
 pub use engine::engine;
 pub use json::json_args;
 pub use jsonstr::jsonstr;
+pub use msgpack_packet::msgpack_packet;
 pub use payload::payload;
 pub use redis::{redis_msgpack, redis_sharded, redis_wire};
 pub use socket::socket;
@@ -38,4 +40,5 @@ pub const TARGETS: &[Target] = &[
     ("redis_msgpack", redis_msgpack),
     ("redis_wire", redis_wire),
     ("redis_sharded", redis_sharded),
+    ("msgpack_packet", msgpack_packet),
 ];

@@ -14,6 +14,8 @@
 //! - [`handshake`]: the Engine.IO open packet.
 //! - [`json`] (feature `json`): typed arguments through serde_json, with binary placeholders
 //!   (`{"_placeholder":true,"num":N}`) mapped to [`json::Binary`] at any depth.
+//! - [`msgpack`] (feature `msgpack`): notepack.io's MessagePack, and Socket.IO packets in the
+//!   form of `socket.io-msgpack-parser` ([`msgpack::packet`]).
 //!
 //! ```
 //! use sio_protocol::{engine, socket};
@@ -40,6 +42,8 @@ pub mod handshake;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod jsonstr;
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
 pub mod payload;
 pub mod socket;
 

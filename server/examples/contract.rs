@@ -6,9 +6,9 @@
 //! ```
 //!
 //! Listens on 127.0.0.1:$PORT; settings from `PING_INTERVAL_MS`, `PING_TIMEOUT_MS`,
-//! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`, `RECOVERY_MS` (connection state recovery, when > 0);
-//! logs to stderr (`RUST_LOG` to raise). With `ADMIN_UI=1` (built with `--features admin`)
-//! it is instrumented for `@socket.io/admin-ui`.
+//! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`, `RECOVERY_MS` (connection state recovery, when > 0),
+//! `PARSER=msgpack` (socket.io-msgpack-parser); logs to stderr (`RUST_LOG` to raise). With
+//! `ADMIN_UI=1` (built with `--features admin`) it is instrumented for `@socket.io/admin-ui`.
 //!
 //! With `REDIS_URL` set, it joins the Redis cluster there (the `sio-cluster` adapter):
 //!
@@ -25,6 +25,7 @@ use std::time::Duration;
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
+use sio_server::config::Parser;
 use sio_server::{ConnectError, CorsLayer, Event, RecoveryConfig, Socket, SocketIo};
 
 #[path = "shared/cluster.rs"]
@@ -197,6 +198,15 @@ async fn main() -> std::io::Result<()> {
             ..RecoveryConfig::default()
         });
     }
+    builder = match std::env::var("PARSER").as_deref() {
+        Ok("msgpack") => builder.parser(Parser::MsgPack),
+        Ok("") | Err(_) => builder,
+        Ok(other) => {
+            return Err(std::io::Error::other(format!(
+                "PARSER={other}: only msgpack is known"
+            )));
+        }
+    };
     let (layer, io) = builder
         .ping_interval(env_ms("PING_INTERVAL_MS", 25_000))
         .ping_timeout(env_ms("PING_TIMEOUT_MS", 20_000))

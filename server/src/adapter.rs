@@ -299,10 +299,10 @@ impl BroadcastPacket {
         out.put_u8(b',');
         sio_protocol::jsonstr::write(&mut out, offset);
         out.put_slice(&text.as_bytes()[end..]);
-        BroadcastPacket(Packet {
-            text: sio_protocol::engine::Frame::Text(out.freeze()),
-            attachments: self.0.attachments.clone(),
-        })
+        BroadcastPacket(Packet::new(
+            sio_protocol::engine::Frame::Text(out.freeze()),
+            self.0.attachments.clone(),
+        ))
     }
 }
 

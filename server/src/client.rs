@@ -5,12 +5,14 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use sio_protocol::binary::Reassembler;
+use sio_protocol::msgpack::packet as msgpack;
 use sio_protocol::socket::{self, PacketType};
 use smallvec::SmallVec;
 use tracing::debug;
 
 use crate::args::Args;
 use crate::catch::{self, Callback, Site};
+use crate::config::Parser;
 use crate::engine::{CloseReason, EngineHandler, Message, Session};
 use crate::handshake::{Handshake, Request};
 use crate::io::ServerInner;
@@ -190,12 +192,18 @@ impl SioHandler {
         let client = &session.data;
         let full = client.state().sockets.len() >= self.server.config.max_namespaces_per_session;
         if full {
-            let _ = session.send(packet::connect_error(nsp, "Too many namespaces", None));
+            self.control(
+                session,
+                packet::connect_error(nsp, "Too many namespaces", None),
+            );
             return;
         }
         let Some(ns) = self.server.namespace_for(nsp) else {
             debug!(sid = %session.sid, nsp, "CONNECT to an unknown namespace");
-            let _ = session.send(packet::connect_error(nsp, "Invalid namespace", None));
+            self.control(
+                session,
+                packet::connect_error(nsp, "Invalid namespace", None),
+            );
             return;
         };
         // With recovery on, a CONNECT naming a session cut earlier takes it back (a
@@ -337,11 +345,8 @@ fn finish_connect(
         debug!(sid = %session.sid, nsp = %ns.name, %err, "connection refused by a middleware");
         socket.end(crate::DisconnectReason::ServerNamespaceDisconnect);
         let data = err.data.as_ref().map(|d| d.to_string());
-        let _ = session.send(packet::connect_error(
-            &ns.name,
-            &err.message,
-            data.as_deref(),
-        ));
+        let frame = packet::connect_error(&ns.name, &err.message, data.as_deref());
+        let _ = session.send(packet::for_parser(ns.parser, frame));
         return;
     }
     if !ns.add_socket(&socket) {
@@ -349,11 +354,12 @@ fn finish_connect(
         return;
     }
     let pid = socket.pid();
-    let _ = session.send(packet::connect_ok(
+    let frame = packet::connect_ok(
         &ns.name,
         socket.id().as_str(),
         pid.as_ref().map(Sid::as_str),
-    ));
+    );
+    let _ = session.send(packet::for_parser(ns.parser, frame));
     session.clear_first_use_deadline();
     debug!(sid = %session.sid, socket = %socket.id(), nsp = %ns.name, "socket connected");
     if let Some(o) = ns.observer() {
@@ -410,6 +416,9 @@ impl EngineHandler for SioHandler {
     }
 
     fn on_message(&self, session: &Sess, message: Message<'_>) {
+        if self.server.config.parser == Parser::MsgPack {
+            return self.on_msgpack(session, message);
+        }
         match message {
             Message::Text(text, owner) => {
                 let header = match socket::decode(text) {
@@ -486,6 +495,25 @@ impl EngineHandler for SioHandler {
 }
 
 impl SioHandler {
+    /// A control packet, as the server's parser writes it.
+    fn control(&self, session: &Sess, frame: sio_protocol::engine::Frame) {
+        let _ = session.send(packet::for_parser(self.server.config.parser, frame));
+    }
+
+    /// A message with the msgpack parser: each packet is one binary message, translated
+    /// to the default parser's form (text and attachments) for everything after this.
+    fn on_msgpack(&self, session: &Sess, message: Message<'_>) {
+        let Message::Binary(data) = message else {
+            return self.protocol_error(session, "text message with the msgpack parser");
+        };
+        // Binary values are inline, bounded by `max_payload` alone (no attachment count to
+        // hold a reassembly open), as in Node.
+        match msgpack::decode(&data).and_then(|p| msgpack::to_text(&p)) {
+            Ok((text, atts)) => self.complete(session, Bytes::from(text), atts),
+            Err(err) => self.protocol_error(session, &err.to_string()),
+        }
+    }
+
     /// A binary packet whose attachments are all in: its header was checked on arrival.
     fn complete(&self, session: &Sess, text: Bytes, attachments: Vec<Bytes>) {
         let decoded = std::str::from_utf8(&text)

@@ -20,6 +20,18 @@ impl Default for Transports {
     }
 }
 
+/// How Socket.IO packets are written on the wire; every namespace of a server uses one, as
+/// in Node, and its clients must use the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parser {
+    /// The default parser: JSON text, binary as attachments.
+    #[default]
+    Default,
+    /// npm `socket.io-msgpack-parser` 3: one msgpack binary message per packet, binary
+    /// inline (see `sio_protocol::msgpack::packet`).
+    MsgPack,
+}
+
 /// Every limit and timing of the server. Build it through
 /// [`SocketIoBuilder`](crate::SocketIoBuilder); the defaults are Node's.
 #[derive(Debug, Clone)]
@@ -71,6 +83,8 @@ pub struct Config {
     /// Connection state recovery (Node's `connectionStateRecovery`; off by default): see
     /// [`recovery`](crate::recovery).
     pub connection_state_recovery: Option<crate::RecoveryConfig>,
+    /// How every namespace encodes its packets (Node's `parser` option).
+    pub parser: Parser,
     /// The allowed `Origin`s and the `allow_request` hook (none by default, as in Node).
     pub gate: crate::engine::Gate,
 }
@@ -97,6 +111,7 @@ impl Default for Config {
             cleanup_empty_child_namespaces: true,
             max_dynamic_namespaces: 10_000,
             connection_state_recovery: None,
+            parser: Parser::Default,
             gate: crate::engine::Gate::default(),
         }
     }

@@ -346,6 +346,20 @@ impl SocketIoBuilder {
         self
     }
 
+    /// The parser every namespace uses (Node's `parser` option):
+    /// [`Parser::MsgPack`](crate::config::Parser::MsgPack) for clients with
+    /// `socket.io-msgpack-parser`.
+    ///
+    /// ```
+    /// use sio_server::{SocketIo, config::Parser};
+    /// let (_layer, io) = SocketIo::builder().parser(Parser::MsgPack).build_layer();
+    /// assert_eq!(io.config().parser, Parser::MsgPack);
+    /// ```
+    pub fn parser(mut self, parser: crate::config::Parser) -> Self {
+        self.config.parser = parser;
+        self
+    }
+
     /// Turns connection state recovery on (Node's `connectionStateRecovery`): a client whose
     /// connection was cut gets its socket back, with its id, rooms and data, and every event
     /// it missed. See [`recovery`](crate::recovery). The in-memory adapter keeps the sessions

@@ -106,6 +106,8 @@ pub(crate) struct NamespaceInner {
     pub counters: Arc<crate::stats::SocketCounters>,
     /// The server's observer (`crate::observe`), if it has one.
     observer: Arc<crate::observe::Slot>,
+    /// How this namespace's packets are written.
+    pub parser: crate::config::Parser,
 }
 
 impl NamespaceInner {
@@ -129,6 +131,7 @@ impl NamespaceInner {
             recovery: server.config.connection_state_recovery.clone(),
             counters: server.counters.clone(),
             observer: server.observer.clone(),
+            parser: server.config.parser,
         }
     }
 

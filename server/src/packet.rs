@@ -4,21 +4,62 @@ use bytes::{BufMut, Bytes, BytesMut};
 use sio_protocol::engine::{self, Frame};
 use sio_protocol::socket::{self, PacketType};
 
-use crate::args::{ArgError, EmitArgs};
+use std::sync::OnceLock;
 
-/// An encoded packet: the text frame and its binary attachments. Cloning it for another
-/// receiver copies no bytes.
+use sio_protocol::msgpack::packet as msgpack;
+
+use crate::args::{ArgError, EmitArgs};
+use crate::config::Parser;
+
+/// An encoded packet: the text frame and its binary attachments (the default parser's
+/// form, which adapters and recovery keep), and its msgpack form once a receiver needed it.
+/// Cloning it for another receiver copies no bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct Packet {
     pub text: Frame,
     pub attachments: Vec<Bytes>,
+    /// The msgpack form, made once for all the receivers of a broadcast.
+    msgpack: OnceLock<Option<Bytes>>,
 }
 
 impl Packet {
+    pub fn new(text: Frame, attachments: Vec<Bytes>) -> Self {
+        Self {
+            text,
+            attachments,
+            msgpack: OnceLock::new(),
+        }
+    }
+
     /// The frames to queue, in order.
     pub fn frames(&self) -> impl Iterator<Item = Frame> + '_ {
         std::iter::once(self.text.clone())
             .chain(self.attachments.iter().cloned().map(Frame::Binary))
+    }
+
+    /// The packet as one msgpack binary message (`socket.io-msgpack-parser`); None if it
+    /// does not translate (which a packet this server encoded always does).
+    pub fn msgpack(&self) -> Option<&Bytes> {
+        self.msgpack
+            .get_or_init(|| {
+                let text = self.text.as_text()?.get(1..)?;
+                msgpack::from_text(text, &self.attachments)
+                    .map(Bytes::from)
+                    .map_err(|e| tracing::warn!("packet not translated to msgpack: {e}"))
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
+/// A control packet (connect, connect error, disconnect) as `parser` writes it.
+pub(crate) fn for_parser(parser: Parser, frame: Frame) -> Frame {
+    match parser {
+        Parser::Default => frame,
+        Parser::MsgPack => match Packet::new(frame, Vec::new()).msgpack() {
+            Some(bytes) => Frame::Binary(bytes.clone()),
+            None => Frame::Binary(Bytes::new()),
+        },
     }
 }
 
@@ -58,10 +99,7 @@ pub(crate) fn encode(
     }
     out.put_u8(b']');
     if attachments.is_empty() {
-        return Ok(Packet {
-            text: Frame::Text(out.freeze()),
-            attachments,
-        });
+        return Ok(Packet::new(Frame::Text(out.freeze()), attachments));
     }
     // Binary arguments were found while writing: the header must announce them.
     let kind = if name.is_some() {
@@ -73,10 +111,7 @@ pub(crate) fn encode(
     engine::begin_message(&mut bin);
     socket::write_header(&mut bin, kind, nsp, id, attachments.len());
     bin.put_slice(&out[body_start..]);
-    Ok(Packet {
-        text: Frame::Text(bin.freeze()),
-        attachments,
-    })
+    Ok(Packet::new(Frame::Text(bin.freeze()), attachments))
 }
 
 /// An event with `offset` as its last argument: what connection state recovery sends

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use sio_protocol::engine::Frame;
 use smallvec::SmallVec;
 use tracing::debug;
 
@@ -16,6 +17,7 @@ use crate::args::{Args, EmitArgs};
 use crate::broadcast::{BroadcastOperator, IntoRooms};
 use crate::catch::{self, Callback, Site};
 use crate::client::Client;
+use crate::config::Parser;
 use crate::engine::{CloseReason, Session, Transport};
 use crate::error::{AckError, EmitError};
 use crate::handshake::Handshake;
@@ -868,6 +870,14 @@ impl Socket {
     /// missed events go before its CONNECT answer).
     pub(crate) fn write(&self, packet: &Packet, volatile: bool) -> Result<(), EmitError> {
         let session = &self.0.session;
+        if self.0.ns.parser == Parser::MsgPack {
+            let frame = Frame::Binary(packet.msgpack().cloned().unwrap_or_default());
+            let result = match volatile {
+                true => session.send_volatile(std::iter::once(frame)),
+                false => session.send(frame),
+            };
+            return result.map_err(EmitError::from);
+        }
         let result = match (volatile, packet.attachments.is_empty()) {
             (true, _) => session.send_volatile(packet.frames()),
             (false, true) => session.send(packet.text.clone()),
@@ -930,7 +940,8 @@ impl Socket {
     /// namespaces (the client sees reason "io server disconnect").
     pub fn disconnect(&self) {
         if self.connected() {
-            let _ = self.0.session.send(packet::disconnect(&self.0.ns.name));
+            let frame = packet::for_parser(self.0.ns.parser, packet::disconnect(&self.0.ns.name));
+            let _ = self.0.session.send(frame);
             self.on_close(DisconnectReason::ServerNamespaceDisconnect);
         }
     }

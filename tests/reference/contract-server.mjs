@@ -9,6 +9,7 @@
 //      recovery when > 0), REDIS_URL (join the Redis cluster there with
 //      @socket.io/redis-adapter 8; REDIS_SHARDED=1: its sharded adapter; REDIS_STREAMS=1:
 //      @socket.io/redis-streams-adapter 0.3 instead, recovery sessions kept in Redis),
+//      PARSER=msgpack (socket.io-msgpack-parser 3),
 //      ADMIN_UI=1 (instrumented for @socket.io/admin-ui 0.5, as CONTRACT.md says; for the
 //      tests only, not in the contract: ADMIN_SERVER_ID names the node, whose default, the
 //      host name, every node of a one-machine cluster shares).
@@ -16,6 +17,7 @@
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { instrument } from "@socket.io/admin-ui";
+import msgpackParser from "socket.io-msgpack-parser";
 import { joinCluster } from "./cluster.mjs";
 
 const envInt = (name, dflt) => {
@@ -29,7 +31,9 @@ const envInt = (name, dflt) => {
 const port = envInt("PORT", 3000);
 const recoveryMs = envInt("RECOVERY_MS", 0);
 const httpServer = createServer();
+if (![undefined, "", "msgpack"].includes(process.env.PARSER)) throw new Error(`bad PARSER=${process.env.PARSER}`);
 const io = new Server(httpServer, {
+  ...(process.env.PARSER === "msgpack" ? { parser: msgpackParser } : {}),
   ...(recoveryMs > 0
     ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true } }
     : {}),

@@ -177,11 +177,13 @@ pub fn instrument(io: &SocketIo, opts: AdminOptions) -> Result<(), AdminError> {
             return Err(AdminError::AlreadyInstrumented);
         }
     }
-    let server_id = opts.server_id.unwrap_or_else(report::hostname);
+    // The first report now, as Node sends it.
+    let mut reporter = report::Reporter::new(io, opts.server_id.unwrap_or_else(report::hostname));
+    reporter.report(io, &admin);
     runtime.spawn(report::stats_loop(
         weak_io,
         Arc::downgrade(&admin.0),
-        server_id,
+        reporter,
         opts.stats_interval,
     ));
     Ok(())

@@ -174,49 +174,69 @@ impl Totals {
     }
 }
 
-/// Sends `server_stats` to the admin namespace every `every`, until the server is gone.
-pub(super) async fn stats_loop(
-    io: Weak<ServerInner>,
-    admin: Weak<NamespaceInner>,
+/// What `server_stats` says of this node, and the counts of the last report (each report
+/// tells what happened since).
+pub(super) struct Reporter {
     server_id: String,
-    every: Duration,
-) {
-    let (hostname, pid) = (hostname(), std::process::id());
-    let (mut last, started) = match io.upgrade() {
-        Some(io) => (Totals::of(&SocketIo(io.clone()).stats()), io.started),
-        None => return,
-    };
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let (Some(io), Some(admin)) = (io.upgrade(), admin.upgrade()) else {
-            return;
-        };
-        let io = SocketIo(io);
+    hostname: String,
+    pid: u32,
+    last: Totals,
+}
+
+impl Reporter {
+    pub fn new(io: &SocketIo, server_id: String) -> Self {
+        Self {
+            server_id,
+            hostname: hostname(),
+            pid: std::process::id(),
+            last: Totals::of(&io.stats()),
+        }
+    }
+
+    /// Sends one `server_stats` to the admin namespace.
+    pub fn report(&mut self, io: &SocketIo, admin: &Namespace) {
         let stats = io.stats();
         let totals = Totals::of(&stats);
         // Node stamps each event with its second.
         let second = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() * 1000);
-        let events = totals.since(&last, second);
-        last = totals;
+        let events = totals.since(&self.last, second);
+        self.last = totals;
         let namespaces: Vec<Value> = stats
             .namespaces
             .iter()
             .map(|n| json!({ "name": n.name, "socketsCount": n.sockets }))
             .collect();
         let payload = json!({
-            "serverId": server_id,
-            "hostname": hostname,
-            "pid": pid,
-            "uptime": started.elapsed().as_secs_f64(),
+            "serverId": self.server_id,
+            "hostname": self.hostname,
+            "pid": self.pid,
+            "uptime": io.0.started.elapsed().as_secs_f64(),
             "clientsCount": io.engine_count(),
             "pollingClientsCount": stats.polling_sessions,
             "aggregatedEvents": events,
             "namespaces": namespaces,
         });
-        let _ = Namespace(admin).emit("server_stats", &payload);
+        let _ = admin.emit("server_stats", &payload);
+    }
+}
+
+/// Reports every `every` (the first report was sent by `instrument`), until the server is
+/// gone.
+pub(super) async fn stats_loop(
+    io: Weak<ServerInner>,
+    admin: Weak<NamespaceInner>,
+    mut reporter: Reporter,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (Some(io), Some(admin)) = (io.upgrade(), admin.upgrade()) else {
+            return;
+        };
+        reporter.report(&SocketIo(io), &Namespace(admin));
     }
 }

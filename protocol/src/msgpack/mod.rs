@@ -1,11 +1,23 @@
-//! The subset of MessagePack that `notepack.io` 3 (the Node Redis adapter's parser) reads
-//! and writes, by hand: no crate maps notepack's extension types (legacy `undefined`,
-//! `ArrayBuffer` and date encodings, timestamps) onto JSON-with-binary values.
+//! The subset of MessagePack that `notepack.io` (2 and 3) reads and writes, by hand: no
+//! crate maps notepack's extension types (legacy `undefined`, `ArrayBuffer` and date
+//! encodings, timestamps) onto JSON-with-binary values. notepack is the codec of Node's
+//! Redis adapters and of `socket.io-msgpack-parser` ([`packet`]).
 //!
 //! Decoding is defensive: every length is checked against the input before anything is
 //! allocated, and nesting is limited to [`MAX_DEPTH`].
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use bytes::Bytes;
+
+#[cfg(feature = "json")]
+mod json;
+pub mod packet;
+
+#[cfg(feature = "json")]
+pub use json::{iso_date, mp_to_value, value_to_mp};
 
 /// Deepest nesting of arrays and maps accepted.
 pub const MAX_DEPTH: usize = 64;
@@ -151,7 +163,7 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self, n: usize) -> Result<Mp, MsgpackError> {
-        let s = std::str::from_utf8(self.take(n)?).map_err(|_| MsgpackError::Utf8)?;
+        let s = core::str::from_utf8(self.take(n)?).map_err(|_| MsgpackError::Utf8)?;
         Ok(Mp::Str(s.to_owned()))
     }
 
@@ -493,6 +505,7 @@ fn write_date(out: &mut Vec<u8>, ms: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn round_trips_and_sizes() {
