@@ -368,7 +368,7 @@ mod tests {
         let parts = http::Request::new(()).into_parts().0;
         let mut sessions = Vec::new();
         for _ in 0..3 {
-            let session = engine.open_session(&parts, Transport::Websocket);
+            let session = engine.open_session(crate::sid::Sid::new(), &parts, Transport::Websocket);
             // The Socket.IO CONNECT to "/" (`40` on the wire, `0` once the engine read its `4`).
             let connect = Bytes::from_static(b"0");
             engine

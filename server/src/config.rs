@@ -87,6 +87,8 @@ pub struct Config {
     pub parser: Parser,
     /// The allowed `Origin`s and the `allow_request` hook (none by default, as in Node).
     pub gate: crate::engine::Gate,
+    /// Headers added to the engine's answers (hooks and the session cookie).
+    pub headers: crate::engine::ResponseHeaders,
 }
 
 impl Default for Config {
@@ -113,6 +115,7 @@ impl Default for Config {
             connection_state_recovery: None,
             parser: Parser::Default,
             gate: crate::engine::Gate::default(),
+            headers: crate::engine::ResponseHeaders::default(),
         }
     }
 }

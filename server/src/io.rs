@@ -330,6 +330,48 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Node's `initial_headers` event: edits the headers of a handshake's answer (the
+    /// first polling answer, or the WebSocket upgrade of a new session), given its request.
+    ///
+    /// ```
+    /// let (_layer, _io) = sio_server::SocketIo::builder()
+    ///     .initial_headers(|headers, _req| {
+    ///         headers.insert("x-node", http::HeaderValue::from_static("eu-1"));
+    ///     })
+    ///     .build_layer();
+    /// ```
+    pub fn initial_headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut http::HeaderMap, &http::request::Parts) + Send + Sync + 'static,
+    {
+        self.config.headers.initial = Some(Arc::new(f));
+        self
+    }
+
+    /// Node's `headers` event: edits the headers of every answer that is not an error
+    /// (polls, posts, upgrades, handshakes after [`initial_headers`](Self::initial_headers)).
+    pub fn headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut http::HeaderMap, &http::request::Parts) + Send + Sync + 'static,
+    {
+        self.config.headers.every = Some(Arc::new(f));
+        self
+    }
+
+    /// Node's `cookie` option: a cookie holding the session id on each handshake's answer,
+    /// for load balancers that keep a client on one node by cookie.
+    ///
+    /// ```
+    /// use sio_server::engine::Cookie;
+    /// let (_layer, _io) = sio_server::SocketIo::builder()
+    ///     .cookie(Cookie { name: "sticky".into(), ..Cookie::default() })
+    ///     .build_layer();
+    /// ```
+    pub fn cookie(mut self, cookie: crate::engine::Cookie) -> Self {
+        self.config.headers.cookie = Some(cookie);
+        self
+    }
+
     /// CORS for the Socket.IO endpoint (tower-http's layer; none by default).
     pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
         self.cors = Some(cors);

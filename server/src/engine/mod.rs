@@ -4,6 +4,7 @@
 
 mod errors;
 mod gate;
+mod headers;
 mod polling;
 mod session;
 mod websocket;
@@ -18,6 +19,8 @@ use tracing::debug;
 
 pub use errors::{ConnectionError, EngineError};
 pub use gate::{AllowFuture, Gate};
+pub(crate) use headers::Opened;
+pub use headers::{Cookie, HeadersFn, ResponseHeaders, SameSite};
 pub use session::{CloseReason, SendError, Session, Transport};
 pub(crate) use session::{Drain, Limits, Tick};
 
@@ -208,10 +211,10 @@ impl<H: EngineHandler> Engine<H> {
     /// Creates and registers a session.
     pub(crate) fn open_session(
         self: &Arc<Self>,
+        sid: Sid,
         parts: &http::request::Parts,
         transport: Transport,
     ) -> Arc<Session<H::Data>> {
-        let sid = Sid::new();
         let data = self.handler.create(sid, parts);
         let session = Arc::new(Session::new(
             sid,
@@ -253,23 +256,28 @@ impl<H: EngineHandler> Engine<H> {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let Some(hook) = self.config.gate.on_refusal.clone() else {
+        let hook = self.config.gate.on_refusal.clone();
+        if hook.is_none() && self.config.headers.is_empty() {
             return self.route(req).await;
-        };
-        // What the hook is told of the request, kept only while there is a hook.
-        let (method, uri, headers) = (
-            req.method().clone(),
-            req.uri().clone(),
-            req.headers().clone(),
-        );
-        let res = self.route(req).await;
-        if let Some(r) = res.extensions().get::<errors::Refusal>() {
+        }
+        // What the hooks are told of the request, kept only while there are hooks.
+        let mut copy = Request::new(());
+        *copy.method_mut() = req.method().clone();
+        *copy.uri_mut() = req.uri().clone();
+        *copy.version_mut() = req.version();
+        *copy.headers_mut() = req.headers().clone();
+        let (parts, ()) = copy.into_parts();
+        let config = self.config.clone();
+        let mut res = self.route(req).await;
+        config.headers.apply(&mut res, &parts);
+        let refusal = res.extensions().get::<errors::Refusal>();
+        if let (Some(hook), Some(r)) = (hook, refusal) {
             let err = ConnectionError {
                 code: r.code,
                 message: r.message.clone(),
-                method,
-                uri,
-                headers,
+                method: parts.method,
+                uri: parts.uri,
+                headers: parts.headers,
             };
             let site = crate::catch::Site {
                 callback: crate::catch::Callback::ConnectionError,

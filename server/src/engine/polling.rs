@@ -16,6 +16,7 @@ use tracing::{Instrument, debug};
 
 use super::errors::status;
 use super::{CloseReason, Drain, EndsSession, Engine, EngineHandler, Session, Transport};
+use crate::sid::Sid;
 
 /// A handshake over polling: opens the session and answers with its open packet.
 pub(super) fn handshake<H: EngineHandler, B>(
@@ -23,7 +24,7 @@ pub(super) fn handshake<H: EngineHandler, B>(
     req: Request<B>,
 ) -> Response<Full<Bytes>> {
     let (parts, _body) = req.into_parts();
-    let session = engine.open_session(&parts, Transport::Polling);
+    let session = engine.open_session(Sid::new(), &parts, Transport::Polling);
     let mut body = BytesMut::with_capacity(128);
     let upgrades: &[&str] = if engine.config.transports.websocket && engine.config.allow_upgrades {
         &["websocket"]
@@ -32,8 +33,12 @@ pub(super) fn handshake<H: EngineHandler, B>(
     };
     open_packet(&engine, &session, upgrades).write(&mut body);
     engine.handler.on_open(&session);
+    let mut res = payload_response(body.freeze());
+    if engine.config.headers.wants_opened() {
+        res.extensions_mut().insert(super::Opened(session.sid));
+    }
     spawn_driver(engine, session);
-    payload_response(body.freeze())
+    res
 }
 
 pub(super) fn open_packet<'a, H: EngineHandler>(

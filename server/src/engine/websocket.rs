@@ -62,6 +62,9 @@ where
     // Boxed: the task keeps what it captures for the connection's life, and the request
     // is needed only until the session is open.
     let parts = Box::new(req.into_parts().0);
+    // A new session's id is chosen now: the answer may carry it (the `cookie` option).
+    let new_sid = session.is_none().then(crate::sid::Sid::new);
+    let opened = new_sid.filter(|_| engine.config.headers.wants_opened());
     let span = tracing::debug_span!(
         "engine",
         sid = session.as_ref().map(|s| tracing::field::display(s.sid)),
@@ -90,7 +93,8 @@ where
         let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         match session {
             None => {
-                let session = engine.open_session(&parts, Transport::Websocket);
+                let sid = new_sid.unwrap_or_else(crate::sid::Sid::new);
+                let session = engine.open_session(sid, &parts, Transport::Websocket);
                 tracing::Span::current().record("sid", tracing::field::display(session.sid));
                 drop(parts);
                 let mut open = BytesMut::with_capacity(128);
@@ -113,13 +117,17 @@ where
     };
     tokio::spawn(serve.instrument(span));
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-    Response::builder()
+    let mut res = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "websocket")
         .header(header::SEC_WEBSOCKET_ACCEPT, accept)
         .body(Full::default())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if let Some(sid) = opened {
+        res.extensions_mut().insert(super::Opened(sid));
+    }
+    res
 }
 
 /// The upgrade of a polling session: `2probe` → `3probe`, pending polls get a noop, then

@@ -91,6 +91,26 @@ impl Server {
         headers: &str,
         body: &str,
     ) -> (u16, String) {
+        let raw = self.exchange(method, path_and_query, headers, body).await;
+        let status = raw
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default();
+        let body = raw
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// The same, the whole answer as it came (status line, headers, body).
+    pub async fn exchange(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &str,
+        body: &str,
+    ) -> String {
         let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
         let head = format!(
             "{method} {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
@@ -101,16 +121,7 @@ impl Server {
         tcp.write_all(body.as_bytes()).await.unwrap();
         let mut raw = Vec::new();
         tcp.read_to_end(&mut raw).await.unwrap();
-        let raw = String::from_utf8_lossy(&raw).into_owned();
-        let status = raw
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_default();
-        let body = raw
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        String::from_utf8_lossy(&raw).into_owned()
     }
 
     /// A polling handshake: the session id.
