@@ -45,6 +45,46 @@
 //! }
 //! ```
 //!
+//! # Handlers: closures, typed arguments, shared state
+//!
+//! A handler is a closure that gets its socket and the [`Event`]; it reads the arguments
+//! it wants, typed, and decides what a bad one means (with socketioxide's `Data<T>`
+//! extractor, an argument that does not parse means the handler is not called: a log line
+//! at most, and the client's ack never comes; `TryData<T>` hands the error over). Shared
+//! state is whatever the closure captures, typed by the compiler, with no registry and no
+//! lookup per event: an `Arc` of the app's state, cloned into each closure. Emits take
+//! owned values or references, one (`&x`) or a tuple (`(a, b)`).
+//!
+//! ```no_run
+//! use std::sync::{Arc, Mutex};
+//! use sio_server::SocketIo;
+//!
+//! #[derive(Default)]
+//! struct Scores(Mutex<std::collections::HashMap<String, u32>>);
+//!
+//! # fn f(io: SocketIo) {
+//! let scores = Arc::new(Scores::default());
+//! io.ns("/game", move |socket| {
+//!     let scores = scores.clone();
+//!     socket.on("score", move |socket, mut ev| {
+//!         // `["score", "ada", 3]`: both arguments in one call, typed.
+//!         let Ok((player, points)) = ev.args().all::<(String, u32)>() else {
+//!             let _ = ev.ack(&"expected (name, points)");
+//!             return;
+//!         };
+//!         let total = {
+//!             let mut all = scores.0.lock().unwrap_or_else(|e| e.into_inner());
+//!             let t = all.entry(player.clone()).or_default();
+//!             *t += points;
+//!             *t
+//!         };
+//!         let _ = socket.broadcast().emit("scored", (player, total)); // owned values
+//!         let _ = ev.ack(&total);
+//!     });
+//! });
+//! # }
+//! ```
+//!
 //! The layers inside, bottom up: [`engine`] (sessions, transports, heartbeat; no
 //! Socket.IO), the client (packets of one session to its sockets), [`Namespace`]s and their
 //! [`Socket`]s, and the [`adapter`] behind every room and broadcast operation.
