@@ -42,6 +42,8 @@ pub(crate) enum Callback<S> {
     ServerSide(S),
     /// A dynamic namespace's matcher, asked about a namespace name.
     NamespaceMatcher(S),
+    /// A connection's hook (`conn.on_upgrade`, `on_packet`, `on_drain`).
+    Connection,
 }
 
 impl<S> Callback<S> {
@@ -59,6 +61,7 @@ impl<S> Callback<S> {
             Self::Disconnect => Callback::Disconnect,
             Self::ServerSide(e) => Callback::ServerSide(f(e)),
             Self::NamespaceMatcher(e) => Callback::NamespaceMatcher(f(e)),
+            Self::Connection => Callback::Connection,
         }
     }
 }
@@ -91,6 +94,7 @@ impl<S: AsRef<str>> Site<S> {
             Callback::Disconnect => ("disconnect handler", None),
             Callback::ServerSide(e) => ("server-side event handler", Some(e.as_ref())),
             Callback::NamespaceMatcher(_) => ("dynamic namespace matcher", None),
+            Callback::Connection => ("connection hook", None),
         };
         tracing::error!(
             target: "sio_server::panic",

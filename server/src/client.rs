@@ -1,6 +1,7 @@
 //! The Socket.IO side of one Engine.IO session: decodes packets, reassembles binary ones,
 //! connects namespaces (middlewares included) and routes packets to sockets.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -13,7 +14,8 @@ use tracing::debug;
 use crate::args::Args;
 use crate::catch::{self, Callback, Site};
 use crate::config::Parser;
-use crate::engine::{CloseReason, EngineHandler, Message, Session};
+use crate::conn::{self, ConnHooks};
+use crate::engine::{CloseReason, EngineHandler, Message, Session, Transport};
 use crate::handshake::{Handshake, Request};
 use crate::io::ServerInner;
 use crate::namespace::NamespaceInner;
@@ -26,6 +28,8 @@ use crate::socket::{AckSender, Event, Socket};
 pub(crate) struct Client {
     request: Arc<Request>,
     state: Mutex<ClientState>,
+    /// Whether the connection may have hooks (`crate::conn`): events check it, not the lock.
+    pub(crate) hooked: AtomicBool,
 }
 
 #[derive(Default)]
@@ -37,11 +41,29 @@ struct ClientState {
     closed: bool,
     /// Created on the first binary packet.
     reassembler: Option<Box<Reassembler<Bytes>>>,
+    /// The connection's hooks, once one is registered; dropped at the close.
+    hooks: Option<Box<ConnHooks>>,
 }
 
 impl Client {
     fn state(&self) -> std::sync::MutexGuard<'_, ClientState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the hooks, unless the connection closed (then false).
+    pub(crate) fn with_hooks(&self, f: impl FnOnce(&mut ConnHooks)) -> bool {
+        let mut st = self.state();
+        if st.closed {
+            return false;
+        }
+        f(st.hooks.get_or_insert_with(Box::default));
+        true
+    }
+
+    /// What `pick` takes of the hooks, if there are any.
+    pub(crate) fn hooks<T>(&self, pick: impl FnOnce(&ConnHooks) -> Vec<T>) -> Option<Vec<T>> {
+        let st = self.state();
+        st.hooks.as_deref().map(pick).filter(|v| !v.is_empty())
     }
 
     /// The connected sockets of this session.
@@ -402,17 +424,29 @@ impl EngineHandler for SioHandler {
         Client {
             request: Arc::new(Request::new(req)),
             state: Mutex::new(ClientState::default()),
+            hooked: AtomicBool::new(false),
         }
     }
 
     fn on_open(&self, _session: &Sess) {}
 
     fn on_upgrade(&self, session: &Sess) {
+        conn::run(session, conn::upgrade_hooks, |f, c| {
+            f(c, Transport::Websocket)
+        });
         if let Some(o) = self.server.observer.get() {
             for socket in session.data.sockets() {
                 o.upgraded(&socket);
             }
         }
+    }
+
+    fn on_engine_packet(&self, session: &Sess, packet: &sio_protocol::engine::Packet<'_>) {
+        conn::run(session, conn::packet_hooks, |f, c| f(c, packet));
+    }
+
+    fn on_drain(&self, session: &Sess) {
+        conn::run(session, conn::drain_hooks, |f, c| f(c));
     }
 
     fn on_message(&self, session: &Sess, message: Message<'_>) {
@@ -486,6 +520,8 @@ impl EngineHandler for SioHandler {
             let mut st = session.data.state();
             st.closed = true;
             st.reassembler = None;
+            // Hooks may hold sockets, which hold the session.
+            st.hooks = None;
             std::mem::take(&mut st.sockets)
         };
         for socket in sockets {

@@ -101,6 +101,7 @@ mod client;
 #[cfg(feature = "client-bundle")]
 mod client_bundle;
 pub mod config;
+mod conn;
 pub mod engine;
 mod error;
 mod handshake;
@@ -130,6 +131,7 @@ pub use broadcast::{AckResponse, BroadcastOperator, IntoRooms};
 #[cfg(feature = "client-bundle")]
 pub use client_bundle::{CLIENT_FILES, ClientBundle, ClientBundleBody, ClientBundleService};
 pub use config::{Config, Transports};
+pub use conn::Conn;
 pub use engine::Transport;
 pub use error::{AckError, BroadcastAckError, ConnectError, EmitError};
 pub use handshake::{Handshake, RemoteAddr};

@@ -408,6 +408,11 @@ impl Socket {
         self.0.session.sid
     }
 
+    /// The Engine.IO connection under this socket (Node's `socket.conn`).
+    pub fn conn(&self) -> crate::Conn {
+        crate::Conn(self.0.session.clone())
+    }
+
     /// The transport the connection uses now.
     pub fn transport(&self) -> Transport {
         self.0.session.transport()

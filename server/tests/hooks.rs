@@ -188,3 +188,58 @@ async fn packet_middlewares_filter_events() {
         ]
     );
 }
+
+#[tokio::test]
+async fn connection_hooks_see_packets_drains_and_the_upgrade() {
+    let log: Log = Arc::default();
+    let seen = log.clone();
+    let server = serve(SocketIo::builder(), move |io| {
+        io.ns("/", move |socket| {
+            let conn = socket.conn();
+            assert_eq!(conn.id(), socket.conn_id());
+            let l = seen.clone();
+            conn.on_packet(move |_, p| {
+                if let sio_server::engine::Packet::Message(m) = p {
+                    record(&l, format!("packet {m}"));
+                }
+            });
+            let l = seen.clone();
+            conn.on_drain(move |_| record(&l, "drain".into()));
+            let l = seen.clone();
+            conn.on_upgrade(move |c, t| {
+                record(
+                    &l,
+                    format!("upgrade {} {}", t.as_str(), c.transport().as_str()),
+                );
+            });
+            socket.on("hi", |socket, _| {
+                let _ = socket.emit("back", ());
+            });
+        });
+    })
+    .await;
+
+    let sid = server.polling_connected().await;
+    // The CONNECT came before the hooks, the GET of its answer after them (it is drained
+    // before it is answered).
+    assert_eq!(std::mem::take(&mut *log.lock().unwrap()), ["drain"]);
+    assert_eq!(
+        server
+            .http("POST", &server.poll_path(&sid), r#"42["hi"]"#)
+            .await
+            .0,
+        200
+    );
+    let (_, body) = server.http("GET", &server.poll_path(&sid), "").await;
+    assert_eq!(body, r#"42["back"]"#);
+    support::eventually("the drain of that GET", || log.lock().unwrap().len() >= 2).await;
+    assert_eq!(*log.lock().unwrap(), [r#"packet 2["hi"]"#, "drain"]);
+
+    let url = format!("{}&sid={sid}", server.ws_url());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws.send(Message::text("2probe")).await.unwrap();
+    assert_eq!(text(&mut ws).await, "3probe");
+    ws.send(Message::text("5")).await.unwrap();
+    support::eventually("the upgrade", || log.lock().unwrap().len() >= 3).await;
+    assert_eq!(log.lock().unwrap()[2], "upgrade websocket websocket");
+}

@@ -23,6 +23,8 @@ pub(crate) use headers::Opened;
 pub use headers::{Cookie, HeadersFn, ResponseHeaders, SameSite};
 pub use session::{CloseReason, SendError, Session, Transport};
 pub(crate) use session::{Drain, Limits, Tick};
+/// An Engine.IO packet, as connection hooks see it ([`Conn::on_packet`](crate::Conn::on_packet)).
+pub use sio_protocol::engine::Packet;
 
 use crate::config::Config;
 use crate::sid::{Sid, SidMap};
@@ -52,6 +54,20 @@ pub trait EngineHandler: Send + Sync + 'static {
 
     /// The session switched to WebSocket after an upgrade.
     fn on_upgrade(&self, session: &Arc<Session<Self::Data>>) {
+        let _ = session;
+    }
+
+    /// A packet arrived, before it is handled.
+    fn on_engine_packet(
+        &self,
+        session: &Arc<Session<Self::Data>>,
+        packet: &sio_protocol::engine::Packet<'_>,
+    ) {
+        let _ = (session, packet);
+    }
+
+    /// The queued packets were handed to the transport.
+    fn on_drain(&self, session: &Arc<Session<Self::Data>>) {
         let _ = session;
     }
 
@@ -371,6 +387,9 @@ impl<H: EngineHandler> Engine<H> {
         // the peer sent is not handled.
         if session.is_closed() {
             return false;
+        }
+        if let Ok(p) = &packet {
+            self.handler.on_engine_packet(session, p);
         }
         match packet {
             Ok(Packet::Message(data)) => {

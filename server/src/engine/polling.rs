@@ -151,7 +151,7 @@ impl<D> Drop for ClosesIfAborted<'_, D> {
 
 /// A GET: waits for packets and returns them all as one payload.
 pub(super) async fn poll<H: EngineHandler>(
-    _engine: Arc<Engine<H>>,
+    engine: Arc<Engine<H>>,
     session: Arc<Session<H::Data>>,
 ) -> Response<Full<Bytes>> {
     let Some(_guard) = claim(&session, Slot::Get) else {
@@ -170,6 +170,7 @@ pub(super) async fn poll<H: EngineHandler>(
             body.reserve(frames.iter().map(|f| payload::record_len(f) + 1).sum());
             payload::encode(&frames, &mut body);
             session.recycle(frames);
+            engine.handler.on_drain(&session);
         }
         // The last packets and the close go in separate responses: socket.io-client
         // handles packets a tick late, so a close in the same payload would overtake them

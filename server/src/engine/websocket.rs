@@ -373,6 +373,7 @@ async fn serve_frames<H: EngineHandler>(
                     break;
                 }
                 session.recycle(std::mem::take(&mut batch));
+                engine.handler.on_drain(session);
             }
             if need_flush {
                 match ws.poll_flush_unpin(cx) {
