@@ -42,7 +42,7 @@ pub(crate) enum Callback<S> {
     ServerSide(S),
     /// A dynamic namespace's matcher, asked about a namespace name.
     NamespaceMatcher(S),
-    /// A connection's hook (`conn.on_upgrade`, `on_packet`, `on_drain`).
+    /// A connection's hook (`conn.on_upgrade`, `on_packet`, `on_drain`, `carry_extensions`).
     Connection,
 }
 

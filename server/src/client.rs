@@ -422,7 +422,7 @@ impl EngineHandler for SioHandler {
 
     fn create(&self, _sid: Sid, req: &http::request::Parts) -> Client {
         Client {
-            request: Arc::new(Request::new(req)),
+            request: Arc::new(Request::new(req, self.server.config.carry.as_ref())),
             state: Mutex::new(ClientState::default()),
             hooked: AtomicBool::new(false),
         }

@@ -89,6 +89,8 @@ pub struct Config {
     pub gate: crate::engine::Gate,
     /// Headers added to the engine's answers (hooks and the session cookie).
     pub headers: crate::engine::ResponseHeaders,
+    /// What a connection keeps of its handshake request's extensions.
+    pub(crate) carry: Option<crate::handshake::Carry>,
 }
 
 impl Default for Config {
@@ -116,6 +118,7 @@ impl Default for Config {
             parser: Parser::Default,
             gate: crate::engine::Gate::default(),
             headers: crate::engine::ResponseHeaders::default(),
+            carry: None,
         }
     }
 }

@@ -15,6 +15,21 @@ pub(crate) struct Request {
     pub uri: Uri,
     pub issued: SystemTime,
     pub address: Option<SocketAddr>,
+    /// What the app chose to keep of the request's extensions
+    /// ([`SocketIoBuilder::carry_extensions`](crate::SocketIoBuilder::carry_extensions)).
+    pub extensions: http::Extensions,
+}
+
+/// Copies what a connection keeps of its handshake request's extensions.
+#[derive(Clone)]
+pub(crate) struct Carry(pub std::sync::Arc<CarryFn>);
+
+type CarryFn = dyn Fn(&http::request::Parts, &mut http::Extensions) + Send + Sync;
+
+impl std::fmt::Debug for Carry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Carry")
+    }
 }
 
 /// The address of the peer of an HTTP connection, carried in the extensions of each of its
@@ -26,7 +41,7 @@ pub struct RemoteAddr(pub SocketAddr);
 impl Request {
     /// Keeps what the connection will need of `req`, in memory it owns: hyper's parsed
     /// values are slices of its read buffer, which they would keep alive.
-    pub fn new(req: &http::request::Parts) -> Self {
+    pub fn new(req: &http::request::Parts, carry: Option<&Carry>) -> Self {
         // A request line's URI is a path and query: one exact copy (`to_string` would go
         // through the formatter and leave a string with spare capacity, wrapped in one
         // more allocation by `Bytes`).
@@ -44,6 +59,17 @@ impl Request {
             }),
             issued: SystemTime::now(),
             address: req.extensions.get::<RemoteAddr>().map(|a| a.0),
+            extensions: carry.map_or_else(http::Extensions::new, |f| {
+                let mut kept = http::Extensions::new();
+                let site = crate::catch::Site {
+                    callback: crate::catch::Callback::Connection,
+                    nsp: "",
+                    socket: None,
+                };
+                // A panicking hook keeps nothing.
+                crate::catch::call(site, || (f.0)(req, &mut kept))
+                    .map_or_else(http::Extensions::new, |()| kept)
+            }),
         }
     }
 
@@ -129,6 +155,13 @@ impl Handshake {
         self.request.address
     }
 
+    /// The values the app kept of the handshake request's extensions (what its tower
+    /// layers inserted, such as an authenticated user), with
+    /// [`SocketIoBuilder::carry_extensions`](crate::SocketIoBuilder::carry_extensions).
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.request.extensions
+    }
+
     /// Whether the handshake came from another origin (it has an `Origin` header), as
     /// Node's `handshake.xdomain`.
     pub fn xdomain(&self) -> bool {
@@ -211,6 +244,7 @@ impl Handshake {
                 uri: uri.parse().unwrap_or_default(),
                 issued: SystemTime::now(),
                 address: None,
+                extensions: http::Extensions::new(),
             }),
             auth: Bytes::copy_from_slice(auth.as_bytes()),
         }
@@ -231,7 +265,7 @@ mod tests {
             .body(())
             .unwrap();
         let (parts, ()) = req.into_parts();
-        let r = Request::new(&parts);
+        let r = Request::new(&parts, None);
         let all: Vec<_> = r.headers().get_all("x-test").iter().collect();
         assert_eq!(all, ["a", "b"]);
         assert_eq!(r.headers()["cookie"], "k=v; z");

@@ -372,6 +372,36 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Keeps values of the handshake request's extensions for the connection's sockets
+    /// ([`Handshake::extensions`](crate::Handshake::extensions)): what the app's tower
+    /// layers found out about the request, such as its authenticated user. Nothing is kept
+    /// by default: a request's extensions may hold views of the connection's read buffer,
+    /// which would then live as long as the connection.
+    ///
+    /// ```
+    /// #[derive(Clone)]
+    /// struct User(String);
+    ///
+    /// let (_layer, io) = sio_server::SocketIo::builder()
+    ///     .carry_extensions(|req, kept| {
+    ///         if let Some(user) = req.extensions.get::<User>() {
+    ///             kept.insert(user.clone());
+    ///         }
+    ///     })
+    ///     .build_layer();
+    /// io.ns("/", |socket| {
+    ///     let name = socket.handshake().extensions().get::<User>().map(|u| u.0.clone());
+    ///     tracing::info!(?name, "connected");
+    /// });
+    /// ```
+    pub fn carry_extensions<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::request::Parts, &mut http::Extensions) + Send + Sync + 'static,
+    {
+        self.config.carry = Some(crate::handshake::Carry(Arc::new(f)));
+        self
+    }
+
     /// CORS for the Socket.IO endpoint (tower-http's layer; none by default).
     pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
         self.cors = Some(cors);

@@ -197,3 +197,58 @@ async fn every_refusal_is_reported() {
     .collect();
     assert_eq!(seen, want);
 }
+
+/// What a tower layer found out about the handshake request reaches the sockets, when the
+/// app keeps it (`carry_extensions`), and only what it keeps.
+#[tokio::test]
+async fn request_extensions_carried_to_the_handshake() {
+    #[derive(Clone)]
+    struct User(String);
+    #[derive(Clone)]
+    struct Other;
+
+    let (layer, io) = SocketIo::builder()
+        .carry_extensions(|req, kept| {
+            if let Some(u) = req.extensions.get::<User>() {
+                kept.insert(u.clone());
+            }
+        })
+        .build_layer();
+    io.ns("/", |socket| {
+        let ext = socket.handshake().extensions();
+        let user = ext.get::<User>().map(|u| u.0.clone());
+        let _ = socket.emit("whoami", (user, ext.get::<Other>().is_some()));
+    });
+    let auth = axum::middleware::from_fn(
+        |mut req: axum::extract::Request, next: axum::middleware::Next| {
+            let name = req
+                .headers()
+                .get("x-user")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if let Some(name) = name {
+                req.extensions_mut().insert(User(name));
+            }
+            req.extensions_mut().insert(Other);
+            next.run(req)
+        },
+    );
+    let app = axum::Router::new().layer(layer).layer(auth);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
+    let mut req =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .unwrap();
+    req.headers_mut()
+        .insert("x-user", http::HeaderValue::from_static("ada"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert!(support::text(&mut ws).await.starts_with("0{"));
+    futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::text("40"))
+        .await
+        .unwrap();
+    assert!(support::text(&mut ws).await.starts_with("40{"));
+    assert_eq!(support::text(&mut ws).await, r#"42["whoami","ada",false]"#);
+}
