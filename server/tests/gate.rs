@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sio_server::SocketIo;
-use support::{Server, serve};
+use support::{Server, serve, sid_of};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 async fn request(
@@ -40,14 +40,6 @@ async fn ws_with(server: &Server, headers: &[(&str, &str)]) -> Result<(), u16> {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
         Err(e) => panic!("{e}"),
     }
-}
-
-fn sid_of(body: &str) -> String {
-    body.split("\"sid\":\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]

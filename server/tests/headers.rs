@@ -8,7 +8,7 @@ mod support;
 use http::HeaderValue;
 use sio_server::SocketIo;
 use sio_server::engine::{Cookie, SameSite};
-use support::serve;
+use support::{serve, sid_of};
 
 /// The values of header `name` (lower case) in a raw answer's head.
 fn header_values(raw: &str, name: &str) -> Vec<String> {
@@ -45,13 +45,7 @@ async fn hooks_and_cookie_on_the_answers_they_belong_to() {
     let raw = server
         .exchange("GET", "/socket.io/?EIO=4&transport=polling&k=v", "", "")
         .await;
-    let sid = raw
-        .split("\"sid\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let sid = &sid_of(&raw);
     assert_eq!(
         header_values(&raw, "set-cookie"),
         [format!("io={sid}; Path=/; HttpOnly; SameSite=Lax")]
@@ -88,13 +82,7 @@ async fn hooks_and_cookie_on_the_answers_they_belong_to() {
         .await
         .unwrap();
     let open = support::text(&mut ws).await;
-    let ws_sid = open
-        .split("\"sid\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let ws_sid = &sid_of(&open);
     let cookie = res.headers()["set-cookie"].to_str().unwrap();
     assert_eq!(
         cookie,
@@ -119,13 +107,7 @@ async fn cookie_attributes() {
     let raw = server
         .exchange("GET", "/socket.io/?EIO=4&transport=polling", "", "")
         .await;
-    let sid = raw
-        .split("\"sid\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let sid = &sid_of(&raw);
     assert_eq!(
         header_values(&raw, "set-cookie"),
         [format!(

@@ -130,11 +130,7 @@ impl Server {
             .http("GET", "/socket.io/?EIO=4&transport=polling", "")
             .await;
         assert_eq!(status, 200, "{body}");
-        body.split("\"sid\":\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .unwrap()
-            .to_owned()
+        sid_of(&body)
     }
 
     /// A polling session connected to namespace `/` (its `40{"sid":…}` read): the session id.
@@ -175,6 +171,15 @@ impl Server {
         .await;
         assert_eq!(self.counts(nsp), want);
     }
+}
+
+/// The `sid` in an Engine.IO open packet (or any text that carries `"sid":"…"`).
+pub fn sid_of(text: &str) -> String {
+    text.split("\"sid\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned()
 }
 
 /// Waits until `cond` holds: the server gets there on its own, and nothing tells the
