@@ -787,7 +787,6 @@ impl SocketIo {
     }
 
     /// Every namespace, registered and dynamic children alike, in no order.
-    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
     pub(crate) fn namespaces(&self) -> Vec<Namespace> {
         self.0
             .nsps_read()
@@ -862,16 +861,8 @@ impl SocketIo {
     /// "server shutting down", then every connection closes after flushing its queue.
     /// Resolves once they are closed, or after twice the close timeout.
     pub async fn close(&self) {
-        let nsps: Vec<_> = self
-            .0
-            .nsps
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for ns in nsps {
-            let sockets: Vec<Socket> = ns.sockets().values().cloned().collect();
+        for ns in self.namespaces() {
+            let sockets: Vec<Socket> = ns.0.sockets().values().cloned().collect();
             for s in sockets {
                 s.on_close(DisconnectReason::ServerShuttingDown);
             }

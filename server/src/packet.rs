@@ -50,16 +50,18 @@ impl Packet {
             })
             .as_ref()
     }
+
+    /// The msgpack form as the binary message to send (empty if it did not translate).
+    pub fn msgpack_frame(&self) -> Frame {
+        Frame::Binary(self.msgpack().cloned().unwrap_or_default())
+    }
 }
 
 /// A control packet (connect, connect error, disconnect) as `parser` writes it.
 pub(crate) fn for_parser(parser: Parser, frame: Frame) -> Frame {
     match parser {
         Parser::Default => frame,
-        Parser::MsgPack => match Packet::new(frame, Vec::new()).msgpack() {
-            Some(bytes) => Frame::Binary(bytes.clone()),
-            None => Frame::Binary(Bytes::new()),
-        },
+        Parser::MsgPack => Packet::new(frame, Vec::new()).msgpack_frame(),
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use sio_protocol::engine::Frame;
 use smallvec::SmallVec;
 use tracing::debug;
 
@@ -876,7 +875,7 @@ impl Socket {
     pub(crate) fn write(&self, packet: &Packet, volatile: bool) -> Result<(), EmitError> {
         let session = &self.0.session;
         if self.0.ns.parser == Parser::MsgPack {
-            let frame = Frame::Binary(packet.msgpack().cloned().unwrap_or_default());
+            let frame = packet.msgpack_frame();
             let result = match volatile {
                 true => session.send_volatile(std::iter::once(frame)),
                 false => session.send(frame),
