@@ -232,6 +232,7 @@ fn commands(io: &SocketIo, socket: &Socket) {
 }
 
 /// The development mode's observer: tells the admin namespace of every change.
+#[derive(Clone)]
 struct Instrument {
     admin: Weak<NamespaceInner>,
 }
@@ -241,6 +242,12 @@ impl Instrument {
         if let Some(ns) = self.admin.upgrade() {
             let _ = Namespace(ns).emit(event, args);
         }
+    }
+
+    /// `event_received` or `event_sent`: an event of `socket`, with its arguments.
+    fn event(&self, kind: &str, socket: &Socket, name: &str, args: &crate::Args) {
+        let args = report::event_args(name, args);
+        self.tell(kind, (socket.ns(), socket.id().as_str(), args, now()));
     }
 }
 
@@ -259,24 +266,10 @@ impl Observer for Instrument {
         if is_admin {
             return;
         }
-        let admin = self.admin.clone();
-        socket.on_any(move |socket, name, args| {
-            let Some(ns) = admin.upgrade() else { return };
-            let args = report::event_args(name, args);
-            let _ = Namespace(ns).emit(
-                "event_received",
-                (socket.ns(), socket.id().as_str(), args, now()),
-            );
-        });
-        let admin = self.admin.clone();
-        socket.on_any_outgoing(move |socket, name, args| {
-            let Some(ns) = admin.upgrade() else { return };
-            let args = report::event_args(name, args);
-            let _ = Namespace(ns).emit(
-                "event_sent",
-                (socket.ns(), socket.id().as_str(), args, now()),
-            );
-        });
+        let me = self.clone();
+        socket.on_any(move |s, name, args| me.event("event_received", s, name, args));
+        let me = self.clone();
+        socket.on_any_outgoing(move |s, name, args| me.event("event_sent", s, name, args));
     }
 
     fn joined(&self, nsp: &str, sid: Sid, room: &str) {
