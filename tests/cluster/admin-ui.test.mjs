@@ -3,11 +3,10 @@
 // with ADMIN_UI=1 on one redis-server. Logged in on the sio node, the UI lists both nodes,
 // the sockets of both, and its commands reach a socket on the Node node.
 import assert from "node:assert/strict";
-import { describe, it, before, after, afterEach } from "node:test";
+import { describe, it, before, after } from "node:test";
 import { io as ioc } from "socket.io-client";
-import { startServer, connect, collect, once, ack, waitFor, closeAllClients } from "../lib/harness.mjs";
-import { startRedis } from "../lib/redis.mjs";
-import { skipWithoutRedis, startProbe, classicOnly } from "../lib/cluster.mjs";
+import { connect, collect, once, ack, waitFor } from "../lib/harness.mjs";
+import { skipWithoutRedis, startProbe, classicOnly, usePair } from "../lib/cluster.mjs";
 import { launchBrowser } from "../lib/browser.mjs";
 import { serveUi, openUi, logIn, show, shot } from "../lib/admin-ui.mjs";
 
@@ -15,14 +14,20 @@ const NODE_ID = "node-reference";
 
 describe("admin UI on a mixed cluster (sio node + Node node)", { skip: skipWithoutRedis || classicOnly }, () => {
   let redis, rust, node, probe, browser, ui;
+  // Registered first, so that it runs before the servers and Redis stop.
+  after(async () => {
+    await browser?.close();
+    await ui?.close();
+    await probe?.close();
+  });
+
+  usePair((s) => ({ redis, rust, node } = s), {
+    kind: "contract",
+    env: { ADMIN_UI: "1" },
+    nodeEnv: { ADMIN_SERVER_ID: NODE_ID },
+  });
 
   before(async () => {
-    redis = await startRedis();
-    const env = { REDIS_URL: redis.url, ADMIN_UI: "1" };
-    [rust, node] = await Promise.all([
-      startServer({ env, impl: "rust" }),
-      startServer({ env: { ...env, ADMIN_SERVER_ID: NODE_ID }, impl: "node" }),
-    ]);
     probe = await startProbe(redis.url);
     await waitFor(async () => (await probe.io.of("/").adapter.serverCount()) >= 3, {
       timeout: 10_000,
@@ -30,24 +35,6 @@ describe("admin UI on a mixed cluster (sio node + Node node)", { skip: skipWitho
       what: "3 nodes subscribed",
     });
     [browser, ui] = await Promise.all([launchBrowser(), serveUi()]);
-  });
-
-  afterEach((t) => {
-    closeAllClients();
-    if (!t.passed) {
-      for (const [name, s] of [["rust", rust], ["node", node]]) {
-        console.error(`--- ${name} (pid ${s?.pid}) ---\n${s?.newLogs?.() || "(none)"}`);
-      }
-    }
-  });
-
-  after(async () => {
-    closeAllClients();
-    await browser?.close();
-    await ui?.close();
-    await probe?.close();
-    await Promise.all([rust?.stop(), node?.stop()]);
-    await redis?.stop();
   });
 
   it("the protocol: both nodes' stats and sockets reach an admin on the sio node", async () => {

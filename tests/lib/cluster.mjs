@@ -50,17 +50,23 @@ export async function startProbe(url, { namespaces = [], streams = false } = {})
 }
 
 /** For the enclosing `describe`: a redis-server and the features server on it in both
- *  implementations (with `env` added to theirs), handed to `set({redis, rust, node})` once
- *  started; clients are closed after each test (and the servers' logs printed when it
- *  failed), everything stopped at the end. */
-export function useFeaturesPair(set, { env: extra = {} } = {}) {
+ *  implementations (with `env` added to theirs); see `usePair`. */
+export function useFeaturesPair(set, { env = {} } = {}) {
+  usePair(set, { kind: "features", env });
+}
+
+/** For the enclosing `describe`: a redis-server and a `kind` server on it in both
+ *  implementations (with `env` added to theirs, and `nodeEnv` to the Node one's), handed to
+ *  `set({redis, rust, node})` once started; clients are closed after each test (and the
+ *  servers' logs printed when it failed), everything stopped at the end. */
+export function usePair(set, { kind, env: extra = {}, nodeEnv = {} }) {
   let redis, rust, node;
   before(async () => {
     redis = await startRedis();
     const env = { REDIS_URL: redis.url, RUST_LOG: "sio_server=info,sio_cluster=info,features=info", ...extra };
     [rust, node] = await Promise.all([
-      startServer({ env, kind: "features", impl: "rust" }),
-      startServer({ env, kind: "features", impl: "node" }),
+      startServer({ env, kind, impl: "rust" }),
+      startServer({ env: { ...env, ...nodeEnv }, kind, impl: "node" }),
     ]);
     set({ redis, rust, node });
   });
