@@ -15,6 +15,8 @@ pub(crate) struct Request {
     pub uri: Uri,
     pub issued: SystemTime,
     pub address: Option<SocketAddr>,
+    /// Whether it came over TLS ([`Encrypted`], or an `https` request URI).
+    pub secure: bool,
     /// What the app chose to keep of the request's extensions
     /// ([`SocketIoBuilder::carry_extensions`](crate::SocketIoBuilder::carry_extensions)).
     pub extensions: http::Extensions,
@@ -38,6 +40,14 @@ impl std::fmt::Debug for Carry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
 
+/// Marks the requests of a connection that came over TLS: a handshake with it is
+/// [`secure`](Handshake::secure), as Node's `handshake.secure` (`request.connection.encrypted`).
+/// Insert it where TLS ends in this process (the service a rustls acceptor hands each
+/// connection to); HTTP/2 requests whose URI has the `https` scheme need none. Behind a proxy
+/// that ends TLS, the connection to this server is plain, and not secure, as in Node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Encrypted;
+
 impl Request {
     /// Keeps what the connection will need of `req`, in memory it owns: hyper's parsed
     /// values are slices of its read buffer, which they would keep alive.
@@ -59,6 +69,8 @@ impl Request {
             }),
             issued: SystemTime::now(),
             address: req.extensions.get::<RemoteAddr>().map(|a| a.0),
+            secure: req.extensions.get::<Encrypted>().is_some()
+                || req.uri.scheme() == Some(&http::uri::Scheme::HTTPS),
             extensions: carry.map_or_else(http::Extensions::new, |f| {
                 let mut kept = http::Extensions::new();
                 let site = crate::catch::Site {
@@ -155,6 +167,11 @@ impl Handshake {
         self.request.address
     }
 
+    /// Whether the handshake came over TLS to this process ([`Encrypted`]).
+    pub fn secure(&self) -> bool {
+        self.request.secure
+    }
+
     /// The values the app kept of the handshake request's extensions (what its tower
     /// layers inserted, such as an authenticated user), with
     /// [`SocketIoBuilder::carry_extensions`](crate::SocketIoBuilder::carry_extensions).
@@ -170,8 +187,7 @@ impl Handshake {
 
     /// The handshake as Node's `socket.handshake` serializes (`headers`, `time`,
     /// `address`, `xdomain`, `secure`, `issued`, `url`, `query`, `auth`): what a
-    /// `fetchSockets` answer and the admin UI carry. `secure` is false: TLS ends before
-    /// this server.
+    /// `fetchSockets` answer and the admin UI carry.
     pub fn to_json(&self) -> serde_json::Value {
         let mut headers = serde_json::Map::new();
         for (k, v) in self.headers() {
@@ -195,7 +211,7 @@ impl Handshake {
             "time": crate::time::node_date_string(self.issued()),
             "address": self.address().map(|a| a.ip().to_string()).unwrap_or_default(),
             "xdomain": self.xdomain(),
-            "secure": false,
+            "secure": self.secure(),
             "issued": issued,
             "url": self.url().to_string(),
             "query": query,
@@ -244,6 +260,7 @@ impl Handshake {
                 uri: uri.parse().unwrap_or_default(),
                 issued: SystemTime::now(),
                 address: None,
+                secure: false,
                 extensions: http::Extensions::new(),
             }),
             auth: Bytes::copy_from_slice(auth.as_bytes()),
@@ -270,5 +287,27 @@ mod tests {
         assert_eq!(all, ["a", "b"]);
         assert_eq!(r.headers()["cookie"], "k=v; z");
         assert_eq!(r.uri.query(), Some("EIO=4&x=%20y"));
+        assert!(!r.secure);
+    }
+
+    #[test]
+    fn secure_is_tls_to_this_process() {
+        let parts = |uri: &str, tls: bool| {
+            let mut req = http::Request::builder().uri(uri).body(()).unwrap();
+            if tls {
+                req.extensions_mut().insert(Encrypted);
+            }
+            req.into_parts().0
+        };
+        let secure = |uri, tls| Request::new(&parts(uri, tls), None).secure;
+        assert!(secure("/socket.io/?EIO=4", true));
+        assert!(secure("https://example.com/socket.io/?EIO=4", false));
+        assert!(!secure("http://example.com/socket.io/?EIO=4", false));
+        assert!(!secure("/socket.io/?EIO=4", false));
+        let hs = Handshake {
+            request: Arc::new(Request::new(&parts("/socket.io/?EIO=4", true), None)),
+            auth: Bytes::from_static(b"{}"),
+        };
+        assert_eq!(hs.to_json()["secure"], true);
     }
 }

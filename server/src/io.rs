@@ -37,6 +37,9 @@ pub(crate) struct ServerInner {
     /// When the server was built (the admin UI's uptime).
     #[cfg_attr(not(feature = "admin"), allow(dead_code))]
     pub started: std::time::Instant,
+    /// Whether `admin::instrument` ran: once per server, whatever its mode.
+    #[cfg(feature = "admin")]
+    pub instrumented: std::sync::atomic::AtomicBool,
 }
 
 impl ServerInner {
@@ -479,6 +482,8 @@ impl SocketIoBuilder {
             counters: Arc::default(),
             observer: Arc::default(),
             started: std::time::Instant::now(),
+            #[cfg(feature = "admin")]
+            instrumented: std::sync::atomic::AtomicBool::new(false),
         });
         let root = inner.new_namespace("/", Arc::new(Behaviour::new(Arc::new(|_| {}))), false);
         inner.nsps_write().insert(Arc::from("/"), root);

@@ -134,7 +134,7 @@ pub use config::{Config, Transports};
 pub use conn::Conn;
 pub use engine::Transport;
 pub use error::{AckError, BroadcastAckError, ConnectError, EmitError};
-pub use handshake::{Handshake, RemoteAddr};
+pub use handshake::{Encrypted, Handshake, RemoteAddr};
 pub use io::{ConnectionInfo, DynNamespace, SocketIo, SocketIoBuilder};
 pub use namespace::Namespace;
 pub use recovery::RecoveryConfig;

@@ -68,6 +68,15 @@ async fn instrument_refuses_a_bad_hash_and_a_second_call() {
     instrument(&io, AdminOptions::new(AdminAuth::Disabled)).unwrap();
     let again = instrument(&io, AdminOptions::new(AdminAuth::Disabled));
     assert!(matches!(again, Err(AdminError::AlreadyInstrumented)));
+    // In production mode too, where no observer follows the sockets.
+    let (_layer, io) = SocketIo::new_layer();
+    let production = || AdminOptions {
+        mode: AdminMode::Production,
+        ..AdminOptions::new(AdminAuth::Disabled)
+    };
+    instrument(&io, production()).unwrap();
+    let again = instrument(&io, production());
+    assert!(matches!(again, Err(AdminError::AlreadyInstrumented)));
 }
 
 #[test]

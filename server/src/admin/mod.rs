@@ -32,6 +32,7 @@
 mod auth;
 mod report;
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -114,14 +115,15 @@ pub enum AdminError {
 /// the server.
 pub fn instrument(io: &SocketIo, opts: AdminOptions) -> Result<(), AdminError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| AdminError::NoRuntime)?;
-    if io.0.observer.get().is_some() {
-        return Err(AdminError::AlreadyInstrumented);
-    }
     let sessions = Arc::new(auth::Sessions::new(
         opts.auth.clone(),
         opts.max_sessions,
         opts.session_ttl,
     )?);
+    // (After the checks that can fail: a refused call leaves the server instrumentable.)
+    if io.0.instrumented.swap(true, Ordering::AcqRel) {
+        return Err(AdminError::AlreadyInstrumented);
+    }
     let mut features = Vec::new();
     if !opts.readonly {
         features.extend([
