@@ -5,8 +5,9 @@
 #   sio_client.d.ts     TypeScript types
 #   package.json        what makes the directory an npm package ("sio-client")
 # Needs scripts/setup.sh (wasm-pack, wasm-bindgen-cli, and npm's binaryen/esbuild in tests/).
-# Env: SIO_CLIENT_FEATURES (cargo features, default "bundle"); SIO_CLIENT_NO_DEFAULT=1 adds
-# --no-default-features (e.g. with SIO_CLIENT_FEATURES=bundle,websocket for a websocket-only
+# Env: SIO_CLIENT_FEATURES (cargo features of the bundle crate, comma-separated: e.g. "parser"
+# for socket.io-client's `parser` option); SIO_CLIENT_NO_DEFAULT=1 adds
+# --no-default-features (e.g. with SIO_CLIENT_FEATURES=websocket for a websocket-only
 # build); SIO_CLIENT_WORK (scratch dir, default target/sio-client).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,7 +46,11 @@ node "$ROOT/client-wasm/js/minify-names.mjs" "$WORK/wasm/sio_client.js" "$WORK/w
 cp "$ROOT/client-wasm/js/index.js" "$WORK/index.js"
 # index.js imports glue.js (the Emitter) under a stable name; wasm-bindgen put it in a hashed dir.
 GLUE=$(echo "$WORK"/wasm/snippets/*/js/glue.js)
-esbuild "$WORK/index.js" --bundle --format=esm --minify --log-level=warning \
+# Without the `parser` feature, glue.js's custom-parser branches are dead code (SIO_PARSER
+# false), which esbuild drops: the default bundle carries none of it.
+DEFINE=()
+[[ ,$FEATURES, == *,parser,* ]] || DEFINE=(--define:SIO_PARSER=false)
+esbuild "$WORK/index.js" --bundle --format=esm --minify --log-level=warning "${DEFINE[@]}" \
   --log-override:duplicate-object-key=silent --alias:sio-glue="$GLUE" --outfile="$OUT/sio_client.js"
 cp "$WORK/wasm/sio_client_bg.wasm" "$OUT/sio_client_bg.wasm"
 cp "$ROOT/client-wasm/js/sio_client.d.ts" "$OUT/sio_client.d.ts"

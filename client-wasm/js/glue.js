@@ -15,6 +15,13 @@
 // both. A callback that comes after the core is gone (a late ack from the page) finds no
 // number and is dropped.
 
+// Whether the code for custom parsers is in. Bundles built without the `parser` feature
+// define SIO_PARSER as false (scripts/build-client.sh): esbuild then drops that code and the
+// two branches that use it, so their size does not change. (It inlines the constant only when
+// it is declared before every function that reads it.) Where glue.js is loaded as it is (the
+// Rust API), it is read at run time.
+const P = typeof SIO_PARSER == "undefined" || SIO_PARSER;
+
 const objs = new Map(); // h → WeakRef of its Manager (its sockets in `.s`, its engine in `.engine`)
 const live = new Map(); // h → that Manager, while the core is busy
 let handles = 0;
@@ -102,6 +109,49 @@ export function packet(type, nsp, id, data) {
   const body = json(data, (type == 2 || type == 3) && bins);
   const n = bins.length;
   return ["4" + (n ? type + 3 + "" + n + "-" : type) + (nsp != "/" && nsp ? nsp + "," : "") + (id ?? "") + body, ...bins];
+}
+
+// Custom parsers (the `parser` feature): socket.io-client's `parser` option, an object with
+// an `Encoder` and a `Decoder` class (socket.io-msgpack-parser, for one). See `P` above.
+/** Gives `h` its parser: `p` (the Rust API's option), else its JS Manager's `opts.parser`;
+ *  false when there is none (the built-in parser applies). One encoder and one decoder for
+ *  the manager's life, as socket.io-client's Manager has. */
+export function parserInit(h, p) {
+  const m = target(h, -1);
+  p ||= m.opts?.parser;
+  if (!p) return false;
+  m._pe = new p.Encoder();
+  m._pd = new p.Decoder();
+  // (The packets of the message being read; none kept past it.)
+  m._pd.on("decoded", (q) => m._pq?.push(q));
+  return true;
+}
+/** Drops what `h`'s decoder holds of a packet (a new session), as socket.io-client's
+ *  Manager does on each open and close. */
+export const parserReset = (h) => target(h, -1)?._pd?.destroy?.();
+/** The frames of a packet as `h`'s encoder makes them, from socket.io-client's packet object;
+ *  its text frames get the Engine.IO message type. */
+export const encodeWith = (h, type, nsp, id, data) =>
+  target(h, -1)
+    ._pe.encode(sioPacket(type, nsp, id, data))
+    .map((f) => (typeof f == "string" ? "4" + f : f));
+/** The packets `h`'s decoder completes with a message (a text frame, whose "4" it does not
+ *  see, or a binary one): `[type, nsp, id, data]` each; undefined when the decoder throws or
+ *  a packet is not one (its type 0–6, its namespace a string, its id a JS-safe integer when
+ *  present), which is a parse error. */
+export function decodeWith(h, f) {
+  const m = target(h, -1);
+  const q = (m._pq = []);
+  try {
+    m._pd.add(typeof f == "string" ? f.slice(1) : f);
+  } catch {
+    return;
+  } finally {
+    m._pq = undefined;
+  }
+  const ok = (p) =>
+    p && Number.isInteger(p.type) && p.type >= 0 && p.type < 7 && typeof p.nsp == "string" && (p.id === undefined || (Number.isSafeInteger(p.id) && p.id >= 0));
+  if (q.every(ok)) return q.map((p) => [p.type, p.nsp, p.id, p.data]);
 }
 
 // The event names pages may not emit nor servers send, as socket.io-client reserves them
@@ -366,7 +416,7 @@ export function send(s, ev, args, ack, e, v, ms, q) {
       }, ms);
     s._w.set(id, [ack, e || ms >= 0, t]);
   }
-  const frames = packet(2, s._n, id, args);
+  const frames = P && target(s.h, -1)?._pe ? encodeWith(s.h, 2, s._n, id, args) : packet(2, s._n, id, args);
   if (out(s, frames, args, v ? 1 : 0) == 2)
     s._b.length < s._m ? s._b.push([frames, args, id]) : refuse(s, id, "send buffer full");
 }
@@ -424,7 +474,7 @@ export function incoming(h, i, a, id) {
   if (!s) return;
   if (id !== undefined) {
     let sent = 0;
-    a.push((...r) => sent++ || out(s, packet(3, s._n, id, r), undefined, 2));
+    a.push((...r) => sent++ || out(s, P && target(h, -1)?._pe ? encodeWith(h, 3, s._n, id, r) : packet(3, s._n, id, r), undefined, 2));
   }
   s._c ? event(s, a) : s._rb.length < s._m && s._rb.push(a);
 }

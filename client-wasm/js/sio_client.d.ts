@@ -59,6 +59,26 @@ export interface ManagerOptions {
   addTrailingSlash?: boolean;
   /** WebSocket sub-protocols. */
   protocols?: string | string[];
+  /** A custom parser, e.g. `import parser from "socket.io-msgpack-parser"`; the server must
+   *  use the same. Only in bundles built with the `parser` feature
+   *  (`SIO_CLIENT_FEATURES=parser scripts/build-client.sh`); the default bundle ignores it. */
+  parser?: Parser;
+}
+
+/** socket.io-client's parser interface: what `parser` gives (socket.io-parser's, or
+ *  socket.io-msgpack-parser's `Encoder` and `Decoder`). */
+export interface Parser {
+  Encoder: new () => {
+    /** The frames of a packet, an array of strings (text frames) and binary (`any`:
+     *  socket.io-msgpack-parser's own types say otherwise). */
+    encode(packet: Packet): any;
+  };
+  Decoder: new () => {
+    /** Takes a frame; emits "decoded" with each packet it completes, throws on a bad one. */
+    add(frame: string | ArrayBuffer): void;
+    on(event: "decoded", listener: (packet: Packet) => void): unknown;
+    destroy?(): void;
+  };
 }
 
 export interface SocketOptions {

@@ -27,7 +27,11 @@ pub fn manager(js: JsValue, url: Array, path: JsValue, opts: JsValue) -> Handle 
     let cfg = Config::from_js(&opts);
     let host = url.at(1).as_string().unwrap_or_default();
     let target = Target::new(url.at(0).is_truthy(), host, path.as_string(), &cfg);
-    Mgr::new(cfg, JsValue::UNDEFINED, target, &js, false).h
+    let mgr = Mgr::new(cfg, JsValue::UNDEFINED, target, &js, false);
+    // `opts.parser` of the JS `Manager`, read once as socket.io-client does.
+    #[cfg(feature = "parser")]
+    mgr.use_parser(&JsValue::UNDEFINED);
+    mgr.h
 }
 
 /// The small calls of the JS classes, by [`op`](mod@op) code, on manager `h` or its socket `socket`

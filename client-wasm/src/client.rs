@@ -84,8 +84,11 @@ impl Manager {
         );
         js::set_dispatch(&wasm_bindgen::exports());
         let js: JsValue = js::emitter().into();
+        let mgr = Mgr::new(cfg, opts.auth, target, &js, true);
+        #[cfg(feature = "parser")]
+        mgr.use_parser(&opts.parser);
         Manager {
-            own: Rc::new(Own(Mgr::new(cfg, opts.auth, target, &js, true))),
+            own: Rc::new(Own(mgr)),
         }
     }
 

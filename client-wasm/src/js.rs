@@ -279,6 +279,33 @@ extern "C" {
     pub(crate) fn spread(f: &JsValue) -> JsValue;
 }
 
+/// A custom parser (feature `parser`, socket.io-client's `parser` option): glue.js keeps its
+/// encoder and decoder on the manager's JS object, and the core hands them its packets.
+#[cfg(feature = "parser")]
+#[wasm_bindgen(module = "/js/glue.js")]
+extern "C" {
+    /// Gives manager `h` the parser `parser` (`{ Encoder, Decoder }`), or its JS `Manager`'s
+    /// `opts.parser` when undefined; false when it has none.
+    #[wasm_bindgen(js_name = parserInit)]
+    pub(crate) fn parser_init(h: Handle, parser: &JsValue) -> bool;
+    /// Drops what the decoder of `h` holds of an incomplete packet (`destroy`).
+    #[wasm_bindgen(js_name = parserReset)]
+    pub(crate) fn parser_reset(h: Handle);
+    /// The frames the encoder of `h` makes of a packet (text frames with their `4`).
+    #[wasm_bindgen(js_name = encodeWith)]
+    pub(crate) fn encode_with(
+        h: Handle,
+        kind: i32,
+        nsp: &JsValue,
+        id: Option<f64>,
+        data: &JsValue,
+    ) -> Array;
+    /// The packets the decoder of `h` completes with a message frame: `[type, nsp, id,
+    /// data]` each (the id undefined without one), or undefined on a parse error.
+    #[wasm_bindgen(js_name = decodeWith)]
+    pub(crate) fn decode_with(h: Handle, frame: &JsValue) -> JsValue;
+}
+
 impl Array {
     /// `[a]`.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]

@@ -18,7 +18,8 @@
 //! Features: `websocket` and `polling` (the transports, both on by default), `js` (the Rust
 //! half of the JS API, for the shipped bundle), `serde` (Rust values as event arguments:
 //! `Socket::emit_serde`, `on_serde`, `emit_with_ack_serde`, through serde-wasm-bindgen, binary
-//! included).
+//! included), `parser` (socket.io-client's `parser` option, `Options::parser`: a JS parser
+//! object such as npm's `socket.io-msgpack-parser`).
 //!
 //! Inside: [`Manager`] owns one Engine.IO session (`engine`, over `transport`s) and
 //! reconnects it; each [`Socket`] is one namespace on it. Every packet is framed by

@@ -59,6 +59,10 @@ pub(crate) struct Mgr {
     busy: Cell<bool>,
     /// The Rust API's listeners, for as long as the browser may call them.
     pub(crate) closures: RefCell<Vec<Listener>>,
+    /// Whether its packets go through a custom parser (glue.js `parserInit`), fixed when
+    /// it is made, as socket.io-client's Manager fixes its encoder and decoder.
+    #[cfg(feature = "parser")]
+    pub(crate) custom: Cell<bool>,
 }
 
 /// A Rust API listener: its target (a socket index or `js::MANAGER`), its event, its
@@ -188,9 +192,18 @@ impl Mgr {
                 decoder: Reassembler::new(MAX_ATTACHMENTS),
             }),
             nsps: RefCell::new(Vec::new()),
+            #[cfg(feature = "parser")]
+            custom: Cell::new(false),
         });
         registry::add(mgr.clone());
         mgr
+    }
+
+    /// Uses the custom parser `parser` (`{ Encoder, Decoder }`), or when it is undefined the
+    /// JS `Manager`'s `opts.parser`, if there is one. Called once, before any session.
+    #[cfg(feature = "parser")]
+    pub(crate) fn use_parser(&self, parser: &JsValue) {
+        self.custom.set(js::parser_init(self.h, parser));
     }
 
     /// The live manager numbered `h` in glue.js.
@@ -285,6 +298,10 @@ impl Mgr {
         st.skip_reconnect = false;
         st.no_retry = false;
         st.decoder = Reassembler::new(MAX_ATTACHMENTS);
+        #[cfg(feature = "parser")]
+        if self.custom.get() {
+            js::parser_reset(self.h);
+        }
         js::renew(self.h);
         st.engine = Some(Engine::open(self.h, st.epoch.wrapping_mul(2), &target));
         // As engine.io-client: not for "localhost", which the network's loss leaves reachable.
@@ -363,6 +380,8 @@ impl Mgr {
     fn on_up(&self, up: Up) {
         match up {
             Up::Open => self.on_open(),
+            #[cfg(feature = "parser")]
+            Up::Text(frame) | Up::Binary(frame) if self.custom.get() => self.on_custom(&frame),
             Up::Text(frame) => self.on_text(&frame),
             Up::Binary(data) => {
                 let done = self.st.borrow_mut().decoder.on_binary(data);
@@ -637,6 +656,34 @@ impl Mgr {
         }
     }
 
+    /// A message for the custom parser: the packets it completes, delivered in order.
+    #[cfg(feature = "parser")]
+    fn on_custom(&self, frame: &JsValue) {
+        let packets = js::decode_with(self.h, frame);
+        if !packets.is_object() {
+            self.on_close(word::PARSE_ERROR, JsValue::UNDEFINED);
+            return;
+        }
+        let packets: &Array = packets.unchecked_ref();
+        for i in 0..packets.length() as i32 {
+            // None after a packet that ended the session (a malformed one, a listener's close).
+            if self.ready() != Ready::Open {
+                return;
+            }
+            let p: Array = packets.at(i).unchecked_into();
+            // (glue.js checked the type: 0–6.)
+            let digit = b'0'.wrapping_add(js::nth(&p, 0) as u8);
+            let Some(kind) = socket::PacketType::from_digit(digit) else {
+                self.on_close(word::PARSE_ERROR, JsValue::UNDEFINED);
+                return;
+            };
+            let id = Some(js::nth(&p, 2))
+                .filter(|id| !id.is_nan())
+                .map(|id| id as u64);
+            self.dispatch(kind, p.at(1), id, p.at(3));
+        }
+    }
+
     fn deliver(&self, h: Header, bins: Vec<JsValue>) {
         let bins = if bins.is_empty() {
             JsValue::UNDEFINED
@@ -652,14 +699,20 @@ impl Mgr {
         } else {
             js::parse(&h.text, &bins)
         };
+        self.dispatch(h.kind, h.nsp, h.id, data);
+    }
+
+    /// A decoded packet, to its namespace's socket and to the `packet` listeners; one the
+    /// socket finds malformed closes the session.
+    fn dispatch(&self, kind: PacketType, nsp: JsValue, id: Option<u64>, data: JsValue) {
         let sock = self
             .nsps
             .borrow()
             .iter()
-            .find(|s| s.nsp == h.nsp && s.active())
+            .find(|s| s.nsp == nsp && s.active())
             .cloned();
         if let Some(sock) = sock {
-            if sock.on_packet(h.kind, h.id, data.clone()).is_err() {
+            if sock.on_packet(kind, id, data.clone()).is_err() {
                 self.on_close(word::PARSE_ERROR, JsValue::UNDEFINED);
                 return;
             }
@@ -667,8 +720,8 @@ impl Mgr {
         // After the socket, as in socket.io-client (whose sockets listen first); an event's
         // data has its ack function by then.
         if js::listens(self.h, MANAGER, event::PACKET) {
-            let id = h.id.map(|id| id as f64);
-            let p = js::sio_packet(i32::from(h.kind as u8 - b'0'), &h.nsp, id, &data);
+            let id = id.map(|id| id as f64);
+            let p = js::sio_packet(i32::from(kind as u8 - b'0'), &nsp, id, &data);
             self.emit(event::PACKET, &p);
         }
     }

@@ -74,6 +74,12 @@ pub struct Options {
     /// Past this bound new emits are dropped (their ack, if error-first, gets an error):
     /// a page that stays offline does not grow without limit.
     pub max_buffered: usize,
+    /// A custom parser (feature `parser`): an object with socket.io-client's parser
+    /// interface, its `Encoder` and `Decoder` classes, such as the module of npm's
+    /// `socket.io-msgpack-parser`; undefined for the built-in parser. The server must use
+    /// the same one.
+    #[cfg(feature = "parser")]
+    pub parser: JsValue,
 }
 
 impl Default for Options {
@@ -106,6 +112,8 @@ impl Default for Options {
             add_trailing_slash: c.flag(opt::ADD_TRAILING_SLASH),
             protocols: JsValue::UNDEFINED,
             max_buffered: c.count(opt::MAX_BUFFERED) as usize,
+            #[cfg(feature = "parser")]
+            parser: JsValue::UNDEFINED,
         }
     }
 }

@@ -127,7 +127,7 @@ impl Sock {
         // Connection state recovery: glue.js adds the session to restore, if there is one.
         let data = js::with_pid(auth, self.mgr.h, self.index);
         self.mgr
-            .write(encode(PacketType::Connect, &self.nsp, &data));
+            .write(encode(&self.mgr, PacketType::Connect, &self.nsp, &data));
     }
 
     /// A callback of this socket: the `auth` function's payload, or an emit from glue.js
@@ -237,6 +237,7 @@ impl Sock {
         let connected = self.connected();
         if connected {
             self.mgr.write(encode(
+                &self.mgr,
                 PacketType::Disconnect,
                 &self.nsp,
                 &JsValue::UNDEFINED,
@@ -249,8 +250,15 @@ impl Sock {
     }
 }
 
-/// The frames of a packet without an ack id (glue.js `packet`; events and acks are
-/// glue.js's own).
-fn encode(kind: PacketType, nsp: &JsValue, data: &JsValue) -> Vec<Out> {
-    js::packet(i32::from(kind.digit() - b'0'), nsp, None, data).to_vec()
+/// The frames of a packet without an ack id (glue.js `packet`, or the manager's custom
+/// parser; events and acks are glue.js's own).
+fn encode(mgr: &Mgr, kind: PacketType, nsp: &JsValue, data: &JsValue) -> Vec<Out> {
+    let kind = i32::from(kind.digit() - b'0');
+    #[cfg(feature = "parser")]
+    if mgr.custom.get() {
+        return js::encode_with(mgr.h, kind, nsp, None, data).to_vec();
+    }
+    #[cfg(not(feature = "parser"))]
+    let _ = mgr;
+    js::packet(kind, nsp, None, data).to_vec()
 }

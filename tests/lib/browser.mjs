@@ -38,13 +38,15 @@ export const IMPLS = (process.env.SIO_BROWSER_SERVERS || "rust,node").split(",")
 export const CLIENT = process.env.SIO_BROWSER_CLIENT === "ref" ? "ref" : "sio";
 export const IS_REF = CLIENT === "ref";
 
-/** Serves the page, the bundle and socket.io-client's dist on 127.0.0.1 (free port). */
-export async function startStatic() {
+/** Serves the page, the bundle and socket.io-client's dist on 127.0.0.1 (free port), and
+ *  the directories of `roots` (`{ "/prefix/": dir }`). */
+export async function startStatic(roots = {}) {
+  const all = { ...roots, ...ROOTS };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
-    const prefix = Object.keys(ROOTS).find((p) => url.pathname.startsWith(p));
+    const prefix = Object.keys(all).find((p) => url.pathname.startsWith(p));
     const rel = url.pathname.slice(prefix.length) || "index.html";
-    const file = path.join(ROOTS[prefix], path.normalize(rel).replace(/^(\.\.[/\\])+/, ""));
+    const file = path.join(all[prefix], path.normalize(rel).replace(/^(\.\.[/\\])+/, ""));
     try {
       const body = await readFile(file);
       res.writeHead(200, { "content-type": TYPES[path.extname(file)] || "application/octet-stream" });
@@ -93,12 +95,13 @@ export async function launchBrowser() {
  * Hooks for one file: a static server and a browser, shared by its tests. `ctx.page()` opens
  * a fresh page with the client loaded; pages are closed after each test (so that no client
  * keeps reconnecting into the next one). Errors the page throws or logs are collected in
- * `page.errors` (a wasm trap shows up there).
+ * `page.errors` (a wasm trap shows up there). `roots` are served too (see `startStatic`);
+ * `pkg` is where the page imports the client from (default `/pkg/`, client-wasm/pkg).
  */
-export function useBrowser() {
+export function useBrowser({ roots, pkg } = {}) {
   const ctx = { pages: [] };
   before(async () => {
-    ctx.static = await startStatic();
+    ctx.static = await startStatic(typeof roots == "function" ? await roots() : roots);
     ctx.browser = await launchBrowser();
   });
   afterEach(async () => {
@@ -113,7 +116,7 @@ export function useBrowser() {
     const page = await pageWithErrors(ctx.browser);
     ctx.pages.push(page);
     page.on("response", (r) => r.status() >= 400 && page.errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`));
-    await page.goto(`${ctx.static.url}/index.html`);
+    await page.goto(`${ctx.static.url}/index.html${pkg ? `?pkg=${encodeURIComponent(pkg)}` : ""}`);
     await page.waitForFunction(() => window.ready === true || window.loadError);
     const err = await page.evaluate(() => window.loadError);
     if (err) throw new Error(`the client did not load: ${err}`);

@@ -2,6 +2,17 @@
 // types must type-check against sio-client's .d.ts unchanged.
 import io, { connect, Manager, protocol, Socket } from "../../client-wasm/js/sio_client";
 
+// socket.io-msgpack-parser's module as it is at run time (its own index.d.ts does not
+// compile under `strict`).
+declare const msgpackParser: {
+  Encoder: new () => { encode(packet: object): ArrayBuffer[] };
+  Decoder: new () => {
+    add(obj: any): void;
+    on(event: string, listener: (...args: any[]) => void): unknown;
+    destroy(): void;
+  };
+};
+
 interface ServerToClient {
   "chat message": (text: string, from: string) => void;
 }
@@ -37,6 +48,8 @@ async function page(): Promise<void> {
   console.log(m.engine.readyState === "open");
   // The module is ready on import (no init call), and has socket.io-client's exports.
   const same: Socket = connect("http://127.0.0.1:3000");
+  // The `parser` option with the npm msgpack parser, as socket.io-client takes it.
+  io("http://127.0.0.1:3000", { parser: msgpackParser, forceNew: true });
   console.log(same.connected, protocol === 5);
   // @ts-expect-error: a listener with the wrong argument type is refused
   socket.on("chat message", (text: number) => text);
