@@ -30,6 +30,8 @@ class Conv {
     this.unread = 0;
     this.typers = new Map(); // socket id → {name, timer}
     this.last = null; // {author, ts} of the last message, for grouping
+    this.oldest = null; // id of the first message shown: where "load older" goes back from
+    this.older = null; // the "load older" row, while the server has older messages
   }
 
   get isRoom() {
@@ -156,6 +158,52 @@ class Chat {
     const conv = this.conv(st.room);
     this.members.set(st.room, st.users);
     for (const m of st.history) this.addMessage(conv, m);
+    this.setOlder(conv, st.more);
+  }
+
+  /** Shows or removes the "load older" row at the top of a channel. */
+  setOlder(conv, more) {
+    if (!more || !conv.oldest) {
+      conv.older?.remove();
+      conv.older = null;
+      return;
+    }
+    if (!conv.older) {
+      const button = h("button", { type: "button", class: "older", onclick: () => this.loadOlder(conv) }, "Load older messages");
+      conv.older = h("li", { class: "older-row" }, button);
+    }
+    conv.list.prepend(conv.older);
+  }
+
+  /** The page of history before the first message shown, put above it, the view kept still. */
+  loadOlder(conv) {
+    const button = conv.older?.querySelector("button");
+    if (!button || button.disabled || !this.socket?.connected) return;
+    button.disabled = true;
+    fill(button, "Loading…");
+    this.socket.timeout(10_000).emit("history", { room: conv.key, before: conv.oldest }, (err, res) => {
+      button.disabled = false;
+      fill(button, "Load older messages");
+      if (err || !res?.ok) {
+        this.flash(res?.error ?? "Older messages could not be loaded: try again");
+        return;
+      }
+      const fresh = res.messages.filter((m) => !this.seen.has(m.id));
+      // Grouped among themselves; the last message's grouping is the newest's business.
+      const last = conv.last;
+      conv.last = null;
+      const items = fresh.map((m) => {
+        this.seen.add(m.id);
+        return this.messageItem(conv, m.from.name, m.text, m.ts, this.myIds.has(m.from.id));
+      });
+      conv.last = last;
+      const box = this.el.lists;
+      const height = box.scrollHeight;
+      conv.older.after(...items);
+      if (res.messages.length) conv.oldest = res.messages[0].id;
+      this.setOlder(conv, res.more);
+      if (conv.key === this.active) box.scrollTop += box.scrollHeight - height;
+    });
   }
 
   onMessage(m) {
@@ -228,6 +276,7 @@ class Chat {
   addMessage(conv, m) {
     if (this.seen.has(m.id)) return;
     this.seen.add(m.id);
+    conv.oldest ??= m.id;
     const mine = this.myIds.has(m.from.id);
     this.append(conv, this.messageItem(conv, m.from.name, m.text, m.ts, mine));
     if (!mine && conv.key !== this.active) {

@@ -23,13 +23,15 @@
 //! | `SIO_JS_CLIENT_DIR` | `tests/node_modules/socket.io-client/dist` (`npm ci` in `tests/`) |
 //! | `CHAT_CHANNELS` | `general,random,rust` |
 //! | `CHAT_MAX_NAME`, `CHAT_MAX_MESSAGE` | 24, 500 characters |
-//! | `CHAT_HISTORY` | 50 messages kept per channel |
+//! | `DATA_DIR` | `data` (the history database, `chat.sqlite3`; created if missing) |
+//! | `CHAT_HISTORY` | 50 messages per channel shown on joining, and per "load older" |
+//! | `CHAT_KEEP` | 10,000 messages kept per channel (older ones are deleted) |
 //! | `CHAT_RATE_BURST`, `CHAT_RATE_REFILL_MS` | 5 messages (or joins, leaves, direct messages) at once, then one a second |
 //! | `CHAT_TYPING_BURST`, `CHAT_TYPING_REFILL_MS` | 5 typing notifications at once, then one per 500 ms (the rest are dropped) |
 //! | `MAX_PAYLOAD`, `PING_INTERVAL_MS`, `PING_TIMEOUT_MS` | 64 KiB, 25 s, 20 s |
 //!
-//! Relative paths are relative to the working directory; the defaults are inside this
-//! repository wherever the server runs from.
+//! Relative paths are relative to the working directory; the defaults of the files served
+//! are inside this repository wherever the server runs from, `DATA_DIR` is where it runs.
 
 use axum::Router;
 use http::HeaderValue;
@@ -41,12 +43,13 @@ use tower_http::set_header::SetResponseHeader;
 mod config;
 #[path = "chat/events.rs"]
 mod events;
-#[path = "chat/history.rs"]
-mod history;
+
 #[path = "chat/rate_limit.rs"]
 mod rate_limit;
 #[path = "shared/serve.rs"]
 mod serve;
+#[path = "chat/store.rs"]
+mod store;
 #[path = "chat/validate.rs"]
 mod validate;
 #[path = "chat/wire.rs"]
@@ -96,7 +99,10 @@ async fn main() -> std::io::Result<()> {
         .ping_timeout(cfg.ping_timeout)
         .max_payload(cfg.max_payload)
         .build_layer();
-    events::Chat::install(&io, cfg.clone());
+    let store =
+        store::Store::open(&cfg.data_dir, cfg.history, cfg.keep).map_err(std::io::Error::other)?;
+    tracing::info!("history in {}", cfg.data_dir.join("chat.sqlite3").display());
+    events::Chat::install(&io, cfg.clone(), store);
     let app = app(&cfg);
     #[cfg(feature = "metrics")]
     let app = {

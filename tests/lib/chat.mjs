@@ -4,7 +4,8 @@
 // The server serves the page from ../www, the wasm client from SIO_CLIENT_PKG (default
 // ../client-wasm/pkg) and socket.io-client's dist from node_modules, as the demo does.
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, after, afterEach } from "node:test";
 import { io } from "socket.io-client";
@@ -31,16 +32,18 @@ function chatEnv(extra) {
 }
 
 /**
- * Hooks for one file: a chat server (with `env`) and a browser, shared by its tests; pages
- * opened with `ctx.open()` are closed after each test. The server's output is printed after a
- * failed test. `ctx.stop()` / `ctx.restart()` stop it and start it again on the same port.
+ * Hooks for one file: a chat server (with `env`, and a data directory of its own, removed
+ * afterwards) and a browser, shared by its tests; pages opened with `ctx.open()` are closed
+ * after each test. The server's output is printed after a failed test. `ctx.stop()` /
+ * `ctx.restart()` stop it and start it again on the same port and data directory.
  */
 export function useChat(env = {}) {
   const ctx = { pages: [] };
   before(async () => {
     const wasm = path.join(path.resolve(TESTS_DIR, PKG_DIR), "sio_client_bg.wasm");
     if (!existsSync(wasm)) throw new Error(`no wasm client at ${wasm}: run scripts/build-client.sh or set SIO_CLIENT_PKG`);
-    ctx.env = chatEnv(env);
+    ctx.dataDir = await mkdtemp(path.join(tmpdir(), "sio-chat-data-"));
+    ctx.env = chatEnv({ DATA_DIR: ctx.dataDir, ...env });
     ctx.srv = await startServer({ kind: "chat", impl: "rust", env: ctx.env });
     ctx.url = ctx.srv.url;
     ctx.browser = await launchBrowser();
@@ -60,6 +63,7 @@ export function useChat(env = {}) {
   after(async () => {
     await ctx.browser?.close();
     await ctx.srv?.stop();
+    if (ctx.dataDir) await rm(ctx.dataDir, { recursive: true, force: true });
   });
   ctx.stop = () => ctx.srv.stop();
   ctx.restart = async () => {

@@ -21,8 +21,12 @@ pub struct Config {
     pub max_name: usize,
     /// Longest message, in characters.
     pub max_message: usize,
-    /// Messages kept per channel for those who join later.
+    /// Where the history database lives (`chat.sqlite3`).
+    pub data_dir: PathBuf,
+    /// Messages a page gets per channel on joining, and per "load older".
     pub history: usize,
+    /// Messages kept per channel; older ones are deleted.
+    pub keep: usize,
     /// Messages, direct messages, joins and leaves a socket may send.
     pub actions: Rate,
     /// Typing notifications a socket may send (over it they are dropped silently).
@@ -74,7 +78,10 @@ impl Config {
             channels: parse_channels(get("CHAT_CHANNELS").as_deref().unwrap_or_default()),
             max_name: size("CHAT_MAX_NAME", 24),
             max_message: size("CHAT_MAX_MESSAGE", 500),
+            // Where the server is run, as a deployment keeps its data beside it.
+            data_dir: path("DATA_DIR", PathBuf::from("data")),
             history: size("CHAT_HISTORY", 50),
+            keep: size("CHAT_KEEP", 10_000),
             actions: Rate {
                 burst: u32::try_from(num("CHAT_RATE_BURST", 5)).unwrap_or(5).max(1),
                 refill: ms("CHAT_RATE_REFILL_MS", 1_000),
@@ -146,6 +153,8 @@ mod tests {
         assert_eq!(cfg.actions.burst, 3);
         assert_eq!(cfg.actions.refill, Duration::from_secs(60));
         assert_eq!(cfg.history, 50); // not a number: the default
+        assert_eq!(cfg.keep, 10_000);
+        assert_eq!(cfg.data_dir, PathBuf::from("data"));
         assert_eq!(cfg.max_name, 1); // every limit is at least 1
         assert_eq!(cfg.pkg, PathBuf::from("/tmp/pkg"));
         assert!(cfg.www.ends_with("www"));

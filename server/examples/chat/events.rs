@@ -10,12 +10,12 @@ use serde_json::{Value, json};
 use sio_server::{ArgError, ConnectError, Event, Namespace, Sid, Socket, SocketIo};
 
 use crate::config::Config;
-use crate::history::History;
 use crate::rate_limit::TokenBucket;
+use crate::store::{Page, Store};
 use crate::validate::{self, Invalid};
 use crate::wire::{
-    Auth, ChatError, Dm, Limits, Message, Notice, Presence, Refusal, RoomState, SendDm,
-    SendMessage, Session, Typing, TypingNotice, User,
+    Auth, ChatError, Dm, HistoryPage, HistoryRequest, Limits, Message, Notice, Presence, Refusal,
+    RoomState, SendDm, SendMessage, Session, Typing, TypingNotice, User,
 };
 
 /// The chat's namespace.
@@ -38,13 +38,22 @@ impl Member {
     fn in_room(&self, room: &str) -> bool {
         lock(&self.rooms).contains(room)
     }
+
+    /// Refuses unless the socket is in `room`; `to` says what for ("write there").
+    fn require(&self, room: &str, to: &str) -> Result<(), Refusal> {
+        if self.in_room(room) {
+            Ok(())
+        } else {
+            Err(Refusal::new("not-a-member", format!("Join {room} to {to}")))
+        }
+    }
 }
 
 /// The chat's shared state.
 pub struct Chat {
     io: SocketIo,
     cfg: Config,
-    history: History,
+    store: Store,
     /// Message ids are `<boot>-<n>`, so ids of a restarted server never repeat earlier ones
     /// a page still holds.
     boot: u32,
@@ -93,10 +102,10 @@ fn answer(socket: &Socket, ev: &mut Event, answer: Answer) {
 
 impl Chat {
     /// Registers the chat on namespace `/` of `io`, with the nickname middleware.
-    pub fn install(io: &SocketIo, cfg: Config) -> Arc<Chat> {
+    pub fn install(io: &SocketIo, cfg: Config, store: Store) -> Arc<Chat> {
         let chat = Arc::new(Chat {
             io: io.clone(),
-            history: History::new(cfg.history),
+            store,
             boot: rand::random(),
             seq: AtomicU64::new(0),
             cfg,
@@ -141,10 +150,15 @@ impl Chat {
     }
 
     fn room_state(&self, room: &str) -> RoomState {
+        let page = self.store.recent(room).unwrap_or_else(|e| {
+            tracing::error!("{room}: no history: {e}");
+            Page::default()
+        });
         RoomState {
             room: room.to_owned(),
             users: self.users(room),
-            history: self.history.recent(room),
+            history: page.messages,
+            more: page.more,
         }
     }
 
@@ -293,6 +307,11 @@ impl Chat {
             answer(&socket, &mut ev, a);
         });
         let (chat, m) = (self.clone(), member.clone());
+        socket.on("history", move |socket, mut ev| {
+            let a = chat.history(&socket, &m, ev.arg(0));
+            answer(&socket, &mut ev, a);
+        });
+        let (chat, m) = (self.clone(), member.clone());
         socket.on("leave", move |socket, mut ev| {
             let a = chat.leave(&socket, &m, ev.arg(0));
             answer(&socket, &mut ev, a);
@@ -304,12 +323,7 @@ impl Chat {
     fn message(&self, socket: &Socket, m: &Member, req: Result<SendMessage, ArgError>) -> Answer {
         self.allow(socket, m)?;
         let req = req.map_err(|e| malformed(socket, "message", &e))?;
-        if !m.in_room(&req.room) {
-            return Err(Refusal::new(
-                "not-a-member",
-                format!("Join {} to write there", req.room),
-            ));
-        }
+        m.require(&req.room, "write there")?;
         let text = validate::message(&req.text, self.cfg.max_message).map_err(refusal)?;
         let msg = Message {
             id: self.next_id(),
@@ -318,12 +332,41 @@ impl Chat {
             text,
             ts: now_ms(),
         };
+        // Stored first: a member who joins meanwhile finds it in the history, and the
+        // stored order is the order members saw. A failed write still delivers it live.
+        if let Err(e) = self.store.push(&msg) {
+            tracing::error!("{}: message not stored: {e}", msg.room);
+        }
         if let Err(e) = socket.to(msg.room.as_str()).emit("message", &msg) {
             tracing::warn!("message not broadcast: {e}");
         }
-        let ack = json!({ "ok": true, "id": msg.id, "ts": msg.ts });
-        self.history.push(msg);
-        Ok(ack)
+        Ok(json!({ "ok": true, "id": msg.id, "ts": msg.ts }))
+    }
+
+    /// The page of a channel's history before a message the page has.
+    fn history(
+        &self,
+        socket: &Socket,
+        m: &Member,
+        req: Result<HistoryRequest, ArgError>,
+    ) -> Answer {
+        self.allow(socket, m)?;
+        let req = req.map_err(|e| malformed(socket, "history", &e))?;
+        m.require(&req.room, "read it")?;
+        let page = self.store.before(&req.room, &req.before).map_err(|e| {
+            tracing::error!("{}: history not read: {e}", req.room);
+            Refusal::new("unavailable", "The history cannot be read now")
+        })?;
+        let answer = HistoryPage {
+            ok: true,
+            room: req.room,
+            messages: page.messages,
+            more: page.more,
+        };
+        serde_json::to_value(answer).map_err(|e| {
+            tracing::error!("history not serialized: {e}");
+            Refusal::new("unavailable", "The history cannot be read now")
+        })
     }
 
     fn dm(&self, socket: &Socket, m: &Member, req: Result<SendDm, ArgError>) -> Answer {

@@ -5,6 +5,7 @@
 //! | `message` | `{room, text}` | `{ok, id, ts}` or `{ok: false, code, error}` |
 //! | `dm` | `{to: socket id, text}` | `{ok, id, ts, to: User}` or an error |
 //! | `join` / `leave` | channel name | `{ok, state: RoomState}` (join) / `{ok}`, or an error |
+//! | `history` | `{room, before: message id}` | `{ok, room, messages, more}`: the messages just before, oldest first |
 //! | `typing` | `{room, typing}` (volatile) | none |
 //!
 //! Server → client: `session` ([`Session`], on every connection), `message`, `dm`,
@@ -30,7 +31,7 @@ pub struct Auth {
 }
 
 /// A connected user, as others see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
     /// The socket id: the room a direct message goes to.
     pub id: String,
@@ -39,7 +40,7 @@ pub struct User {
 }
 
 /// A message in a channel.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
     /// Unique per server run (`<boot>-<n>`): pages drop messages they already have.
     pub id: String,
@@ -77,6 +78,8 @@ pub struct RoomState {
     pub users: Vec<User>,
     /// Its last messages, oldest first.
     pub history: Vec<Message>,
+    /// Whether it has older ones (`history` asks for them).
+    pub more: bool,
 }
 
 /// The settings a page needs, sent on every connection.
@@ -154,6 +157,28 @@ pub struct SendDm {
     pub to: String,
     /// The text, checked by `validate::message`.
     pub text: String,
+}
+
+/// `history`'s argument.
+#[derive(Debug, Deserialize)]
+pub struct HistoryRequest {
+    /// The channel.
+    pub room: String,
+    /// The id of the oldest message the page has.
+    pub before: String,
+}
+
+/// `history`'s answer.
+#[derive(Debug, Serialize)]
+pub struct HistoryPage {
+    /// Always `true`.
+    pub ok: bool,
+    /// The channel.
+    pub room: String,
+    /// The messages just before the one asked about, oldest first.
+    pub messages: Vec<Message>,
+    /// Whether there are older ones still.
+    pub more: bool,
 }
 
 /// `typing`'s argument.

@@ -1,0 +1,244 @@
+//! The channels' history, in SQLite (one file, `chat.sqlite3` under `DATA_DIR`): it outlives
+//! the server, pages go back through it ("load older"), and every chat process of one machine
+//! can open the same file. A channel keeps its last `keep` messages; older ones are deleted
+//! as new ones come.
+//!
+//! Writes happen in the event handler, under one lock: an insert into a WAL-mode database
+//! takes microseconds, and doing it before the broadcast keeps the stored order the order
+//! members saw.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::wire::{Message, User};
+
+/// How often (in inserts into one process) the channels are trimmed to `keep` messages.
+const TRIM_EVERY: u64 = 64;
+
+/// What can go wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The data directory could not be made.
+    #[error("cannot create the data directory {0}: {1}")]
+    Dir(String, std::io::Error),
+    /// SQLite refused.
+    #[error("history database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Some messages of a channel, oldest first, and whether older ones exist.
+#[derive(Debug, Default, PartialEq)]
+pub struct Page {
+    /// Oldest first.
+    pub messages: Vec<Message>,
+    /// Whether the channel has messages before the first of these.
+    pub more: bool,
+}
+
+/// The history of every channel.
+pub struct Store {
+    db: Mutex<Connection>,
+    /// Messages per page (what a join shows, what "load older" adds).
+    page: usize,
+    /// Messages kept per channel.
+    keep: usize,
+    inserts: AtomicU64,
+}
+
+impl Store {
+    /// Opens (or creates) `dir/chat.sqlite3`.
+    pub fn open(dir: &Path, page: usize, keep: usize) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
+        let db = Connection::open(dir.join("chat.sqlite3"))?;
+        // WAL: readers do not wait for the writer, and another process may share the file;
+        // NORMAL sync is durable across a process crash, which is what a demo needs.
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "NORMAL")?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::with(db, page, keep)
+    }
+
+    /// A store in memory, gone with the process (tests).
+    #[cfg(test)]
+    pub fn in_memory(page: usize, keep: usize) -> Result<Store, StoreError> {
+        Self::with(Connection::open_in_memory()?, page, keep)
+    }
+
+    fn with(db: Connection, page: usize, keep: usize) -> Result<Store, StoreError> {
+        db.execute_batch(
+            "CREATE TABLE IF NOT EXISTS messages (
+                 seq INTEGER PRIMARY KEY,
+                 id TEXT NOT NULL UNIQUE,
+                 room TEXT NOT NULL,
+                 from_id TEXT NOT NULL,
+                 from_name TEXT NOT NULL,
+                 text TEXT NOT NULL,
+                 ts INTEGER NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, seq);",
+        )?;
+        Ok(Store {
+            db: Mutex::new(db),
+            page: page.max(1),
+            keep: keep.max(page).max(1),
+            inserts: AtomicU64::new(0),
+        })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `msg` at the end of its channel.
+    pub fn push(&self, msg: &Message) -> Result<(), StoreError> {
+        let db = self.db();
+        db.prepare_cached(
+            "INSERT INTO messages (id, room, from_id, from_name, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![
+            msg.id,
+            msg.room,
+            msg.from.id,
+            msg.from.name,
+            msg.text,
+            i64::try_from(msg.ts).unwrap_or(i64::MAX)
+        ])?;
+        let n = self.inserts.fetch_add(1, Ordering::Relaxed);
+        if n % TRIM_EVERY == TRIM_EVERY - 1 {
+            self.trim(&db, &msg.room)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes what `room` has past its last `keep` messages.
+    fn trim(&self, db: &Connection, room: &str) -> Result<(), StoreError> {
+        let keep = i64::try_from(self.keep).unwrap_or(i64::MAX);
+        db.prepare_cached(
+            "DELETE FROM messages WHERE room = ?1 AND seq <= (
+                 SELECT seq FROM messages WHERE room = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+        )?
+        .execute(params![room, keep])?;
+        Ok(())
+    }
+
+    /// The last page of `room`.
+    pub fn recent(&self, room: &str) -> Result<Page, StoreError> {
+        self.page_before(room, i64::MAX)
+    }
+
+    /// The page of `room` just before the message `id`; empty when `id` is not one of its
+    /// messages (any more).
+    pub fn before(&self, room: &str, id: &str) -> Result<Page, StoreError> {
+        let seq: Option<i64> = self
+            .db()
+            .prepare_cached("SELECT seq FROM messages WHERE id = ? AND room = ?")?
+            .query_row(params![id, room], |r| r.get(0))
+            .optional()?;
+        match seq {
+            Some(seq) => self.page_before(room, seq),
+            None => Ok(Page::default()),
+        }
+    }
+
+    fn page_before(&self, room: &str, seq: i64) -> Result<Page, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(
+            "SELECT id, room, from_id, from_name, text, ts FROM messages
+             WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        )?;
+        // One more than a page says whether there is more.
+        let limit = i64::try_from(self.page + 1).unwrap_or(i64::MAX);
+        let mut messages = stmt
+            .query_map(params![room, seq, limit], |r| {
+                Ok(Message {
+                    id: r.get(0)?,
+                    room: r.get(1)?,
+                    from: User {
+                        id: r.get(2)?,
+                        name: r.get(3)?,
+                    },
+                    text: r.get(4)?,
+                    ts: u64::try_from(r.get::<_, i64>(5)?).unwrap_or_default(),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = messages.len() > self.page;
+        messages.truncate(self.page);
+        messages.reverse();
+        Ok(Page { messages, more })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(room: &str, n: u64) -> Message {
+        Message {
+            id: format!("m{n}"),
+            room: room.into(),
+            from: User {
+                id: "x".into(),
+                name: "x".into(),
+            },
+            text: format!("text {n}"),
+            ts: n,
+        }
+    }
+
+    fn texts(p: &Page) -> Vec<&str> {
+        p.messages.iter().map(|m| m.text.as_str()).collect()
+    }
+
+    #[test]
+    fn pages_go_back_oldest_first() {
+        let s = Store::in_memory(2, 100).unwrap();
+        for n in 0..5 {
+            s.push(&msg("#a", n)).unwrap();
+        }
+        s.push(&msg("#b", 9)).unwrap();
+        let last = s.recent("#a").unwrap();
+        assert_eq!((texts(&last), last.more), (vec!["text 3", "text 4"], true));
+        let older = s.before("#a", "m3").unwrap();
+        assert_eq!(
+            (texts(&older), older.more),
+            (vec!["text 1", "text 2"], true)
+        );
+        let first = s.before("#a", "m1").unwrap();
+        assert_eq!((texts(&first), first.more), (vec!["text 0"], false));
+        assert_eq!(s.before("#a", "m0").unwrap(), Page::default());
+        // Another channel's message, or one that does not exist: nothing.
+        assert_eq!(s.before("#a", "m9").unwrap(), Page::default());
+        assert_eq!(s.before("#a", "nope").unwrap(), Page::default());
+        assert_eq!(texts(&s.recent("#b").unwrap()), ["text 9"]);
+        assert_eq!(s.recent("#c").unwrap(), Page::default());
+    }
+
+    #[test]
+    fn a_channel_keeps_its_last_messages() {
+        let s = Store::in_memory(10, 10).unwrap();
+        for n in 0..TRIM_EVERY {
+            s.push(&msg("#a", n)).unwrap();
+        }
+        let all = s.recent("#a").unwrap();
+        assert_eq!(all.messages.len(), 10);
+        assert!(!all.more, "trimmed to 10");
+        assert_eq!(all.messages[0].text, format!("text {}", TRIM_EVERY - 10));
+    }
+
+    #[test]
+    fn the_file_outlives_the_store() {
+        let dir = std::env::temp_dir().join(format!("sio-chat-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Store::open(&dir, 5, 100)
+            .unwrap()
+            .push(&msg("#a", 1))
+            .unwrap();
+        let again = Store::open(&dir, 5, 100).unwrap();
+        assert_eq!(texts(&again.recent("#a").unwrap()), ["text 1"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
