@@ -7,6 +7,10 @@ const TYPING_EVERY_MS = 2_000; // a "typing" refresh at most this often
 const TYPING_IDLE_MS = 3_000; // "stopped typing" after this long without a keystroke
 const TYPING_SHOWN_MS = 5_000; // others' indicator fades if no refresh comes
 const GROUP_MS = 5 * 60_000; // consecutive messages of one author within this share a header
+const SEND_TIMEOUT_MS = 10_000; // a send unanswered this long is sent again (the server keeps it once)
+
+/** A page's id for a message it sends, the same on every retry. */
+const newCid = () => [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Replaces the page with an error (the client could not load). */
 export function showFatal(text) {
@@ -55,6 +59,7 @@ class Chat {
     this.active = null;
     this.limits = { message: 500, name: 24 };
     this.seen = new Set(); // message ids already shown
+    this.outbox = new Map(); // cid → how to settle an own message still waiting for its answer
     this.state = "idle"; // idle (no nickname yet), connecting, connected, reconnecting, offline
     this.attempt = 0;
     this.typing = { room: null, sentAt: 0, idle: null };
@@ -275,6 +280,10 @@ class Chat {
 
   addMessage(conv, m) {
     if (this.seen.has(m.id)) return;
+    // An own message whose answer was lost, in the history the server sent again: that is
+    // its answer.
+    const own = m.cid && this.outbox.get(m.cid);
+    if (own) return own({ ok: true, id: m.id, ts: m.ts });
     this.seen.add(m.id);
     conv.oldest ??= m.id;
     const mine = this.myIds.has(m.from.id);
@@ -343,12 +352,16 @@ class Chat {
     li.pending = status;
     this.append(conv, li);
     this.renderPending(li);
-    // No ack timeout: while offline the client keeps the emit and sends it, once, on
-    // reconnection; the ack then turns "queued" into "sent".
+    // While offline the client keeps the emit and sends it on reconnection; the ack then
+    // turns "queued" into "sent".
+    let cid;
     const settle = (res) => {
+      if (!li.pending) return;
       li.pending = null;
+      this.outbox.delete(cid);
       if (res?.ok) {
         this.seen.add(res.id);
+        conv.oldest ??= res.id;
         li.time.textContent = timeOf(res.ts);
         fill(status, "✓ sent");
         status.className = "status sent";
@@ -358,8 +371,22 @@ class Chat {
         li.classList.add("failed");
       }
     };
-    if (conv.isRoom) this.socket.emit("message", { room: conv.key, text }, settle);
-    else this.socket.emit("dm", { to: conv.peer.id, text }, settle);
+    if (!conv.isRoom) return this.socket.emit("dm", { to: conv.peer.id, text }, settle);
+    // Nothing lost, nothing doubled: an answer that does not come (the link died after the
+    // server got it, say) sends the message again, with the same `cid`, which the server
+    // stores and delivers once; and the history a reconnection brings settles it too.
+    cid = newCid();
+    this.outbox.set(cid, settle);
+    const payload = { room: conv.key, text, cid };
+    const attempt = () => {
+      if (!li.pending) return;
+      this.socket.timeout(SEND_TIMEOUT_MS).emit("message", payload, (err, res) => {
+        if (!err) return settle(res);
+        if (this.socket.connected) attempt();
+        else this.socket.once("connect", attempt);
+      });
+    };
+    attempt();
   }
 
   /** Own messages still waiting for the server's ack say whether they wait for the network. */

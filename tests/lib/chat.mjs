@@ -69,9 +69,11 @@ export function useChat(env = {}) {
   ctx.restart = async () => {
     ctx.srv = await startServer({ kind: "chat", impl: "rust", env: ctx.env, port: ctx.srv.port });
   };
-  /** A new page (its own browser context: own localStorage), logged in as `name` unless null. */
-  ctx.open = async (name, { client = "wasm" } = {}) => {
+  /** A new page (its own browser context: own localStorage), logged in as `name` unless null;
+   *  `setup(page)` runs before it loads (routes, say). */
+  ctx.open = async (name, { client = "wasm", setup } = {}) => {
     const page = await ctx.browser.newPage();
+    await setup?.(page);
     ctx.pages.push(page);
     page.who = `${name ?? "?"} (${client})`;
     page.errors = [];

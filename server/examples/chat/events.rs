@@ -11,7 +11,7 @@ use sio_server::{ArgError, ConnectError, Event, Namespace, Sid, Socket, SocketIo
 
 use crate::config::Config;
 use crate::rate_limit::TokenBucket;
-use crate::store::{Page, Store};
+use crate::store::{Page, Pushed, Store};
 use crate::validate::{self, Invalid};
 use crate::wire::{
     Auth, ChatError, Dm, HistoryPage, HistoryRequest, Limits, Message, Notice, Presence, Refusal,
@@ -325,17 +325,25 @@ impl Chat {
         let req = req.map_err(|e| malformed(socket, "message", &e))?;
         m.require(&req.room, "write there")?;
         let text = validate::message(&req.text, self.cfg.max_message).map_err(refusal)?;
+        let cid = match req.cid {
+            Some(cid) => Some(validate::client_id(&cid).map_err(refusal)?.to_owned()),
+            None => None,
+        };
         let msg = Message {
             id: self.next_id(),
             room: req.room,
             from: m.user.clone(),
             text,
             ts: now_ms(),
+            cid,
         };
         // Stored first: a member who joins meanwhile finds it in the history, and the
         // stored order is the order members saw. A failed write still delivers it live.
-        if let Err(e) = self.store.push(&msg) {
-            tracing::error!("{}: message not stored: {e}", msg.room);
+        match self.store.push(&msg) {
+            Ok(Pushed::New) => {}
+            // A retry of a message that got here (its ack was lost): its first answer again.
+            Ok(Pushed::Again { id, ts }) => return Ok(json!({ "ok": true, "id": id, "ts": ts })),
+            Err(e) => tracing::error!("{}: message not stored: {e}", msg.room),
         }
         if let Err(e) = socket.to(msg.room.as_str()).emit("message", &msg) {
             tracing::warn!("message not broadcast: {e}");

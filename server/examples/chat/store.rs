@@ -38,6 +38,15 @@ pub struct Page {
     pub more: bool,
 }
 
+/// What [`Store::push`] did with a message.
+#[derive(Debug, PartialEq)]
+pub enum Pushed {
+    /// Stored.
+    New,
+    /// A message with its `cid` was stored already (a page's retry): its id and time.
+    Again { id: String, ts: u64 },
+}
+
 /// The history of every channel.
 pub struct Store {
     db: Mutex<Connection>,
@@ -76,9 +85,11 @@ impl Store {
                  from_id TEXT NOT NULL,
                  from_name TEXT NOT NULL,
                  text TEXT NOT NULL,
-                 ts INTEGER NOT NULL
+                 ts INTEGER NOT NULL,
+                 cid TEXT
              );
-             CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, seq);",
+             CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, seq);
+             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_cid ON messages (cid);",
         )?;
         Ok(Store {
             db: Mutex::new(db),
@@ -92,25 +103,36 @@ impl Store {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records `msg` at the end of its channel.
-    pub fn push(&self, msg: &Message) -> Result<(), StoreError> {
+    /// Records `msg` at the end of its channel, unless a message with its `cid` is there
+    /// already (in whichever process stored it: the unique index decides).
+    pub fn push(&self, msg: &Message) -> Result<Pushed, StoreError> {
         let db = self.db();
-        db.prepare_cached(
-            "INSERT INTO messages (id, room, from_id, from_name, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
-        )?
-        .execute(params![
-            msg.id,
-            msg.room,
-            msg.from.id,
-            msg.from.name,
-            msg.text,
-            i64::try_from(msg.ts).unwrap_or(i64::MAX)
-        ])?;
+        let stored = db
+            .prepare_cached(
+                "INSERT INTO messages (id, room, from_id, from_name, text, ts, cid)
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cid) DO NOTHING",
+            )?
+            .execute(params![
+                msg.id,
+                msg.room,
+                msg.from.id,
+                msg.from.name,
+                msg.text,
+                i64::try_from(msg.ts).unwrap_or(i64::MAX),
+                msg.cid,
+            ])?;
+        if stored == 0 {
+            let (id, ts): (String, i64) = db
+                .prepare_cached("SELECT id, ts FROM messages WHERE cid = ?")?
+                .query_row([&msg.cid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let ts = u64::try_from(ts).unwrap_or_default();
+            return Ok(Pushed::Again { id, ts });
+        }
         let n = self.inserts.fetch_add(1, Ordering::Relaxed);
         if n % TRIM_EVERY == TRIM_EVERY - 1 {
             self.trim(&db, &msg.room)?;
         }
-        Ok(())
+        Ok(Pushed::New)
     }
 
     /// Deletes what `room` has past its last `keep` messages.
@@ -146,7 +168,7 @@ impl Store {
     fn page_before(&self, room: &str, seq: i64) -> Result<Page, StoreError> {
         let db = self.db();
         let mut stmt = db.prepare_cached(
-            "SELECT id, room, from_id, from_name, text, ts FROM messages
+            "SELECT id, room, from_id, from_name, text, ts, cid FROM messages
              WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         )?;
         // One more than a page says whether there is more.
@@ -162,6 +184,7 @@ impl Store {
                     },
                     text: r.get(4)?,
                     ts: u64::try_from(r.get::<_, i64>(5)?).unwrap_or_default(),
+                    cid: r.get(6)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -186,6 +209,7 @@ mod tests {
             },
             text: format!("text {n}"),
             ts: n,
+            cid: None,
         }
     }
 
@@ -215,6 +239,32 @@ mod tests {
         assert_eq!(s.before("#a", "nope").unwrap(), Page::default());
         assert_eq!(texts(&s.recent("#b").unwrap()), ["text 9"]);
         assert_eq!(s.recent("#c").unwrap(), Page::default());
+    }
+
+    #[test]
+    fn a_message_id_is_stored_once() {
+        let s = Store::in_memory(10, 100).unwrap();
+        let first = Message {
+            cid: Some("cid-0001".into()),
+            ..msg("#a", 1)
+        };
+        assert_eq!(s.push(&first).unwrap(), Pushed::New);
+        // A retry: a new server id and time, the page's same cid.
+        let again = Message {
+            id: "other".into(),
+            ts: 7,
+            ..first.clone()
+        };
+        let earlier = Pushed::Again {
+            id: "m1".into(),
+            ts: 1,
+        };
+        assert_eq!(s.push(&again).unwrap(), earlier);
+        assert_eq!(s.push(&msg("#a", 2)).unwrap(), Pushed::New);
+        assert_eq!(s.push(&msg("#a", 3)).unwrap(), Pushed::New);
+        let page = s.recent("#a").unwrap();
+        assert_eq!(texts(&page), ["text 1", "text 2", "text 3"]);
+        assert_eq!(page.messages[0].cid.as_deref(), Some("cid-0001"));
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub enum Invalid {
     /// Longer than the limit.
     #[error("Messages are at most {0} characters")]
     LongText(usize),
+    /// Not 8 to 64 letters, digits, `-` or `_`.
+    #[error("Malformed message id")]
+    ClientId,
 }
 
 impl Invalid {
@@ -26,6 +29,7 @@ impl Invalid {
             Invalid::LongName(_) => "name-too-long",
             Invalid::EmptyText => "text-empty",
             Invalid::LongText(_) => "text-too-long",
+            Invalid::ClientId => "bad-request",
         }
     }
 }
@@ -85,9 +89,32 @@ pub fn is_channel_name(name: &str) -> bool {
     })
 }
 
+/// A page's id for a message it sends: 8 to 64 of `A-Z`, `a-z`, `0-9`, `-`, `_`.
+pub fn client_id(cid: &str) -> Result<&str, Invalid> {
+    let ok = (8..=64).contains(&cid.len())
+        && cid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(cid) } else { Err(Invalid::ClientId) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_ids() {
+        assert_eq!(client_id("0123abcd-EF_9"), Ok("0123abcd-EF_9"));
+        for bad in [
+            "short",
+            "has space here",
+            "<script>x</script>",
+            "ünïcode-id",
+        ] {
+            assert_eq!(client_id(bad), Err(Invalid::ClientId), "{bad}");
+        }
+        assert_eq!(client_id(&"a".repeat(65)), Err(Invalid::ClientId));
+    }
 
     #[test]
     fn nicknames() {

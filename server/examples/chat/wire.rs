@@ -2,7 +2,7 @@
 //!
 //! | event | argument | ack |
 //! | --- | --- | --- |
-//! | `message` | `{room, text}` | `{ok, id, ts}` or `{ok: false, code, error}` |
+//! | `message` | `{room, text, cid?}` | `{ok, id, ts}` or `{ok: false, code, error}`; the same message again (its `cid`) gets the first one's answer and is not sent twice |
 //! | `dm` | `{to: socket id, text}` | `{ok, id, ts, to: User}` or an error |
 //! | `join` / `leave` | channel name | `{ok, state: RoomState}` (join) / `{ok}`, or an error |
 //! | `history` | `{room, before: message id}` | `{ok, room, messages, more}`: the messages just before, oldest first |
@@ -52,6 +52,9 @@ pub struct Message {
     pub text: String,
     /// Milliseconds since the Unix epoch.
     pub ts: u64,
+    /// The sender's id for it (`SendMessage::cid`): its page knows its own message by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
 }
 
 /// A direct message, seen by its two ends only.
@@ -148,6 +151,10 @@ pub struct SendMessage {
     pub room: String,
     /// The text, checked by `validate::message`.
     pub text: String,
+    /// The page's own id for this message, the same on every retry (`validate::client_id`):
+    /// a message that arrives twice is stored and sent once.
+    #[serde(default)]
+    pub cid: Option<String>,
 }
 
 /// `dm`'s argument.
