@@ -3,6 +3,9 @@
 import { h, fill, timeOf, avatar } from "./dom.js";
 
 const NAME_KEY = "sio-chat-name";
+// This browser's secret: the server lets whoever holds a nickname use it from more tabs and
+// reconnections, and refuses it to others.
+const KEY_KEY = "sio-chat-key";
 const TYPING_EVERY_MS = 2_000; // a "typing" refresh at most this often
 const TYPING_IDLE_MS = 3_000; // "stopped typing" after this long without a keystroke
 const TYPING_SHOWN_MS = 5_000; // others' indicator fades if no refresh comes
@@ -29,7 +32,7 @@ class Conv {
   constructor(key, title, peer = null) {
     this.key = key;
     this.title = title;
-    this.peer = peer; // {id, name} for direct messages
+    this.peer = peer; // {name} of the other person, for direct messages
     this.list = h("ol", { class: "messages", "aria-label": `Messages in ${title}`, hidden: true });
     this.unread = 0;
     this.typers = new Map(); // socket id → {name, timer}
@@ -50,7 +53,8 @@ class Chat {
     this.socket = null;
     this.name = localStorage.getItem(NAME_KEY) || "";
     this.me = null; // {id, name} once the server accepted us
-    this.myIds = new Set(); // every socket id this page had: own messages in history
+    this.key = localStorage.getItem(KEY_KEY) || newCid();
+    localStorage.setItem(KEY_KEY, this.key);
     this.channels = [];
     this.joined = new Set();
     this.counts = {};
@@ -84,7 +88,7 @@ class Chat {
     if (!this.socket) {
       // A function: re-read at every (re)connection, so the server puts this page back in
       // the channels it was in.
-      const auth = (cb) => cb({ name: this.name, rooms: this.me ? [...this.joined] : undefined });
+      const auth = (cb) => cb({ name: this.name, key: this.key, rooms: this.me ? [...this.joined] : undefined });
       this.socket = this.io({ auth });
       this.listen(this.socket);
     } else {
@@ -139,7 +143,6 @@ class Chat {
 
   onSession(x) {
     this.me = { id: x.id, name: x.name };
-    this.myIds.add(x.id);
     this.name = x.name;
     localStorage.setItem(NAME_KEY, x.name);
     this.channels = x.channels;
@@ -148,6 +151,9 @@ class Chat {
     this.joined = new Set(x.joined.map((r) => r.room));
     for (const room of this.channels) this.conv(room);
     for (const st of x.joined) this.applyRoom(st);
+    for (const name of x.dms) this.dmConv({ name });
+    // Direct messages sent meanwhile: the threads already read get their news.
+    for (const conv of this.convs.values()) if (!conv.isRoom && conv.loaded) this.loadPage(conv, null);
     this.hideLogin();
     this.el.input.maxLength = this.limits.message;
     const current = this.convs.get(this.active);
@@ -180,35 +186,60 @@ class Chat {
     conv.list.prepend(conv.older);
   }
 
-  /** The page of history before the first message shown, put above it, the view kept still. */
+  /** "Load older messages": the page before the first message shown. */
   loadOlder(conv) {
     const button = conv.older?.querySelector("button");
     if (!button || button.disabled || !this.socket?.connected) return;
     button.disabled = true;
     fill(button, "Loading…");
-    this.socket.timeout(10_000).emit("history", { room: conv.key, before: conv.oldest }, (err, res) => {
+    this.loadPage(conv, conv.oldest, () => {
       button.disabled = false;
       fill(button, "Load older messages");
+    });
+  }
+
+  /** A page of history (`before` a message id; null: the last page): what is older than
+   *  what is shown goes above it, the view kept still; what is newer (sent while this page
+   *  was away) after it. */
+  loadPage(conv, before, done) {
+    conv.loaded = true;
+    const room = conv.isRoom ? conv.key : `@${conv.peer.name}`;
+    this.socket.timeout(10_000).emit("history", { room, before: before ?? undefined }, (err, res) => {
+      done?.();
       if (err || !res?.ok) {
         this.flash(res?.error ?? "Older messages could not be loaded: try again");
         return;
       }
       const fresh = res.messages.filter((m) => !this.seen.has(m.id));
+      const first = conv.firstTs ?? Infinity;
       // Grouped among themselves; the last message's grouping is the newest's business.
       const last = conv.last;
       conv.last = null;
-      const items = fresh.map((m) => {
-        this.seen.add(m.id);
-        return this.messageItem(conv, m.from.name, m.text, m.ts, this.myIds.has(m.from.id));
-      });
+      const items = fresh
+        .filter((m) => m.ts < first)
+        .map((m) => {
+          this.seen.add(m.id);
+          return this.messageItem(conv, m.from.name, m.text, m.ts, this.isMe(m.from));
+        });
       conv.last = last;
       const box = this.el.lists;
       const height = box.scrollHeight;
-      conv.older.after(...items);
-      if (res.messages.length) conv.oldest = res.messages[0].id;
-      this.setOlder(conv, res.more);
+      if (conv.older) conv.older.after(...items);
+      else conv.list.prepend(...items);
+      if (items.length) {
+        conv.oldest = res.messages[0].id;
+        conv.firstTs = res.messages[0].ts;
+      }
       if (conv.key === this.active) box.scrollTop += box.scrollHeight - height;
+      for (const m of fresh) if (m.ts >= first) this.addMessage(conv, { ...m, room: conv.key });
+      conv.oldest ??= res.messages[0]?.id;
+      if (before !== null || !conv.older) this.setOlder(conv, res.more);
     });
+  }
+
+  /** Whether `user` is the person of this page (any of their tabs). */
+  isMe(user) {
+    return Boolean(this.me) && user.name.toLowerCase() === this.me.name.toLowerCase();
   }
 
   onMessage(m) {
@@ -218,13 +249,12 @@ class Chat {
   }
 
   onDm(dm) {
-    const mine = this.myIds.has(dm.from.id);
-    const conv = this.dmConv(mine ? dm.to : dm.from);
+    const conv = this.dmConv(this.isMe(dm.from) ? dm.to : dm.from);
     this.addMessage(conv, { ...dm, room: conv.key });
   }
 
   onNotice(n) {
-    const mine = this.myIds.has(n.user.id);
+    const mine = this.isMe(n.user);
     // Our own join is announced before the join's ack makes the channel ours.
     if (!this.joined.has(n.room) && !(mine && n.kind === "join")) return;
     const conv = this.conv(n.room);
@@ -245,7 +275,7 @@ class Chat {
 
   onTyping(t) {
     const conv = this.convs.get(t.room);
-    if (!conv || this.myIds.has(t.from.id)) return;
+    if (!conv || this.isMe(t.from)) return;
     this.dropTyper(conv, t.from.id);
     if (t.typing) {
       const timer = setTimeout(() => this.dropTyper(conv, t.from.id), TYPING_SHOWN_MS);
@@ -267,10 +297,10 @@ class Chat {
   }
 
   dmConv(peer) {
-    const key = `@${peer.id}`;
+    const key = `@${peer.name.toLowerCase()}`;
     let conv = this.convs.get(key);
     if (!conv) {
-      conv = new Conv(key, `@${peer.name}`, peer);
+      conv = new Conv(key, `@${peer.name}`, { name: peer.name });
       this.convs.set(key, conv);
       this.el.lists.append(conv.list);
       this.renderDms();
@@ -286,7 +316,8 @@ class Chat {
     if (own) return own({ ok: true, id: m.id, ts: m.ts });
     this.seen.add(m.id);
     conv.oldest ??= m.id;
-    const mine = this.myIds.has(m.from.id);
+    conv.firstTs ??= m.ts;
+    const mine = this.isMe(m.from);
     this.append(conv, this.messageItem(conv, m.from.name, m.text, m.ts, mine));
     if (!mine && conv.key !== this.active) {
       conv.unread += 1;
@@ -328,6 +359,8 @@ class Chat {
     conv.unread = 0;
     for (const c of this.convs.values()) c.list.hidden = c !== conv;
     this.el.lists.scrollTop = this.el.lists.scrollHeight;
+    // A direct-message thread shows its history the first time it is opened.
+    if (!conv.isRoom && !conv.loaded && this.socket?.connected) this.loadPage(conv, null);
     this.renderAll();
   }
 
@@ -362,6 +395,7 @@ class Chat {
       if (res?.ok) {
         this.seen.add(res.id);
         conv.oldest ??= res.id;
+        conv.firstTs ??= res.ts;
         li.time.textContent = timeOf(res.ts);
         fill(status, "✓ sent");
         status.className = "status sent";
@@ -371,16 +405,15 @@ class Chat {
         li.classList.add("failed");
       }
     };
-    if (!conv.isRoom) return this.socket.emit("dm", { to: conv.peer.id, text }, settle);
     // Nothing lost, nothing doubled: an answer that does not come (the link died after the
     // server got it, say) sends the message again, with the same `cid`, which the server
     // stores and delivers once; and the history a reconnection brings settles it too.
     cid = newCid();
     this.outbox.set(cid, settle);
-    const payload = { room: conv.key, text, cid };
+    const [name, payload] = conv.isRoom ? ["message", { room: conv.key, text, cid }] : ["dm", { to: conv.peer.name, text, cid }];
     const attempt = () => {
       if (!li.pending) return;
-      this.socket.timeout(SEND_TIMEOUT_MS).emit("message", payload, (err, res) => {
+      this.socket.timeout(SEND_TIMEOUT_MS).emit(name, payload, (err, res) => {
         if (!err) return settle(res);
         if (this.socket.connected) attempt();
         else this.socket.once("connect", attempt);
@@ -728,7 +761,7 @@ class Chat {
     fill(
       this.el.members,
       users.map((u) => {
-        const me = this.me && u.id === this.me.id;
+        const me = this.isMe(u);
         return h(
           "li",
           { class: `member${me ? " me" : ""}` },

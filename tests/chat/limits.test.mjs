@@ -33,8 +33,9 @@ describe("demo chat: what the server refuses", () => {
     assert.equal((await refusal("message", 42)).code, "bad-request");
     assert.equal((await refusal("message", { room: "#random", text: "hi" })).code, "not-a-member");
     assert.equal((await refusal("join", "#nope")).code, "no-such-channel");
-    assert.equal((await refusal("dm", { to: "not-a-socket-id", text: "hi" })).code, "no-such-user");
-    assert.equal((await refusal("dm", { to: r.id, text: "hi" })).code, "dm-self");
+    assert.equal((await refusal("dm", { to: "nobody-here", text: "hi" })).code, "no-such-user");
+    assert.equal((await refusal("dm", { to: "ROBOT", text: "hi" })).code, "dm-self");
+    assert.equal((await refusal("history", { room: "#random" })).code, "not-a-member");
     // …and the server is still there.
     const ok = await refusal("message", { room: "#general", text: "x".repeat(40) });
     assert.equal(ok.ok, true);

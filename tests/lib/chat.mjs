@@ -51,7 +51,7 @@ export function useChat(env = {}) {
   });
   afterEach(async (t) => {
     const pages = ctx.pages.splice(0);
-    await Promise.all(pages.map((p) => p.close().catch(() => {})));
+    await Promise.all(pages.map((p) => p.context().close().catch(() => {})));
     // The next test counts members: wait until the server has seen these pages go.
     if (t.passed && ctx.srv.alive()) await channelsEmpty(ctx.url);
     const out = ctx.srv?.newLogs?.();
@@ -72,7 +72,8 @@ export function useChat(env = {}) {
   /** A new page (its own browser context: own localStorage), logged in as `name` unless null;
    *  `setup(page)` runs before it loads (routes, say). */
   ctx.open = async (name, { client = "wasm", setup } = {}) => {
-    const page = await ctx.browser.newPage();
+    // A context of its own, which more tabs of the same browser can share (`page.context()`).
+    const page = await (await ctx.browser.newContext()).newPage();
     await setup?.(page);
     ctx.pages.push(page);
     page.who = `${name ?? "?"} (${client})`;
@@ -92,7 +93,8 @@ export function useChat(env = {}) {
  * it (the counts of its `session`, then every `counts` update).
  */
 export function channelsEmpty(url, timeout = 15_000) {
-  const probe = io(url, { auth: { name: "probe", rooms: [] }, transports: ["websocket"], forceNew: true, reconnection: false });
+  // (A key of its own: the previous probe may still hold the name while it leaves.)
+  const probe = io(url, { auth: { name: "probe", key: "probe-key-0000", rooms: [] }, transports: ["websocket"], forceNew: true, reconnection: false });
   return new Promise((resolve, reject) => {
     const done = (err) => {
       clearTimeout(timer);

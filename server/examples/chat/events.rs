@@ -1,30 +1,51 @@
 //! The chat itself: who may connect, what each event does, and who hears about it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use sio_server::{ArgError, ConnectError, Event, Namespace, Sid, Socket, SocketIo};
+use sio_server::{ArgError, ConnectError, Event, Namespace, Socket, SocketIo};
 
 use crate::config::Config;
 use crate::rate_limit::TokenBucket;
-use crate::store::{Page, Pushed, Store};
+use crate::store::{self, Page, Pushed, Store, name_key};
 use crate::validate::{self, Invalid};
 use crate::wire::{
-    Auth, ChatError, Dm, HistoryPage, HistoryRequest, Limits, Message, Notice, Presence, Refusal,
-    RoomState, SendDm, SendMessage, Session, Typing, TypingNotice, User,
+    Auth, ChatError, Dm, HistoryPage, HistoryRequest, Limits, Message, Notice, Peer, Presence,
+    Refusal, RoomState, SendDm, SendMessage, Session, Typing, TypingNotice, User,
 };
 
 /// The chat's namespace.
 const NSP: &str = "/";
 
-/// The nickname the middleware accepted, kept in the socket's data for the connect
-/// handler and for member lists.
+/// The nickname the middleware accepted and the key of the person asking for it, kept in
+/// the socket's data for the connect handler and for member lists.
 #[derive(Clone)]
-struct Nick(String);
+struct Nick {
+    name: String,
+    key: String,
+}
+
+/// Who holds a nickname: their key, their sockets, the name as they wrote it.
+struct Holder {
+    key: String,
+    sockets: usize,
+    name: String,
+}
+
+/// The refusal of a nickname someone else holds.
+const TAKEN: &str = "That nickname is taken: pick another";
+
+/// Direct-message threads listed in a session.
+const THREADS: usize = 20;
+
+/// The room of every socket of the person holding `name`: where their direct messages go.
+fn person_room(name: &str) -> String {
+    format!("user:{}", name_key(name))
+}
 
 /// One connected socket's side of the chat.
 struct Member {
@@ -54,6 +75,8 @@ pub struct Chat {
     io: SocketIo,
     cfg: Config,
     store: Store,
+    /// The nicknames held now, by `name_key`.
+    names: Mutex<HashMap<String, Holder>>,
     /// Message ids are `<boot>-<n>`, so ids of a restarted server never repeat earlier ones
     /// a page still holds.
     boot: u32,
@@ -74,7 +97,7 @@ fn now_ms() -> u64 {
 }
 
 fn nick_of(socket: &Socket) -> Option<String> {
-    socket.with_extensions(|d| d.get::<Nick>().map(|n| n.0.clone()))
+    socket.with_extensions(|d| d.get::<Nick>().map(|n| n.name.clone()))
 }
 
 fn refusal(e: Invalid) -> Refusal {
@@ -106,15 +129,92 @@ impl Chat {
         let chat = Arc::new(Chat {
             io: io.clone(),
             store,
+            names: Mutex::default(),
             boot: rand::random(),
             seq: AtomicU64::new(0),
             cfg,
         });
-        let max_name = chat.cfg.max_name;
-        let on_connect = chat.clone();
+        let (on_connect, gate) = (chat.clone(), chat.clone());
         io.ns(NSP, move |socket| on_connect.connected(socket))
-            .middleware(move |socket| async move { check_nickname(&socket, max_name) });
+            .middleware(move |socket| {
+                let gate = gate.clone();
+                async move { gate.check_nickname(&socket) }
+            });
         chat
+    }
+
+    /// The middleware: a nickname of the right length that nobody else holds, or a refusal
+    /// the page shows.
+    fn check_nickname(&self, socket: &Socket) -> Result<(), ConnectError> {
+        let auth: Auth = socket.handshake().auth().unwrap_or_else(|e| {
+            tracing::debug!(socket = %socket.id(), "unreadable auth: {e}");
+            Auth::default()
+        });
+        let refuse = |message: String, code: &str| {
+            tracing::info!(socket = %socket.id(), "nickname refused: {message}");
+            Err(ConnectError::new(message).with_data(json!({ "code": code })))
+        };
+        let name = match validate::nickname(&auth.name, self.cfg.max_name) {
+            Ok(name) => name,
+            Err(e) => return refuse(e.to_string(), e.code()),
+        };
+        // Without a (valid) key of its own, a socket is a person of its own.
+        let key = auth
+            .key
+            .filter(|k| validate::client_id(k).is_ok())
+            .unwrap_or_else(|| socket.id().to_string());
+        if lock(&self.names)
+            .get(&name_key(&name))
+            .is_some_and(|h| h.key != key)
+        {
+            return refuse(TAKEN.into(), "name-taken");
+        }
+        socket.with_extensions(|d| d.insert(Nick { name, key }));
+        Ok(())
+    }
+
+    /// Takes `name` for the person with `key` (one more socket); false when someone else
+    /// holds it (they took it since the middleware looked).
+    fn hold(&self, name: &str, key: &str) -> bool {
+        let mut names = lock(&self.names);
+        let h = names.entry(name_key(name)).or_insert_with(|| Holder {
+            key: key.to_owned(),
+            sockets: 0,
+            name: name.to_owned(),
+        });
+        if h.key != key {
+            return false;
+        }
+        h.sockets += 1;
+        h.name = name.to_owned();
+        true
+    }
+
+    /// One socket of the holder of `name` is gone; the last one frees the name.
+    fn release(&self, name: &str) {
+        let mut names = lock(&self.names);
+        let key = name_key(name);
+        if let Some(h) = names.get_mut(&key) {
+            h.sockets = h.sockets.saturating_sub(1);
+            if h.sockets == 0 {
+                names.remove(&key);
+            }
+        }
+    }
+
+    /// The name of whoever holds `name` now, as they wrote it.
+    fn holder(&self, name: &str) -> Option<String> {
+        lock(&self.names)
+            .get(&name_key(name))
+            .map(|h| h.name.clone())
+    }
+
+    /// A page's message id, checked.
+    fn client_id(cid: Option<String>) -> Result<Option<String>, Refusal> {
+        match cid {
+            Some(cid) => Ok(Some(validate::client_id(&cid).map_err(refusal)?.to_owned())),
+            None => Ok(None),
+        }
     }
 
     fn ns(&self) -> Option<Namespace> {
@@ -145,7 +245,9 @@ impl Chat {
                 })
             })
             .collect();
-        users.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
+        users.sort_by(|a, b| (name_key(&a.name), &a.id).cmp(&(name_key(&b.name), &b.id)));
+        // One person, one entry, however many tabs they have.
+        users.dedup_by(|a, b| name_key(&a.name) == name_key(&b.name));
         users
     }
 
@@ -225,12 +327,25 @@ impl Chat {
     }
 
     fn connected(self: &Arc<Self>, socket: Socket) {
-        let Some(name) = nick_of(&socket) else {
+        let Some(Nick { name, key }) = socket.with_extensions(|d| d.get::<Nick>().cloned()) else {
             // The middleware always sets it; without it there is no one to chat as.
             tracing::warn!(socket = %socket.id(), "connected without a nickname");
             socket.disconnect();
             return;
         };
+        if !self.hold(&name, &key) {
+            tracing::info!(socket = %socket.id(), "nickname taken meanwhile: {name}");
+            let _ = socket.emit(
+                "chat-error",
+                &ChatError {
+                    code: "name-taken",
+                    message: TAKEN,
+                },
+            );
+            socket.disconnect();
+            return;
+        }
+        socket.join(person_room(&name));
         let now = Instant::now();
         let member = Arc::new(Member {
             user: User {
@@ -264,6 +379,13 @@ impl Chat {
             channels: self.cfg.channels.clone(),
             joined: rooms.iter().map(|r| self.room_state(r)).collect(),
             counts: self.counts(),
+            dms: self
+                .store
+                .threads(&member.user.name, THREADS)
+                .unwrap_or_else(|e| {
+                    tracing::error!("no direct-message threads: {e}");
+                    Vec::new()
+                }),
             limits: Limits {
                 message: self.cfg.max_message,
                 name: self.cfg.max_name,
@@ -282,6 +404,7 @@ impl Chat {
         let chat = self.clone();
         socket.on_disconnect(move |_, reason| {
             tracing::info!(name = %member.user.name, "disconnected: {}", reason.as_str());
+            chat.release(&member.user.name);
             let rooms = std::mem::take(&mut *lock(&member.rooms));
             for room in &rooms {
                 chat.membership_changed(room, &member.user, "leave");
@@ -325,10 +448,7 @@ impl Chat {
         let req = req.map_err(|e| malformed(socket, "message", &e))?;
         m.require(&req.room, "write there")?;
         let text = validate::message(&req.text, self.cfg.max_message).map_err(refusal)?;
-        let cid = match req.cid {
-            Some(cid) => Some(validate::client_id(&cid).map_err(refusal)?.to_owned()),
-            None => None,
-        };
+        let cid = Self::client_id(req.cid)?;
         let msg = Message {
             id: self.next_id(),
             room: req.room,
@@ -360,8 +480,19 @@ impl Chat {
     ) -> Answer {
         self.allow(socket, m)?;
         let req = req.map_err(|e| malformed(socket, "history", &e))?;
-        m.require(&req.room, "read it")?;
-        let page = self.store.before(&req.room, &req.before).map_err(|e| {
+        // `@name`: the direct messages with that person; else a channel of one's own.
+        let room = match req.room.strip_prefix('@') {
+            Some(peer) => store::dm_room(&m.user.name, peer),
+            None => {
+                m.require(&req.room, "read it")?;
+                req.room.clone()
+            }
+        };
+        let page = match &req.before {
+            Some(id) => self.store.before(&room, id),
+            None => self.store.recent(&room),
+        };
+        let page = page.map_err(|e| {
             tracing::error!("{}: history not read: {e}", req.room);
             Refusal::new("unavailable", "The history cannot be read now")
         })?;
@@ -381,31 +512,47 @@ impl Chat {
         self.allow(socket, m)?;
         let req = req.map_err(|e| malformed(socket, "dm", &e))?;
         let text = validate::message(&req.text, self.cfg.max_message).map_err(refusal)?;
-        let offline = || Refusal::new("no-such-user", "That user is no longer online");
-        let to = Sid::parse(&req.to).ok_or_else(offline)?;
-        if to == socket.id() {
+        let cid = Self::client_id(req.cid)?;
+        let to = self
+            .holder(&req.to)
+            .ok_or_else(|| Refusal::new("no-such-user", "That user is no longer online"))?;
+        if name_key(&to) == name_key(&m.user.name) {
             return Err(Refusal::new("dm-self", "That is you"));
         }
-        let target = self
-            .ns()
-            .and_then(|ns| ns.get_socket(to))
-            .ok_or_else(offline)?;
-        let to_user = User {
-            id: to.to_string(),
-            name: nick_of(&target).ok_or_else(offline)?,
-        };
-        let dm = Dm {
+        let msg = Message {
             id: self.next_id(),
+            room: store::dm_room(&m.user.name, &to),
             from: m.user.clone(),
-            to: to_user,
             text,
             ts: now_ms(),
+            cid,
         };
-        // The receiver's own room: nobody else is in it.
-        if let Err(e) = socket.to(to).emit("dm", &dm) {
+        let to = Peer { name: to };
+        match self.store.push(&msg) {
+            Ok(Pushed::New) => {}
+            Ok(Pushed::Again { id, ts }) => {
+                return Ok(json!({ "ok": true, "id": id, "ts": ts, "to": to }));
+            }
+            Err(e) => tracing::error!("direct message not stored: {e}"),
+        }
+        if let Err(e) = self.store.touch_thread(&m.user.name, &to.name, msg.ts) {
+            tracing::error!("direct-message thread not noted: {e}");
+        }
+        let ack = json!({ "ok": true, "id": msg.id, "ts": msg.ts, "to": to });
+        let dm = Dm {
+            id: msg.id,
+            from: msg.from,
+            to,
+            text: msg.text,
+            ts: msg.ts,
+            cid: msg.cid,
+        };
+        // The receiver's tabs, and the sender's other tabs (this one has the ack).
+        let rooms = [person_room(&dm.to.name), person_room(&dm.from.name)];
+        if let Err(e) = socket.to(rooms).emit("dm", &dm) {
             tracing::warn!("dm not sent: {e}");
         }
-        Ok(json!({ "ok": true, "id": dm.id, "ts": dm.ts, "to": dm.to }))
+        Ok(ack)
     }
 
     fn channel(
@@ -466,22 +613,4 @@ fn typing(socket: &Socket, m: &Member, req: Result<Typing, ArgError>) {
         .to(req.room.as_str())
         .volatile()
         .emit("typing", &notice);
-}
-
-/// The middleware: a nickname of the right length, or a refusal the page shows.
-fn check_nickname(socket: &Socket, max: usize) -> Result<(), ConnectError> {
-    let auth: Auth = socket.handshake().auth().unwrap_or_else(|e| {
-        tracing::debug!(socket = %socket.id(), "unreadable auth: {e}");
-        Auth::default()
-    });
-    match validate::nickname(&auth.name, max) {
-        Ok(name) => {
-            socket.with_extensions(|d| d.insert(Nick(name)));
-            Ok(())
-        }
-        Err(e) => {
-            tracing::info!(socket = %socket.id(), "nickname refused: {e}");
-            Err(ConnectError::new(e.to_string()).with_data(json!({ "code": e.code() })))
-        }
-    }
 }

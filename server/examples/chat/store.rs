@@ -89,7 +89,16 @@ impl Store {
                  cid TEXT
              );
              CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, seq);
-             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_cid ON messages (cid);",
+             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_cid ON messages (cid);
+             -- Who has direct messages with whom: `me` and `peer` are the nicknames' keys
+             -- (`dm_room`), `peer_name` the peer's name as last written.
+             CREATE TABLE IF NOT EXISTS threads (
+                 me TEXT NOT NULL,
+                 peer TEXT NOT NULL,
+                 peer_name TEXT NOT NULL,
+                 last INTEGER NOT NULL,
+                 PRIMARY KEY (me, peer)
+             );",
         )?;
         Ok(Store {
             db: Mutex::new(db),
@@ -133,6 +142,30 @@ impl Store {
             self.trim(&db, &msg.room)?;
         }
         Ok(Pushed::New)
+    }
+
+    /// Notes that `a` and `b` (display names) have a direct-message thread, active now.
+    pub fn touch_thread(&self, a: &str, b: &str, ts: u64) -> Result<(), StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(
+            "INSERT INTO threads (me, peer, peer_name, last) VALUES (?, ?, ?, ?)
+             ON CONFLICT (me, peer) DO UPDATE SET peer_name = excluded.peer_name, last = excluded.last",
+        )?;
+        let ts = i64::try_from(ts).unwrap_or(i64::MAX);
+        stmt.execute(params![name_key(a), name_key(b), b, ts])?;
+        stmt.execute(params![name_key(b), name_key(a), a, ts])?;
+        Ok(())
+    }
+
+    /// The people `name` has direct messages with, most recent first (at most `limit`).
+    pub fn threads(&self, name: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(
+            "SELECT peer_name FROM threads WHERE me = ? ORDER BY last DESC LIMIT ?",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![name_key(name), limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Deletes what `room` has past its last `keep` messages.
@@ -195,9 +228,35 @@ impl Store {
     }
 }
 
+/// A nickname as the chat compares them: two that differ in case are one person.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// The history "room" of the direct messages between `a` and `b`, whichever writes.
+pub fn dm_room(a: &str, b: &str) -> String {
+    let (a, b) = (name_key(a), name_key(b));
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    // A newline cannot be in a nickname (`validate::nickname` makes one line).
+    format!("dm:{x}\n{y}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direct_threads_by_person() {
+        assert_eq!(dm_room("Bob", "alice"), dm_room("Alice", "bob"));
+        assert_ne!(dm_room("alice", "bob"), dm_room("alice", "carol"));
+        let s = Store::in_memory(10, 100).unwrap();
+        s.touch_thread("Alice", "Bob", 1).unwrap();
+        s.touch_thread("alice", "Carol", 2).unwrap();
+        s.touch_thread("ALICE", "bob", 3).unwrap();
+        assert_eq!(s.threads("alice", 10).unwrap(), ["bob", "Carol"]);
+        assert_eq!(s.threads("Carol", 10).unwrap(), ["alice"]);
+        assert!(s.threads("dave", 10).unwrap().is_empty());
+    }
 
     fn msg(room: &str, n: u64) -> Message {
         Message {

@@ -3,9 +3,9 @@
 //! | event | argument | ack |
 //! | --- | --- | --- |
 //! | `message` | `{room, text, cid?}` | `{ok, id, ts}` or `{ok: false, code, error}`; the same message again (its `cid`) gets the first one's answer and is not sent twice |
-//! | `dm` | `{to: socket id, text}` | `{ok, id, ts, to: User}` or an error |
+//! | `dm` | `{to: nickname, text, cid?}` | `{ok, id, ts, to: Peer}` or an error (the same `cid` as `message`) |
 //! | `join` / `leave` | channel name | `{ok, state: RoomState}` (join) / `{ok}`, or an error |
-//! | `history` | `{room, before: message id}` | `{ok, room, messages, more}`: the messages just before, oldest first |
+//! | `history` | `{room, before?: message id}` (`room`: a channel, or `@nickname` for the direct messages with that person) | `{ok, room, messages, more}`: the messages just before (without `before`: the last ones), oldest first |
 //! | `typing` | `{room, typing}` (volatile) | none |
 //!
 //! Server → client: `session` ([`Session`], on every connection), `message`, `dm`,
@@ -13,8 +13,10 @@
 //! `counts` (`{channel: n}`), `typing` (`{room, from, typing}`, volatile) and `chat-error`
 //! (`{code, message}`, e.g. when sending too fast).
 //!
-//! The handshake's `auth` is [`Auth`]: the nickname, and the channels to be in (a page
-//! sends the ones it was in, so a reconnection puts it back where it was).
+//! The handshake's `auth` is [`Auth`]: the nickname, the page's key, and the channels to be in
+//! (a page sends the ones it was in, so a reconnection puts it back where it was). A nickname
+//! belongs to whoever holds it, by their key, while they have a socket connected: direct
+//! messages go to that person, on every tab they have.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,10 @@ use serde::{Deserialize, Serialize};
 pub struct Auth {
     /// The nickname, checked by the middleware.
     pub name: String,
+    /// A secret the page keeps (`validate::client_id`): whoever holds a nickname may open
+    /// more sockets with it (tabs, a reconnection before the old socket is gone); others
+    /// are refused it. Without one, each socket is a person of its own.
+    pub key: Option<String>,
     /// Channels to be in; absent: the first channel.
     pub rooms: Option<Vec<String>>,
 }
@@ -57,7 +63,14 @@ pub struct Message {
     pub cid: Option<String>,
 }
 
-/// A direct message, seen by its two ends only.
+/// Someone, by nickname: who a direct message goes to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Peer {
+    /// The nickname, as its holder wrote it.
+    pub name: String,
+}
+
+/// A direct message, seen by its two ends only (on all their tabs).
 #[derive(Debug, Serialize)]
 pub struct Dm {
     /// Unique per server run.
@@ -65,11 +78,14 @@ pub struct Dm {
     /// The sender.
     pub from: User,
     /// The receiver.
-    pub to: User,
+    pub to: Peer,
     /// One line of plain text.
     pub text: String,
     /// Milliseconds since the Unix epoch.
     pub ts: u64,
+    /// The sender's id for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
 }
 
 /// A channel as a member sees it on joining.
@@ -107,6 +123,8 @@ pub struct Session {
     pub joined: Vec<RoomState>,
     /// Members per channel.
     pub counts: BTreeMap<String, usize>,
+    /// The people this nickname has direct messages with, most recent first.
+    pub dms: Vec<String>,
     /// Limits to enforce in the page too.
     pub limits: Limits,
 }
@@ -160,10 +178,13 @@ pub struct SendMessage {
 /// `dm`'s argument.
 #[derive(Debug, Deserialize)]
 pub struct SendDm {
-    /// The receiver's socket id.
+    /// The receiver's nickname.
     pub to: String,
     /// The text, checked by `validate::message`.
     pub text: String,
+    /// The page's own id for it, as [`SendMessage::cid`].
+    #[serde(default)]
+    pub cid: Option<String>,
 }
 
 /// `history`'s argument.
@@ -171,8 +192,9 @@ pub struct SendDm {
 pub struct HistoryRequest {
     /// The channel.
     pub room: String,
-    /// The id of the oldest message the page has.
-    pub before: String,
+    /// The id of the oldest message the page has; none: the last page.
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 /// `history`'s answer.
