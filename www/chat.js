@@ -67,6 +67,7 @@ class Chat {
     this.state = "idle"; // idle (no nickname yet), connecting, connected, reconnecting, offline
     this.attempt = 0;
     this.typing = { room: null, sentAt: 0, idle: null };
+    this.drawer = null; // on small screens: "side" (channels) or "people" when one is open
   }
 
   start() {
@@ -79,6 +80,16 @@ class Chat {
     // the server's heartbeat gives up; a page restored from the back/forward cache comes back.
     addEventListener("pagehide", () => this.socket?.disconnect());
     addEventListener("pageshow", (e) => e.persisted && this.socket?.connect());
+    addEventListener("keydown", (e) => e.key === "Escape" && this.openDrawer(null));
+  }
+
+  /** Opens the channels ("side") or members ("people") drawer of small screens, or none. */
+  openDrawer(which) {
+    this.drawer = which;
+    this.el.chat.classList.toggle("show-side", which === "side");
+    this.el.chat.classList.toggle("show-people", which === "people");
+    this.el.sideBtn.setAttribute("aria-expanded", String(which === "side"));
+    this.el.peopleBtn.setAttribute("aria-expanded", String(which === "people"));
   }
 
   // ------------------------------------------------------------------ connection
@@ -357,6 +368,7 @@ class Chat {
     if (this.active !== key) this.stopTyping();
     this.active = key;
     conv.unread = 0;
+    this.openDrawer(null);
     for (const c of this.convs.values()) c.list.hidden = c !== conv;
     this.el.lists.scrollTop = this.el.lists.scrollHeight;
     // A direct-message thread shows its history the first time it is opened.
@@ -530,48 +542,49 @@ class Chat {
     el.membersTitle = h("h2", {});
     el.members = h("ul", { class: "member-list", "aria-label": "Members" });
     el.login = this.buildLogin();
+    // Small screens: the channels and the members are drawers over the conversation.
+    const drawerBtn = (which, label, cls) =>
+      h("button", { type: "button", class: `drawer-btn ${cls}`, "aria-expanded": "false", onclick: () => this.openDrawer(this.drawer === which ? null : which) }, label);
+    el.sideBtn = drawerBtn("side", "☰", "side-btn");
+    el.sideBtn.setAttribute("aria-label", "Channels");
+    el.peopleBtn = drawerBtn("people", "People", "people-btn");
 
     const other = this.client.other;
-    fill(
-      document.getElementById("app"),
+    el.chat = h(
+      "div",
+      { class: "chat" },
       h(
-        "div",
-        { class: "chat" },
-        h(
-          "header",
-          { class: "top" },
-          h(
-            "div",
-            { class: "brand" },
-            h("span", { class: "logo" }, "sio"),
-            h("span", {}, "chat"),
-            h("span", { class: "client" }, this.client.name),
-          ),
-          el.status,
-          el.me,
-        ),
-        h(
-          "nav",
-          { class: "side" },
-          h("h2", {}, "Channels"),
-          el.channels,
-          h("h2", {}, "Direct messages"),
-          el.dms,
-          h("a", { class: "other-client", href: other.href }, `${other.label} →`),
-        ),
-        h(
-          "main",
-          { class: "room" },
-          h("header", { class: "conv-head" }, h("div", {}, el.title, el.sub), el.headAction),
-          el.lists,
-          el.typing,
-          el.flash,
-          el.composer,
-        ),
-        h("aside", { class: "people" }, el.membersTitle, el.members),
+        "header",
+        { class: "top" },
+        el.sideBtn,
+        h("div", { class: "brand" }, h("span", { class: "logo" }, "sio"), h("span", {}, "chat"), h("span", { class: "client" }, this.client.name)),
+        el.status,
+        el.peopleBtn,
+        el.me,
       ),
-      el.login,
+      h(
+        "nav",
+        { class: "side" },
+        h("h2", {}, "Channels"),
+        el.channels,
+        h("h2", {}, "Direct messages"),
+        el.dms,
+        h("a", { class: "other-client", href: other.href }, `${other.label} →`),
+      ),
+      h(
+        "main",
+        { class: "room" },
+        h("header", { class: "conv-head" }, h("div", {}, el.title, el.sub), el.headAction),
+        el.lists,
+        el.typing,
+        el.flash,
+        el.composer,
+      ),
+      h("aside", { class: "people" }, el.membersTitle, el.members),
+      // Closes an open drawer.
+      h("div", { class: "backdrop", onclick: () => this.openDrawer(null) }),
     );
+    fill(document.getElementById("app"), el.chat, el.login);
     this.renderAll();
   }
 
@@ -639,7 +652,7 @@ class Chat {
     let cls = this.state;
     if (this.state === "connected") {
       const transport = this.socket?.io?.engine?.transport?.name;
-      text = transport ? `connected · ${transport}` : "connected";
+      text = transport ? ["connected", h("span", { class: "via" }, ` · ${transport}`)] : "connected";
     } else if (this.state === "reconnecting") {
       text = this.attempt ? `reconnecting (attempt ${this.attempt})` : "reconnecting…";
     } else if (this.state === "connecting") {
@@ -654,12 +667,13 @@ class Chat {
       text = "offline";
       cls = "offline";
     }
-    fill(this.el.status, h("span", { class: "dot", "aria-hidden": "true" }), text);
+    fill(this.el.status, h("span", { class: "dot", "aria-hidden": "true" }), ...[text].flat());
     this.el.status.className = `conn ${cls}`;
   }
 
   renderMe() {
     if (!this.me) return fill(this.el.me);
+    this.el.me.title = `You are ${this.me.name}`;
     fill(
       this.el.me,
       avatar(this.me.name),

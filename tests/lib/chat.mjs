@@ -70,10 +70,11 @@ export function useChat(env = {}) {
     ctx.srv = await startServer({ kind: "chat", impl: "rust", env: ctx.env, port: ctx.srv.port });
   };
   /** A new page (its own browser context: own localStorage), logged in as `name` unless null;
-   *  `setup(page)` runs before it loads (routes, say). */
-  ctx.open = async (name, { client = "wasm", setup } = {}) => {
+   *  `setup(page)` runs before it loads (routes, say); `device` are Playwright context options
+   *  (a phone's viewport, touch). */
+  ctx.open = async (name, { client = "wasm", setup, device } = {}) => {
     // A context of its own, which more tabs of the same browser can share (`page.context()`).
-    const page = await (await ctx.browser.newContext()).newPage();
+    const page = await (await ctx.browser.newContext(device)).newPage();
     await setup?.(page);
     ctx.pages.push(page);
     page.who = `${name ?? "?"} (${client})`;
@@ -116,7 +117,8 @@ export function channelsEmpty(url, timeout = 15_000) {
 /** Types `name` in the nickname dialog and waits until the page shows it signed in. */
 export async function login(page, name) {
   await submitName(page, name);
-  await page.locator(".me-name", { hasText: exact(name) }).waitFor({ timeout: WAIT_MS });
+  // (Attached: a phone's top bar shows only the avatar.)
+  await page.locator(".me-name", { hasText: exact(name) }).waitFor({ state: "attached", timeout: WAIT_MS });
   await status(page, /^connected/);
 }
 
