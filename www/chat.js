@@ -11,6 +11,24 @@ const TYPING_IDLE_MS = 3_000; // "stopped typing" after this long without a keys
 const TYPING_SHOWN_MS = 5_000; // others' indicator fades if no refresh comes
 const GROUP_MS = 5 * 60_000; // consecutive messages of one author within this share a header
 const SEND_TIMEOUT_MS = 10_000; // a send unanswered this long is sent again (the server keeps it once)
+// What a page keeps, however long it stays open: messages shown per conversation (the oldest
+// go, "Load older messages" brings them back) and message ids remembered against doubles.
+const MAX_SHOWN = 300;
+const KEEP_SHOWN = 250;
+const MAX_SEEN = 5_000;
+const TITLE = document.title;
+
+/** The calendar day of `ts` in the reader's time zone. */
+const dayOf = (ts) => new Date(ts).toDateString();
+/** "Today", "Yesterday", or the date. */
+function dayLabel(ts) {
+  const now = Date.now();
+  if (dayOf(ts) === dayOf(now)) return "Today";
+  if (dayOf(ts) === dayOf(now - 86_400_000)) return "Yesterday";
+  const d = new Date(ts);
+  const year = d.getFullYear() === new Date(now).getFullYear() ? undefined : "numeric";
+  return d.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric", year });
+}
 
 /** A page's id for a message it sends, the same on every retry. */
 const newCid = () => [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -37,6 +55,8 @@ class Conv {
     this.unread = 0;
     this.typers = new Map(); // socket id → {name, timer}
     this.last = null; // {author, ts} of the last message, for grouping
+    this.lastDay = null; // the day of the last message, for day separators
+    this.shown = 0; // messages in the list
     this.oldest = null; // id of the first message shown: where "load older" goes back from
     this.older = null; // the "load older" row, while the server has older messages
   }
@@ -81,6 +101,14 @@ class Chat {
     addEventListener("pagehide", () => this.socket?.disconnect());
     addEventListener("pageshow", (e) => e.persisted && this.socket?.connect());
     addEventListener("keydown", (e) => e.key === "Escape" && this.openDrawer(null));
+    // Back on the page: what arrived in the open conversation meanwhile is read.
+    document.addEventListener("visibilitychange", () => {
+      const conv = this.convs.get(this.active);
+      if (!document.hidden && conv?.unread) {
+        conv.unread = 0;
+        this.renderAll();
+      }
+    });
   }
 
   /** Opens the channels ("side") or members ("people") drawer of small screens, or none. */
@@ -229,9 +257,12 @@ class Chat {
       const items = fresh
         .filter((m) => m.ts < first)
         .map((m) => {
-          this.seen.add(m.id);
-          return this.messageItem(conv, m.from.name, m.text, m.ts, this.isMe(m.from));
+          this.remember(m.id);
+          const li = this.messageItem(conv, m.from.name, m.text, m.ts, this.isMe(m.from));
+          li.mid = m.id;
+          return li;
         });
+      conv.shown += items.length;
       conv.last = last;
       const box = this.el.lists;
       const height = box.scrollHeight;
@@ -240,6 +271,7 @@ class Chat {
       if (items.length) {
         conv.oldest = res.messages[0].id;
         conv.firstTs = res.messages[0].ts;
+        this.relabelDays(conv);
       }
       if (conv.key === this.active) box.scrollTop += box.scrollHeight - height;
       for (const m of fresh) if (m.ts >= first) this.addMessage(conv, { ...m, room: conv.key });
@@ -325,19 +357,81 @@ class Chat {
     // its answer.
     const own = m.cid && this.outbox.get(m.cid);
     if (own) return own({ ok: true, id: m.id, ts: m.ts });
-    this.seen.add(m.id);
+    this.remember(m.id);
     conv.oldest ??= m.id;
     conv.firstTs ??= m.ts;
     const mine = this.isMe(m.from);
-    this.append(conv, this.messageItem(conv, m.from.name, m.text, m.ts, mine));
-    if (!mine && conv.key !== this.active) {
+    const li = this.messageItem(conv, m.from.name, m.text, m.ts, mine);
+    li.mid = m.id;
+    this.append(conv, li);
+    // Unread: elsewhere than the open conversation, or while the page is not looked at.
+    if (!mine && (conv.key !== this.active || document.hidden)) {
       conv.unread += 1;
       conv.isRoom ? this.renderChannels() : this.renderDms();
+      this.renderTitle();
     }
   }
 
+  /** Remembers a message id against doubles; the oldest are forgotten past MAX_SEEN (a
+   *  history replay only brings recent ones). */
+  remember(id) {
+    this.seen.add(id);
+    if (this.seen.size <= MAX_SEEN) return;
+    for (const old of this.seen) {
+      this.seen.delete(old);
+      if (this.seen.size <= MAX_SEEN - 500) break;
+    }
+  }
+
+  /** "(3) sio chat": the unread messages of every conversation, in the tab's title. */
+  renderTitle() {
+    let n = 0;
+    for (const c of this.convs.values()) n += c.unread;
+    document.title = n ? `(${n}) ${TITLE}` : TITLE;
+  }
+
+  /** The day separators of a conversation, laid again (after older messages came in). */
+  relabelDays(conv) {
+    for (const d of conv.list.querySelectorAll("li.day")) d.remove();
+    let day = null;
+    for (const li of conv.list.querySelectorAll("li.msg")) {
+      if (dayOf(li.ts) !== day) li.before(this.dayItem(li.ts));
+      day = dayOf(li.ts);
+    }
+    conv.lastDay = day;
+  }
+
+  dayItem(ts) {
+    return h("li", { class: "day", role: "separator" }, h("span", {}, dayLabel(ts)));
+  }
+
+  /** Past MAX_SHOWN messages, the oldest leave the page (down to KEEP_SHOWN); "Load older
+   *  messages" brings them back. */
+  trim(conv) {
+    if (conv.shown <= MAX_SHOWN) return;
+    const box = this.el.lists;
+    const height = box.scrollHeight;
+    const msgs = [...conv.list.querySelectorAll("li.msg")];
+    const keep = msgs[msgs.length - KEEP_SHOWN];
+    // Everything before the first message kept goes (messages, notices, separators), but
+    // the "load older" row.
+    for (let node = conv.list.firstChild; node && node !== keep; ) {
+      const next = node.nextSibling;
+      if (node !== conv.older) node.remove();
+      // (Forgotten, so that "load older" can show it again.)
+      if (node.mid) this.seen.delete(node.mid);
+      node = next;
+    }
+    conv.shown = KEEP_SHOWN;
+    conv.oldest = keep.mid ?? conv.oldest;
+    conv.firstTs = keep.ts;
+    this.relabelDays(conv);
+    this.setOlder(conv, true);
+    if (conv.key === this.active) box.scrollTop -= height - box.scrollHeight;
+  }
+
   messageItem(conv, author, text, ts, mine) {
-    const grouped = conv.last && conv.last.author === author && ts - conv.last.ts < GROUP_MS;
+    const grouped = conv.last && conv.last.author === author && ts - conv.last.ts < GROUP_MS && dayOf(ts) === dayOf(conv.last.ts);
     conv.last = { author, ts };
     const time = h("time", {}, timeOf(ts));
     const li = h(
@@ -352,14 +446,21 @@ class Chat {
       ),
     );
     li.time = time;
+    li.ts = ts;
     return li;
   }
 
   append(conv, li) {
     const box = this.el.lists;
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    if (li.ts !== undefined) {
+      if (dayOf(li.ts) !== conv.lastDay) conv.list.append(this.dayItem(li.ts));
+      conv.lastDay = dayOf(li.ts);
+      conv.shown += 1;
+    }
     conv.list.append(li);
     if (conv.key === this.active && atBottom) box.scrollTop = box.scrollHeight;
+    this.trim(conv);
   }
 
   show(key) {
@@ -369,6 +470,7 @@ class Chat {
     this.active = key;
     conv.unread = 0;
     this.openDrawer(null);
+    this.renderTitle();
     for (const c of this.convs.values()) c.list.hidden = c !== conv;
     this.el.lists.scrollTop = this.el.lists.scrollHeight;
     // A direct-message thread shows its history the first time it is opened.
@@ -405,7 +507,8 @@ class Chat {
       li.pending = null;
       this.outbox.delete(cid);
       if (res?.ok) {
-        this.seen.add(res.id);
+        this.remember(res.id);
+        li.mid = res.id;
         conv.oldest ??= res.id;
         conv.firstTs ??= res.ts;
         li.time.textContent = timeOf(res.ts);

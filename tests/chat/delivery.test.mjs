@@ -4,22 +4,15 @@
 // retry, and shows once everywhere.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { io } from "socket.io-client";
 import { assertNoTrap } from "../lib/browser.mjs";
-import { message, messages, sayAndConfirm, say, seeMessage, status, useChat } from "../lib/chat.mjs";
+import { message, messages, robot, sayAndConfirm, say, seeMessage, status, useChat } from "../lib/chat.mjs";
 
 describe("demo chat: delivery", () => {
   const chat = useChat();
   const count = async (page, text) => (await messages(page)).filter((m) => m.text === text).length;
 
   test("the same message id twice: one message, the first answer twice", async () => {
-    const connect = (name) =>
-      new Promise((resolve, reject) => {
-        const s = io(chat.url, { auth: { name }, transports: ["websocket"], forceNew: true, reconnection: false });
-        s.once("session", () => resolve(s));
-        s.once("connect_error", reject);
-      });
-    const [a, b] = [await connect("alice"), await connect("bob")];
+    const [a, b] = [await robot(chat.url, "alice"), await robot(chat.url, "bob")];
     try {
       const got = [];
       b.on("message", (m) => got.push(m));

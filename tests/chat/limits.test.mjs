@@ -1,22 +1,9 @@
 // The chat's limits, from the server's side: what it refuses and how it answers, for a
 // page and for a client that skips the page's own checks.
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
-import { io } from "socket.io-client";
+import { describe, test } from "node:test";
 import { ack } from "../lib/harness.mjs";
-import { assertClean, message, messages, say, sayAndConfirm, screenshot, seeMessage, useChat } from "../lib/chat.mjs";
-
-/** A socket.io-client socket on the chat, connected as `name`. */
-function robot(url, name) {
-  const s = io(url, { auth: { name }, transports: ["websocket"], forceNew: true, reconnection: false });
-  robots.push(s);
-  return new Promise((resolve, reject) => {
-    s.once("session", () => resolve(s));
-    s.once("connect_error", reject);
-  });
-}
-const robots = [];
-after(() => robots.forEach((s) => s.disconnect()));
+import { assertClean, message, messages, robot, say, sayAndConfirm, screenshot, seeMessage, useChat } from "../lib/chat.mjs";
 
 describe("demo chat: what the server refuses", () => {
   const chat = useChat({ CHAT_MAX_MESSAGE: "40", CHAT_RATE_BURST: "100" });

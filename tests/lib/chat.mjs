@@ -89,6 +89,20 @@ export function useChat(env = {}) {
   return ctx;
 }
 
+const robots = [];
+after(() => robots.splice(0).forEach((s) => s.disconnect()));
+
+/** A socket.io-client socket on the chat at `url` as `name` (with the browser key `key`, if
+ *  given), once it has its session; disconnected after the file's tests at the latest. */
+export function robot(url, name, key) {
+  const s = io(url, { auth: { name, key }, transports: ["websocket"], forceNew: true, reconnection: false });
+  robots.push(s);
+  return new Promise((resolve, reject) => {
+    s.once("session", () => resolve(s));
+    s.once("connect_error", reject);
+  });
+}
+
 /**
  * Resolves once every channel of the chat at `url` is empty, as a client in no channel sees
  * it (the counts of its `session`, then every `counts` update).
