@@ -29,6 +29,7 @@
 //! | `CHAT_RATE_BURST`, `CHAT_RATE_REFILL_MS` | 5 messages (or joins, leaves, direct messages) at once, then one a second |
 //! | `CHAT_TYPING_BURST`, `CHAT_TYPING_REFILL_MS` | 5 typing notifications at once, then one per 500 ms (the rest are dropped) |
 //! | `MAX_PAYLOAD`, `PING_INTERVAL_MS`, `PING_TIMEOUT_MS` | 64 KiB, 25 s, 20 s |
+//! | `CHAT_RECOVERY_MS` | 120,000: a connection cut for less comes back as it was, with what it missed (connection state recovery; 0: off) |
 //!
 //! Relative paths are relative to the working directory; the defaults of the files served
 //! are inside this repository wherever the server runs from, `DATA_DIR` is where it runs.
@@ -36,7 +37,7 @@
 use axum::Router;
 use http::HeaderValue;
 use http::header::CONTENT_SECURITY_POLICY;
-use sio_server::{ClientBundle, SocketIo};
+use sio_server::{ClientBundle, RecoveryConfig, SocketIo};
 use tower_http::set_header::SetResponseHeader;
 
 #[path = "chat/config.rs"]
@@ -94,11 +95,19 @@ async fn main() -> std::io::Result<()> {
             cfg.js_client.display()
         );
     }
-    let (layer, io) = SocketIo::builder()
+    let mut builder = SocketIo::builder()
         .ping_interval(cfg.ping_interval)
         .ping_timeout(cfg.ping_timeout)
-        .max_payload(cfg.max_payload)
-        .build_layer();
+        .max_payload(cfg.max_payload);
+    if !cfg.recovery.is_zero() {
+        // The nickname middleware runs again: it is what gives a socket its person.
+        builder = builder.connection_state_recovery(RecoveryConfig {
+            max_disconnection_duration: cfg.recovery,
+            skip_middlewares: false,
+            ..RecoveryConfig::default()
+        });
+    }
+    let (layer, io) = builder.build_layer();
     let store =
         store::Store::open(&cfg.data_dir, cfg.history, cfg.keep).map_err(std::io::Error::other)?;
     tracing::info!("history in {}", cfg.data_dir.join("chat.sqlite3").display());

@@ -1,11 +1,12 @@
 // Nothing lost, nothing doubled: a page's message carries its own id (`cid`), which the
 // server stores once. A send whose answer is lost (the link cut after the server got the
 // message, before its ack came back) is settled by the history of the reconnection or by a
-// retry, and shows once everywhere.
+// retry, and shows once everywhere. A network blip is recovered (connection state
+// recovery): what the page's channels got meanwhile is replayed, notices included.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { assertNoTrap } from "../lib/browser.mjs";
-import { message, messages, robot, sayAndConfirm, say, seeMessage, status, useChat } from "../lib/chat.mjs";
+import { message, messages, robot, sayAndConfirm, say, seeMessage, seeNotice, status, useChat } from "../lib/chat.mjs";
 
 describe("demo chat: delivery", () => {
   const chat = useChat();
@@ -80,6 +81,47 @@ describe("demo chat: delivery", () => {
         assert.equal(await count(p, text), 1, `${p.who}: ${JSON.stringify(await messages(p))}`);
         assertNoTrap(p);
       }
+    });
+  }
+
+  for (const client of ["wasm", "js"]) {
+    test(`a blip: what the channel got meanwhile is replayed when the link is back, once (${client})`, async () => {
+      // The network as the page sees it: while `down`, no request and no WebSocket gets
+      // through; `cut()` closes the open ones, as a lost network does.
+      let down = false;
+      const open = [];
+      const setup = async (page) => {
+        await page.route("**/socket.io/**", (r) => (down ? r.abort() : r.continue()));
+        await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+          if (down) return ws.close();
+          const server = ws.connectToServer();
+          ws.onMessage((m) => server.send(m));
+          server.onMessage((m) => ws.send(m));
+          open.push([ws, server]);
+        });
+      };
+      const cut = () => {
+        down = true;
+        for (const [ws, server] of open.splice(0)) {
+          ws.close();
+          server.close();
+        }
+      };
+      const bob = await chat.open(`bob-${client}`, { client, setup });
+      const alice = await chat.open("alice");
+      await status(bob, /websocket/);
+
+      cut();
+      await status(bob, /^reconnecting/);
+      const carol = await chat.open("carol");
+      await sayAndConfirm(alice, `while you were away (${client})`);
+      down = false;
+      await status(bob, /^connected/, 20_000);
+      // Carol's arrival is no message: only the recovered session replays it.
+      await seeNotice(bob, "carol joined #general");
+      await seeMessage(bob, `while you were away (${client})`);
+      assert.equal(await count(bob, `while you were away (${client})`), 1);
+      for (const p of [alice, bob, carol]) assertNoTrap(p);
     });
   }
 });

@@ -37,6 +37,9 @@ pub struct Config {
     pub ping_interval: Duration,
     /// Engine.IO heartbeat timeout.
     pub ping_timeout: Duration,
+    /// How long a cut connection can come back as it was, its missed events replayed
+    /// (connection state recovery); zero: off.
+    pub recovery: Duration,
 }
 
 /// The channels when `CHAT_CHANNELS` names none.
@@ -95,6 +98,7 @@ impl Config {
             max_payload: size("MAX_PAYLOAD", 64 * 1024),
             ping_interval: ms("PING_INTERVAL_MS", 25_000),
             ping_timeout: ms("PING_TIMEOUT_MS", 20_000),
+            recovery: ms("CHAT_RECOVERY_MS", 120_000),
         }
     }
 }
@@ -154,6 +158,7 @@ mod tests {
         assert_eq!(cfg.actions.refill, Duration::from_secs(60));
         assert_eq!(cfg.history, 50); // not a number: the default
         assert_eq!(cfg.keep, 10_000);
+        assert_eq!(cfg.recovery, Duration::from_secs(120));
         assert_eq!(cfg.data_dir, PathBuf::from("data"));
         assert_eq!(cfg.max_name, 1); // every limit is at least 1
         assert_eq!(cfg.pkg, PathBuf::from("/tmp/pkg"));

@@ -398,7 +398,7 @@ impl Chat {
             self.membership_changed(room, &member.user, "join");
         }
         self.counts_changed();
-        tracing::info!(socket = %socket.id(), name = %member.user.name, "connected");
+        tracing::info!(socket = %socket.id(), name = %member.user.name, recovered = socket.recovered(), "connected");
 
         self.listen(&socket, &member);
         let chat = self.clone();
