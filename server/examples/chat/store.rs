@@ -8,15 +8,15 @@
 //! members saw.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::wire::{Message, User};
 
-/// How often (in inserts into one process) the channels are trimmed to `keep` messages.
-const TRIM_EVERY: u64 = 64;
+/// How far past `keep` a channel may grow before it is trimmed back (one delete per this
+/// many inserts into it, not one per insert).
+const SLACK: i64 = 64;
 
 /// What can go wrong with the database.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,6 @@ pub struct Store {
     page: usize,
     /// Messages kept per channel.
     keep: usize,
-    inserts: AtomicU64,
 }
 
 impl Store {
@@ -90,6 +89,8 @@ impl Store {
              );
              CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, seq);
              CREATE UNIQUE INDEX IF NOT EXISTS messages_by_cid ON messages (cid);
+             -- Messages per room since its last trim, counted with each insert.
+             CREATE TABLE IF NOT EXISTS room_sizes (room TEXT PRIMARY KEY, n INTEGER NOT NULL);
              -- Who has direct messages with whom: `me` and `peer` are the nicknames' keys
              -- (`dm_room`), `peer_name` the peer's name as last written.
              CREATE TABLE IF NOT EXISTS threads (
@@ -104,7 +105,6 @@ impl Store {
             db: Mutex::new(db),
             page: page.max(1),
             keep: keep.max(page).max(1),
-            inserts: AtomicU64::new(0),
         })
     }
 
@@ -137,8 +137,16 @@ impl Store {
             let ts = u64::try_from(ts).unwrap_or_default();
             return Ok(Pushed::Again { id, ts });
         }
-        let n = self.inserts.fetch_add(1, Ordering::Relaxed);
-        if n % TRIM_EVERY == TRIM_EVERY - 1 {
+        let n: i64 = db
+            .prepare_cached(
+                "INSERT INTO room_sizes (room, n) VALUES (?, 1)
+                 ON CONFLICT (room) DO UPDATE SET n = n + 1 RETURNING n",
+            )?
+            .query_row([&msg.room], |r| r.get(0))?;
+        if n > i64::try_from(self.keep)
+            .unwrap_or(i64::MAX)
+            .saturating_add(SLACK)
+        {
             self.trim(&db, &msg.room)?;
         }
         Ok(Pushed::New)
@@ -176,6 +184,8 @@ impl Store {
                  SELECT seq FROM messages WHERE room = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
         )?
         .execute(params![room, keep])?;
+        db.prepare_cached("UPDATE room_sizes SET n = ?2 WHERE room = ?1")?
+            .execute(params![room, keep])?;
         Ok(())
     }
 
@@ -327,15 +337,30 @@ mod tests {
     }
 
     #[test]
-    fn a_channel_keeps_its_last_messages() {
+    fn every_channel_keeps_its_last_messages() {
         let s = Store::in_memory(10, 10).unwrap();
-        for n in 0..TRIM_EVERY {
-            s.push(&msg("#a", n)).unwrap();
+        let size = |room: &str| -> i64 {
+            let db = s.db();
+            db.query_row(
+                "SELECT COUNT(*) FROM messages WHERE room = ?",
+                [room],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        // Two channels in turn: each is trimmed on its own count.
+        for n in 0..500 {
+            s.push(&msg(if n % 2 == 0 { "#a" } else { "#b" }, n))
+                .unwrap();
+            assert!(
+                size("#a") <= 10 + SLACK && size("#b") <= 10 + SLACK,
+                "at {n}"
+            );
         }
-        let all = s.recent("#a").unwrap();
-        assert_eq!(all.messages.len(), 10);
-        assert!(!all.more, "trimmed to 10");
-        assert_eq!(all.messages[0].text, format!("text {}", TRIM_EVERY - 10));
+        assert!(size("#a") >= 10 && size("#b") >= 10);
+        // The last ones are the ones kept.
+        let last = s.recent("#a").unwrap();
+        assert_eq!(last.messages.last().unwrap().text, "text 498");
     }
 
     #[test]
