@@ -755,7 +755,7 @@ class Chat {
     let cls = this.state;
     if (this.state === "connected") {
       const transport = this.socket?.io?.engine?.transport?.name;
-      text = transport ? ["connected", h("span", { class: "via" }, ` · ${transport}`)] : "connected";
+      text = transport ? h("span", {}, "connected", h("span", { class: "via" }, ` · ${transport}`)) : "connected";
     } else if (this.state === "reconnecting") {
       text = this.attempt ? `reconnecting (attempt ${this.attempt})` : "reconnecting…";
     } else if (this.state === "connecting") {
@@ -770,7 +770,7 @@ class Chat {
       text = "offline";
       cls = "offline";
     }
-    fill(this.el.status, h("span", { class: "dot", "aria-hidden": "true" }), ...[text].flat());
+    fill(this.el.status, h("span", { class: "dot", "aria-hidden": "true" }), text);
     this.el.status.className = `conn ${cls}`;
   }
 

@@ -27,6 +27,7 @@
 //! | `CHAT_HISTORY` | 50 messages per channel shown on joining, and per "load older" |
 //! | `CHAT_KEEP` | 10,000 messages kept per channel (older ones are deleted) |
 //! | `CHAT_RATE_BURST`, `CHAT_RATE_REFILL_MS` | 5 messages (or joins, leaves, direct messages) at once, then one a second |
+//! | `CHAT_READ_BURST`, `CHAT_READ_REFILL_MS` | 20 history pages at once, then one per 250 ms |
 //! | `CHAT_TYPING_BURST`, `CHAT_TYPING_REFILL_MS` | 5 typing notifications at once, then one per 500 ms (the rest are dropped) |
 //! | `MAX_PAYLOAD`, `PING_INTERVAL_MS`, `PING_TIMEOUT_MS` | 64 KiB, 25 s, 20 s |
 //! | `CHAT_RECOVERY_MS` | 120,000: a connection cut for less comes back as it was, with what it missed (connection state recovery; 0: off) |

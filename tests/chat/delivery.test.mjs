@@ -40,6 +40,15 @@ describe("demo chat: delivery", () => {
     }
   });
 
+  test("reading history does not spend the rate of messages", async () => {
+    const r = await robot(chat.url, "reader");
+    // More pages than the message burst (5), then a message.
+    for (let i = 0; i < 8; i++) assert.equal((await r.timeout(5000).emitWithAck("history", { room: "#general" })).ok, true);
+    const sent = await r.timeout(5000).emitWithAck("message", { room: "#general", text: "still allowed" });
+    assert.equal(sent.ok, true, JSON.stringify(sent));
+    r.disconnect();
+  });
+
   for (const client of ["wasm", "js"]) {
     test(`a message whose answer the cut link lost is sent, once (${client})`, async () => {
       // The next ack from the server is dropped and the WebSocket closed instead: the server

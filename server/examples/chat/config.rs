@@ -29,6 +29,8 @@ pub struct Config {
     pub keep: usize,
     /// Messages, direct messages, joins and leaves a socket may send.
     pub actions: Rate,
+    /// History pages a socket may ask for.
+    pub reads: Rate,
     /// Typing notifications a socket may send (over it they are dropped silently).
     pub typing: Rate,
     /// Largest Engine.IO message, in bytes.
@@ -88,6 +90,12 @@ impl Config {
             actions: Rate {
                 burst: u32::try_from(num("CHAT_RATE_BURST", 5)).unwrap_or(5).max(1),
                 refill: ms("CHAT_RATE_REFILL_MS", 1_000),
+            },
+            reads: Rate {
+                burst: u32::try_from(num("CHAT_READ_BURST", 20))
+                    .unwrap_or(20)
+                    .max(1),
+                refill: ms("CHAT_READ_REFILL_MS", 250),
             },
             typing: Rate {
                 burst: u32::try_from(num("CHAT_TYPING_BURST", 5))

@@ -52,6 +52,9 @@ struct Member {
     user: User,
     rooms: Mutex<BTreeSet<String>>,
     actions: Mutex<TokenBucket>,
+    /// History pages: a page reads several at once (its threads, on reconnecting), so they
+    /// do not spend the rate of messages.
+    reads: Mutex<TokenBucket>,
     typing: Mutex<TokenBucket>,
 }
 
@@ -308,7 +311,17 @@ impl Chat {
 
     /// Takes one token of the socket's rate, or tells it to slow down.
     fn allow(&self, socket: &Socket, member: &Member) -> Result<(), Refusal> {
-        if lock(&member.actions).try_take(Instant::now()) {
+        self.allow_in(socket, member, &member.actions)
+    }
+
+    /// Takes one token of `bucket`, or tells the socket to slow down.
+    fn allow_in(
+        &self,
+        socket: &Socket,
+        member: &Member,
+        bucket: &Mutex<TokenBucket>,
+    ) -> Result<(), Refusal> {
+        if lock(bucket).try_take(Instant::now()) {
             return Ok(());
         }
         tracing::info!(socket = %socket.id(), name = %member.user.name, "rate limited");
@@ -354,6 +367,7 @@ impl Chat {
             },
             rooms: Mutex::default(),
             actions: Mutex::new(TokenBucket::new(self.cfg.actions, now)),
+            reads: Mutex::new(TokenBucket::new(self.cfg.reads, now)),
             typing: Mutex::new(TokenBucket::new(self.cfg.typing, now)),
         });
 
@@ -478,7 +492,7 @@ impl Chat {
         m: &Member,
         req: Result<HistoryRequest, ArgError>,
     ) -> Answer {
-        self.allow(socket, m)?;
+        self.allow_in(socket, m, &m.reads)?;
         let req = req.map_err(|e| malformed(socket, "history", &e))?;
         // `@name`: the direct messages with that person; else a channel of one's own.
         let room = match req.room.strip_prefix('@') {
