@@ -9,19 +9,15 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_test::*;
 
+mod support;
+use support::{echo_comes_back, server};
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen(module = "/tests/parser.js")]
 extern "C" {
     fn parser() -> JsValue;
     fn used() -> js_sys::Array;
-}
-
-fn server(nsp: &str) -> String {
-    let Some(base) = option_env!("SIO_TEST_SERVER") else {
-        panic!("build with SIO_TEST_SERVER=http://127.0.0.1:PORT")
-    };
-    format!("{base}{nsp}")
 }
 
 #[wasm_bindgen_test]
@@ -35,14 +31,7 @@ async fn a_custom_parser_carries_every_packet() {
             ..Options::default()
         };
         let socket = io(&server("/custom"), opts).expect("valid URL");
-        let reply = socket
-            .timeout(5000.0)
-            .emit_with_ack("echo", &[JsValue::from(1), JsValue::from_str("é")])
-            .await
-            .expect("an ack");
-        assert_eq!(reply.len(), 2);
-        assert_eq!(reply[0].as_f64(), Some(1.0));
-        assert_eq!(reply[1].as_string().as_deref(), Some("é"));
+        echo_comes_back(&socket).await;
         socket.disconnect();
         // Out: CONNECT, EVENT, DISCONNECT; in: CONNECT, ACK.
         let count = |i| used().at(i).as_f64().unwrap() - before.at(i).as_f64().unwrap();

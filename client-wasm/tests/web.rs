@@ -12,14 +12,10 @@ use sio_client::{Options, TransportKind, io};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+mod support;
+use support::{echo_comes_back, server};
 
-fn server(nsp: &str) -> String {
-    let Some(base) = option_env!("SIO_TEST_SERVER") else {
-        panic!("build with SIO_TEST_SERVER=http://127.0.0.1:PORT")
-    };
-    format!("{base}{nsp}")
-}
+wasm_bindgen_test_configure!(run_in_browser);
 
 /// A second contract server, with connection state recovery on (`RECOVERY_MS`).
 fn recovery_server(nsp: &str) -> String {
@@ -53,14 +49,7 @@ async fn acks_come_back_over_each_transport() {
     ] {
         let socket = io(&server("/"), opts(transports)).expect("valid URL");
         // Emits wait in the buffer until the namespace is joined, then go out in order.
-        let reply = socket
-            .timeout(5000.0)
-            .emit_with_ack("echo", &[JsValue::from(1), JsValue::from_str("é")])
-            .await
-            .expect("an ack");
-        assert_eq!(reply.len(), 2);
-        assert_eq!(reply[0].as_f64(), Some(1.0));
-        assert_eq!(reply[1].as_string().as_deref(), Some("é"));
+        echo_comes_back(&socket).await;
         assert!(socket.connected());
         assert!(socket.id().is_some());
         socket.disconnect();

@@ -7,10 +7,9 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { describe, it, before, after } from "node:test";
-import { attach } from "engine.io";
 import { WebSocketServer } from "ws";
 import { MODES } from "../lib/harness.mjs";
-import { useBrowser, assertNoTrap } from "../lib/browser.mjs";
+import { useBrowser, useFakeEngine, assertNoTrap } from "../lib/browser.mjs";
 
 const b = useBrowser();
 const FAST = { reconnectionDelay: 50, reconnectionDelayMax: 100, randomizationFactor: 0 };
@@ -218,25 +217,11 @@ const MALFORMED = {
 };
 
 describe("malformed Socket.IO packet after connecting", () => {
-  const srv = {};
-  before(async () => {
-    const http = createServer();
-    const eio = attach(http, { path: "/socket.io/", cors: { origin: "*" }, pingInterval: 25_000 });
-    eio.on("connection", (conn) => {
-      const bad = new URL(conn.request.url, "http://x").searchParams.get("bad");
-      conn.on("message", (m) => {
-        if (typeof m === "string" && m.startsWith("0")) {
-          if (!bad.startsWith("0")) conn.send('0{"sid":"fake-sid"}'); // a bad CONNECT answer replaces it
-          conn.send(bad);
-        }
-      });
-    });
-    await new Promise((r) => http.listen(0, "127.0.0.1", r));
-    Object.assign(srv, { http, eio, url: `http://127.0.0.1:${http.address().port}` });
-  });
-  after(async () => {
-    srv.eio.close();
-    await new Promise((r) => srv.http.close(r));
+  const srv = useFakeEngine((conn, m, bad) => {
+    if (typeof m === "string" && m.startsWith("0")) {
+      if (!bad.startsWith("0")) conn.send('0{"sid":"fake-sid"}'); // a bad CONNECT answer replaces it
+      conn.send(bad);
+    }
   });
   for (const [mode, mopts] of Object.entries(MODES)) {
     for (const [what, packet] of Object.entries(MALFORMED)) {

@@ -9,15 +9,13 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, it, before, after } from "node:test";
-import { attach } from "engine.io";
+import { describe, it, after } from "node:test";
 import * as esbuild from "esbuild";
 import notepack from "notepack.io";
 import { MODES, TESTS_DIR } from "../lib/harness.mjs";
-import { IMPLS, IS_REF, assertClean, assertNoTrap, useBrowser, useServerFor } from "../lib/browser.mjs";
+import { IMPLS, IS_REF, assertClean, assertNoTrap, useBrowser, useFakeEngine, useServerFor } from "../lib/browser.mjs";
 
 const PARSER_PKG = process.env.SIO_CLIENT_PARSER_PKG || path.join(TESTS_DIR, "..", "target", "size-report", "parser");
 let work;
@@ -154,26 +152,12 @@ const MALFORMED = {
 };
 
 describe("msgpack parser: malformed packets from the server", () => {
-  const srv = {};
-  before(async () => {
-    const http = createServer();
-    const eio = attach(http, { path: "/socket.io/", cors: { origin: "*" }, pingInterval: 25_000 });
-    eio.on("connection", (conn) => {
-      const bad = new URL(conn.request.url, "http://x").searchParams.get("bad");
-      conn.on("message", (m) => {
-        if (typeof m == "string") return;
-        const p = notepack.decode(m);
-        if (p.type !== 0) return;
-        conn.send(notepack.encode({ type: 0, nsp: p.nsp, data: { sid: "fake-sid" } }));
-        conn.send(MALFORMED[bad]);
-      });
-    });
-    await new Promise((r) => http.listen(0, "127.0.0.1", r));
-    Object.assign(srv, { http, eio, url: `http://127.0.0.1:${http.address().port}` });
-  });
-  after(async () => {
-    srv.eio?.close();
-    await new Promise((r) => srv.http.close(r));
+  const srv = useFakeEngine((conn, m, bad) => {
+    if (typeof m == "string") return;
+    const p = notepack.decode(m);
+    if (p.type !== 0) return;
+    conn.send(notepack.encode({ type: 0, nsp: p.nsp, data: { sid: "fake-sid" } }));
+    conn.send(MALFORMED[bad]);
   });
 
   for (const [mode, mopts] of Object.entries({ polling: MODES.polling, websocket: MODES.websocket })) {

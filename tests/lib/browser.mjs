@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import assert from "node:assert/strict";
 import { before, after, afterEach } from "node:test";
+import { attach } from "engine.io";
 import { chromium } from "playwright-core";
 import { TESTS_DIR, startServer } from "./harness.mjs";
 
@@ -153,6 +154,31 @@ export function assertClean(page) {
 export function assertNoTrap(page) {
   const bad = page.errors.filter((e) => /unreachable|RuntimeError|panicked|Uncaught|TypeError|ReferenceError/.test(e));
   assert.deepEqual(bad, [], `page errors: ${JSON.stringify(page.errors)}`);
+}
+
+/**
+ * Hooks for a fake server in the current describe: npm engine.io on 127.0.0.1 (free port)
+ * whose connections get `onMessage(conn, message, bad)` for each message, `bad` being the
+ * handshake's `bad` query parameter (what the test wants sent). Returns `{ url }`, filled in
+ * before the first test.
+ */
+export function useFakeEngine(onMessage) {
+  const srv = {};
+  before(async () => {
+    const http = createServer();
+    const eio = attach(http, { path: "/socket.io/", cors: { origin: "*" }, pingInterval: 25_000 });
+    eio.on("connection", (conn) => {
+      const bad = new URL(conn.request.url, "http://x").searchParams.get("bad");
+      conn.on("message", (m) => onMessage(conn, m, bad));
+    });
+    await new Promise((r) => http.listen(0, "127.0.0.1", r));
+    Object.assign(srv, { http, eio, url: `http://127.0.0.1:${http.address().port}` });
+  });
+  after(async () => {
+    srv.eio?.close();
+    if (srv.http) await new Promise((r) => srv.http.close(r));
+  });
+  return srv;
 }
 
 /**
