@@ -191,25 +191,25 @@ impl Store {
 
     /// The last page of `room`.
     pub fn recent(&self, room: &str) -> Result<Page, StoreError> {
-        self.page_before(room, i64::MAX)
+        self.page_before(&self.db(), room, i64::MAX)
     }
 
     /// The page of `room` just before the message `id`; empty when `id` is not one of its
     /// messages (any more).
     pub fn before(&self, room: &str, id: &str) -> Result<Page, StoreError> {
-        let seq: Option<i64> = self
-            .db()
+        // One lock for both reads: no trim between them.
+        let db = self.db();
+        let seq: Option<i64> = db
             .prepare_cached("SELECT seq FROM messages WHERE id = ? AND room = ?")?
             .query_row(params![id, room], |r| r.get(0))
             .optional()?;
         match seq {
-            Some(seq) => self.page_before(room, seq),
+            Some(seq) => self.page_before(&db, room, seq),
             None => Ok(Page::default()),
         }
     }
 
-    fn page_before(&self, room: &str, seq: i64) -> Result<Page, StoreError> {
-        let db = self.db();
+    fn page_before(&self, db: &Connection, room: &str, seq: i64) -> Result<Page, StoreError> {
         let mut stmt = db.prepare_cached(
             "SELECT id, room, from_id, from_name, text, ts, cid FROM messages
              WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
