@@ -135,3 +135,24 @@ async fn the_link_counts_publishes_drops_and_reconnections() {
     // The server's own metrics are in the same scrape.
     assert!(text.contains("socketio_broadcasts_total"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_waits_until_what_was_queued_before_it_is_written() {
+    let port = free_port();
+    let _redis = Redis::start(port).await;
+    let cluster = RedisCluster::new(RedisConfig::new(format!("redis://127.0.0.1:{port}"))).unwrap();
+    let adapters = cluster.clone();
+    let (_layer, io) = SocketIo::builder()
+        .adapter(move |nsp| adapters.adapter(nsp))
+        .build_layer();
+    // A first flush: the publisher is connected.
+    cluster.flush().await;
+    for i in 0..500 {
+        io.emit("tick", &i).unwrap();
+    }
+    cluster.flush().await;
+    assert_eq!(cluster.stats().published, 500);
+    assert_eq!(cluster.stats().dropped, 0);
+    // With nothing queued it returns as well.
+    cluster.flush().await;
+}

@@ -31,6 +31,8 @@
 //! | `CHAT_TYPING_BURST`, `CHAT_TYPING_REFILL_MS` | 5 typing notifications at once, then one per 500 ms (the rest are dropped) |
 //! | `MAX_PAYLOAD`, `PING_INTERVAL_MS`, `PING_TIMEOUT_MS` | 64 KiB, 25 s, 20 s |
 //! | `CHAT_RECOVERY_MS` | 120,000: a connection cut for less comes back as it was, with what it missed (connection state recovery; 0: off) |
+//! | `REDIS_URL` (and `REDIS_STREAMS=1`, …, as the contract server: `CONTRACT.md`) | none: one node. Set, the node joins the others on that Redis: messages, members, nicknames and direct messages span the nodes (`chat/roster.rs`); give them one `DATA_DIR` to share the history |
+//! | `CHAT_ROSTER_REFRESH_MS` | 30,000: how often a node of a cluster fetches the other nodes' members again |
 //!
 //! Relative paths are relative to the working directory; the defaults of the files served
 //! are inside this repository wherever the server runs from, `DATA_DIR` is where it runs.
@@ -46,8 +48,12 @@ mod config;
 #[path = "chat/events.rs"]
 mod events;
 
+#[path = "shared/cluster.rs"]
+mod cluster;
 #[path = "chat/rate_limit.rs"]
 mod rate_limit;
+#[path = "chat/roster.rs"]
+mod roster;
 #[path = "shared/serve.rs"]
 mod serve;
 #[path = "chat/store.rs"]
@@ -96,7 +102,8 @@ async fn main() -> std::io::Result<()> {
             cfg.js_client.display()
         );
     }
-    let mut builder = SocketIo::builder()
+    let (builder, redis) = cluster::cluster(SocketIo::builder())?;
+    let mut builder = builder
         .ping_interval(cfg.ping_interval)
         .ping_timeout(cfg.ping_timeout)
         .max_payload(cfg.max_payload);
@@ -135,5 +142,7 @@ async fn main() -> std::io::Result<()> {
             "sio chat on http://{addr}/ (socket.io-client version: http://{addr}/js-client.html)"
         );
     })
-    .await
+    .await?;
+    cluster::flush(redis).await;
+    Ok(())
 }

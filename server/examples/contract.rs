@@ -189,7 +189,7 @@ fn handlers(io: &SocketIo, socket: &Socket) {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     serve::init_tracing();
-    let mut builder = cluster::cluster(SocketIo::builder())?;
+    let (mut builder, redis) = cluster::cluster(SocketIo::builder())?;
     let recovery_ms = env_num("RECOVERY_MS", 0);
     if recovery_ms > 0 {
         builder = builder.connection_state_recovery(RecoveryConfig {
@@ -234,7 +234,9 @@ async fn main() -> std::io::Result<()> {
         admin_ui(&io)?;
     }
 
-    serve::serve(Router::new().layer(layer), io).await
+    serve::serve(Router::new().layer(layer), io).await?;
+    cluster::flush(redis).await;
+    Ok(())
 }
 
 /// As CONTRACT.md says: development mode, not read-only, user `admin`, password

@@ -501,9 +501,8 @@ async fn middleware(socket: Socket) -> Result<(), ConnectError> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     serve::init_tracing();
-    let (layer, io) = cluster::cluster(SocketIo::builder())?
-        .cors(CorsLayer::very_permissive())
-        .build_layer();
+    let (builder, redis) = cluster::cluster(SocketIo::builder())?;
+    let (layer, io) = builder.cors(CorsLayer::very_permissive()).build_layer();
     let last: LastDisconnect = Arc::new(Mutex::new(Value::Null));
 
     let (io2, last2) = (io.clone(), last.clone());
@@ -530,5 +529,7 @@ async fn main() -> std::io::Result<()> {
     )
     .middleware(middleware);
 
-    serve::serve(Router::new().layer(layer), io).await
+    serve::serve(Router::new().layer(layer), io).await?;
+    cluster::flush(redis).await;
+    Ok(())
 }

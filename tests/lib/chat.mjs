@@ -11,6 +11,7 @@ import { before, after, afterEach } from "node:test";
 import { io } from "socket.io-client";
 import { TESTS_DIR, startServer } from "./harness.mjs";
 import { PKG_DIR, launchBrowser } from "./browser.mjs";
+import { startRedis } from "./redis.mjs";
 
 export const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
 const WAIT_MS = 10_000;
@@ -36,15 +37,27 @@ function chatEnv(extra) {
  * afterwards) and a browser, shared by its tests; pages opened with `ctx.open()` are closed
  * after each test. The server's output is printed after a failed test. `ctx.stop()` /
  * `ctx.restart()` stop it and start it again on the same port and data directory.
+ *
+ * With `nodes: n` (> 1), n chat servers share a redis-server of their own (`REDIS_URL`, the
+ * Streams adapter) and the data directory, as `scripts/demo.sh cluster` runs them:
+ * `ctx.urls[i]`, `ctx.srvs[i]`, `ctx.open(name, { node: i })`, `ctx.restart(i)`.
  */
-export function useChat(env = {}) {
-  const ctx = { pages: [] };
+export function useChat(env = {}, { nodes = 1 } = {}) {
+  const ctx = { pages: [], srvs: [] };
+  const start = (i, port) => startServer({ kind: "chat", impl: "rust", env: ctx.env, port });
   before(async () => {
     const wasm = path.join(path.resolve(TESTS_DIR, PKG_DIR), "sio_client_bg.wasm");
     if (!existsSync(wasm)) throw new Error(`no wasm client at ${wasm}: run scripts/build-client.sh or set SIO_CLIENT_PKG`);
     ctx.dataDir = await mkdtemp(path.join(tmpdir(), "sio-chat-data-"));
-    ctx.env = chatEnv({ DATA_DIR: ctx.dataDir, ...env });
-    ctx.srv = await startServer({ kind: "chat", impl: "rust", env: ctx.env });
+    const cluster = {};
+    if (nodes > 1) {
+      ctx.redis = await startRedis();
+      Object.assign(cluster, { REDIS_URL: ctx.redis.url, REDIS_STREAMS: "1" });
+    }
+    ctx.env = chatEnv({ DATA_DIR: ctx.dataDir, ...cluster, ...env });
+    for (let i = 0; i < nodes; i++) ctx.srvs.push(await start(i));
+    ctx.urls = ctx.srvs.map((s) => s.url);
+    [ctx.srv] = ctx.srvs;
     ctx.url = ctx.srv.url;
     ctx.browser = await launchBrowser();
     await mkdir(ARTIFACTS, { recursive: true });
@@ -52,29 +65,43 @@ export function useChat(env = {}) {
   afterEach(async (t) => {
     const pages = ctx.pages.splice(0);
     await Promise.all(pages.map((p) => p.context().close().catch(() => {})));
-    // The next test counts members: wait until the server has seen these pages go.
-    if (t.passed && ctx.srv.alive()) await channelsEmpty(ctx.url);
-    const out = ctx.srv?.newLogs?.();
+    // The next test counts members: wait until every node has seen these pages go.
+    if (t.passed) for (const s of ctx.srvs) if (s.alive()) await channelsEmpty(s.url);
     if (!t.passed) {
-      console.error(`--- chat server output ---\n${out || "(none)\n"}--- end ---`);
+      ctx.srvs.forEach((s, i) => {
+        const out = s.newLogs?.();
+        console.error(`--- chat server ${i} output ---\n${out || "(none)\n"}--- end ---`);
+      });
       for (const p of pages) if (p.errors.length) console.error(`page ${p.who}: ${JSON.stringify(p.errors)}`);
+    } else {
+      for (const s of ctx.srvs) s.newLogs?.();
     }
   });
   after(async () => {
     await ctx.browser?.close();
-    await ctx.srv?.stop();
+    for (const s of ctx.srvs) await s.stop();
+    await ctx.redis?.stop();
     if (ctx.dataDir) await rm(ctx.dataDir, { recursive: true, force: true });
   });
-  ctx.stop = () => ctx.srv.stop();
-  ctx.restart = async () => {
-    ctx.srv = await startServer({ kind: "chat", impl: "rust", env: ctx.env, port: ctx.srv.port });
+  ctx.stop = (i = 0) => ctx.srvs[i].stop();
+  ctx.restart = async (i = 0) => {
+    ctx.srvs[i] = await start(i, ctx.srvs[i].port);
+    [ctx.srv] = ctx.srvs;
   };
-  /** A new page (its own browser context: own localStorage), logged in as `name` unless null;
-   *  `setup(page)` runs before it loads (routes, say); `device` are Playwright context options
-   *  (a phone's viewport, touch). */
-  ctx.open = async (name, { client = "wasm", setup, device } = {}) => {
+  /** A new page (its own browser context: own localStorage) on node `node`, logged in as
+   *  `name` unless null; `setup(page)` runs before it loads (routes, say); `device` are
+   *  Playwright context options (a phone's viewport, touch); `person`: a page whose browser
+   *  this one is too, on any node (its nickname and key, which each node's origin keeps in
+   *  its own localStorage, are copied: behind one load balancer they would be shared). */
+  ctx.open = async (name, { client = "wasm", setup, device, node = 0, person } = {}) => {
     // A context of its own, which more tabs of the same browser can share (`page.context()`).
     const page = await (await ctx.browser.newContext(device)).newPage();
+    if (person) {
+      const saved = await person.evaluate(() => Object.entries(localStorage));
+      await page.addInitScript((entries) => {
+        for (const [k, v] of entries) if (localStorage.getItem(k) === null) localStorage.setItem(k, v);
+      }, saved);
+    }
     await setup?.(page);
     ctx.pages.push(page);
     page.who = `${name ?? "?"} (${client})`;
@@ -82,7 +109,7 @@ export function useChat(env = {}) {
     page.on("pageerror", (e) => page.errors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
     page.on("response", (r) => r.status() >= 400 && page.errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`));
-    await page.goto(`${ctx.url}${client === "js" ? "/js-client.html" : "/"}`);
+    await page.goto(`${ctx.urls[node]}${client === "js" ? "/js-client.html" : "/"}`);
     if (name !== null) await login(page, name);
     return page;
   };

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use redis::{IntoConnectionInfo, PushInfo, PushKind};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::streams::{Entry, StreamsConfig};
 use super::{LOG, PubSubMode, Shared, Topology, classic, read, sharded, write};
@@ -31,6 +31,8 @@ pub(super) enum Out {
     Append(Entry, Option<Deliver>),
     /// Another command whose answer is not needed (a session kept, streams mode).
     Command(redis::Cmd),
+    /// Nothing to send: told once everything queued before it was written (or dropped).
+    Flush(oneshot::Sender<()>),
 }
 
 /// Where Redis is.
@@ -191,9 +193,15 @@ pub(super) async fn publisher(
         let batch: Vec<Out> = std::iter::once(first)
             .chain(std::iter::from_fn(|| rx.try_recv().ok()).take(MAX_BATCH))
             .collect();
-        let count = batch.len() as u64;
-        let (commands, mut appended) = commands(batch, command, &streams);
+        let Batch {
+            commands,
+            mut appended,
+            flushed,
+        } = commands(batch, command, &streams);
+        let count = commands.len() as u64;
         let sent = match conn.as_mut() {
+            // Only flushes: nothing to write.
+            _ if commands.is_empty() => Ok(Vec::new()),
             Some(c) => publish_batch(c, commands).await,
             None => Err(redis::RedisError::from((
                 redis::ErrorKind::Io,
@@ -227,18 +235,27 @@ pub(super) async fn publisher(
                 tracing::warn!(target: LOG, errors, count, "redis publish failed, messages dropped: {e}");
             }
         }
+        for done in flushed {
+            let _ = done.send(());
+        }
     }
 }
 
-/// The commands of a batch, each with whether its answer (an entry id) is wanted, and the
-/// callbacks of the appended entries, in order.
-fn commands(
-    batch: Vec<Out>,
-    publish: &str,
-    streams: &StreamsConfig,
-) -> (Vec<(redis::Cmd, bool)>, Vec<Option<Deliver>>) {
+/// What a batch of queued messages becomes.
+struct Batch {
+    /// The commands, each with whether its answer (an entry id) is wanted.
+    commands: Vec<(redis::Cmd, bool)>,
+    /// The callbacks of the appended entries, in order.
+    appended: Vec<Option<Deliver>>,
+    /// Who waits for the batch to be written.
+    flushed: Vec<oneshot::Sender<()>>,
+}
+
+/// The commands of a batch.
+fn commands(batch: Vec<Out>, publish: &str, streams: &StreamsConfig) -> Batch {
     let mut commands = Vec::with_capacity(batch.len());
     let mut appended = Vec::new();
+    let mut flushed = Vec::new();
     for out in batch {
         match out {
             Out::Publish(channel, payload) => {
@@ -251,9 +268,14 @@ fn commands(
                 appended.push(then);
             }
             Out::Command(cmd) => commands.push((cmd, false)),
+            Out::Flush(done) => flushed.push(done),
         }
     }
-    (commands, appended)
+    Batch {
+        commands,
+        appended,
+        flushed,
+    }
 }
 
 /// Sends a batch: one pipeline on one server; on a Redis Cluster, where a pipeline must

@@ -390,6 +390,25 @@ impl RedisCluster {
         })
     }
 
+    /// Resolves once every message queued so far has been written to Redis (or dropped,
+    /// when Redis is unreachable): what a graceful shutdown awaits after closing its
+    /// sockets, so that the other nodes hear of their leaving, and the sessions kept for
+    /// recovery (streams mode) are in Redis before the process ends.
+    ///
+    /// ```no_run
+    /// # async fn f(cluster: sio_cluster::redis::RedisCluster) {
+    /// // … after `sio_server::serve(…).with_graceful_shutdown(…).await`:
+    /// let _ = tokio::time::timeout(std::time::Duration::from_secs(2), cluster.flush()).await;
+    /// # }
+    /// ```
+    pub async fn flush(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        // Waits for room in the queue rather than dropping: nothing else is to come.
+        if self.0.publish.send(Out::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
+    }
+
     /// Messages not sent to the other nodes so far (queue full or Redis unreachable).
     pub fn dropped(&self) -> u64 {
         self.0.dropped.load(Ordering::Relaxed)

@@ -42,6 +42,12 @@ pub struct Config {
     /// How long a cut connection can come back as it was, its missed events replayed
     /// (connection state recovery); zero: off.
     pub recovery: Duration,
+    /// Whether the chat is one node of a cluster (`REDIS_URL` is set): members, nicknames
+    /// and direct messages then span every node.
+    pub cluster: bool,
+    /// How often a node of a cluster fetches the other nodes' members again, whatever they
+    /// said (a node may go away without a word).
+    pub roster_refresh: Duration,
 }
 
 /// The channels when `CHAT_CHANNELS` names none.
@@ -107,6 +113,9 @@ impl Config {
             ping_interval: ms("PING_INTERVAL_MS", 25_000),
             ping_timeout: ms("PING_TIMEOUT_MS", 20_000),
             recovery: ms("CHAT_RECOVERY_MS", 120_000),
+            cluster: get("REDIS_URL").is_some_and(|u| !u.is_empty()),
+            // At least 1 ms: tokio's interval refuses a zero period.
+            roster_refresh: ms("CHAT_ROSTER_REFRESH_MS", 30_000).max(Duration::from_millis(1)),
         }
     }
 }
@@ -168,6 +177,8 @@ mod tests {
         assert_eq!(cfg.keep, 10_000);
         assert_eq!(cfg.recovery, Duration::from_secs(120));
         assert_eq!(cfg.data_dir, PathBuf::from("data"));
+        assert!(!cfg.cluster);
+        assert_eq!(cfg.roster_refresh, Duration::from_secs(30));
         assert_eq!(cfg.max_name, 1); // every limit is at least 1
         assert_eq!(cfg.pkg, PathBuf::from("/tmp/pkg"));
         assert!(cfg.www.ends_with("www"));

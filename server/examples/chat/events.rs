@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -11,6 +11,7 @@ use sio_server::{ArgError, ConnectError, Event, Namespace, Socket, SocketIo};
 
 use crate::config::Config;
 use crate::rate_limit::TokenBucket;
+use crate::roster::{self, Roster};
 use crate::store::{self, Page, Pushed, Store, name_key};
 use crate::validate::{self, Invalid};
 use crate::wire::{
@@ -39,6 +40,14 @@ struct Holder {
 /// The refusal of a nickname someone else holds.
 const TAKEN: &str = "That nickname is taken: pick another";
 
+/// The pauses after each failed fetch of other nodes' members; after the last, the list
+/// stays as it was until the next change or refresh.
+const FETCH_TRIES: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::ZERO,
+];
+
 /// Direct-message threads listed in a session.
 const THREADS: usize = 20;
 
@@ -56,6 +65,9 @@ struct Member {
     /// do not spend the rate of messages.
     reads: Mutex<TokenBucket>,
     typing: Mutex<TokenBucket>,
+    /// Direct messages are handled one at a time, in the order they came: finding their
+    /// recipient may mean asking the other nodes.
+    dm_turn: tokio::sync::Mutex<()>,
 }
 
 impl Member {
@@ -78,8 +90,10 @@ pub struct Chat {
     io: SocketIo,
     cfg: Config,
     store: Store,
-    /// The nicknames held now, by `name_key`.
+    /// The nicknames held on this node now, by `name_key`.
     names: Mutex<HashMap<String, Holder>>,
+    /// The members of the other nodes of a cluster.
+    roster: Roster,
     /// Message ids are `<boot>-<n>`, so ids of a restarted server never repeat earlier ones
     /// a page still holds.
     boot: u32,
@@ -133,22 +147,33 @@ impl Chat {
             io: io.clone(),
             store,
             names: Mutex::default(),
+            roster: Roster::default(),
             boot: rand::random(),
             seq: AtomicU64::new(0),
             cfg,
         });
-        let (on_connect, gate) = (chat.clone(), chat.clone());
+        let (on_connect, gate, changed) = (chat.clone(), chat.clone(), chat.clone());
         io.ns(NSP, move |socket| on_connect.connected(socket))
             .middleware(move |socket| {
                 let gate = gate.clone();
-                async move { gate.check_nickname(&socket) }
+                async move { gate.check_nickname(&socket).await }
+            })
+            .on_server_side(roster::CHANGED, move |ev| match ev.arg::<String>(0) {
+                Ok(room) if changed.cfg.channels.contains(&room) => {
+                    tracing::debug!("{room}: members changed on another node");
+                    changed.refresh(&room);
+                }
+                _ => tracing::debug!("{}: not a channel: {:?}", roster::CHANGED, ev.args()),
             });
+        if chat.cfg.cluster {
+            tokio::spawn(refresh_now_and_then(Arc::downgrade(&chat)));
+        }
         chat
     }
 
-    /// The middleware: a nickname of the right length that nobody else holds, or a refusal
-    /// the page shows.
-    fn check_nickname(&self, socket: &Socket) -> Result<(), ConnectError> {
+    /// The middleware: a nickname of the right length that nobody else holds (on any node),
+    /// or a refusal the page shows.
+    async fn check_nickname(&self, socket: &Socket) -> Result<(), ConnectError> {
         let auth: Auth = socket.handshake().auth().unwrap_or_else(|e| {
             tracing::debug!(socket = %socket.id(), "unreadable auth: {e}");
             Auth::default()
@@ -172,8 +197,41 @@ impl Chat {
         {
             return refuse(TAKEN.into(), "name-taken");
         }
+        if self.held_elsewhere(&name, &key).await {
+            return refuse(TAKEN.into(), "name-taken");
+        }
         socket.with_extensions(|d| d.insert(Nick { name, key }));
         Ok(())
+    }
+
+    /// Whether a socket of another node holds `name` for someone else than `key`. When the
+    /// other nodes cannot be asked, the chat stays open: false, with a warning.
+    async fn held_elsewhere(&self, name: &str, key: &str) -> bool {
+        let Some(ns) = self.ns().filter(|_| self.cfg.cluster) else {
+            return false;
+        };
+        match roster::remote_members(&ns, &person_room(name)).await {
+            Ok(holders) => holders.iter().any(|h| h.key != key),
+            Err(e) => {
+                tracing::warn!("nickname {name:?} not checked on the other nodes: {e}");
+                false
+            }
+        }
+    }
+
+    /// The name of whoever holds `name` now on any node, as they wrote it.
+    async fn holder_anywhere(&self, name: &str) -> Option<String> {
+        if let Some(here) = self.holder(name) {
+            return Some(here);
+        }
+        let ns = self.ns().filter(|_| self.cfg.cluster)?;
+        match roster::remote_members(&ns, &person_room(name)).await {
+            Ok(holders) => holders.into_iter().next().map(|h| h.name),
+            Err(e) => {
+                tracing::warn!("{name:?} not looked up on the other nodes: {e}");
+                None
+            }
+        }
     }
 
     /// Takes `name` for the person with `key` (one more socket); false when someone else
@@ -232,12 +290,12 @@ impl Chat {
         )
     }
 
-    /// The members of `room`, by name.
+    /// The members of `room` on every node, by name.
     fn users(&self, room: &str) -> Vec<User> {
         let Some(ns) = self.ns() else {
             return Vec::new();
         };
-        let mut users: Vec<User> = ns
+        let here: Vec<User> = ns
             .to(room)
             .sockets()
             .iter()
@@ -248,10 +306,7 @@ impl Chat {
                 })
             })
             .collect();
-        users.sort_by(|a, b| (name_key(&a.name), &a.id).cmp(&(name_key(&b.name), &b.id)));
-        // One person, one entry, however many tabs they have.
-        users.dedup_by(|a, b| name_key(&a.name) == name_key(&b.name));
-        users
+        roster::merge(here, self.roster.remote(room))
     }
 
     fn room_state(&self, room: &str) -> RoomState {
@@ -267,14 +322,12 @@ impl Chat {
         }
     }
 
+    /// The people in each channel, on every node.
     fn counts(&self) -> BTreeMap<String, usize> {
-        let Some(ns) = self.ns() else {
-            return BTreeMap::new();
-        };
         self.cfg
             .channels
             .iter()
-            .map(|c| (c.clone(), ns.to(c.as_str()).sockets().len()))
+            .map(|c| (c.clone(), self.users(c).len()))
             .collect()
     }
 
@@ -286,9 +339,10 @@ impl Chat {
         }
     }
 
-    /// Tells `room` that `user` came or went, with its new member list, and everyone the
-    /// new counts.
-    fn membership_changed(&self, room: &str, user: &User, kind: &'static str) {
+    /// Tells `room` (on every node) that `user` came or went, gives this node's members of
+    /// it the new member list and tells the other nodes to do the same; the caller sends
+    /// the counts ([`counts_changed`](Self::counts_changed)).
+    fn membership_changed(self: &Arc<Self>, room: &str, user: &User, kind: &'static str) {
         let notice = Notice {
             room,
             kind,
@@ -296,17 +350,81 @@ impl Chat {
             ts: now_ms(),
         };
         self.emit_to_room(room, "notice", &notice);
+        self.show_members(room);
+        if !self.cfg.cluster {
+            return;
+        }
+        if let Some(ns) = self.ns() {
+            if let Err(e) = ns.server_side_emit(roster::CHANGED, room) {
+                tracing::warn!("{room}: other nodes not told of its members: {e}");
+            }
+        }
+        if !self.roster.known(room) {
+            self.refresh(room);
+        }
+    }
+
+    /// Gives this node's members of `room` its member list.
+    fn show_members(&self, room: &str) {
+        let Some(ns) = self.ns() else {
+            return;
+        };
         let presence = Presence {
             room,
             users: self.users(room),
         };
-        self.emit_to_room(room, "presence", &presence);
+        // Each node tells its own sockets: the others' lists are their own to send.
+        if let Err(e) = ns.broadcast().local().to(room).emit("presence", &presence) {
+            tracing::warn!("presence of {room} not sent: {e}");
+        }
     }
 
+    /// Gives every socket of this node the counts of the channels.
     fn counts_changed(&self) {
         if let Some(ns) = self.ns() {
-            let _ = ns.emit("counts", &self.counts());
+            let _ = ns.broadcast().local().emit("counts", &self.counts());
         }
+    }
+
+    /// Fetches the members of `room` on the other nodes again, and shows them here if they
+    /// changed; a fetch asked for while one runs is made once after it.
+    fn refresh(self: &Arc<Self>, room: &str) {
+        if !self.roster.begin(room) {
+            return;
+        }
+        let (chat, room) = (self.clone(), room.to_owned());
+        tokio::spawn(async move {
+            loop {
+                let fetched = chat.fetch_members(&room).await;
+                let ended = chat.roster.end(&room, fetched);
+                tracing::debug!("{room}: members of other nodes fetched: {ended:?}");
+                if ended.changed {
+                    chat.show_members(&room);
+                    chat.counts_changed();
+                }
+                if !ended.again {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// The members of `room` on the other nodes, asked up to [`FETCH_TRIES`] times: a node
+    /// that is shutting down is counted but may not answer (the ask then times out), and
+    /// once it is gone it is not counted.
+    async fn fetch_members(&self, room: &str) -> Option<Vec<roster::Remote>> {
+        let ns = self.ns()?;
+        for (i, pause) in FETCH_TRIES.iter().enumerate() {
+            match roster::remote_members(&ns, room).await {
+                Ok(members) => return Some(members),
+                Err(e) => tracing::warn!(
+                    "{room}: members of other nodes not fetched (try {}): {e}",
+                    i + 1
+                ),
+            }
+            tokio::time::sleep(*pause).await;
+        }
+        None
     }
 
     /// Takes one token of the socket's rate, or tells it to slow down.
@@ -369,7 +487,9 @@ impl Chat {
             actions: Mutex::new(TokenBucket::new(self.cfg.actions, now)),
             reads: Mutex::new(TokenBucket::new(self.cfg.reads, now)),
             typing: Mutex::new(TokenBucket::new(self.cfg.typing, now)),
+            dm_turn: tokio::sync::Mutex::new(()),
         });
+        socket.set_data(roster::socket_data(&member.user.name, &key));
 
         // A page sends the channels it was in, so a reconnection lands where it was.
         let wanted = socket
@@ -414,6 +534,9 @@ impl Chat {
         self.counts_changed();
         tracing::info!(socket = %socket.id(), name = %member.user.name, recovered = socket.recovered(), "connected");
 
+        if self.cfg.cluster {
+            self.check_race(&socket, &member.user.name, &key);
+        }
         self.listen(&socket, &member);
         let chat = self.clone();
         socket.on_disconnect(move |_, reason| {
@@ -427,6 +550,32 @@ impl Chat {
         });
     }
 
+    /// Two people can take one nickname on two nodes at once, each node's middleware
+    /// finding it free. Each socket holding a name looks again once it is in its person's
+    /// room: of two that took it at once, the later one to look sees the other, and whoever
+    /// sees someone else gives it up (both may: then both try again).
+    fn check_race(self: &Arc<Self>, socket: &Socket, name: &str, key: &str) {
+        let (chat, socket, name, key) = (
+            self.clone(),
+            socket.clone(),
+            name.to_owned(),
+            key.to_owned(),
+        );
+        tokio::spawn(async move {
+            if chat.held_elsewhere(&name, &key).await {
+                tracing::info!(socket = %socket.id(), "nickname {name:?} taken on another node meanwhile");
+                let _ = socket.emit(
+                    "chat-error",
+                    &ChatError {
+                        code: "name-taken",
+                        message: TAKEN,
+                    },
+                );
+                socket.disconnect();
+            }
+        });
+    }
+
     fn listen(self: &Arc<Self>, socket: &Socket, member: &Arc<Member>) {
         let (chat, m) = (self.clone(), member.clone());
         socket.on("message", move |socket, mut ev| {
@@ -434,9 +583,13 @@ impl Chat {
             answer(&socket, &mut ev, a);
         });
         let (chat, m) = (self.clone(), member.clone());
-        socket.on("dm", move |socket, mut ev| {
-            let a = chat.dm(&socket, &m, ev.arg(0));
-            answer(&socket, &mut ev, a);
+        socket.on_async("dm", move |socket, mut ev| {
+            let (chat, m) = (chat.clone(), m.clone());
+            async move {
+                let _turn = m.dm_turn.lock().await;
+                let a = chat.dm(&socket, &m, ev.arg(0)).await;
+                answer(&socket, &mut ev, a);
+            }
         });
         let (chat, m) = (self.clone(), member.clone());
         socket.on("join", move |socket, mut ev| {
@@ -522,13 +675,14 @@ impl Chat {
         })
     }
 
-    fn dm(&self, socket: &Socket, m: &Member, req: Result<SendDm, ArgError>) -> Answer {
+    async fn dm(&self, socket: &Socket, m: &Member, req: Result<SendDm, ArgError>) -> Answer {
         self.allow(socket, m)?;
         let req = req.map_err(|e| malformed(socket, "dm", &e))?;
         let text = validate::message(&req.text, self.cfg.max_message).map_err(refusal)?;
         let cid = Self::client_id(req.cid)?;
         let to = self
-            .holder(&req.to)
+            .holder_anywhere(&req.to)
+            .await
             .ok_or_else(|| Refusal::new("no-such-user", "That user is no longer online"))?;
         if name_key(&to) == name_key(&m.user.name) {
             return Err(Refusal::new("dm-self", "That is you"));
@@ -583,7 +737,12 @@ impl Chat {
         }
     }
 
-    fn join(&self, socket: &Socket, m: &Member, room: Result<String, ArgError>) -> Answer {
+    fn join(
+        self: &Arc<Self>,
+        socket: &Socket,
+        m: &Member,
+        room: Result<String, ArgError>,
+    ) -> Answer {
         self.allow(socket, m)?;
         let room = self.channel(room, socket, "join")?;
         if lock(&m.rooms).insert(room.clone()) {
@@ -594,7 +753,12 @@ impl Chat {
         Ok(json!({ "ok": true, "state": self.room_state(&room) }))
     }
 
-    fn leave(&self, socket: &Socket, m: &Member, room: Result<String, ArgError>) -> Answer {
+    fn leave(
+        self: &Arc<Self>,
+        socket: &Socket,
+        m: &Member,
+        room: Result<String, ArgError>,
+    ) -> Answer {
         self.allow(socket, m)?;
         let room = self.channel(room, socket, "leave")?;
         if lock(&m.rooms).remove(&room) {
@@ -603,6 +767,26 @@ impl Chat {
             self.counts_changed();
         }
         Ok(json!({ "ok": true }))
+    }
+}
+
+/// Fetches every channel's members on the other nodes at start and then every
+/// `CHAT_ROSTER_REFRESH_MS`: a node that went away without a word leaves the lists, and a
+/// node that just started learns them. Ends with the chat.
+async fn refresh_now_and_then(chat: std::sync::Weak<Chat>) {
+    let Some(every) = chat.upgrade().map(|c| c.cfg.roster_refresh) else {
+        return;
+    };
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(chat) = chat.upgrade() else {
+            return;
+        };
+        for room in &chat.cfg.channels {
+            chat.refresh(room);
+        }
     }
 }
 

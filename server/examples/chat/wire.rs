@@ -10,7 +10,7 @@
 //!
 //! Server → client: `session` ([`Session`], on every connection), `message`, `dm`,
 //! `notice` (`{room, kind: "join" | "leave", user, ts}`), `presence` (`{room, users}`),
-//! `counts` (`{channel: n}`), `typing` (`{room, from, typing}`, volatile) and `chat-error`
+//! `counts` (`{channel: people in it}`, on every node), `typing` (`{room, from, typing}`, volatile) and `chat-error`
 //! (`{code, message}`, e.g. when sending too fast).
 //!
 //! The handshake's `auth` is [`Auth`]: the nickname, the page's key, and the channels to be in
