@@ -12,6 +12,7 @@
 //!   JSON body stays raw text: decoding never builds JSON values.
 //! - [`binary`]: reassembly of binary attachments that follow a `BINARY_EVENT`/`BINARY_ACK`.
 //! - [`handshake`]: the Engine.IO open packet.
+//! - [`webtransport`]: Engine.IO packets framed on a WebTransport stream (length-prefixed).
 //! - [`json`] (feature `json`): typed arguments through serde_json, with binary placeholders
 //!   (`{"_placeholder":true,"num":N}`) mapped to [`json::Binary`] at any depth.
 //! - [`msgpack`] (feature `msgpack`): notepack.io's MessagePack, and Socket.IO packets in the
@@ -46,5 +47,6 @@ pub mod jsonstr;
 pub mod msgpack;
 pub mod payload;
 pub mod socket;
+pub mod webtransport;
 
 pub use error::DecodeError;

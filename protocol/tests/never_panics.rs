@@ -273,3 +273,63 @@ fn huge_inputs() {
     let separators = "\u{1e}".repeat(10_000);
     assert_eq!(payload::decode(&separators).count(), 10_001);
 }
+
+proptest! {
+    /// Any bytes, in any pieces: frames within the limit, or an error that stays.
+    #[test]
+    fn webtransport_decoder(bytes in vec(any::<u8>(), 0..600), cut in 1usize..40, max in 0usize..300) {
+        use sio_protocol::webtransport::Decoder;
+        let mut d = Decoder::new(max);
+        let mut failed = None;
+        for chunk in bytes.chunks(cut) {
+            d.push(chunk);
+            loop {
+                match d.next_frame() {
+                    Ok(Some(f)) => prop_assert!(!f.is_empty() && f.len() <= max),
+                    Ok(None) => break,
+                    Err(e) => {
+                        if let Some(before) = &failed {
+                            prop_assert_eq!(before, &e);
+                        }
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            prop_assert!(d.buffered() <= bytes.len());
+        }
+    }
+
+    /// What the encoder writes, the decoder reads back, whatever the pieces.
+    #[test]
+    fn webtransport_roundtrip(
+        frames in vec((any::<bool>(), vec(any::<u8>(), 1..300)), 0..8),
+        cut in 1usize..64,
+    ) {
+        use sio_protocol::engine::{Frame, PacketType};
+        use sio_protocol::webtransport::{Decoder, encode};
+        let frames: Vec<Frame> = frames
+            .into_iter()
+            .map(|(binary, b)| {
+                if binary {
+                    Frame::Binary(b.into())
+                } else {
+                    Frame::text(PacketType::Message, &String::from_utf8_lossy(&b))
+                }
+            })
+            .collect();
+        let mut wire = Vec::new();
+        for f in &frames {
+            encode(f, &mut wire);
+        }
+        let mut d = Decoder::new(4096);
+        let mut got = Vec::new();
+        for chunk in wire.chunks(cut) {
+            d.push(chunk);
+            while let Some(f) = d.next_frame().unwrap() {
+                got.push(f);
+            }
+        }
+        prop_assert_eq!(got, frames);
+    }
+}

@@ -7,6 +7,9 @@
 //! # open http://127.0.0.1:3000 (wasm client) or /js-client.html (socket.io-client)
 //! ```
 //!
+//! `scripts/demo.sh cluster` runs two nodes of it on one Redis (`REDIS_URL`, the Streams
+//! adapter) and one `DATA_DIR`: what a page sees then spans both (`chat/roster.rs`).
+//!
 //! | path | what |
 //! | --- | --- |
 //! | `/` | `www/`: `index.html` (the chat on the wasm client), `js-client.html` (the same chat on socket.io-client) |
