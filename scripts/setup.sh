@@ -50,11 +50,13 @@ if [[ " $WANT " == *" node "* ]]; then
   fi
 fi
 
-# The browser client's tests run in Debian's chromium (+ chromedriver for wasm-pack test).
+# The browser client's tests run in Debian's chromium (+ chromedriver for wasm-pack test);
+# the WebTransport tests make their certificates with the openssl command.
 if [[ " $WANT " == *" browser "* ]]; then
   pkgs=()
   [[ -x /usr/bin/chromium ]] || pkgs+=(chromium)
   [[ -x /usr/bin/chromedriver ]] || pkgs+=(chromium-driver)
+  command -v openssl >/dev/null || pkgs+=(openssl)
   if (( ${#pkgs[@]} )); then
     log "installing ${pkgs[*]} (apt)"
     SUDO=; (( EUID == 0 )) || SUDO=sudo

@@ -40,8 +40,8 @@ step "fuzz crate: cargo fmt --check and clippy (its own workspace)"
 step "fuzz smoke: every decoder under libFuzzer, 15 s each (the stable replay where there is no nightly)"
 scripts/fuzz.sh smoke
 
-step "build the contract, features and chat servers (release, with the Redis adapter)"
-cargo build --release --locked -p sio-server --features metrics,admin --example contract --example features --example chat
+step "build the contract, features and chat servers (release, with the Redis adapter and WebTransport)"
+cargo build --release --locked -p sio-server --features metrics,admin,webtransport --example contract --example features --example chat
 
 step "interop: official socket.io-client against the contract and features servers"
 export SIO_CONTRACT_BIN="$ROOT/target/release/examples/contract"

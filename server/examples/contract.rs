@@ -8,7 +8,10 @@
 //! Listens on 127.0.0.1:$PORT; settings from `PING_INTERVAL_MS`, `PING_TIMEOUT_MS`,
 //! `CONNECT_TIMEOUT_MS`, `MAX_PAYLOAD`, `RECOVERY_MS` (connection state recovery, when > 0),
 //! `PARSER=msgpack` (socket.io-msgpack-parser); logs to stderr (`RUST_LOG` to raise). With
-//! `ADMIN_UI=1` (built with `--features admin`) it is instrumented for `@socket.io/admin-ui`.
+//! `ADMIN_UI=1` (built with `--features admin`) it is instrumented for `@socket.io/admin-ui`;
+//! with `WT_PORT` (built with `--features webtransport`) it serves WebTransport too
+//! (`shared/webtransport.rs`: `WT_CERT`/`WT_KEY`, or a development certificate whose hash it
+//! prints).
 //!
 //! With `REDIS_URL` set, it joins the Redis cluster there (the `sio-cluster` adapter):
 //!
@@ -32,6 +35,8 @@ use sio_server::{ConnectError, CorsLayer, Event, RecoveryConfig, Socket, SocketI
 mod cluster;
 #[path = "shared/serve.rs"]
 mod serve;
+#[path = "shared/webtransport.rs"]
+mod webtransport;
 
 use serve::env_num;
 
@@ -234,7 +239,9 @@ async fn main() -> std::io::Result<()> {
         admin_ui(&io)?;
     }
 
+    let wt = webtransport::webtransport(&io).await?;
     serve::serve(Router::new().layer(layer), io).await?;
+    webtransport::close(wt).await;
     cluster::flush(redis).await;
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::args::Args;
 use crate::catch::{self, Callback, Site};
 use crate::config::Parser;
 use crate::conn::{self, ConnHooks};
-use crate::engine::{CloseReason, EngineHandler, Message, Session, Transport};
+use crate::engine::{CloseReason, EngineHandler, Message, Session};
 use crate::handshake::{Handshake, Request};
 use crate::io::ServerInner;
 use crate::namespace::NamespaceInner;
@@ -431,9 +431,8 @@ impl EngineHandler for SioHandler {
     fn on_open(&self, _session: &Sess) {}
 
     fn on_upgrade(&self, session: &Sess) {
-        conn::run(session, conn::upgrade_hooks, |f, c| {
-            f(c, Transport::Websocket)
-        });
+        let transport = session.transport();
+        conn::run(session, conn::upgrade_hooks, |f, c| f(c, transport));
         if let Some(o) = self.server.observer.get() {
             for socket in session.data.sockets() {
                 o.upgraded(&socket);

@@ -119,6 +119,8 @@ mod sid;
 mod socket;
 pub mod stats;
 mod time;
+#[cfg(feature = "webtransport")]
+pub mod webtransport;
 
 pub use ack::AckFuture;
 pub use adapter::{

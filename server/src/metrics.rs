@@ -137,6 +137,7 @@ impl Collector for ServerCollector {
             [
                 ("polling", gauge(s.polling_sessions)),
                 ("websocket", gauge(s.websocket_sessions)),
+                ("webtransport", gauge(s.webtransport_sessions)),
             ],
         )?;
         family(

@@ -103,13 +103,14 @@ fn transport_index(t: Transport) -> usize {
     match t {
         Transport::Polling => 0,
         Transport::Websocket => 1,
+        Transport::WebTransport => 2,
     }
 }
 
 /// The engine's counters of rare events.
 #[derive(Default)]
 pub(crate) struct EngineCounters {
-    opened: [AtomicU64; 2],
+    opened: [AtomicU64; Transport::ALL.len()],
     closed: [AtomicU64; CLOSE_REASONS.len()],
 }
 
@@ -169,8 +170,10 @@ pub struct Stats {
     pub polling_sessions: usize,
     /// Engine.IO sessions open now on WebSocket.
     pub websocket_sessions: usize,
+    /// Engine.IO sessions open now on WebTransport.
+    pub webtransport_sessions: usize,
     /// Sessions opened since the start, by the transport of their handshake.
-    pub sessions_opened: [(Transport, u64); 2],
+    pub sessions_opened: [(Transport, u64); Transport::ALL.len()],
     /// Sessions closed since the start, by reason (in the order of [`CLOSE_REASONS`]).
     pub sessions_closed: [(CloseReason, u64); CLOSE_REASONS.len()],
     /// Engine.IO traffic since the start.
@@ -196,6 +199,7 @@ pub struct Stats {
 pub(crate) struct EngineSnapshot {
     pub polling: usize,
     pub websocket: usize,
+    pub webtransport: usize,
     pub traffic: Traffic,
     pub volatile_dropped: u64,
 }
@@ -210,7 +214,8 @@ impl Stats {
         Stats {
             polling_sessions: now.polling,
             websocket_sessions: now.websocket,
-            sessions_opened: [Transport::Polling, Transport::Websocket].map(|t| {
+            webtransport_sessions: now.webtransport,
+            sessions_opened: Transport::ALL.map(|t| {
                 let n = engine.map_or(0, |e| e.opened[transport_index(t)].load(Relaxed));
                 (t, n)
             }),

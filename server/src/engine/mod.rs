@@ -8,6 +8,8 @@ mod headers;
 mod polling;
 mod session;
 mod websocket;
+#[cfg(feature = "webtransport")]
+pub(crate) mod webtransport;
 mod ws_io;
 
 use std::sync::{Arc, Mutex};
@@ -52,7 +54,7 @@ pub trait EngineHandler: Send + Sync + 'static {
     /// The session is open (its open packet is queued).
     fn on_open(&self, session: &Arc<Session<Self::Data>>);
 
-    /// The session switched to WebSocket after an upgrade.
+    /// The session switched to another transport after an upgrade (its [`Session::transport`]).
     fn on_upgrade(&self, session: &Arc<Session<Self::Data>>) {
         let _ = session;
     }
@@ -93,6 +95,8 @@ pub struct Engine<H: EngineHandler> {
     ended: Mutex<(crate::stats::Traffic, u64)>,
     /// Notified when the last session is removed.
     drained: tokio::sync::Notify,
+    /// A WebTransport endpoint serves this engine: polling sessions may upgrade to it.
+    pub(crate) webtransport: std::sync::atomic::AtomicBool,
 }
 
 /// The owner of a session's end for its driver: if the driver stops without finishing the
@@ -163,7 +167,23 @@ impl<H: EngineHandler> Engine<H> {
             counters: crate::stats::EngineCounters::default(),
             ended: Mutex::new(Default::default()),
             drained: tokio::sync::Notify::new(),
+            webtransport: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// The transports a polling session may upgrade to, in the order a client tries them
+    /// (the `upgrades` of its open packet).
+    pub(crate) fn upgrades(&self) -> &'static [&'static str] {
+        if !self.config.allow_upgrades {
+            return &[];
+        }
+        let wt = self.webtransport.load(std::sync::atomic::Ordering::Relaxed);
+        match (self.config.transports.websocket, wt) {
+            (true, true) => &["websocket", "webtransport"],
+            (true, false) => &["websocket"],
+            (false, true) => &["webtransport"],
+            (false, false) => &[],
+        }
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, SidMap<Arc<Session<H::Data>>>> {
@@ -184,7 +204,7 @@ impl<H: EngineHandler> Engine<H> {
             let ended = *self.ended.lock().unwrap_or_else(|e| e.into_inner());
             (sessions.values().cloned().collect::<Vec<_>>(), ended)
         };
-        let (mut polling, mut websocket) = (0, 0);
+        let (mut polling, mut websocket, mut webtransport) = (0, 0, 0);
         for s in &live {
             let (t, d, transport) = s.traffic();
             traffic.add(&t);
@@ -192,11 +212,13 @@ impl<H: EngineHandler> Engine<H> {
             match transport {
                 Transport::Polling => polling += 1,
                 Transport::Websocket => websocket += 1,
+                Transport::WebTransport => webtransport += 1,
             }
         }
         crate::stats::EngineSnapshot {
             polling,
             websocket,
+            webtransport,
             traffic,
             volatile_dropped: dropped,
         }
@@ -343,6 +365,8 @@ impl<H: EngineHandler> Engine<H> {
                     Transport::Polling => polling::handshake(self, req),
                     Transport::Websocket if is_upgrade => websocket::accept(self, req, None),
                     Transport::Websocket => EngineError::BadRequest.response(),
+                    // Not an HTTP transport: its sessions come through its own endpoint.
+                    Transport::WebTransport => EngineError::UnknownTransport.response(),
                 }
             }
             Some(sid) => {
@@ -359,6 +383,7 @@ impl<H: EngineHandler> Engine<H> {
                         websocket::accept(self, req, Some(session))
                     }
                     Transport::Websocket => EngineError::BadRequest.response(),
+                    Transport::WebTransport => EngineError::UnknownTransport.response(),
                     Transport::Polling => {
                         if session.transport() != Transport::Polling {
                             return EngineError::BadRequest.response();

@@ -26,12 +26,7 @@ pub(super) fn handshake<H: EngineHandler, B>(
     let (parts, _body) = req.into_parts();
     let session = engine.open_session(Sid::new(), &parts, Transport::Polling);
     let mut body = BytesMut::with_capacity(128);
-    let upgrades: &[&str] = if engine.config.transports.websocket && engine.config.allow_upgrades {
-        &["websocket"]
-    } else {
-        &[]
-    };
-    open_packet(&engine, &session, upgrades).write(&mut body);
+    open_packet(&engine, &session, engine.upgrades()).write(&mut body);
     engine.handler.on_open(&session);
     let mut res = payload_response(body.freeze());
     if engine.config.headers.wants_opened() {

@@ -22,14 +22,24 @@ pub enum Transport {
     Polling,
     /// WebSocket.
     Websocket,
+    /// WebTransport (HTTP/3), served by `sio_server::webtransport` (feature `webtransport`).
+    WebTransport,
 }
 
 impl Transport {
-    /// The name used on the wire and by Node (`"polling"`, `"websocket"`).
+    /// Every transport, in the order [`Stats`](crate::stats::Stats) lists them.
+    pub const ALL: [Transport; 3] = [
+        Transport::Polling,
+        Transport::Websocket,
+        Transport::WebTransport,
+    ];
+
+    /// The name used on the wire and by Node (`"polling"`, `"websocket"`, `"webtransport"`).
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Polling => "polling",
             Transport::Websocket => "websocket",
+            Transport::WebTransport => "webtransport",
         }
     }
 }
@@ -290,8 +300,9 @@ impl<D> Session<D> {
                 return Err(SendError::Closed);
             }
             if volatile {
+                // A stream transport can always take a frame; a poll only while it waits.
                 let writable = st.queue.is_empty()
-                    && (st.transport == Transport::Websocket || st.writer.is_some());
+                    && (st.transport != Transport::Polling || st.writer.is_some());
                 if !writable {
                     st.volatile_dropped += 1;
                     return Err(SendError::Dropped);
