@@ -47,9 +47,11 @@ cp "$ROOT/client-wasm/js/index.js" "$WORK/index.js"
 # index.js imports glue.js (the Emitter) under a stable name; wasm-bindgen put it in a hashed dir.
 GLUE=$(echo "$WORK"/wasm/snippets/*/js/glue.js)
 # Without the `parser` feature, glue.js's custom-parser branches are dead code (SIO_PARSER
-# false), which esbuild drops: the default bundle carries none of it.
+# false), which esbuild drops: the default bundle carries none of it. The same for the
+# `webtransport` feature (SIO_WT).
 DEFINE=()
-[[ ,$FEATURES, == *,parser,* ]] || DEFINE=(--define:SIO_PARSER=false)
+[[ ,$FEATURES, == *,parser,* ]] || DEFINE+=(--define:SIO_PARSER=false)
+[[ ,$FEATURES, == *,webtransport,* ]] || DEFINE+=(--define:SIO_WT=false)
 esbuild "$WORK/index.js" --bundle --format=esm --minify --log-level=warning "${DEFINE[@]}" \
   --log-override:duplicate-object-key=silent --alias:sio-glue="$GLUE" --outfile="$OUT/sio_client.js"
 cp "$WORK/wasm/sio_client_bg.wasm" "$OUT/sio_client_bg.wasm"

@@ -3,12 +3,14 @@
 #
 #   scripts/size-report.sh
 #
-# Builds, in one run, four variants of the shipped bundle with scripts/build-client.sh:
+# Builds, in one run, five variants of the shipped bundle with scripts/build-client.sh:
 #   default         the bundle crate's default features                (websocket + polling)
 #   websocket-only  --no-default-features --features websocket
 #   polling-only    --no-default-features --features polling
 #   parser          --features parser (socket.io-client's `parser` option), which the
 #                   browser tests of that option import (tests/browser/msgpack.test.mjs)
+#   webtransport    --features webtransport (the WebTransport transport), which
+#                   tests/browser/webtransport.test.mjs imports
 # into target/size-report/<variant>/ (each wiped and rebuilt: the script is idempotent; the
 # build output goes to target/size-report/<variant>.log, shown only on failure), then
 # prints (bench/size/size-report.mjs) a table with, for each build, the .wasm, the .js and
@@ -50,9 +52,10 @@ if [[ ${SIZE_REPORT_NO_BUILD:-0} != 1 ]]; then
   build websocket-only websocket 1
   build polling-only polling 1
   build parser parser
+  build webtransport webtransport
   rm -rf "$OUT/work"
 fi
 
 exec node "$ROOT/bench/size/size-report.mjs" \
   "default=$OUT/default" "websocket-only=$OUT/websocket-only" "polling-only=$OUT/polling-only" \
-  "parser=$OUT/parser"
+  "parser=$OUT/parser" "webtransport=$OUT/webtransport"

@@ -26,6 +26,8 @@ cargo clippy -p sio-client --no-default-features --features js,websocket --targe
 cargo clippy -p sio-client --no-default-features --features js,polling --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p sio-client-bundle --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p sio-client-bundle --features parser --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p sio-client --all-targets --features js,serde,webtransport --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p sio-client-bundle --features webtransport --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p sio-client-example --all-targets --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "rustdoc (warnings are errors)"
@@ -66,9 +68,9 @@ step "cluster: the same with two sio nodes"
 step "browser client: build (wasm-pack) and size report"
 scripts/build-client.sh
 # CI fails when the default bundle (wasm + JS, gzip) exceeds the 16,384 B hard limit of
-# issue #13: 15,177 B with nightly's -Zbuild-std, 15,908 B on stable (bench/size/RESULTS.md).
-# It also builds the bundle with the `parser` feature, which the browser interop suite's
-# msgpack tests import (target/size-report/parser).
+# issue #13: 15,180 B with nightly's -Zbuild-std (bench/size/RESULTS.md).
+# It also builds the bundles with the `parser` and `webtransport` features, which the browser
+# interop suite's msgpack and WebTransport tests import (target/size-report/<feature>).
 scripts/size-report.sh
 
 step "browser client: Rust tests in headless Chromium (wasm-pack test, against the contract server)"

@@ -30,8 +30,15 @@ export async function load(which) {
   return performance.now() - t0;
 }
 
+let extra = {}; // more io() options for every connection (bench/webtransport: transportOptions)
+
+/** Sets more io() options for the connections to come. */
+export function options(opts) {
+  extra = opts;
+}
+
 function connect(url, transports) {
-  const socket = io(url, { transports, forceNew: true, reconnection: false });
+  const socket = io(url, { transports, forceNew: true, reconnection: false, ...extra });
   return new Promise((resolve, reject) => {
     socket.once("connect", () => resolve(socket));
     socket.once("connect_error", (e) => reject(new Error(`connect_error: ${e && e.message}`)));
@@ -100,11 +107,14 @@ export async function acks(url, transports, seconds, max) {
   const socket = (active = await connect(url, transports));
   let n = 0;
   let bad = 0;
+  const lat = new Float64Array(max);
   state.phase = "acks: running";
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   while (n < max && performance.now() < end) {
+    const t = performance.now();
     const r = await socket.emitWithAck("echo", n);
+    lat[n] = performance.now() - t;
     if (r !== n) bad++;
     state.count = ++n;
   }
@@ -113,7 +123,10 @@ export async function acks(url, transports, seconds, max) {
   socket.disconnect();
   state.phase = "idle";
   active = null;
-  return { n, ms, bad, transport };
+  // Round-trip latency percentiles, in ms (performance.now() is coarsened to 0.1 ms or so).
+  const sorted = lat.subarray(0, n).sort();
+  const pct = (q) => (n ? sorted[Math.min(n - 1, Math.floor(q * n))] : NaN);
+  return { n, ms, bad, transport, p50: pct(0.5), p99: pct(0.99) };
 }
 
 // socket.io-client: socket.io.engine.transport.name; ours also has manager.transport.

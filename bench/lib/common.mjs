@@ -27,12 +27,14 @@ export function freePort() {
   });
 }
 
-/** Starts `cmd args` with PORT = a free port of 127.0.0.1 (and `env`), keeping the last
- *  64 KiB of its output; resolves once the port accepts connections (rejects if it exits
- *  first or `timeoutMs` passes). Returns {pid, port, child, exited, exitInfo(), output()}. */
-export async function startListening(what, cmd, args, { env: extra = {}, cwd, timeoutMs = 20_000 } = {}) {
+/** Starts `cmd args` with PORT = a free port of 127.0.0.1 (and `env`, and each variable of
+ *  `portEnv` set to the same port), keeping the last 64 KiB of its output; resolves once the
+ *  port accepts connections (rejects if it exits first or `timeoutMs` passes). Returns
+ *  {pid, port, child, exited, exitInfo(), output()}. */
+export async function startListening(what, cmd, args, { env: extra = {}, portEnv = [], cwd, timeoutMs = 20_000 } = {}) {
   const port = await freePort();
-  const child = spawn(cmd, args, { cwd, env: { ...env, ...extra, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+  const same = Object.fromEntries(portEnv.map((k) => [k, String(port)]));
+  const child = spawn(cmd, args, { cwd, env: { ...env, ...extra, ...same, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const keep = (c) => (out = (out + c).slice(-64 * 1024));
   child.stdout.on("data", keep);

@@ -21,6 +21,8 @@
 // it is declared before every function that reads it.) Where glue.js is loaded as it is (the
 // Rust API), it is read at run time.
 const P = typeof SIO_PARSER == "undefined" || SIO_PARSER;
+// The same for the `webtransport` feature (SIO_WT).
+const W = typeof SIO_WT == "undefined" || SIO_WT;
 
 const objs = new Map(); // h → WeakRef of its Manager (its sockets in `.s`, its engine in `.engine`)
 const live = new Map(); // h → that Manager, while the core is busy
@@ -80,11 +82,14 @@ export const addSid = (url, sid) => url + "&sid=" + sid;
 /** The Engine.IO type (0–6) of a text frame, -1 if it has none. */
 export const frameType = (f) => "0123456".indexOf(f[0] || "x");
 const num = (v) => (typeof v == "number" ? v : 0);
-/** `[sid, pingInterval, pingTimeout, maxPayload, offers WebSocket]` of an open packet. */
+/** `[sid, pingInterval, pingTimeout, maxPayload, offers WebSocket, offers WebTransport]` of
+ *  an open packet (the last with the `webtransport` feature). */
 export const handshake = (f) => {
   const v = parse(f.slice(1)) || {};
   const u = v.upgrades;
-  return [typeof v.sid == "string" ? v.sid : undefined, num(v.pingInterval), num(v.pingTimeout), num(v.maxPayload), Array.isArray(u) && u.includes("websocket")];
+  const r = [typeof v.sid == "string" ? v.sid : undefined, num(v.pingInterval), num(v.pingTimeout), num(v.maxPayload), Array.isArray(u) && u.includes("websocket")];
+  if (W) r.push(Array.isArray(u) && u.includes("webtransport"));
+  return r;
 };
 // What the body of each Socket.IO packet type must start with, as sio-protocol's
 // `socket::decode` checks (its whitespace is JSON's): CONNECT an object, DISCONNECT nothing,
@@ -179,8 +184,11 @@ export const auth = (f, h, k) => f((data) => back(h, k, data));
 
 
 // The strings the core passes to JS, by their code in js.rs `word` (its test checks them).
-const WORDS =
-  "transport close|transport error|ping timeout|forced close|parse error|io server disconnect|io client disconnect|server error|timeout|It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)|websocket error|xhr poll error|xhr post error|websocket connection closed|transport closed by the server|network connection lost|websocket|polling|opening|open|closed|auth|sid|pid|2probe|3probe|5|3|1|message".split("|");
+// (`WT_WORDS` follow, with the `webtransport` feature.)
+const WT_WORDS = "webtransport|webtransport error";
+const WORDS = (
+  "transport close|transport error|ping timeout|forced close|parse error|io server disconnect|io client disconnect|server error|timeout|It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)|websocket error|xhr poll error|xhr post error|websocket connection closed|transport closed by the server|network connection lost|websocket|polling|opening|open|closed|auth|sid|pid|2probe|3probe|5|3|1|message" + (W ? "|" + WT_WORDS : "")
+).split("|");
 export const word = (w) => WORDS[w];
 export const fail = (w) => error(WORDS[w]);
 export const error = (message, data) => Object.assign(new Error(message), data === undefined ? {} : { data });
@@ -195,7 +203,8 @@ export const details = (w, context) => (context === undefined ? { description: W
 export const connectError = (p) => error(typeof p == "string" ? p : p?.message, p?.data);
 export const get = (o, w) => (o == null ? undefined : o[WORDS[w]]);
 export const set = (o, w, v) => (o[WORDS[w]] = v);
-export const wsTransport = () => ({ name: "websocket" });
+/** What engine.io-client calls a transport: `{ name }` (a word: "websocket", …). */
+export const transportNamed = (w) => ({ name: WORDS[w] });
 export function fromEntries(kv) {
   const o = {};
   for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];
@@ -228,6 +237,7 @@ export const OPTS =
     " ",
   );
 const TRANSPORTS = ["polling", "websocket"];
+const WT_TRANSPORTS = ["polling", "websocket", "webtransport"];
 /** socket.io-client options as the numbers the core reads (NaN: absent, the default
  *  applies; booleans as 0/1, `timeout: false` as 0). `transports` becomes bits: 1 polling,
  *  2 websocket, 4 websocket before polling. */
@@ -238,7 +248,13 @@ export const opts = (o) =>
     // as socket.io-client reads them (`opts.reconnectionAttempts || Infinity`).
     if (i > 2 && i < 6) v ||= undefined;
     if (k == "transports" && v)
-      v = [...v].reduce((b, t) => ((t = TRANSPORTS.indexOf(t) + 1) ? b | t | (!b && t & 2 && 4) : b), 0);
+      v = [...v].reduce(
+        W
+          ? // 8 webtransport, 16 webtransport first.
+            (b, t) => ((t = [1, 2, 8][WT_TRANSPORTS.indexOf(t)]) ? b | t | (!b && (t & 2 ? 4 : t & 8 && 16)) : b)
+          : (b, t) => ((t = TRANSPORTS.indexOf(t) + 1) ? b | t | (!b && t & 2 && 4) : b),
+        0,
+      );
     return v == null ? NaN : +v;
   });
 /** The `query` option (object or string) as `k=v&…`, encoded as socket.io-client does. */
@@ -252,7 +268,10 @@ export const query = (q) =>
 export function engineOpts(h) {
   const m = target(h, -1);
   const o = m?.opts;
-  return o && [query(o.query) || url(m.uri)[4], o.extraHeaders, o.protocols, opts(o)];
+  const r = o && [query(o.query) || url(m.uri)[4], o.extraHeaders, o.protocols, opts(o)];
+  // (`transportOptions.webtransport`: what the browser's WebTransport is given.)
+  if (W && r) r.push(o.transportOptions?.webtransport);
+  return r;
 }
 // Polling payloads: records separated by \x1e, a binary one as `b` + base64 (the browser's
 // btoa and atob, which leave no base64 codec in the .wasm).
@@ -328,6 +347,89 @@ export function wsClose(ws) {
 }
 
 export const wsSend = (ws, data) => ws.send(data);
+
+// WebTransport (the `webtransport` feature): an object that the core drives as a WebSocket
+// (`wsSend`, `wsClose`, the same four events), over the one bidirectional stream of a
+// WebTransport session to `https://<base>` (engine.io-client's URL: no query). Packets are
+// framed as engine.io-parser's stream encoder frames them (a 1, 3 or 9-byte header: bit 7
+// binary, then the length); the first one out is the `open` packet, with the `sid` of the
+// polling session it upgrades, as engine.io-client's. Hand-written rather than web-sys: its
+// `WebTransport` bindings are unstable-API only, and every one would cost its own closures.
+export function wtOpen(base, options, sid, h, t) {
+  // (Compiled out without the feature, where a bundle would keep it: see `W`.)
+  if (!W) return;
+  const o = { onopen: 1, close() {} };
+  // Nothing comes back once the core has closed it (`wsClose` clears `onopen`).
+  const up = (k, v) => o.onopen && back(h, t + k, v);
+  let chain = Promise.resolve();
+  try {
+    const wt = (o.wt = new WebTransport("https://" + base, options));
+    o.close = () => {
+      try {
+        wt.close();
+      } catch {}
+    };
+    wt.closed.then(
+      () => up(CLOSE),
+      (e) => up(ERROR, e),
+    );
+    wt.ready
+      .then(() => wt.createBidirectionalStream())
+      .then((s) => {
+        const w = s.writable.getWriter();
+        const enc = new TextEncoder();
+        // In order: a Blob is read before the frame goes, and so before the next.
+        o.send = (f) => {
+          chain = chain.then(async () => {
+            const text = typeof f == "string";
+            const b = text ? enc.encode(f) : isBlob(f) ? new Uint8Array(await f.arrayBuffer()) : bytes(f);
+            const n = b.length, head = n < 126 ? 1 : n < 65536 ? 3 : 9;
+            const out = new Uint8Array(head + n);
+            const d = new DataView(out.buffer);
+            if (head == 1) out[0] = n;
+            else if (head == 3) (out[0] = 126), d.setUint16(1, n);
+            else (out[0] = 127), d.setBigUint64(1, BigInt(n));
+            if (!text) out[0] |= 128;
+            out.set(b, head);
+            await w.write(out);
+          }).catch(() => {});
+        };
+        o.send(sid ? '0{"sid":"' + sid + '"}' : "0");
+        read(s.readable.getReader(), up);
+        up(OPEN);
+      })
+      .catch((e) => up(ERROR, e));
+  } catch (e) {
+    setTimeout(up, 0, ERROR, e);
+  }
+  return o;
+}
+
+/** Reads the frames of a WebTransport stream: (DATA, text or ArrayBuffer) for each. */
+async function read(r, up) {
+  const dec = new TextDecoder();
+  let buf = new Uint8Array(0);
+  try {
+    for (;;) {
+      const { value, done } = await r.read();
+      if (done) return;
+      const all = new Uint8Array(buf.length + value.length);
+      all.set(buf);
+      all.set(value, buf.length);
+      buf = all;
+      for (;;) {
+        let n = buf[0] & 127, at = 1;
+        const d = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+        if (n == 126) (n = buf.length >= 3 ? d.getUint16(1) : -1), (at = 3);
+        else if (n == 127) (n = buf.length >= 9 ? Number(d.getBigUint64(1)) : -1), (at = 9);
+        if (!buf.length || n < 0 || buf.length < at + n) break;
+        const p = buf.subarray(at, at + n);
+        up(DATA, buf[0] & 128 ? p.slice().buffer : dec.decode(p));
+        buf = buf.subarray(at + n);
+      }
+    }
+  } catch {}
+}
 
 // A GET, or a POST of `body`; flags: 1 credentials, 2 a cache-busting `t` parameter.
 // (t + DATA, text) success, (t + ERROR, status or error) failure; handle 0: fire and forget. A
@@ -624,7 +726,7 @@ export const listens = (h, i, e) => {
   const l = target(h, i)?._l;
   return !!(l && (e < 0 || l[EVENTS[e]]?.length));
 };
-export const probeError = () => Object.assign(new Error("probe error"), { transport: "websocket" });
+export const probeError = (w) => Object.assign(new Error("probe error"), { transport: WORDS[w] });
 /** A decoded Socket.IO packet as socket.io-client's Manager `packet` event. */
 export const sioPacket = (type, nsp, id, data) =>
   Object.assign({ type, nsp }, id === undefined ? {} : { id }, data === undefined ? {} : { data });

@@ -25,8 +25,13 @@ export interface ManagerOptions {
   path?: string;
   /** Query parameters of every request (object or "a=1&b=2"). */
   query?: Record<string, string | number | boolean> | string;
-  /** Transports to use, in order. Default ["polling", "websocket"]. */
-  transports?: ("polling" | "websocket")[];
+  /** Transports to use, in order. Default ["polling", "websocket"], and "webtransport" in a
+   *  build with the `webtransport` feature (without it, "webtransport" is ignored). */
+  transports?: ("polling" | "websocket" | "webtransport")[];
+  /** Per-transport options; `webtransport` goes to the browser's `WebTransport` (build with
+   *  the `webtransport` feature), e.g. `{ serverCertificateHashes: [{ algorithm: "sha-256",
+   *  value }] }`. */
+  transportOptions?: { webtransport?: WebTransportOptions };
   /** Upgrade from polling to WebSocket when the server offers it. Default true. */
   upgrade?: boolean;
   /** Start with WebSocket when an earlier connection of this page upgraded. Default false. */

@@ -82,6 +82,8 @@ impl Manager {
             opts.protocols,
             &cfg,
         );
+        #[cfg(feature = "webtransport")]
+        target.set_webtransport(opts.webtransport);
         js::set_dispatch(&wasm_bindgen::exports());
         let js: JsValue = js::emitter().into();
         let mgr = Mgr::new(cfg, opts.auth, target, &js, true);

@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 
 use crate::js::{self, Handle, Timer, event, word};
 use crate::kind::{Ev, Kind, Op};
-use crate::opts::{Config, DEFAULT_PATH, TransportKind, opt};
+use crate::opts::{Allowed, Config, DEFAULT_PATH, TransportKind, opt};
 use crate::transport::{Endpoint, Out, Transport};
 
 // The Engine.IO packet types the engine acts on (glue.js `frameType`).
@@ -30,8 +30,8 @@ pub(crate) enum Up {
     Binary(JsValue),
     /// The server pinged.
     Ping,
-    /// The session moved to WebSocket.
-    Upgrade,
+    /// The session moved to another transport (its name, a `js::word`).
+    Upgrade(i32),
     /// An event of `manager.engine` (a `js::event` code) with its argument.
     Fire(i32, JsValue),
     /// A transport error; a `Close` follows.
@@ -65,8 +65,11 @@ pub(crate) struct Target {
     pub(crate) timestamps: bool,
     pub(crate) upgrade: bool,
     pub(crate) remember_upgrade: bool,
-    /// The first transport, and whether WebSocket is allowed.
-    pub(crate) transports: (TransportKind, bool),
+    /// The first transport, and those allowed for an upgrade.
+    pub(crate) transports: Allowed,
+    /// The options of the browser's `WebTransport` (`transportOptions.webtransport`).
+    #[cfg(feature = "webtransport")]
+    pub(crate) wt_options: JsValue,
 }
 
 impl Target {
@@ -90,7 +93,14 @@ impl Target {
             timestamps: false,
             upgrade: false,
             remember_upgrade: false,
-            transports: (TransportKind::Polling, false),
+            transports: Allowed {
+                start: TransportKind::Polling,
+                ws: false,
+                #[cfg(feature = "webtransport")]
+                wt: false,
+            },
+            #[cfg(feature = "webtransport")]
+            wt_options: JsValue::UNDEFINED,
         };
         t.set(
             JsValue::UNDEFINED,
@@ -119,6 +129,12 @@ impl Target {
         self.remember_upgrade = cfg.flag(opt::REMEMBER_UPGRADE);
         self.transports = cfg.transports();
     }
+
+    /// The options of the browser's `WebTransport` (`transportOptions.webtransport`).
+    #[cfg(feature = "webtransport")]
+    pub(crate) fn set_webtransport(&mut self, options: JsValue) {
+        self.wt_options = options;
+    }
 }
 
 pub(crate) struct Engine {
@@ -133,6 +149,9 @@ pub(crate) struct Engine {
     /// The probe answered; polling is pausing so the switch loses nothing.
     upgrading: bool,
     offers_ws: bool,
+    /// The server offers WebTransport and no probe of it has failed this session.
+    #[cfg(feature = "webtransport")]
+    offers_wt: bool,
     ping_interval: f64,
     ping_timeout: f64,
     max_payload: f64,
@@ -149,7 +168,11 @@ impl Engine {
     /// (the upgrade probe is `tid + 1`): unique per session, so that events of an earlier
     /// session's transports cannot be mistaken for this one's.
     pub(crate) fn open(h: Handle, tid: u32, target: &Target) -> Self {
-        let (mut kind, ws) = target.transports;
+        let Allowed {
+            start: mut kind,
+            ws,
+            ..
+        } = target.transports;
         if target.remember_upgrade && ws && js::prior_ws(-1) {
             kind = TransportKind::WebSocket;
         }
@@ -162,6 +185,8 @@ impl Engine {
             probe: None,
             upgrading: false,
             offers_ws: false,
+            #[cfg(feature = "webtransport")]
+            offers_wt: false,
             ping_interval: 0.0,
             ping_timeout: 0.0,
             max_payload: 0.0,
@@ -194,10 +219,7 @@ impl Engine {
     /// The transport's name as a `js::word`.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn transport_word(&self) -> i32 {
-        match self.transport.kind {
-            TransportKind::Polling => word::POLLING,
-            TransportKind::WebSocket => word::WEBSOCKET,
-        }
+        transport_word(self.transport.kind)
     }
 
     /// Whether a frame written now goes out at once (volatile emits are dropped otherwise).
@@ -220,13 +242,16 @@ impl Engine {
             return;
         }
         if self.probe.as_ref().is_some_and(|p| p.id == tid) {
+            #[cfg(feature = "webtransport")]
+            self.on_probe_event(target, ev, value, up);
+            #[cfg(not(feature = "webtransport"))]
             self.on_probe_event(ev, value, up);
             return;
         }
         if self.transport.id != tid {
             return;
         }
-        let ws = self.transport.kind == TransportKind::WebSocket;
+        let ws = self.transport.kind.is_stream();
         if !ws {
             self.transport.request_done(op);
         }
@@ -257,6 +282,8 @@ impl Engine {
             ),
             _ => {
                 let message = match (ws, op) {
+                    #[cfg(feature = "webtransport")]
+                    _ if self.transport.kind == TransportKind::WebTransport => word::WT_ERROR,
                     (true, _) => word::WS_ERROR,
                     (false, Op::Get) => word::POLL_ERROR,
                     _ => word::POST_ERROR,
@@ -333,6 +360,10 @@ impl Engine {
         self.ping_timeout = num(2);
         self.max_payload = num(3);
         self.offers_ws = hs.at(4).is_truthy();
+        #[cfg(feature = "webtransport")]
+        {
+            self.offers_wt = hs.at(5).is_truthy();
+        }
         #[cfg(feature = "polling")]
         self.transport.set_sid(&sid);
         self.sid = sid;
@@ -341,27 +372,42 @@ impl Engine {
         self.reset_ping_timeout();
         up.push(Up::Open);
         self.flush();
-        if target.upgrade
-            && self.offers_ws
-            && self.transport.kind == TransportKind::Polling
-            && target.transports.1
-        {
-            let at = endpoint(target, &self.sid);
-            self.probe = Some(Transport::open(
-                self.transport.id + 1,
-                TransportKind::WebSocket,
-                &at,
-                self.h,
-            ));
+        if target.upgrade && self.transport.kind == TransportKind::Polling {
+            self.start_probe(target);
         }
+    }
+
+    /// Probes the transport to upgrade to, if any: WebTransport first, as engine.io-client
+    /// tries it, then WebSocket (also after a failed WebTransport probe).
+    fn start_probe(&mut self, target: &Target) {
+        let Some(kind) = self.upgrade_kind(target) else {
+            return;
+        };
+        let at = endpoint(target, &self.sid);
+        self.probe = Some(Transport::open(self.transport.id + 1, kind, &at, self.h));
+    }
+
+    fn upgrade_kind(&self, target: &Target) -> Option<TransportKind> {
+        #[cfg(feature = "webtransport")]
+        if self.offers_wt && target.transports.wt {
+            return Some(TransportKind::WebTransport);
+        }
+        (self.offers_ws && target.transports.ws).then_some(TransportKind::WebSocket)
     }
 
     /// The upgrade, seen from the WebSocket being probed: `2probe` → `3probe`, then wait for
     /// polling to be idle and switch (`try_switch`). Any failure leaves polling in charge.
-    fn on_probe_event(&mut self, ev: Ev, value: JsValue, up: &mut Vec<Up>) {
+    fn on_probe_event(
+        &mut self,
+        #[cfg(feature = "webtransport")] target: &Target,
+        ev: Ev,
+        value: JsValue,
+        up: &mut Vec<Up>,
+    ) {
         let Some(probe) = self.probe.as_mut() else {
             return;
         };
+        let name = probe_word(probe.kind);
         match ev {
             Ev::Open => {
                 probe.writable = true;
@@ -369,14 +415,21 @@ impl Engine {
             }
             Ev::Data if value == js::word(word::PONG_PROBE) => {
                 self.upgrading = true;
-                up.push(Up::Fire(event::UPGRADING, js::ws_transport()));
+                up.push(Up::Fire(event::UPGRADING, js::transport_named(name)));
                 self.try_switch(up);
             }
             _ => {
-                // Probe error, close, or an unexpected answer: forget the WebSocket.
-                up.push(Up::Fire(event::UPGRADE_ERROR, js::probe_error()));
+                // Probe error, close, or an unexpected answer: forget that transport.
+                up.push(Up::Fire(event::UPGRADE_ERROR, js::probe_error(name)));
                 self.upgrading = false;
+                #[cfg(feature = "webtransport")]
+                let failed_wt = probe.kind == TransportKind::WebTransport;
                 self.probe = None;
+                #[cfg(feature = "webtransport")]
+                if failed_wt {
+                    self.offers_wt = false;
+                    self.start_probe(target);
+                }
                 self.transport.poll();
             }
         }
@@ -392,10 +445,15 @@ impl Engine {
         };
         ws.send(&[js::word(word::UPGRADE)]);
         // Dropping the polling transport closes it without a word to the server.
+        // (rememberUpgrade is WebSocket's, as engine.io-client's `priorWebsocketSuccess`.)
+        #[cfg(feature = "webtransport")]
+        js::prior_ws(i32::from(ws.kind == TransportKind::WebSocket));
+        #[cfg(not(feature = "webtransport"))]
+        js::prior_ws(1);
+        let name = probe_word(ws.kind);
         self.transport = ws;
         self.upgrading = false;
-        js::prior_ws(1);
-        up.push(Up::Upgrade);
+        up.push(Up::Upgrade(name));
         self.flush();
     }
 
@@ -428,7 +486,7 @@ impl Engine {
         }
         self.buf.extend(frames);
         self.flush();
-        self.buf.is_empty() && self.transport.kind == TransportKind::WebSocket
+        self.buf.is_empty() && self.transport.kind.is_stream()
     }
 
     fn flush(&mut self) {
@@ -440,7 +498,7 @@ impl Engine {
         {
             return;
         }
-        if self.transport.kind == TransportKind::WebSocket {
+        if self.transport.kind.is_stream() {
             let frames = core::mem::take(&mut self.buf);
             self.transport.send(&frames);
             return;
@@ -528,8 +586,31 @@ pub(crate) fn shrink_if_empty<T>(v: &mut Vec<T>) {
     }
 }
 
+/// The name of a transport an upgrade goes to, as a `js::word` (always WebSocket without
+/// the `webtransport` feature).
+#[cfg(feature = "webtransport")]
+fn probe_word(kind: TransportKind) -> i32 {
+    transport_word(kind)
+}
+#[cfg(not(feature = "webtransport"))]
+fn probe_word(_: TransportKind) -> i32 {
+    word::WEBSOCKET
+}
+
+/// A transport's name as a `js::word`.
+fn transport_word(kind: TransportKind) -> i32 {
+    match kind {
+        TransportKind::Polling => word::POLLING,
+        TransportKind::WebSocket => word::WEBSOCKET,
+        #[cfg(feature = "webtransport")]
+        TransportKind::WebTransport => word::WEBTRANSPORT,
+    }
+}
+
 fn endpoint<'a>(target: &'a Target, sid: &'a JsValue) -> Endpoint<'a> {
     Endpoint {
+        #[cfg(feature = "webtransport")]
+        wt_options: &target.wt_options,
         secure: target.secure,
         base: &target.base,
         query: &target.query,

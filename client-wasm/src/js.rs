@@ -200,9 +200,9 @@ extern "C" {
     pub(crate) fn get(obj: &JsValue, w: i32) -> JsValue;
     /// Sets property [`word`] `w` of `obj`.
     pub(crate) fn set(obj: &JsValue, w: i32, value: &JsValue);
-    /// `{ name: "websocket" }`, what engine.io-client calls the transport.
-    #[wasm_bindgen(js_name = wsTransport)]
-    pub(crate) fn ws_transport() -> JsValue;
+    /// `{ name: <word w> }`, what engine.io-client calls a transport.
+    #[wasm_bindgen(js_name = transportNamed)]
+    pub(crate) fn transport_named(w: i32) -> JsValue;
     /// An object from `[k1, v1, …]`.
     #[wasm_bindgen(js_name = fromEntries)]
     pub(crate) fn from_entries(kv: &Array) -> JsValue;
@@ -268,15 +268,34 @@ extern "C" {
     /// Whether `target` has listeners for `event` (-1: for any), so that building their
     /// argument is worth it.
     pub(crate) fn listens(h: Handle, target: i32, event: i32) -> bool;
-    /// engine.io-client's `upgradeError` of a failed WebSocket probe.
+    /// engine.io-client's `upgradeError` of a failed probe of transport `w` (a word).
     #[wasm_bindgen(js_name = probeError)]
-    pub(crate) fn probe_error() -> JsValue;
+    pub(crate) fn probe_error(w: i32) -> JsValue;
     /// A decoded Socket.IO packet as the Manager's `packet` event has it.
     #[wasm_bindgen(js_name = sioPacket)]
     pub(crate) fn sio_packet(kind: i32, nsp: &JsValue, id: Option<f64>, data: &JsValue) -> JsValue;
     /// A JS function calling `f` (a Rust closure taking an `Array`) with its arguments as
     /// one array.
     pub(crate) fn spread(f: &JsValue) -> JsValue;
+}
+
+/// WebTransport (feature `webtransport`): driven as a WebSocket, with [`ws_send`] and
+/// [`ws_close`].
+#[cfg(feature = "webtransport")]
+#[wasm_bindgen(module = "/js/glue.js")]
+extern "C" {
+
+    /// A WebTransport session to `https://<base>` (with the browser options `options`) and
+    /// its stream, which starts with the open packet (with `sid`, an upgrade of that
+    /// session); its events come back as a WebSocket's, `(kind + ev, value)`.
+    #[wasm_bindgen(js_name = wtOpen)]
+    pub(crate) fn wt_open(
+        base: &JsValue,
+        options: &JsValue,
+        sid: &JsValue,
+        h: Handle,
+        kind: i32,
+    ) -> JsValue;
 }
 
 /// A custom parser (feature `parser`, socket.io-client's `parser` option): glue.js keeps its
@@ -393,6 +412,10 @@ pub(crate) mod word {
     pub(crate) const CLOSE: i32 = 28;
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) const MESSAGE: i32 = 29;
+    #[cfg(feature = "webtransport")]
+    pub(crate) const WEBTRANSPORT: i32 = 30;
+    #[cfg(feature = "webtransport")]
+    pub(crate) const WT_ERROR: i32 = 31;
 }
 
 /// How glue.js holds a manager's JS objects ([`root`]).
@@ -475,6 +498,18 @@ mod tests {
         assert_eq!(words.len(), expected.len());
         for (code, text) in expected {
             assert_eq!(words[code as usize], text, "word {code}");
+        }
+        #[cfg(feature = "webtransport")]
+        {
+            let wt = crate::js_source::GLUE
+                .split_once("const WT_WORDS = \"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(list, _)| list)
+                .expect("glue.js declares `const WT_WORDS = \"…\"`");
+            let wt: alloc::vec::Vec<&str> = wt.split('|').collect();
+            let at = |w: i32| wt[w as usize - words.len()];
+            assert_eq!(at(word::WEBTRANSPORT), "webtransport");
+            assert_eq!(at(word::WT_ERROR), "webtransport error");
         }
     }
 

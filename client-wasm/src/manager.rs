@@ -329,12 +329,15 @@ impl Mgr {
             return;
         }
         let fresh: Array = fresh.unchecked_into();
-        self.target.borrow_mut().set(
+        let mut target = self.target.borrow_mut();
+        target.set(
             fresh.at(0),
             fresh.at(1),
             fresh.at(2),
             &Config::from_js(&fresh.at(3)),
         );
+        #[cfg(feature = "webtransport")]
+        target.set_webtransport(fresh.at(4));
     }
 
     fn on_callback(&self, kind: i32, value: JsValue) -> u32 {
@@ -392,8 +395,8 @@ impl Mgr {
                 }
             }
             Up::Ping => self.emit(event::PING, &JsValue::UNDEFINED),
-            Up::Upgrade => {
-                let transport = js::ws_transport();
+            Up::Upgrade(name) => {
+                let transport = js::transport_named(name);
                 js::fire(
                     self.h,
                     ENGINE,

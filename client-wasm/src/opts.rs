@@ -15,6 +15,11 @@ pub enum TransportKind {
     Polling,
     /// WebSocket.
     WebSocket,
+    /// WebTransport (feature `webtransport`): the server must serve it, on the UDP port of
+    /// the URL's port, with a certificate the browser trusts (or whose hash
+    /// [`Options::webtransport`] gives).
+    #[cfg(feature = "webtransport")]
+    WebTransport,
 }
 
 impl TransportKind {
@@ -22,8 +27,24 @@ impl TransportKind {
         match self {
             TransportKind::Polling => "polling",
             TransportKind::WebSocket => "websocket",
+            #[cfg(feature = "webtransport")]
+            TransportKind::WebTransport => "webtransport",
         }
     }
+
+    /// Whether it is one stream both ways (WebSocket, WebTransport), not requests.
+    pub(crate) fn is_stream(self) -> bool {
+        self != TransportKind::Polling
+    }
+}
+
+/// The transports a session may use: the one it starts with, and which it may upgrade to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Allowed {
+    pub(crate) start: TransportKind,
+    pub(crate) ws: bool,
+    #[cfg(feature = "webtransport")]
+    pub(crate) wt: bool,
 }
 
 /// Options of a [`Manager`](crate::Manager) and of the sockets it opens. Field names follow
@@ -80,6 +101,11 @@ pub struct Options {
     /// the same one.
     #[cfg(feature = "parser")]
     pub parser: JsValue,
+    /// The options of the browser's `WebTransport` (feature `webtransport`), as
+    /// socket.io-client's `transportOptions.webtransport`: `{ serverCertificateHashes:
+    /// [{ algorithm: "sha-256", value }] }` for a development certificate, say.
+    #[cfg(feature = "webtransport")]
+    pub webtransport: JsValue,
 }
 
 impl Default for Options {
@@ -93,6 +119,8 @@ impl Default for Options {
                 TransportKind::Polling,
                 #[cfg(feature = "websocket")]
                 TransportKind::WebSocket,
+                #[cfg(feature = "webtransport")]
+                TransportKind::WebTransport,
             ],
             upgrade: c.flag(opt::UPGRADE),
             remember_upgrade: c.flag(opt::REMEMBER_UPGRADE),
@@ -114,6 +142,8 @@ impl Default for Options {
             max_buffered: c.count(opt::MAX_BUFFERED) as usize,
             #[cfg(feature = "parser")]
             parser: JsValue::UNDEFINED,
+            #[cfg(feature = "webtransport")]
+            webtransport: JsValue::UNDEFINED,
         }
     }
 }
@@ -128,6 +158,12 @@ impl Options {
                 TransportKind::Polling => transport::POLLING,
                 TransportKind::WebSocket if i == 0 => transport::WEBSOCKET | transport::WS_FIRST,
                 TransportKind::WebSocket => transport::WEBSOCKET,
+                #[cfg(feature = "webtransport")]
+                TransportKind::WebTransport if i == 0 => {
+                    transport::WEBTRANSPORT | transport::WT_FIRST
+                }
+                #[cfg(feature = "webtransport")]
+                TransportKind::WebTransport => transport::WEBTRANSPORT,
             };
         }
         Config::new(&[
@@ -187,6 +223,11 @@ pub(crate) mod transport {
     pub(crate) const WEBSOCKET: u8 = 2;
     /// WebSocket comes before polling in the list.
     pub(crate) const WS_FIRST: u8 = 4;
+    #[cfg(feature = "webtransport")]
+    pub(crate) const WEBTRANSPORT: u8 = 8;
+    /// WebTransport is first in the list.
+    #[cfg(feature = "webtransport")]
+    pub(crate) const WT_FIRST: u8 = 16;
 }
 
 /// The defaults, socket.io-client's (NaN: none).
@@ -205,7 +246,15 @@ const DEFAULTS: [f64; opt::COUNT] = [
     f64::NAN,
     0.0,
     10_000.0,
-    (transport::POLLING | transport::WEBSOCKET) as f64,
+    // socket.io-client's ["polling", "websocket", "webtransport"], less what the build lacks.
+    #[cfg(not(feature = "webtransport"))]
+    {
+        (transport::POLLING | transport::WEBSOCKET) as f64
+    },
+    #[cfg(feature = "webtransport")]
+    {
+        (transport::POLLING | transport::WEBSOCKET | transport::WEBTRANSPORT) as f64
+    },
     1.0,
 ];
 
@@ -263,19 +312,32 @@ impl Config {
         Some(self.get(opt::ACK_TIMEOUT)).filter(|t| !t.is_nan())
     }
 
-    /// The transport to start with, and whether WebSocket is allowed. Transports this build
+    /// The transport to start with, and which may be upgraded to. Transports this build
     /// lacks are ignored; with none left, the build's own is used.
-    pub(crate) fn transports(&self) -> (TransportKind, bool) {
+    pub(crate) fn transports(&self) -> Allowed {
         let bits = self.count(opt::TRANSPORTS) as u8;
         let polling = cfg!(feature = "polling") && bits & transport::POLLING != 0;
         let ws = cfg!(feature = "websocket") && bits & transport::WEBSOCKET != 0;
         let ws_first = ws && (!polling || bits & transport::WS_FIRST != 0);
-        let start = if ws_first || (!polling && !cfg!(feature = "polling")) {
+        #[cfg_attr(not(feature = "webtransport"), allow(unused_mut))]
+        let mut start = if ws_first || (!polling && !cfg!(feature = "polling")) {
             TransportKind::WebSocket
         } else {
             TransportKind::Polling
         };
-        (start, ws)
+        #[cfg(feature = "webtransport")]
+        let wt = bits & transport::WEBTRANSPORT != 0;
+        // First in the list, or the only one this build has.
+        #[cfg(feature = "webtransport")]
+        if wt && (bits & transport::WT_FIRST != 0 || !(polling || ws)) {
+            start = TransportKind::WebTransport;
+        }
+        Allowed {
+            start,
+            ws,
+            #[cfg(feature = "webtransport")]
+            wt,
+        }
     }
 }
 

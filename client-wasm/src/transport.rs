@@ -36,7 +36,8 @@ pub(crate) struct Transport {
 }
 
 enum Io {
-    #[cfg(feature = "websocket")]
+    /// A WebSocket, or (feature `webtransport`) glue.js's WebSocket-like WebTransport.
+    #[cfg(any(feature = "websocket", feature = "webtransport"))]
     Ws { ws: JsValue },
     #[cfg(feature = "polling")]
     Polling(Polling),
@@ -74,6 +75,9 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) timestamps: bool,
     #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
     pub(crate) protocols: &'a JsValue,
+    /// The browser's `WebTransport` options.
+    #[cfg(feature = "webtransport")]
+    pub(crate) wt_options: &'a JsValue,
 }
 
 impl Endpoint<'_> {
@@ -96,6 +100,23 @@ impl Transport {
             #[cfg(feature = "websocket")]
             TransportKind::WebSocket => {
                 let ws = js::ws_open(&at.url(true), at.protocols, h, kind::transport(id, Op::Get));
+                Transport {
+                    id,
+                    kind,
+                    writable: false,
+                    closed: false,
+                    io: Io::Ws { ws },
+                }
+            }
+            #[cfg(feature = "webtransport")]
+            TransportKind::WebTransport => {
+                let ws = js::wt_open(
+                    at.base,
+                    at.wt_options,
+                    at.sid,
+                    h,
+                    kind::transport(id, Op::Get),
+                );
                 Transport {
                     id,
                     kind,
@@ -177,7 +198,7 @@ impl Transport {
         match &self.io {
             #[cfg(feature = "polling")]
             Io::Polling(p) => p.get.is_none() && p.post.is_none(),
-            #[cfg(feature = "websocket")]
+            #[cfg(any(feature = "websocket", feature = "webtransport"))]
             Io::Ws { .. } => true,
         }
     }
@@ -186,7 +207,7 @@ impl Transport {
     /// POST and is writable again when it is answered (`request_done`).
     pub(crate) fn send(&mut self, frames: &[Out]) {
         match &mut self.io {
-            #[cfg(feature = "websocket")]
+            #[cfg(any(feature = "websocket", feature = "webtransport"))]
             Io::Ws { .. } => self.send_ws(frames),
             #[cfg(feature = "polling")]
             Io::Polling(p) => {
@@ -202,7 +223,7 @@ impl Transport {
         }
     }
 
-    #[cfg(feature = "websocket")]
+    #[cfg(any(feature = "websocket", feature = "webtransport"))]
     fn send_ws(&self, frames: &[Out]) {
         if let Io::Ws { ws, .. } = &self.io {
             for f in frames {
@@ -229,7 +250,7 @@ impl Transport {
         self.closed = true;
         self.writable = false;
         match &self.io {
-            #[cfg(feature = "websocket")]
+            #[cfg(any(feature = "websocket", feature = "webtransport"))]
             Io::Ws { ws, .. } => {
                 if let Some(rest) = bye {
                     self.send_ws(rest);

@@ -9,11 +9,11 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { X509Certificate, createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
-import { freePort, startServer } from "../lib/harness.mjs";
+import { TESTS_DIR, freePort, startServer } from "../lib/harness.mjs";
 import { assertClean, useBrowser } from "../lib/browser.mjs";
 
 /** A certificate and key for 127.0.0.1 that Chromium accepts by hash (ECDSA P-256, ≤ 14
@@ -34,10 +34,10 @@ function makeCertificate(dir) {
 
 /** In the page: socket.io-client with `opts` plus the certificate's hash, connected (or the
  *  connect_error); `window.s` is the socket, `window.seen` what it went through. */
-async function connect(page, url, hash, opts) {
+async function connect(page, url, hash, opts, client) {
   return page.evaluate(
-    async ({ url, hash, opts }) => {
-      const { io } = await import("/sioc/socket.io.esm.min.js");
+    async ({ url, hash, opts, client }) => {
+      const { io } = client == "ours" ? window.sio : await import("/sioc/socket.io.esm.min.js");
       const value = new Uint8Array(hash.match(/../g).map((h) => parseInt(h, 16)));
       const s = io(url, {
         forceNew: true,
@@ -63,12 +63,27 @@ async function connect(page, url, hash, opts) {
       });
       return s.io.engine.transport.name;
     },
-    { url, hash, opts },
+    { url, hash, opts, client },
   );
 }
 
-describe("WebTransport: socket.io-client 4.8 and the sio server", () => {
-  const b = useBrowser();
+// Our wasm client, built with the `webtransport` feature (scripts/size-report.sh builds it into
+// target/size-report/webtransport; SIO_CLIENT_WT_PKG elsewhere).
+const WT_PKG = process.env.SIO_CLIENT_WT_PKG || path.join(TESTS_DIR, "..", "target", "size-report", "webtransport");
+const CLIENTS = [
+  ["socket.io-client 4.8", "theirs"],
+  ["the wasm client (feature webtransport)", "ours"],
+];
+
+describe("WebTransport: the sio server, socket.io-client 4.8 and the wasm client", () => {
+  const b = useBrowser({
+    roots: () => {
+      if (!existsSync(path.join(WT_PKG, "sio_client.js")))
+        throw new Error(`no client built with the webtransport feature in ${WT_PKG}: run scripts/size-report.sh, or SIO_CLIENT_FEATURES=webtransport scripts/build-client.sh DIR with SIO_CLIENT_WT_PKG=DIR`);
+      return { "/pkg-wt/": WT_PKG };
+    },
+    pkg: "/pkg-wt/",
+  });
   const ctx = {};
   before(async () => {
     ctx.dir = mkdtempSync(path.join(tmpdir(), "sio-wt-"));
@@ -87,81 +102,83 @@ describe("WebTransport: socket.io-client 4.8 and the sio server", () => {
     rmSync(ctx.dir, { recursive: true, force: true });
   });
 
-  test('transports: ["webtransport"]: events, acks, binary, server emits', async () => {
-    const page = await b.page();
-    assert.equal(await connect(page, ctx.url, ctx.hash, { transports: ["webtransport"] }), "webtransport");
-    const got = await page.evaluate(async () => {
-      const s = window.s;
-      const echo = await window.ack("echo", { text: "héllo ✓", n: 2 ** 53 - 1 }, [1, null]);
-      const bin = await window.ack("echo", new Uint8Array([1, 2, 250]).buffer, { deep: [new Uint8Array([7]).buffer] });
-      const emitted = new Promise((resolve) => s.once("hello", (...args) => resolve(args)));
-      s.emit("emit-as", "hello", "from the server", 42);
-      return {
-        echo,
-        bin: [Array.from(new Uint8Array(bin[0])), Array.from(new Uint8Array(bin[1].deep[0]))],
-        emitted: await emitted,
-        transport: s.io.engine.transport.name,
-      };
+  for (const [who, client] of CLIENTS) {
+    test(`${who}: transports: ["webtransport"]: events, acks, binary, server emits`, async () => {
+      const page = await b.page();
+      assert.equal(await connect(page, ctx.url, ctx.hash, { transports: ["webtransport"] }, client), "webtransport");
+      const got = await page.evaluate(async () => {
+        const s = window.s;
+        const echo = await window.ack("echo", { text: "héllo ✓", n: 2 ** 53 - 1 }, [1, null]);
+        const bin = await window.ack("echo", new Uint8Array([1, 2, 250]).buffer, { deep: [new Uint8Array([7]).buffer] });
+        const emitted = new Promise((resolve) => s.once("hello", (...args) => resolve(args)));
+        s.emit("emit-as", "hello", "from the server", 42);
+        return {
+          echo,
+          bin: [Array.from(new Uint8Array(bin[0])), Array.from(new Uint8Array(bin[1].deep[0]))],
+          emitted: await emitted,
+          transport: s.io.engine.transport.name,
+        };
+      });
+      assert.deepEqual(got.echo, [{ text: "héllo ✓", n: 2 ** 53 - 1 }, [1, null]]);
+      assert.deepEqual(got.bin, [[1, 2, 250], [7]]);
+      assert.deepEqual(got.emitted, ["from the server", 42]);
+      assert.equal(got.transport, "webtransport");
+      assertClean(page);
     });
-    assert.deepEqual(got.echo, [{ text: "héllo ✓", n: 2 ** 53 - 1 }, [1, null]]);
-    assert.deepEqual(got.bin, [[1, 2, 250], [7]]);
-    assert.deepEqual(got.emitted, ["from the server", 42]);
-    assert.equal(got.transport, "webtransport");
-    assertClean(page);
-  });
 
-  test("a polling session upgrades to WebTransport", async () => {
-    const page = await b.page();
-    await connect(page, ctx.url, ctx.hash, { transports: ["polling", "webtransport"] });
-    const got = await page.evaluate(async () => {
-      const s = window.s;
-      if (s.io.engine.transport.name !== "webtransport") {
-        await new Promise((resolve) => s.io.engine.once("upgrade", resolve));
-      }
-      const echo = await window.ack("echo", "after the upgrade");
-      return { echo, transport: s.io.engine.transport.name, seen: window.seen };
+    test(`${who}: a polling session upgrades to WebTransport`, async () => {
+      const page = await b.page();
+      await connect(page, ctx.url, ctx.hash, { transports: ["polling", "webtransport"] }, client);
+      const got = await page.evaluate(async () => {
+        const s = window.s;
+        if (s.io.engine.transport.name !== "webtransport") {
+          await new Promise((resolve) => s.io.engine.once("upgrade", resolve));
+        }
+        const echo = await window.ack("echo", "after the upgrade");
+        return { echo, transport: s.io.engine.transport.name, seen: window.seen };
+      });
+      assert.deepEqual(got.echo, ["after the upgrade"]);
+      assert.equal(got.transport, "webtransport");
+      // (The upgrade may complete before or after the namespace's CONNECT.)
+      assert.deepEqual(
+        got.seen.filter((e) => e !== "connect"),
+        ["open polling", "upgrade webtransport"],
+      );
+      assert.equal(got.seen.filter((e) => e === "connect").length, 1);
+      assertClean(page);
     });
-    assert.deepEqual(got.echo, ["after the upgrade"]);
-    assert.equal(got.transport, "webtransport");
-    // (The upgrade may complete before or after the namespace's CONNECT.)
-    assert.deepEqual(
-      got.seen.filter((e) => e !== "connect"),
-      ["open polling", "upgrade webtransport"],
-    );
-    assert.equal(got.seen.filter((e) => e === "connect").length, 1);
-    assertClean(page);
-  });
 
-  test("the server restarts: the client reconnects over WebTransport", async () => {
-    const page = await b.page();
-    await connect(page, ctx.url, ctx.hash, { transports: ["webtransport"] });
-    // The listeners are in place before the server goes (an evaluate still on its way
-    // could miss the event).
-    await page.evaluate(() => {
-      window.gone = new Promise((resolve) => window.s.once("disconnect", resolve));
-      window.back = new Promise((resolve) => window.s.io.once("reconnect", resolve));
+    test(`${who}: the server restarts, and the client reconnects over WebTransport`, async () => {
+      const page = await b.page();
+      await connect(page, ctx.url, ctx.hash, { transports: ["webtransport"] }, client);
+      // The listeners are in place before the server goes (an evaluate still on its way
+      // could miss the event).
+      await page.evaluate(() => {
+        window.gone = new Promise((resolve) => window.s.once("disconnect", resolve));
+        window.back = new Promise((resolve) => window.s.io.once("reconnect", resolve));
+      });
+      await ctx.srv.stop();
+      // The server ends the QUIC connection: wtransport 0.7 cannot send the
+      // CLOSE_WEBTRANSPORT_SESSION capsule, so Chromium rejects `closed`, which
+      // socket.io-client reports as a transport error. Either way it reconnects.
+      assert.equal(await page.evaluate(() => window.gone), "transport error");
+      ctx.srv = await startServer({ impl: "rust", env: ctx.env, port: ctx.port });
+      await page.evaluate(() => window.back);
+      const got = await page.evaluate(async () => ({
+        echo: await window.ack("echo", "back"),
+        transport: window.s.io.engine.transport.name,
+        seen: window.seen,
+      }));
+      assert.deepEqual(got.echo, ["back"]);
+      assert.equal(got.transport, "webtransport");
+      assert.deepEqual(got.seen, [
+        "open webtransport",
+        "connect",
+        "disconnect transport error",
+        "open webtransport",
+        "reconnect",
+        "connect",
+      ]);
     });
-    await ctx.srv.stop();
-    // The server ends the QUIC connection: wtransport 0.7 cannot send the
-    // CLOSE_WEBTRANSPORT_SESSION capsule, so Chromium rejects `closed`, which
-    // socket.io-client reports as a transport error. Either way it reconnects.
-    assert.equal(await page.evaluate(() => window.gone), "transport error");
-    ctx.srv = await startServer({ impl: "rust", env: ctx.env, port: ctx.port });
-    await page.evaluate(() => window.back);
-    const got = await page.evaluate(async () => ({
-      echo: await window.ack("echo", "back"),
-      transport: window.s.io.engine.transport.name,
-      seen: window.seen,
-    }));
-    assert.deepEqual(got.echo, ["back"]);
-    assert.equal(got.transport, "webtransport");
-    assert.deepEqual(got.seen, [
-      "open webtransport",
-      "connect",
-      "disconnect transport error",
-      "open webtransport",
-      "reconnect",
-      "connect",
-    ]);
-  });
+  }
 });
