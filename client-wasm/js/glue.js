@@ -233,28 +233,21 @@ export function url(uri) {
 // The numeric and boolean options, in the order of `opts::opt` in the Rust core (its test
 // checks this list).
 export const OPTS =
-  "upgrade rememberUpgrade reconnection reconnectionAttempts reconnectionDelay reconnectionDelayMax randomizationFactor timeout withCredentials timestampRequests addTrailingSlash ackTimeout retries maxBufferedEmits transports autoConnect".split(
+  "upgrade rememberUpgrade reconnection reconnectionAttempts reconnectionDelay reconnectionDelayMax randomizationFactor timeout withCredentials timestampRequests addTrailingSlash ackTimeout retries maxBufferedEmits transports autoConnect tryAllTransports".split(
     " ",
   );
-const TRANSPORTS = ["polling", "websocket"];
-const WT_TRANSPORTS = ["polling", "websocket", "webtransport"];
+const TRANSPORTS = ["polling", "websocket", "webtransport"];
 /** socket.io-client options as the numbers the core reads (NaN: absent, the default
- *  applies; booleans as 0/1, `timeout: false` as 0). `transports` becomes bits: 1 polling,
- *  2 websocket, 4 websocket before polling. */
+ *  applies; booleans as 0/1, `timeout: false` as 0). `transports` becomes a list of two-bit
+ *  codes, the first lowest: 1 polling, 2 websocket, 3 webtransport (ignored by a build
+ *  without it), unknown names dropped. */
 export const opts = (o) =>
   OPTS.map((k, i) => {
     let v = o[k];
     // reconnectionAttempts, reconnectionDelay and reconnectionDelayMax: 0 means the default,
     // as socket.io-client reads them (`opts.reconnectionAttempts || Infinity`).
     if (i > 2 && i < 6) v ||= undefined;
-    if (k == "transports" && v)
-      v = [...v].reduce(
-        W
-          ? // 8 webtransport, 16 webtransport first.
-            (b, t) => ((t = [1, 2, 8][WT_TRANSPORTS.indexOf(t)]) ? b | t | (!b && (t & 2 ? 4 : t & 8 && 16)) : b)
-          : (b, t) => ((t = TRANSPORTS.indexOf(t) + 1) ? b | t | (!b && t & 2 && 4) : b),
-        0,
-      );
+    if (k == "transports" && v) v = [...v].reduceRight((b, t) => ((t = TRANSPORTS.indexOf(t) + 1) ? b * 4 + t : b), 0);
     return v == null ? NaN : +v;
   });
 /** The `query` option (object or string) as `k=v&…`, encoded as socket.io-client does. */

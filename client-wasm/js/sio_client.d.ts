@@ -32,6 +32,9 @@ export interface ManagerOptions {
    *  the `webtransport` feature), e.g. `{ serverCertificateHashes: [{ algorithm: "sha-256",
    *  value }] }`. */
   transportOptions?: { webtransport?: WebTransportOptions };
+  /** When the first transport fails to connect, try the next one of `transports`, and so on,
+   *  before `connect_error`. Default false. */
+  tryAllTransports?: boolean;
   /** Upgrade from polling to WebSocket when the server offers it. Default true. */
   upgrade?: boolean;
   /** Start with WebSocket when an earlier connection of this page upgraded. Default false. */

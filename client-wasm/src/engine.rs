@@ -65,8 +65,10 @@ pub(crate) struct Target {
     pub(crate) timestamps: bool,
     pub(crate) upgrade: bool,
     pub(crate) remember_upgrade: bool,
-    /// The first transport, and those allowed for an upgrade.
+    /// The transports, in order: the first opens, the later ones may be upgraded to.
     pub(crate) transports: Allowed,
+    /// `tryAllTransports`: a transport that fails to open hands over to the next one.
+    pub(crate) try_all: bool,
     /// The options of the browser's `WebTransport` (`transportOptions.webtransport`).
     #[cfg(feature = "webtransport")]
     pub(crate) wt_options: JsValue,
@@ -93,12 +95,8 @@ impl Target {
             timestamps: false,
             upgrade: false,
             remember_upgrade: false,
-            transports: Allowed {
-                start: TransportKind::Polling,
-                ws: false,
-                #[cfg(feature = "webtransport")]
-                wt: false,
-            },
+            transports: Allowed::decode(0),
+            try_all: false,
             #[cfg(feature = "webtransport")]
             wt_options: JsValue::UNDEFINED,
         };
@@ -128,6 +126,7 @@ impl Target {
         self.upgrade = cfg.flag(opt::UPGRADE);
         self.remember_upgrade = cfg.flag(opt::REMEMBER_UPGRADE);
         self.transports = cfg.transports();
+        self.try_all = cfg.flag(opt::TRY_ALL_TRANSPORTS);
     }
 
     /// The options of the browser's `WebTransport` (`transportOptions.webtransport`).
@@ -144,6 +143,11 @@ pub(crate) struct Engine {
     /// The session id (a JS string once the handshake is done, else undefined).
     sid: JsValue,
     transport: Transport,
+    /// The transport's place in `Target::transports` (`tryAllTransports` moves on from it).
+    at: usize,
+    /// The id of the session's first transport: the later ones (`tryAllTransports`) count
+    /// up from it, the probe is `tid + PROBE`.
+    tid: u32,
     /// The WebSocket being probed while polling carries the session.
     probe: Option<Transport>,
     /// The probe answered; polling is pausing so the switch loses nothing.
@@ -164,17 +168,14 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// Starts a session with the first transport of `target` (WebSocket first when
-    /// `remember_upgrade` and an earlier session upgraded). `tid` identifies its transport
-    /// (the upgrade probe is `tid + 1`): unique per session, so that events of an earlier
-    /// session's transports cannot be mistaken for this one's.
+    /// `remember_upgrade` and an earlier session upgraded). `tid` identifies its transport;
+    /// the session's others are the next [`IDS`]` - 1` ids: unique per session, so that events
+    /// of an earlier session's transports cannot be mistaken for this one's.
     pub(crate) fn open(h: Handle, tid: u32, target: &Target) -> Self {
-        let Allowed {
-            start: mut kind,
-            ws,
-            ..
-        } = target.transports;
-        if target.remember_upgrade && ws && js::prior_ws(-1) {
-            kind = TransportKind::WebSocket;
+        let mut kind = target.transports.get(0).unwrap_or(TransportKind::Polling);
+        let ws = TransportKind::WebSocket;
+        if target.remember_upgrade && target.transports.has(0, ws) && js::prior_ws(-1) {
+            kind = ws;
         }
         let transport = Transport::open(tid, kind, &endpoint(target, &JsValue::UNDEFINED), h);
         Engine {
@@ -182,6 +183,8 @@ impl Engine {
             state: State::Opening,
             sid: JsValue::UNDEFINED,
             transport,
+            at: 0,
+            tid,
             probe: None,
             upgrading: false,
             offers_ws: false,
@@ -288,8 +291,11 @@ impl Engine {
                     (false, Op::Get) => word::POLL_ERROR,
                     _ => word::POST_ERROR,
                 };
-                let err = js::transport_error(message, &value);
                 js::prior_ws(0);
+                if self.try_next(target) {
+                    return;
+                }
+                let err = js::transport_error(message, &value);
                 up.push(Up::Error(err.clone()));
                 self.on_close(word::TRANSPORT_ERROR, err, up);
             }
@@ -304,7 +310,7 @@ impl Engine {
         for i in 0..frames.length() as i32 {
             let frame = frames.at(i);
             if frame.is_undefined() {
-                self.parse_error(up);
+                self.parse_error(target, up);
             } else {
                 self.on_message(target, frame, up);
             }
@@ -337,7 +343,7 @@ impl Engine {
             }
             MESSAGE if self.state == State::Open => up.push(Up::Text(data)),
             // Not an Engine.IO packet type.
-            t if t < 0 => self.parse_error(up),
+            t if t < 0 => self.parse_error(target, up),
             // Noop (releases a GET during an upgrade), pongs, and packets out of place.
             _ => {}
         }
@@ -352,7 +358,7 @@ impl Engine {
         let hs = js::handshake(frame);
         let sid = hs.at(0);
         if !sid.is_string() {
-            self.parse_error(up);
+            self.parse_error(target, up);
             return;
         }
         let num = |i| js::nth(&hs, i);
@@ -384,15 +390,35 @@ impl Engine {
             return;
         };
         let at = endpoint(target, &self.sid);
-        self.probe = Some(Transport::open(self.transport.id + 1, kind, &at, self.h));
+        self.probe = Some(Transport::open(self.tid + PROBE, kind, &at, self.h));
     }
 
+    /// What to probe: a transport the server offers, in the list from the one in use on (as
+    /// engine.io-client filters the upgrades by the transports it has not given up on).
     fn upgrade_kind(&self, target: &Target) -> Option<TransportKind> {
+        let allowed = |kind| target.transports.has(self.at, kind);
         #[cfg(feature = "webtransport")]
-        if self.offers_wt && target.transports.wt {
+        if self.offers_wt && allowed(TransportKind::WebTransport) {
             return Some(TransportKind::WebTransport);
         }
-        (self.offers_ws && target.transports.ws).then_some(TransportKind::WebSocket)
+        (self.offers_ws && allowed(TransportKind::WebSocket)).then_some(TransportKind::WebSocket)
+    }
+
+    /// `tryAllTransports`: the transport failed before the handshake, so the next one of the
+    /// list opens instead, and nobody hears of the failure (engine.io-client's `_onError`).
+    /// False when there is none, or the option is off.
+    fn try_next(&mut self, target: &Target) -> bool {
+        let next = self.at + 1;
+        let kind = match target.transports.get(next) {
+            Some(kind) if target.try_all && self.state == State::Opening => kind,
+            _ => return false,
+        };
+        self.at = next;
+        let no_sid = JsValue::UNDEFINED;
+        let at = endpoint(target, &no_sid);
+        // Dropping the failed transport stops its callbacks.
+        self.transport = Transport::open(self.tid + next as u32, kind, &at, self.h);
+        true
     }
 
     /// The upgrade, seen from the WebSocket being probed: `2probe` → `3probe`, then wait for
@@ -542,7 +568,10 @@ impl Engine {
 
     /// Something that is not an Engine.IO packet: engine.io-client's `server error`, then a
     /// `transport error` close (the manager's `connect_error` while opening).
-    fn parse_error(&mut self, up: &mut Vec<Up>) {
+    fn parse_error(&mut self, target: &Target, up: &mut Vec<Up>) {
+        if self.try_next(target) {
+            return;
+        }
         let err = js::err(word::SERVER_ERROR);
         up.push(Up::Error(err.clone()));
         self.on_close(word::TRANSPORT_ERROR, err, up);
@@ -577,6 +606,11 @@ impl Engine {
         self.probe = None;
     }
 }
+
+/// Transport ids a session has: one for each kind of transport it may try in turn
+/// (`tryAllTransports`), then its upgrade probe's.
+pub(crate) const IDS: u32 = 4;
+const PROBE: u32 = IDS - 1;
 
 /// Gives back the memory of a list that grew (an offline spell, a burst) once it is empty;
 /// small lists keep theirs, so that steady traffic does not allocate.

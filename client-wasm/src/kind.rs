@@ -6,13 +6,14 @@
 //! glue.js adds a transport event ([`Ev`]) to the kind it is given (`t + DATA`); its
 //! constants are checked against [`Ev`] by the test below.
 
-/// Sessions a manager counts before its transport ids wrap (two ids each: the transport and
-/// the upgrade probe), so that a transport kind never reaches [`SOCKET`].
-pub(crate) const EPOCHS: u32 = 1 << 25;
+/// Sessions a manager counts before its transport ids wrap (`engine::IDS` each: the
+/// transports it may try, the upgrade probe), so that a transport kind never reaches
+/// [`SOCKET`].
+pub(crate) const EPOCHS: u32 = 1 << 24;
 
 /// The bit of a socket's kinds.
 const SOCKET: u32 = 1 << 31;
-/// Transport kinds start here: `id << 4 | op << 2 | ev`, with ids from 2 on.
+/// Transport kinds start here: `id << 4 | op << 2 | ev`, with ids from `engine::IDS` on.
 const TRANSPORT: u32 = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +140,12 @@ mod tests {
             }
         }
         // The highest id: the probe of the last session before the ids wrap.
-        for id in [2, 3, 1000, EPOCHS * 2 + 1] {
+        for id in [
+            4,
+            7,
+            1000,
+            EPOCHS * crate::engine::IDS + crate::engine::IDS - 1,
+        ] {
             for op in [Op::Get, Op::Post, Op::Blobs] {
                 for ev in [Ev::Open, Ev::Data, Ev::Close, Ev::Error] {
                     kinds.push(Kind::Transport(id, op, ev));

@@ -20,7 +20,7 @@ use sio_protocol::socket::{self, PacketType};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::engine::{Engine, State, Target, Up};
+use crate::engine::{self, Engine, State, Target, Up};
 use crate::js::{self, Array, ENGINE, Handle, MANAGER, Timer, event, word};
 use crate::kind::{self, Kind};
 use crate::opts::{Config, opt};
@@ -292,7 +292,7 @@ impl Mgr {
         self.reread();
         let target = self.target.borrow();
         let mut st = self.st.borrow_mut();
-        // Two transport ids per session (the first transport, the upgrade probe), from 2 on.
+        // `engine::IDS` transport ids per session, from `IDS` on.
         st.epoch = st.epoch % kind::EPOCHS + 1;
         st.ready = Ready::Opening;
         st.skip_reconnect = false;
@@ -303,7 +303,7 @@ impl Mgr {
             js::parser_reset(self.h);
         }
         js::renew(self.h);
-        st.engine = Some(Engine::open(self.h, st.epoch.wrapping_mul(2), &target));
+        st.engine = Some(Engine::open(self.h, st.epoch * engine::IDS, &target));
         // As engine.io-client: not for "localhost", which the network's loss leaves reachable.
         if !target.local {
             js::on_offline(self.h, Kind::Offline.encode());

@@ -38,14 +38,55 @@ impl TransportKind {
     }
 }
 
-/// The transports a session may use: the one it starts with, and which it may upgrade to.
+/// The transports a session may use, in the order of [`Options::transports`]: the first
+/// opens the connection (the next ones too with `tryAllTransports`), those after the one in
+/// use may be upgraded to. Each kind once; none that this build lacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Allowed {
-    pub(crate) start: TransportKind,
-    pub(crate) ws: bool,
-    #[cfg(feature = "webtransport")]
-    pub(crate) wt: bool,
+pub(crate) struct Allowed(u32);
+
+impl Allowed {
+    /// The `i`th transport of the list.
+    pub(crate) fn get(self, i: usize) -> Option<TransportKind> {
+        transport::kind((self.0.checked_shr(2 * i as u32).unwrap_or(0) & 3) as u8)
+    }
+
+    /// Whether `kind` is in the list at `from` or after.
+    pub(crate) fn has(self, from: usize, kind: TransportKind) -> bool {
+        (from..3).any(|i| self.get(i) == Some(kind))
+    }
+
+    /// The list from [`transport::code`]s, first in the lowest two bits (glue.js `opts`).
+    /// Transports this build lacks are ignored; with none left, the build's own is used.
+    pub(crate) fn decode(mut codes: u64) -> Allowed {
+        let (mut list, mut n, mut seen) = (0u32, 0u32, 0u8);
+        while codes > 0 {
+            let c = (codes & 3) as u8;
+            codes >>= 2;
+            if transport::kind(c).is_some() && seen & 1 << c == 0 {
+                seen |= 1 << c;
+                list |= u32::from(c) << n;
+                n += 2;
+            }
+        }
+        if list == 0 {
+            list = u32::from(transport::code(OWN));
+        }
+        Allowed(list)
+    }
 }
+
+/// The transport of a build whose list has none it knows: polling, else WebSocket, else
+/// WebTransport.
+#[cfg(feature = "polling")]
+const OWN: TransportKind = TransportKind::Polling;
+#[cfg(all(not(feature = "polling"), feature = "websocket"))]
+const OWN: TransportKind = TransportKind::WebSocket;
+#[cfg(all(
+    not(feature = "polling"),
+    not(feature = "websocket"),
+    feature = "webtransport"
+))]
+const OWN: TransportKind = TransportKind::WebTransport;
 
 /// Options of a [`Manager`](crate::Manager) and of the sockets it opens. Field names follow
 /// socket.io-client's options (`reconnection_delay_max` is `reconnectionDelayMax`, …).
@@ -55,8 +96,12 @@ pub struct Options {
     pub path: String,
     /// Query parameters added to every Engine.IO request.
     pub query: Vec<(String, String)>,
-    /// Transports to try, in order; the first one opens the connection.
+    /// Transports to try, in order; the first one opens the connection, the others may be
+    /// upgraded to.
     pub transports: Vec<TransportKind>,
+    /// When the first transport fails to connect, try the next one of `transports` (and so
+    /// on) before reporting an error, as socket.io-client's `tryAllTransports`.
+    pub try_all_transports: bool,
     /// Whether to upgrade from polling to WebSocket when the server offers it.
     pub upgrade: bool,
     /// Start with WebSocket when a previous connection of this page upgraded to it.
@@ -122,6 +167,7 @@ impl Default for Options {
                 #[cfg(feature = "webtransport")]
                 TransportKind::WebTransport,
             ],
+            try_all_transports: c.flag(opt::TRY_ALL_TRANSPORTS),
             upgrade: c.flag(opt::UPGRADE),
             remember_upgrade: c.flag(opt::REMEMBER_UPGRADE),
             reconnection: c.flag(opt::RECONNECTION),
@@ -152,20 +198,14 @@ impl Options {
     /// The numeric and boolean options, as the core keeps them.
     pub(crate) fn config(&self) -> Config {
         let b = |v: bool| f64::from(u8::from(v));
-        let mut transports = 0;
-        for (i, t) in self.transports.iter().enumerate() {
-            transports |= match t {
-                TransportKind::Polling => transport::POLLING,
-                TransportKind::WebSocket if i == 0 => transport::WEBSOCKET | transport::WS_FIRST,
-                TransportKind::WebSocket => transport::WEBSOCKET,
-                #[cfg(feature = "webtransport")]
-                TransportKind::WebTransport if i == 0 => {
-                    transport::WEBTRANSPORT | transport::WT_FIRST
-                }
-                #[cfg(feature = "webtransport")]
-                TransportKind::WebTransport => transport::WEBTRANSPORT,
-            };
-        }
+        // The list as glue.js `opts` encodes it (two bits a transport, first lowest); past
+        // 31 transports, the rest would not fit (nor be needed: there are three kinds).
+        let transports = self
+            .transports
+            .iter()
+            .take(31)
+            .rev()
+            .fold(0u64, |b, &t| b << 2 | u64::from(transport::code(t)));
         Config::new(&[
             b(self.upgrade),
             b(self.remember_upgrade),
@@ -184,8 +224,9 @@ impl Options {
             self.ack_timeout.unwrap_or(f64::NAN),
             f64::from(self.retries),
             self.max_buffered as f64,
-            f64::from(transports),
+            transports as f64,
             b(self.auto_connect),
+            b(self.try_all_transports),
         ])
     }
 }
@@ -211,23 +252,42 @@ pub(crate) mod opt {
     pub(crate) const ACK_TIMEOUT: usize = 11;
     pub(crate) const RETRIES: usize = 12;
     pub(crate) const MAX_BUFFERED: usize = 13;
-    /// Bits of [`transport`](super::transport).
+    /// The list of [`transport::code`](super::transport::code)s, two bits each, the first
+    /// in the lowest.
     pub(crate) const TRANSPORTS: usize = 14;
     pub(crate) const AUTO_CONNECT: usize = 15;
-    pub(crate) const COUNT: usize = 16;
+    pub(crate) const TRY_ALL_TRANSPORTS: usize = 16;
+    pub(crate) const COUNT: usize = 17;
 }
 
-/// Bits of the `TRANSPORTS` option.
+/// The codes of the `TRANSPORTS` option: glue.js `opts` gives a transport its index in
+/// `TRANSPORTS` plus one (in every build: one without WebTransport ignores its code).
 pub(crate) mod transport {
+    use super::TransportKind;
+
     pub(crate) const POLLING: u8 = 1;
     pub(crate) const WEBSOCKET: u8 = 2;
-    /// WebSocket comes before polling in the list.
-    pub(crate) const WS_FIRST: u8 = 4;
-    #[cfg(feature = "webtransport")]
-    pub(crate) const WEBTRANSPORT: u8 = 8;
-    /// WebTransport is first in the list.
-    #[cfg(feature = "webtransport")]
-    pub(crate) const WT_FIRST: u8 = 16;
+    pub(crate) const WEBTRANSPORT: u8 = 3;
+
+    pub(crate) fn code(kind: TransportKind) -> u8 {
+        match kind {
+            TransportKind::Polling => POLLING,
+            TransportKind::WebSocket => WEBSOCKET,
+            #[cfg(feature = "webtransport")]
+            TransportKind::WebTransport => WEBTRANSPORT,
+        }
+    }
+
+    /// The transport of `code`, if this build has it.
+    pub(crate) fn kind(code: u8) -> Option<TransportKind> {
+        match code {
+            POLLING if cfg!(feature = "polling") => Some(TransportKind::Polling),
+            WEBSOCKET if cfg!(feature = "websocket") => Some(TransportKind::WebSocket),
+            #[cfg(feature = "webtransport")]
+            WEBTRANSPORT => Some(TransportKind::WebTransport),
+            _ => None,
+        }
+    }
 }
 
 /// The defaults, socket.io-client's (NaN: none).
@@ -246,16 +306,13 @@ const DEFAULTS: [f64; opt::COUNT] = [
     f64::NAN,
     0.0,
     10_000.0,
-    // socket.io-client's ["polling", "websocket", "webtransport"], less what the build lacks.
-    #[cfg(not(feature = "webtransport"))]
-    {
-        (transport::POLLING | transport::WEBSOCKET) as f64
-    },
-    #[cfg(feature = "webtransport")]
-    {
-        (transport::POLLING | transport::WEBSOCKET | transport::WEBTRANSPORT) as f64
-    },
+    // socket.io-client's ["polling", "websocket", "webtransport"] (a build ignores those it
+    // lacks).
+    (transport::POLLING as u32
+        | (transport::WEBSOCKET as u32) << 2
+        | (transport::WEBTRANSPORT as u32) << 4) as f64,
     1.0,
+    0.0,
 ];
 
 /// The numeric and boolean options by index ([`opt`]); booleans are 0 or 1. The JS API
@@ -312,38 +369,93 @@ impl Config {
         Some(self.get(opt::ACK_TIMEOUT)).filter(|t| !t.is_nan())
     }
 
-    /// The transport to start with, and which may be upgraded to. Transports this build
-    /// lacks are ignored; with none left, the build's own is used.
+    /// The transports, in order ([`Allowed`]).
     pub(crate) fn transports(&self) -> Allowed {
-        let bits = self.count(opt::TRANSPORTS) as u8;
-        let polling = cfg!(feature = "polling") && bits & transport::POLLING != 0;
-        let ws = cfg!(feature = "websocket") && bits & transport::WEBSOCKET != 0;
-        let ws_first = ws && (!polling || bits & transport::WS_FIRST != 0);
-        #[cfg_attr(not(feature = "webtransport"), allow(unused_mut))]
-        let mut start = if ws_first || (!polling && !cfg!(feature = "polling")) {
-            TransportKind::WebSocket
-        } else {
-            TransportKind::Polling
-        };
-        #[cfg(feature = "webtransport")]
-        let wt = bits & transport::WEBTRANSPORT != 0;
-        // First in the list, or the only one this build has.
-        #[cfg(feature = "webtransport")]
-        if wt && (bits & transport::WT_FIRST != 0 || !(polling || ws)) {
-            start = TransportKind::WebTransport;
-        }
-        Allowed {
-            start,
-            ws,
-            #[cfg(feature = "webtransport")]
-            wt,
-        }
+        // (A float beyond u64 saturates; NaN and negatives are 0: the build's own.)
+        Allowed::decode(self.get(opt::TRANSPORTS) as u64)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::opt;
+    use super::{Allowed, Config, TransportKind, opt, transport};
+
+    /// The list glue.js `opts` would make of `names`: `reduceRight((b, t) => b * 4 + code)`.
+    fn encoded(codes: &[u8]) -> f64 {
+        codes.iter().rev().fold(0.0, |b, &c| b * 4.0 + f64::from(c))
+    }
+
+    fn list(a: Allowed) -> alloc::vec::Vec<TransportKind> {
+        (0..).map_while(|i| a.get(i)).collect()
+    }
+
+    #[test]
+    fn transports_keep_their_order_once_each() {
+        use TransportKind::{Polling, WebSocket};
+        let mut given = [f64::NAN; opt::COUNT];
+        let cases: [(&[u8], &[TransportKind]); 5] = [
+            (
+                &[transport::WEBSOCKET, transport::POLLING],
+                &[WebSocket, Polling],
+            ),
+            (
+                &[transport::POLLING, transport::WEBSOCKET],
+                &[Polling, WebSocket],
+            ),
+            (
+                &[
+                    transport::WEBSOCKET,
+                    transport::WEBSOCKET,
+                    transport::POLLING,
+                ],
+                &[WebSocket, Polling],
+            ),
+            // Unknown names (glue.js drops them) and, here, WebTransport without its feature.
+            #[cfg(not(feature = "webtransport"))]
+            (
+                &[transport::WEBTRANSPORT, transport::WEBSOCKET],
+                &[WebSocket],
+            ),
+            #[cfg(feature = "webtransport")]
+            (
+                &[transport::WEBTRANSPORT, transport::WEBSOCKET],
+                &[TransportKind::WebTransport, WebSocket],
+            ),
+            // None known: the build's own.
+            (&[], &[Polling]),
+        ];
+        for (codes, kinds) in cases {
+            given[opt::TRANSPORTS] = encoded(codes);
+            let a = Config::new(&given).transports();
+            assert_eq!(list(a), kinds, "{codes:?}");
+            // Each kind once: the first is not after itself.
+            assert!(a.has(0, kinds[kinds.len() - 1]));
+            assert!(!a.has(1, kinds[0]));
+        }
+    }
+
+    /// glue.js `opts` codes a transport by its place in `TRANSPORTS`.
+    #[test]
+    fn glue_js_codes_the_transports_so() {
+        assert_eq!(
+            (
+                transport::POLLING,
+                transport::WEBSOCKET,
+                transport::WEBTRANSPORT
+            ),
+            (1, 2, 3)
+        );
+        let decl = r#"const TRANSPORTS = ["polling", "websocket", "webtransport"];"#;
+        assert!(
+            crate::js_source::GLUE.contains(decl),
+            "glue.js declares `{decl}`"
+        );
+    }
+
+    #[test]
+    fn try_all_transports_is_off_by_default() {
+        assert!(!Config::new(&[]).flag(opt::TRY_ALL_TRANSPORTS));
+    }
 
     /// glue.js `OPTS` names the options in the order of [`opt`].
     #[test]
@@ -365,6 +477,7 @@ mod tests {
             (opt::MAX_BUFFERED, "maxBufferedEmits"),
             (opt::TRANSPORTS, "transports"),
             (opt::AUTO_CONNECT, "autoConnect"),
+            (opt::TRY_ALL_TRANSPORTS, "tryAllTransports"),
         ];
         let glue = crate::js_source::words(crate::js_source::GLUE, "OPTS");
         assert_eq!(glue.len(), opt::COUNT);

@@ -5,7 +5,9 @@
 // Against the Rust and the Node contract servers; every test passes with socket.io-client too
 // (SIO_BROWSER_CLIENT=ref).
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { createServer } from "node:http";
+import { after, before, describe, it } from "node:test";
+import { Server } from "socket.io";
 import { MODES, freePort } from "../lib/harness.mjs";
 import { IMPLS, useBrowser, useServerFor, assertClean, assertNoTrap } from "../lib/browser.mjs";
 
@@ -170,3 +172,48 @@ for (const impl of IMPLS) {
     });
   });
 }
+
+// A Node socket.io server that refuses WebSocket (`transports: ["polling"]`), as behind a
+// proxy that blocks it: with `tryAllTransports` the client falls back to the next transport
+// of its list; without, the refusal is a connect_error.
+describe("tryAllTransports (a server with polling only)", () => {
+  const srv = {};
+  before(async () => {
+    srv.http = createServer();
+    srv.io = new Server(srv.http, { transports: ["polling"], cors: { origin: "*" } });
+    await new Promise((r) => srv.http.listen(0, "127.0.0.1", r));
+    srv.url = `http://127.0.0.1:${srv.http.address().port}`;
+  });
+  after(async () => {
+    await new Promise((r) => srv.io.close(r));
+  });
+
+  /** In the page: connects with `opts`; the transports the Manager opened, and how it went. */
+  function attempt({ url, opts }) {
+    const s = sio.io(url, { forceNew: true, reconnection: false, transports: ["websocket", "polling"], ...opts });
+    const opened = [];
+    s.io.on("open", () => opened.push(s.io.engine.transport.name));
+    return new Promise((resolve) => {
+      s.once("connect", () => resolve("connect"));
+      s.once("connect_error", (e) => resolve(`connect_error ${e.message}`));
+    }).then((how) => {
+      s.disconnect();
+      return { how, opened };
+    });
+  }
+
+  it("the refused WebSocket hands over to polling", async () => {
+    const page = await b.page();
+    const got = await page.evaluate(attempt, { url: srv.url, opts: { tryAllTransports: true } });
+    assert.deepEqual(got, { how: "connect", opened: ["polling"] });
+    // (the browser logs the refused WebSocket)
+    assertNoTrap(page);
+  });
+
+  it("without it, the refused WebSocket is a connect_error", async () => {
+    const page = await b.page();
+    const got = await page.evaluate(attempt, { url: srv.url, opts: {} });
+    assert.deepEqual(got, { how: "connect_error websocket error", opened: [] });
+    assertNoTrap(page);
+  });
+});
