@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
-import { TESTS_DIR, freePort, startServer } from "../lib/harness.mjs";
+import { TESTS_DIR, ack, closeAllClients, connect as connectNode, freePort, startServer, waitFor } from "../lib/harness.mjs";
 import { assertClean, useBrowser } from "../lib/browser.mjs";
 
 /** A certificate and key for 127.0.0.1 that Chromium accepts by hash (ECDSA P-256, ≤ 14
@@ -92,13 +92,20 @@ describe("WebTransport: the sio server, socket.io-client 4.8 and the wasm client
     ctx.env = { WT_PORT: String(ctx.port), WT_CERT: ctx.cert, WT_KEY: ctx.key };
     ctx.srv = await startServer({ impl: "rust", env: ctx.env, port: ctx.port });
     ctx.url = ctx.srv.url;
+    // With recovery on (events then carry their offset) and short heartbeats: the browser's
+    // offline emulation does not carry the client's close of the QUIC session, so the server
+    // notices by the ping timeout.
+    const port = await freePort();
+    const env = { WT_PORT: String(port), WT_CERT: ctx.cert, WT_KEY: ctx.key, RECOVERY_MS: "60000" };
+    ctx.recovery = await startServer({ impl: "rust", env: { ...env, PING_INTERVAL_MS: "1000", PING_TIMEOUT_MS: "1000" }, port });
   });
   afterEach((t) => {
-    const out = ctx.srv?.newLogs?.();
+    const out = [ctx.srv, ctx.recovery].map((srv) => srv?.newLogs?.() || "").join("");
     if (!t.passed) console.error(`--- server output ---\n${out || "(none)\n"}--- end ---`);
   });
   after(async () => {
     await ctx.srv?.stop();
+    await ctx.recovery?.stop();
     rmSync(ctx.dir, { recursive: true, force: true });
   });
 
@@ -146,6 +153,63 @@ describe("WebTransport: the sio server, socket.io-client 4.8 and the wasm client
       );
       assert.equal(got.seen.filter((e) => e === "connect").length, 1);
       assertClean(page);
+    });
+
+    test(`${who}: a WebTransport session cut by the network is recovered: same id, rooms and data, the missed events`, async () => {
+      const page = await b.page();
+      const url = ctx.recovery.url;
+      const probe = await connectNode(url);
+      try {
+        await connect(page, url, ctx.hash, { transports: ["webtransport"], reconnection: false }, client);
+        const before = await page.evaluate(async () => {
+          const s = window.s;
+          window.got = [];
+          const first = new Promise((resolve) => s.once("bcast", resolve));
+          s.on("bcast", (...args) => window.got.push(args));
+          await window.ack("join", "r1");
+          await window.ack("set-data", { n: 1 });
+          // (The client asks for recovery with the offset of the last event it got.)
+          s.emit("emit-as", "bcast", 0);
+          await first;
+          window.gone = new Promise((resolve) => s.once("disconnect", resolve));
+          return s.id;
+        });
+        await page.context().setOffline(true);
+        assert.equal(await page.evaluate(() => window.gone), "transport close");
+        const count = async () => (await ack(probe, "server-info"))[0].nspSockets;
+        await waitFor(async () => (await count()) === 1, { timeout: 10_000, what: "the page's socket gone from the server" });
+        probe.emit("broadcast", 1);
+        probe.emit("to-room", { room: "r1", k: 2 });
+        probe.emit("to-room", { room: "elsewhere", k: 3 });
+        await ack(probe, "echo", "after the broadcasts");
+        await page.context().setOffline(false);
+        const after = await page.evaluate(async () => {
+          const s = window.s;
+          await new Promise((resolve, reject) => {
+            s.once("connect", resolve);
+            s.once("connect_error", reject);
+            s.connect();
+          });
+          const done = () => window.got.length >= 3;
+          await new Promise((resolve) => (done() ? resolve() : s.on("bcast", () => done() && resolve())));
+          const [state] = await window.ack("state");
+          return { recovered: s.recovered, got: window.got, state, transport: s.io.engine.transport.name };
+        });
+        assert.equal(after.transport, "webtransport");
+        assert.equal(after.recovered, true);
+        assert.deepEqual(
+          after.got.map((args) => args[0]),
+          [0, 1, { room: "r1", k: 2 }],
+        );
+        for (const args of after.got) {
+          assert.equal(args.length, 2, "each event carries its offset last");
+          assert.equal(typeof args[1], "string");
+        }
+        assert.deepEqual(after.state, { id: before, recovered: true, rooms: ["r1"], data: { n: 1 } });
+      } finally {
+        await page.context().setOffline(false);
+        closeAllClients();
+      }
     });
 
     test(`${who}: the server restarts, and the client reconnects over WebTransport`, async () => {
