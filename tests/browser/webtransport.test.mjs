@@ -96,8 +96,8 @@ describe("WebTransport: the sio server, socket.io-client 4.8 and the wasm client
     // offline emulation does not carry the client's close of the QUIC session, so the server
     // notices by the ping timeout.
     const port = await freePort();
-    const env = { WT_PORT: String(port), WT_CERT: ctx.cert, WT_KEY: ctx.key, RECOVERY_MS: "60000" };
-    ctx.recovery = await startServer({ impl: "rust", env: { ...env, PING_INTERVAL_MS: "1000", PING_TIMEOUT_MS: "1000" }, port });
+    const env = { ...ctx.env, WT_PORT: String(port), RECOVERY_MS: "60000", PING_INTERVAL_MS: "1000", PING_TIMEOUT_MS: "1000" };
+    ctx.recovery = await startServer({ impl: "rust", env, port });
   });
   afterEach((t) => {
     const out = [ctx.srv, ctx.recovery].map((srv) => srv?.newLogs?.() || "").join("");
@@ -163,19 +163,17 @@ describe("WebTransport: the sio server, socket.io-client 4.8 and the wasm client
         await connect(page, url, ctx.hash, { transports: ["webtransport"], reconnection: false }, client);
         const before = await page.evaluate(async () => {
           const s = window.s;
-          window.got = [];
-          const first = new Promise((resolve) => s.once("bcast", resolve));
-          s.on("bcast", (...args) => window.got.push(args));
+          window.got = t.collect(s, "bcast");
           await window.ack("join", "r1");
           await window.ack("set-data", { n: 1 });
           // (The client asks for recovery with the offset of the last event it got.)
           s.emit("emit-as", "bcast", 0);
-          await first;
-          window.gone = new Promise((resolve) => s.once("disconnect", resolve));
+          await t.waitFor(() => got.length === 1, "the first event");
+          window.gone = t.next(s, "disconnect");
           return s.id;
         });
         await page.context().setOffline(true);
-        assert.equal(await page.evaluate(() => window.gone), "transport close");
+        assert.equal(await page.evaluate(async () => (await window.gone)[0]), "transport close");
         const count = async () => (await ack(probe, "server-info"))[0].nspSockets;
         await waitFor(async () => (await count()) === 1, { timeout: 10_000, what: "the page's socket gone from the server" });
         probe.emit("broadcast", 1);
@@ -190,8 +188,7 @@ describe("WebTransport: the sio server, socket.io-client 4.8 and the wasm client
             s.once("connect_error", reject);
             s.connect();
           });
-          const done = () => window.got.length >= 3;
-          await new Promise((resolve) => (done() ? resolve() : s.on("bcast", () => done() && resolve())));
+          await t.waitFor(() => got.length >= 3, "the missed events");
           const [state] = await window.ack("state");
           return { recovered: s.recovered, got: window.got, state, transport: s.io.engine.transport.name };
         });
